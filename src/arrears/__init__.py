@@ -1,0 +1,1 @@
+"""Arrears: overdue-loan servicing and fair debt collection."""

@@ -1,0 +1,1 @@
+"""I/O at the edge: storage, channels, calendars, bureau writers."""

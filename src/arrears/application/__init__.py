@@ -1,0 +1,1 @@
+"""Use cases: handlers that own a unit of work, ports, and read-side queries."""

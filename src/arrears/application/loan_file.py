@@ -1,0 +1,294 @@
+"""The LOAN.json public contract: a loan, its product and its payments as a JSON document,
+translated to and from the domain with errors that name the field (`product.day_count: …`).
+
+Money is a decimal string with at most the currency's minor digits; dates are ISO dates;
+rates are decimal strings. Unknown fields are refused, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from arrears.domain.disclosure import check_cost_cap
+from arrears.domain.errors import DomainError, InvalidLoan
+from arrears.domain.loan import Loan, LoanState, Payment, Summary
+from arrears.domain.money import Money, minor_digits, parse_decimal
+from arrears.domain.product import (
+    Component,
+    InterestBasis,
+    Method,
+    Prepayment,
+    Product,
+    ReminderOffsets,
+    Rounding,
+    validate_product,
+)
+from arrears.domain.rates import DayCount
+from arrears.domain.schedule import ScheduledInstallment
+
+E = TypeVar("E", bound=StrEnum)
+
+LOAN_FIELDS = {"loan_id", "currency", "principal", "disbursed_on", "terms", "product",
+               "payments", "written_off_on", "borrower_id"}
+PRODUCT_FIELDS = {"method", "interest_basis", "annual_rate", "day_count", "penalty_markup",
+                  "penalty_base_rate", "penalty_rate_cap", "compound", "grace_days",
+                  "monthly_fee_rate", "upfront_fee_rate", "rounding", "waterfall", "prepayment",
+                  "jurisdiction", "reminder_offsets", "name"}
+PAYMENT_FIELDS = {"key", "on", "amount"}
+
+
+def _require(doc: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in doc:
+        raise InvalidLoan(f"{path}{key}", "is required")
+    return doc[key]
+
+
+def _no_unknown(doc: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    for key in doc:
+        if key not in allowed:
+            raise InvalidLoan(f"{path}{key}", "is not a known field")
+
+
+def _object(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidLoan(field, "must be a JSON object")
+    return value
+
+
+def parse_date(value: Any, field: str) -> date:
+    if not isinstance(value, str):
+        raise InvalidLoan(field, "must be an ISO date string (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidLoan(field, f"{value!r} is not a valid date (YYYY-MM-DD)") from None
+
+
+def parse_enum(kind: type[E], value: Any, field: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(member.value for member in kind)
+        raise InvalidLoan(field, f"unknown value {value!r} (expected one of {names})") from None
+
+
+def parse_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidLoan(field, "must be an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidLoan(field, f"{value!r} is not an integer") from None
+
+
+def parse_amount(value: Any, currency: str, field: str, *, positive: bool = True) -> int:
+    """Minor units from a decimal string; refuses sub-minor digits and (by default) ≤ 0."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidLoan(field, "must be a decimal string such as \"100.00\"")
+    money = Money(parse_decimal(value, field), currency)
+    if not money.is_whole_minor():
+        raise InvalidLoan(field, f"{value} has more than {minor_digits(currency)} decimal places")
+    units = money.minor_units()
+    if positive and units <= 0:
+        raise InvalidLoan(field, f"must be positive (got {value})")
+    return units
+
+
+def _rate(doc: Mapping[str, Any], key: str, default: Decimal | None) -> Decimal | None:
+    if key not in doc or doc[key] is None:
+        return default
+    value = doc[key]
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidLoan(f"product.{key}", "must be a decimal string such as \"0.18\"")
+    return parse_decimal(value, f"product.{key}")
+
+
+def _optional(doc: Mapping[str, Any], key: str, parse: Callable[[Any], Any], default: Any) -> Any:
+    return parse(doc[key]) if key in doc and doc[key] is not None else default
+
+
+def parse_product(value: Any) -> Product:
+    doc = _object(value, "product")
+    _no_unknown(doc, PRODUCT_FIELDS, "product.")
+    defaults = Product(method=Method.BULLET, annual_rate=Decimal(0))
+    method = parse_enum(Method, _require(doc, "method", "product."), "product.method")
+    annual = _rate(doc, "annual_rate", None)
+    if annual is None:
+        raise InvalidLoan("product.annual_rate", "is required")
+    compound = doc.get("compound", defaults.compound)
+    if not isinstance(compound, bool):
+        raise InvalidLoan("product.compound", "must be true or false")
+    waterfall = _optional(doc, "waterfall", lambda v: _waterfall(v), defaults.waterfall)
+    reminders = _optional(doc, "reminder_offsets", _reminders, defaults.reminders)
+    product = Product(
+        method=method,
+        interest_basis=_optional(doc, "interest_basis",
+                                 lambda v: parse_enum(InterestBasis, v, "product.interest_basis"),
+                                 defaults.interest_basis),
+        annual_rate=annual,
+        day_count=_optional(doc, "day_count", lambda v: DayCount.parse(v, "product.day_count"),
+                            defaults.day_count),
+        penalty_markup=_rate(doc, "penalty_markup", defaults.penalty_markup) or Decimal(0),
+        penalty_base_rate=_rate(doc, "penalty_base_rate", None),
+        penalty_rate_cap=_rate(doc, "penalty_rate_cap", None),
+        compound=compound,
+        grace_days=_optional(doc, "grace_days", lambda v: parse_int(v, "product.grace_days"), 0),
+        monthly_fee_rate=_rate(doc, "monthly_fee_rate", Decimal(0)) or Decimal(0),
+        upfront_fee_rate=_rate(doc, "upfront_fee_rate", Decimal(0)) or Decimal(0),
+        rounding=_optional(doc, "rounding", lambda v: parse_enum(Rounding, v, "product.rounding"),
+                           defaults.rounding),
+        waterfall=waterfall,
+        prepayment=_optional(doc, "prepayment",
+                             lambda v: parse_enum(Prepayment, v, "product.prepayment"),
+                             defaults.prepayment),
+        jurisdiction=_optional(doc, "jurisdiction", str, defaults.jurisdiction),
+        reminders=reminders,
+    )
+    return validate_product(product)
+
+
+def _waterfall(value: Any) -> tuple[Component, ...]:
+    if not isinstance(value, list):
+        raise InvalidLoan("product.waterfall", "must be a list such as [\"fee\", \"penalty\", …]")
+    return tuple(parse_enum(Component, v, f"product.waterfall[{i}]") for i, v in enumerate(value))
+
+
+def _reminders(value: Any) -> ReminderOffsets:
+    if not isinstance(value, list):
+        raise InvalidLoan("product.reminder_offsets", "must be a list of day offsets")
+    days = tuple(parse_int(v, f"product.reminder_offsets[{i}]") for i, v in enumerate(value))
+    return ReminderOffsets(days=tuple(sorted(set(days))))
+
+
+def parse_payments(value: Any, currency: str) -> tuple[Payment, ...]:
+    if not isinstance(value, list):
+        raise InvalidLoan("payments", "must be a list")
+    payments = []
+    for index, item in enumerate(value):
+        path = f"payments[{index}]."
+        doc = _object(item, f"payments[{index}]")
+        _no_unknown(doc, PAYMENT_FIELDS, path)
+        key = _require(doc, "key", path)
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidLoan(f"{path}key", "must be a non-empty string")
+        payments.append(Payment(
+            key=key,
+            on=parse_date(_require(doc, "on", path), f"{path}on"),
+            amount=parse_amount(_require(doc, "amount", path), currency, f"{path}amount"),
+        ))
+    return tuple(payments)
+
+
+def parse_loan_document(value: Any) -> tuple[Loan, tuple[Payment, ...]]:
+    """A loan and its payments from a LOAN.json document, or `DomainError` naming the field."""
+    doc = _object(value, "document")
+    _no_unknown(doc, LOAN_FIELDS, "")
+    loan_id = _require(doc, "loan_id", "")
+    if not isinstance(loan_id, str) or not loan_id.strip():
+        raise InvalidLoan("loan_id", "must be a non-empty string")
+    currency = _require(doc, "currency", "")
+    if not isinstance(currency, str):
+        raise InvalidLoan("currency", "must be an ISO 4217 code such as \"CNY\"")
+    try:
+        minor_digits(currency)
+    except DomainError as error:
+        raise InvalidLoan("currency", error.reason) from None
+    principal = parse_amount(_require(doc, "principal", ""), currency, "principal")
+    disbursed_on = parse_date(_require(doc, "disbursed_on", ""), "disbursed_on")
+    terms = parse_int(_require(doc, "terms", ""), "terms")
+    product = parse_product(_require(doc, "product", ""))
+    written_off_on = _optional(doc, "written_off_on", lambda v: parse_date(v, "written_off_on"),
+                               None)
+    check_cost_cap(principal, product, disbursed_on, terms)
+    loan = Loan(loan_id=loan_id, currency=currency, principal=principal,
+                disbursed_on=disbursed_on, terms=terms, product=product,
+                written_off_on=written_off_on)
+    payments = parse_payments(doc.get("payments", []), currency)
+    for index, payment in enumerate(payments):
+        if payment.on < disbursed_on:
+            raise InvalidLoan(f"payments[{index}].on",
+                              f"{payment.on} is before disbursement on {disbursed_on}")
+    return loan, payments
+
+
+def money_text(units: int, currency: str) -> str:
+    return Money.from_minor(units, currency).format()
+
+
+def sub_minor_text(units: int, currency: str) -> str:
+    return str(Money.from_sub_minor(units, currency).amount)
+
+
+def schedule_document(
+    rows: tuple[ScheduledInstallment, ...], currency: str
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": row.number,
+            "due_date": row.due_date.isoformat(),
+            "principal": money_text(row.principal, currency),
+            "interest": money_text(row.interest, currency),
+            "fee": money_text(row.fee, currency),
+            "payment": money_text(row.payment, currency),
+            "balance_after": money_text(row.balance_after, currency),
+        }
+        for row in rows
+    ]
+
+
+def status_document(loan: Loan, state: LoanState, summary: Summary) -> dict[str, Any]:
+    """The `arrears loan status --json` document."""
+    cur = loan.currency
+    installments = []
+    for row in state.installments:
+        if row.is_paid:
+            status = "paid"
+        elif row.due_date < summary.as_of:
+            status = "overdue"
+        elif row.due_date == summary.as_of:
+            status = "due"
+        else:
+            status = "not_due"
+        installments.append({
+            "number": row.number,
+            "due_date": row.due_date.isoformat(),
+            "status": status,
+            "principal": money_text(row.principal, cur),
+            "interest": money_text(row.interest, cur),
+            "fee": money_text(row.fee, cur),
+            "paid_principal": money_text(row.paid_principal, cur),
+            "paid_interest": money_text(row.paid_interest, cur),
+            "paid_fee": money_text(row.paid_fee, cur),
+            "unpaid_principal": money_text(row.unpaid_principal, cur),
+            "unpaid_interest": money_text(row.unpaid_interest, cur),
+            "unpaid_fee": money_text(row.unpaid_fee, cur),
+            "penalty_accrued": sub_minor_text(row.penalty_accrued, cur),
+            "penalty_paid": money_text(row.penalty_paid, cur),
+            "compound_accrued": sub_minor_text(row.compound_accrued, cur),
+            "compound_paid": money_text(row.compound_paid, cur),
+        })
+    return {
+        "loan_id": loan.loan_id,
+        "currency": cur,
+        "as_of": summary.as_of.isoformat(),
+        "dpd": summary.dpd,
+        "bucket": summary.bucket.value,
+        "status": summary.status.value,
+        "principal_outstanding": money_text(summary.principal_outstanding, cur),
+        "overdue_principal": money_text(summary.overdue_principal, cur),
+        "overdue_interest": money_text(summary.overdue_interest, cur),
+        "overdue_fee": money_text(summary.overdue_fee, cur),
+        "penalty_interest": money_text(summary.penalty_interest, cur),
+        "compound_interest": money_text(summary.compound_interest, cur),
+        "total_due": money_text(summary.total_due, cur),
+        "payoff_amount": money_text(summary.payoff_amount, cur),
+        "prepaid_principal": money_text(state.prepaid_principal, cur),
+        "unapplied_credit": money_text(state.unapplied, cur),
+        "earliest_overdue_due_date": (summary.earliest_overdue_due_date.isoformat()
+                                      if summary.earliest_overdue_due_date else None),
+        "installments": installments,
+    }

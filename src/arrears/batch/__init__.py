@@ -1,0 +1,1 @@
+"""Vectorised end-of-day kernels and their executors."""

@@ -1,0 +1,1 @@
+"""The pure compliance engine and its jurisdiction rule packs."""

@@ -1,0 +1,1 @@
+"""Ways in: the operator CLI, the HTTP API and the web pages."""

@@ -1,0 +1,1 @@
+"""The `arrears` command-line tool."""

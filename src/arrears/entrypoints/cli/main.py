@@ -1,0 +1,231 @@
+"""The `arrears` command: calculators over the loan domain.
+
+Every command takes `--json` and then prints one JSON document. User errors exit with code 2
+and one line on stderr naming the field (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from typer.exceptions import TyperException
+
+from arrears.application import loan_file
+from arrears.domain.apr import Annualisation, apr_of, exceeds_cap
+from arrears.domain.errors import DomainError
+from arrears.domain.loan import state_on, summarize
+from arrears.domain.money import minor_digits, parse_decimal
+from arrears.domain.product import (
+    DEFAULT_APR_CAPS,
+    InterestBasis,
+    Method,
+    Product,
+    validate_product,
+)
+from arrears.domain.rates import DayCount
+from arrears.domain.schedule import build_schedule
+from arrears.entrypoints.cli.output import (
+    USER_ERROR_EXIT,
+    console,
+    emit_json,
+    fail,
+    user_errors,
+)
+
+app = typer.Typer(
+    name="arrears",
+    help="Overdue-loan servicing and fair debt collection.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+loan_app = typer.Typer(help="Inspect a loan.", no_args_is_help=True)
+app.add_typer(loan_app, name="loan")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _read_json(path: Path, field: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(field, f"cannot read {path}: {error.strerror}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        fail(field, f"{path} is not valid JSON (line {error.lineno}, column {error.colno})")
+
+
+def _as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail("--as-of", f"{text!r} is not a valid date (YYYY-MM-DD)")
+
+
+@app.command()
+def schedule(
+    principal: Annotated[str, typer.Option(help="Amount lent, e.g. 10000.00")],
+    annual_rate: Annotated[str, typer.Option(help="Annual contract rate, e.g. 0.18")],
+    terms: Annotated[int, typer.Option(help="Number of monthly installments")],
+    method: Annotated[str, typer.Option(help="equal_installment, equal_principal, "
+                                             "interest_only, bullet or flat_fee")],
+    start: Annotated[str, typer.Option(help="Disbursement date (YYYY-MM-DD)")],
+    day_count: Annotated[str, typer.Option(help="ACT/360, ACT/365F or 30/360")] = "ACT/360",
+    interest_basis: Annotated[str, typer.Option(help="period or daily")] = "period",
+    monthly_fee_rate: Annotated[str, typer.Option(help="flat_fee plans: fee per month")] = "0",
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "CNY",
+    as_json: JsonFlag = False,
+) -> None:
+    """Print the repayment schedule of a loan."""
+    with user_errors():
+        minor_digits(currency)
+        disbursed_on = loan_file.parse_date(start, "--start")
+        product = validate_product(Product(
+            method=loan_file.parse_enum(Method, method, "--method"),
+            interest_basis=loan_file.parse_enum(InterestBasis, interest_basis, "--interest-basis"),
+            annual_rate=parse_decimal(annual_rate, "--annual-rate"),
+            day_count=DayCount.parse(day_count, "--day-count"),
+            monthly_fee_rate=parse_decimal(monthly_fee_rate, "--monthly-fee-rate"),
+        ))
+        units = loan_file.parse_amount(principal, currency, "--principal")
+        rows = build_schedule(units, product, disbursed_on, terms)
+    document = loan_file.schedule_document(rows, currency)
+    if as_json:
+        emit_json({"currency": currency, "installments": document})
+        return
+    table = Table(title=f"Schedule: {principal} {currency}, {method}, {terms} terms")
+    for column in ("number", "due_date", "principal", "interest", "fee", "payment",
+                   "balance_after"):
+        table.add_column(column, justify="right")
+    for row in document:
+        table.add_row(*(str(value) for value in row.values()))
+    console().print(table)
+
+
+@loan_app.command("status")
+def loan_status(
+    loan_json: Annotated[Path, typer.Argument(metavar="LOAN.json", help="Loan, product, payments")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Business date (YYYY-MM-DD)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The loan's state at the end of a business date: DPD, bucket, amounts, installments."""
+    document = _read_json(loan_json, "LOAN.json")
+    day = _as_of(as_of)
+    with user_errors():
+        loan, payments = loan_file.parse_loan_document(document)
+        state = state_on(loan, payments, day)
+        summary = summarize(loan, state)
+    report = loan_file.status_document(loan, state, summary)
+    if as_json:
+        emit_json(report)
+        return
+    out = console()
+    table = Table(title=f"{loan.loan_id} as of {report['as_of']}", show_header=False)
+    for key in ("status", "dpd", "bucket", "principal_outstanding", "overdue_principal",
+                "overdue_interest", "overdue_fee", "penalty_interest", "compound_interest",
+                "total_due", "payoff_amount", "unapplied_credit"):
+        table.add_row(key, str(report[key]))
+    out.print(table)
+    detail = Table(title="Installments")
+    for column in ("number", "due_date", "status", "principal", "interest", "fee",
+                   "unpaid_principal", "unpaid_interest", "penalty_accrued", "compound_accrued"):
+        detail.add_column(column, justify="right")
+    for row in report["installments"]:
+        detail.add_row(*(str(row[c]) for c in (
+            "number", "due_date", "status", "principal", "interest", "fee", "unpaid_principal",
+            "unpaid_interest", "penalty_accrued", "compound_accrued")))
+    out.print(detail)
+
+
+def _cash_flow_file(path: Path) -> list[Decimal]:
+    document = _read_json(path, "--cashflows")
+    flows = document.get("cashflows") if isinstance(document, dict) else document
+    if not isinstance(flows, list) or not flows:
+        fail("--cashflows", "must be a JSON list of amounts, or {\"cashflows\": [...]}")
+    parsed = []
+    for index, flow in enumerate(flows):
+        if not isinstance(flow, str | int) or isinstance(flow, bool):
+            fail(f"cashflows[{index}]", "must be a decimal string such as \"-12000.00\"")
+        parsed.append(parse_decimal(flow, f"cashflows[{index}]"))
+    return parsed
+
+
+@app.command()
+def apr(
+    principal: Annotated[str | None, typer.Option(help="Amount received")] = None,
+    payment: Annotated[str | None, typer.Option(help="Level monthly payment")] = None,
+    terms: Annotated[int | None, typer.Option(help="Number of monthly payments")] = None,
+    cashflows: Annotated[Path | None, typer.Option(
+        help="JSON list of monthly flows, period 0 first (negative = money lent)")] = None,
+    cap: Annotated[str | None, typer.Option(help="Cap to check, e.g. 0.24")] = None,
+    jurisdiction: Annotated[str, typer.Option(help="Cap by jurisdiction when --cap is absent")]
+    = "CN",
+    basis: Annotated[str, typer.Option(help="nominal or effective, for the cap check")]
+    = "nominal",
+    as_json: JsonFlag = False,
+) -> None:
+    """The true annual rate (IRR) of a loan's cash flows, and whether it exceeds a cap."""
+    with user_errors():
+        if cashflows is not None:
+            flows = _cash_flow_file(cashflows)
+        else:
+            if principal is None or payment is None or terms is None:
+                fail("--principal", "give --principal, --payment and --terms, or --cashflows")
+            if terms < 1:
+                fail("--terms", "must be at least 1")
+            lent = parse_decimal(principal, "--principal")
+            level = parse_decimal(payment, "--payment")
+            for name, value in (("--principal", lent), ("--payment", level)):
+                if value <= 0:
+                    fail(name, f"must be positive (got {value})")
+            flows = [-lent] + [level] * terms
+        annualisation = loan_file.parse_enum(Annualisation, basis, "--basis")
+        if cap is not None:
+            limit, cap_name = parse_decimal(cap, "--cap"), "--cap"
+        elif jurisdiction in DEFAULT_APR_CAPS:
+            limit, cap_name = DEFAULT_APR_CAPS[jurisdiction], f"{jurisdiction} cost cap"
+        else:
+            fail("--jurisdiction", f"no cost cap known for {jurisdiction!r}")
+        result = apr_of(flows)
+    document = {
+        "monthly_irr": f"{result.monthly_irr:.8f}",
+        "apr_nominal": f"{result.apr_nominal:.6f}",
+        "apr_effective": f"{result.apr_effective:.6f}",
+        "cap": {"name": cap_name, "rate": str(limit), "basis": annualisation.value,
+                "exceeded": exceeds_cap(result, limit, annualisation)},
+    }
+    if as_json:
+        emit_json(document)
+        return
+    out = console()
+    out.print(f"monthly IRR    {result.monthly_irr:.4%}")
+    out.print(f"APR nominal    {result.apr_nominal:.2%}  (monthly IRR × 12)")
+    out.print(f"APR effective  {result.apr_effective:.2%}  ((1 + monthly IRR)^12 − 1)")
+    verdict = "EXCEEDS" if document["cap"]["exceeded"] else "within"
+    out.print(f"{verdict} the {cap_name} of {limit:.2%} ({annualisation.value})")
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: click usage errors become one line and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=list(argv) if argv is not None else None,
+                            prog_name="arrears", standalone_mode=False)
+    except TyperException as error:  # click's usage errors, as vendored by Typer
+        sys.stderr.write(f"error: {error.format_message()}\n")
+        sys.exit(USER_ERROR_EXIT)
+    except DomainError as error:
+        sys.stderr.write(f"error: {error.field}: {error.reason}\n")
+        sys.exit(USER_ERROR_EXIT)
+    except typer.Abort:
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

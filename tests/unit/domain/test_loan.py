@@ -1,0 +1,230 @@
+"""The loan state engine: DESIGN §9 semantics, the reference examples, and properties."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from arrears.domain import accrual
+from arrears.domain.apr import apr_of
+from arrears.domain.delinquency import Bucket, LoanStatus, bucket
+from arrears.domain.errors import InvalidProduct, PaymentRejected
+from arrears.domain.loan import Payment, advance, initial_state, state_on, summarize
+from arrears.domain.product import DEFAULT_WATERFALL, Component, Method, Prepayment
+from arrears.domain.waterfall import apply_in_order
+
+from builders import loan as make_loan
+from builders import product
+from strategies import histories
+
+D = Decimal
+
+
+def _status(loan, payments, as_of):
+    return summarize(loan, state_on(loan, payments, as_of))
+
+
+# --- reference examples (../shared/reference/rules.md) ---------------------------------------
+
+
+def test_cn_15_penalty_and_compound_on_an_overdue_bullet():
+    """CN-15: 100,000 overdue 30 days at 7.5 % (ACT/360) → 625.00; unpaid interest 400 → 2.50."""
+    loan = make_loan(principal=10_000_000, terms=1, method=Method.BULLET,
+                     annual_rate=D("0.048"), penalty_base_rate=D("0.05"),
+                     penalty_markup=D("0.5"), compound=True)
+    assert loan.product.penalty_rate == D("0.075")
+    due = initial_state(loan).installments[0].due_date
+    status = _status(loan, (), due + timedelta(days=30))
+    assert status.dpd == 30
+    assert status.overdue_interest == 40_000
+    assert status.penalty_interest == 62_500
+    assert status.compound_interest == 250
+
+
+def test_cn_15_daily_increments_round_to_a_ten_thousandth_of_a_cent():
+    increment = accrual.daily_increment(10_000_000, D("0.075"), 360)
+    assert increment == 20_833_333  # 2,083.3333 cents a day
+    assert accrual.to_minor(accrual.accrue(10_000_000, D("0.075"), 360, 30)) == 62_500
+
+
+def test_cn_15_markup_outside_30_to_50_percent_is_invalid():
+    with pytest.raises(InvalidProduct, match="CN-15"):
+        product(annual_rate=D("0.05"), penalty_markup=D("0.8"))
+
+
+def test_cn_16_payment_goes_to_costs_then_interest_then_principal():
+    owed = {Component.FEE: 10_000, Component.INTEREST: 30_000, Component.PRINCIPAL: 1_000_000}
+    allocation, left = apply_in_order(35_000, owed, DEFAULT_WATERFALL)
+    assert allocation == {Component.FEE: 10_000, Component.INTEREST: 25_000}
+    assert left == 0
+
+
+def test_cn_20_apr_of_a_flat_monthly_fee_plan():
+    apr = apr_of([D(-12_000)] + [D(1_072)] * 12)
+    assert round(apr.monthly_irr, 6) == D("0.010862")
+    assert round(apr.apr_nominal, 4) == D("0.1303")
+    assert round(apr.apr_effective, 4) == D("0.1384")
+
+
+def test_cn_20_apr_counts_only_the_principal_received():
+    received = apr_of([D(-15_741)] + [D(1_500)] * 12)
+    stated = apr_of([D(-17_000)] + [D(1_500)] * 12)
+    assert received.apr_nominal > stated.apr_nominal
+
+
+# --- overdue, DPD, buckets ----------------------------------------------------------------
+
+
+def test_due_date_itself_is_not_overdue_and_the_next_day_is_dpd_1():
+    loan = make_loan()
+    due = initial_state(loan).installments[0].due_date
+    assert _status(loan, (), due).dpd == 0
+    after = _status(loan, (), due + timedelta(days=1))
+    assert (after.dpd, after.bucket, after.status) == (1, Bucket.M1, LoanStatus.OVERDUE)
+
+
+@pytest.mark.parametrize(("dpd", "expected"), [(0, "C"), (1, "M1"), (30, "M1"), (31, "M2"),
+                                               (90, "M3"), (180, "M6"), (181, "M7+")])
+def test_buckets(dpd, expected):
+    assert bucket(dpd).value == expected
+
+
+def test_grace_waives_penalty_when_paid_in_full_within_the_window():
+    loan = make_loan(grace_days=3, compound=True)
+    first = initial_state(loan).installments[0]
+    on_time_enough = Payment(key="g", on=first.due_date + timedelta(days=3), amount=first.principal
+                             + first.interest)
+    state = state_on(loan, [on_time_enough], first.due_date + timedelta(days=10))
+    assert state.installments[0].is_paid
+    assert state.installments[0].penalty_accrued == 0
+    assert summarize(loan, state).total_due == 0
+
+
+def test_after_grace_the_penalty_counts_from_the_first_day():
+    loan = make_loan(grace_days=3)
+    first = initial_state(loan).installments[0]
+    late = Payment(key="l", on=first.due_date + timedelta(days=4),
+                   amount=first.principal + first.interest)
+    state = state_on(loan, [late], first.due_date + timedelta(days=4))
+    # The payment went to the penalty first (4 days), so a little principal is left.
+    assert state.installments[0].penalty_paid > 0
+    assert not state.installments[0].is_paid
+
+
+def test_partial_payment_reduces_the_penalty_base_from_its_own_date():
+    loan = make_loan()
+    first = initial_state(loan).installments[0]
+    pay = Payment(key="p", on=first.due_date + timedelta(days=10), amount=first.interest + 50_000)
+    with_payment = state_on(loan, [pay], first.due_date + timedelta(days=20)).installments[0]
+    without = state_on(loan, [], first.due_date + timedelta(days=20)).installments[0]
+    assert with_payment.penalty_accrued < without.penalty_accrued
+
+
+def test_overpayment_reduces_the_last_installment_first_and_its_interest():
+    loan = make_loan()
+    rows = initial_state(loan).installments
+    extra = Payment(key="x", on=date(2026, 1, 20), amount=rows[-1].principal)
+    state = state_on(loan, [extra], date(2026, 1, 20))
+    assert state.installments[-1].principal == 0
+    assert state.installments[-1].interest == 0
+    assert state.prepaid_principal == rows[-1].principal
+    assert state.installments[0].principal == rows[0].principal
+
+
+def test_reamortize_respreads_the_remaining_principal():
+    loan = make_loan(prepayment=Prepayment.REAMORTIZE)
+    extra = Payment(key="x", on=date(2026, 1, 20), amount=500_000)
+    state = state_on(loan, [extra], date(2026, 1, 20))
+    payments = {row.principal + row.interest for row in state.installments[:-1]}
+    assert len(payments) == 1 and payments.pop() < 91_680
+    assert sum(row.principal for row in state.installments) == 500_000
+
+
+def test_write_off_stops_accrual():
+    loan = make_loan()
+    written_off = replace(loan, written_off_on=date(2026, 6, 1))
+    late = _status(written_off, (), date(2026, 9, 1))
+    at = _status(loan, (), date(2026, 6, 1))
+    assert late.status is LoanStatus.WRITTEN_OFF
+    assert late.penalty_interest == at.penalty_interest
+
+
+def test_payment_before_disbursement_is_refused():
+    loan = make_loan()
+    with pytest.raises(PaymentRejected, match="before disbursement"):
+        state_on(loan, [Payment(key="a", on=date(2026, 1, 1), amount=100)], date(2026, 3, 1))
+
+
+def test_same_key_with_other_content_is_refused():
+    loan = make_loan()
+    payments = [Payment(key="a", on=date(2026, 2, 15), amount=100),
+                Payment(key="a", on=date(2026, 2, 15), amount=200)]
+    with pytest.raises(PaymentRejected, match="already used"):
+        state_on(loan, payments, date(2026, 3, 1))
+
+
+def test_advance_day_by_day_equals_one_jump():
+    loan = make_loan(compound=True)
+    payments = [Payment(key="a", on=date(2026, 3, 20), amount=50_000)]
+    state = initial_state(loan)
+    day = loan.disbursed_on
+    while day < date(2026, 6, 30):
+        todays = [p for p in payments if p.on == day]
+        state, _ = advance(loan, state, todays, day)
+        day += timedelta(days=1)
+    state, _ = advance(loan, state, [], day)
+    assert state == state_on(loan, payments, day)
+
+
+# --- properties ---------------------------------------------------------------------------
+
+
+@given(histories(), st.integers(0, 900))
+def test_each_payment_allocation_sums_to_the_payment(history, offset):
+    loan, payments = history
+    _, applied = advance(loan, initial_state(loan), payments,
+                         loan.disbursed_on + timedelta(days=offset))
+    for item in applied:
+        parts = (item.to_fee + item.to_penalty + item.to_compound + item.to_interest
+                 + item.to_principal + item.to_credit)
+        assert parts == item.amount
+
+
+@given(histories(max_payments=0), st.integers(1, 400), st.integers(1, 60))
+def test_penalty_never_decreases_with_time(history, first, more):
+    loan, _ = history
+    earlier = state_on(loan, (), loan.disbursed_on + timedelta(days=first))
+    later = state_on(loan, (), loan.disbursed_on + timedelta(days=first + more))
+    for a, b in zip(earlier.installments, later.installments, strict=True):
+        assert a.penalty_accrued <= b.penalty_accrued
+        assert a.compound_accrued <= b.compound_accrued
+
+
+@given(histories(), st.integers(0, 900))
+def test_paying_the_payoff_quote_settles_the_loan(history, offset):
+    loan, payments = history
+    as_of = loan.disbursed_on + timedelta(days=offset)
+    state = state_on(loan, [p for p in payments if p.on <= as_of], as_of)
+    quote = summarize(loan, state).payoff_amount
+    if quote == 0:
+        return
+    settled, _ = advance(loan, state, [Payment(key="payoff", on=as_of + timedelta(days=1),
+                                               amount=quote)], as_of + timedelta(days=1))
+    result = summarize(loan, settled)
+    assert result.status is LoanStatus.SETTLED
+    assert settled.unapplied == state.unapplied
+    assert result.principal_outstanding == 0
+
+
+@given(histories(), st.integers(0, 900))
+def test_the_same_payment_twice_changes_nothing(history, offset):
+    loan, payments = history
+    as_of = loan.disbursed_on + timedelta(days=offset)
+    once = state_on(loan, payments, as_of)
+    twice = state_on(loan, payments + payments, as_of)
+    assert once == twice
