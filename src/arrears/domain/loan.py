@@ -415,3 +415,29 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
         payoff_amount=settle_due + future_principal + accrued,
         earliest_overdue_due_date=earliest,
     )
+
+
+def apply_payment(
+    loan: Loan, state: LoanState, payment: Payment
+) -> tuple[LoanState, PaymentApplied]:
+    """Apply a payment dated the open day (the day after `state.as_of`), before its accrual.
+
+    The state keeps its date: the day's accrual happens at that day's end-of-day.
+    """
+    open_day = state.as_of + ONE_DAY
+    if payment.on != open_day:
+        raise PaymentRejected("on", f"{payment.on} is not the open business date {open_day}")
+    if payment.amount <= 0:
+        raise PaymentRejected("amount", "must be positive")
+    engine = _Engine(loan, state)
+    engine.pay(payment)
+    return engine.snapshot(), engine.applied[0]
+
+
+def due_on(loan: Loan, state: LoanState, day: date) -> int:
+    """What a payment dated `day` (the open day after `state.as_of`) must be to bring the loan
+    current: everything owed by installments due on or before `day`."""
+    return sum(
+        sum(owed_on(row, loan.product, day).values())
+        for row in state.installments if row.due_date <= day
+    )

@@ -1,0 +1,1 @@
+"""Use cases. Each takes its inputs and keyword-only dependencies and owns its transaction."""

@@ -1,0 +1,191 @@
+"""Posting and reversing payments: idempotent by key, every one a balanced ledger entry.
+
+A payment dated the open business date is applied to the stored state. A back-dated one (or
+a reversal) restates the loan by replaying its remaining payments from disbursement, and the
+ledger posts the difference — history is never rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from arrears.application.ports import BookedLoan, Clock, Event, LoanBook, UnitOfWork
+from arrears.application.transitions import Change, change
+from arrears.domain import ledger
+from arrears.domain.errors import PaymentRejected
+from arrears.domain.loan import (
+    LoanState,
+    Payment,
+    PaymentApplied,
+    advance,
+    apply_payment,
+    initial_state,
+)
+
+ONE_DAY = timedelta(days=1)
+
+
+class DuplicateKeyRace(Exception):
+    """The store refused a second payment with the same key (a concurrent retry)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentResult:
+    payment_id: int
+    loan_id: str
+    duplicate: bool
+    applied: PaymentApplied | None
+
+
+def _catch_up(booked: BookedLoan, book: LoanBook, closed: date, clock: Clock) -> BookedLoan:
+    """A loan EOD left behind (it failed) is brought to the closed date before a payment."""
+    if booked.state.as_of >= closed:
+        return booked
+    state, _ = advance(booked.loan, booked.state, [], closed)
+    moved = change(booked, booked.loan, state, entry=f"catch-up:{booked.loan.loan_id}:{closed}",
+                   business_date=closed, at=clock.now())
+    book.apply([moved.update])
+    book.emit(moved.events)
+    return replace(booked, state=state, status=moved.update.status, dpd=moved.update.dpd,
+                   bucket=moved.update.bucket)
+
+
+def restate(booked: BookedLoan, payments: list[Payment], closed: date
+            ) -> tuple[LoanState, tuple[PaymentApplied, ...]]:
+    """The loan replayed from disbursement with `payments`: those dated up to the closed date
+    through end-of-day, those of the open day applied after it."""
+    past = [p for p in payments if p.on <= closed]
+    today = [p for p in payments if p.on > closed]
+    state, applied = advance(booked.loan, initial_state(booked.loan), past, closed)
+    for payment in today:
+        state, one = apply_payment(booked.loan, state, payment)
+        applied += (one,)
+    return state, applied
+
+
+def live_payments(book: LoanBook, booked: BookedLoan) -> list[Payment]:
+    """The loan's payments that stand (neither reversals nor reversed), in posting order."""
+    return [Payment(key=p.key, on=p.on, amount=p.amount) for p in book.payments_of(booked.id)
+            if p.reverses_id is None and not p.reversed]
+
+
+def post_payment(
+    loan_ref: str, amount: int, on: date, key: str, *,
+    uow_factory: Callable[[], UnitOfWork], clock: Clock,
+    is_duplicate_key_error: Callable[[Exception], bool] = lambda _: False,
+) -> PaymentResult:
+    """Post a payment once per `key`. A retry with the same key and content is a no-op; the
+    same key with other content is refused."""
+    if amount <= 0:
+        raise PaymentRejected("amount", "must be positive")
+    if not key.strip():
+        raise PaymentRejected("key", "must not be empty")
+    try:
+        with uow_factory() as uow:
+            result = _post(uow, loan_ref, amount, on, key, clock)
+            uow.commit()
+            return result
+    except Exception as error:
+        if not is_duplicate_key_error(error):
+            raise
+    with uow_factory() as uow:  # a concurrent retry won the race: report its payment
+        existing = uow.book.payment_by_key(key)
+        if existing is None:
+            raise PaymentRejected("key", f"{key!r} could not be recorded; retry")
+        return _duplicate(existing.id, loan_ref, amount, on, key, existing.amount, existing.on)
+
+
+def _duplicate(payment_id: int, loan_ref: str, amount: int, on: date, key: str,
+               stored_amount: int, stored_on: date) -> PaymentResult:
+    if (stored_amount, stored_on) != (amount, on):
+        raise PaymentRejected(
+            "key", f"{key!r} was already used for {stored_amount} minor units on {stored_on}")
+    return PaymentResult(payment_id=payment_id, loan_id=loan_ref, duplicate=True, applied=None)
+
+
+def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
+          clock: Clock) -> PaymentResult:
+    book = uow.book
+    existing = book.payment_by_key(key)
+    if existing is not None:
+        return _duplicate(existing.id, loan_ref, amount, on, key, existing.amount, existing.on)
+    booked = book.get(loan_ref, for_update=True)
+    if booked is None:
+        raise PaymentRejected("loan_id", f"no loan {loan_ref!r}")
+    closed = book.closed_through()
+    if closed is None:
+        raise PaymentRejected("on", "the book has no business date yet; run `arrears init`")
+    if on < booked.loan.disbursed_on:
+        raise PaymentRejected("on", f"{on} is before disbursement on {booked.loan.disbursed_on}")
+    if on > closed + ONE_DAY:
+        raise PaymentRejected("on", f"{on} is after the open business date {closed + ONE_DAY}")
+    payment = Payment(key=key, on=on, amount=amount)
+    recovery = booked.loan.written_off_on is not None
+    if on == closed + ONE_DAY:
+        booked = _catch_up(booked, book, closed, clock)
+        state, applied = apply_payment(booked.loan, booked.state, payment)
+    else:
+        state, replay = restate(booked, live_payments(book, booked) + [payment], closed)
+        applied = next(item for item in replay if item.key == key)
+    moved = change(booked, booked.loan, state, entry=f"pay:{key}", business_date=closed + ONE_DAY,
+                   at=clock.now())
+    payment_id = book.add_payment(booked.id, applied, clock.now(), recovery=recovery)
+    _write(book, moved, Event(
+        message_id=f"payment.posted:{key}", topic="payment.posted", loan_id=booked.id,
+        business_date=closed + ONE_DAY, created_at=clock.now(),
+        payload={"loan_id": loan_ref, "key": key, "on": on.isoformat(), "amount": amount,
+                 "to_principal": applied.to_principal, "to_credit": applied.to_credit}))
+    return PaymentResult(payment_id=payment_id, loan_id=loan_ref, duplicate=False,
+                         applied=applied)
+
+
+def reverse_payment(
+    key: str, reversal_key: str, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
+) -> PaymentResult:
+    """Reverse the payment posted under `key` (a returned transfer, a chargeback): a new
+    negative payment row and a restatement of the loan without it; nothing is updated."""
+    with uow_factory() as uow:
+        book = uow.book
+        earlier = book.payment_by_key(reversal_key)
+        if earlier is not None:
+            if earlier.reverses_id is None:
+                raise PaymentRejected("reversal_key", f"{reversal_key!r} is a payment's key")
+            return PaymentResult(payment_id=earlier.id, loan_id="", duplicate=True, applied=None)
+        original = book.payment_by_key(key)
+        if original is None or original.reverses_id is not None:
+            raise PaymentRejected("key", f"no payment {key!r} to reverse")
+        if original.reversed:
+            raise PaymentRejected("key", f"payment {key!r} is already reversed")
+        booked = next(b for b in book.get_many([original.loan_id]))
+        closed = book.closed_through()
+        assert closed is not None
+        booked = _catch_up(booked, book, closed, clock)
+        remaining = [p for p in live_payments(book, booked) if p.key != key]
+        state, _ = restate(booked, remaining, closed)
+        before, after = ledger.position(booked.loan, booked.state), ledger.position(
+            booked.loan, state)
+        received = {a: after.received[a] - before.received[a] for a in ledger.RECEIVABLES}
+        applied = PaymentApplied(
+            key=reversal_key, on=closed + ONE_DAY, amount=-original.amount,
+            to_fee=received[ledger.Account.FEE], to_penalty=received[ledger.Account.PENALTY],
+            to_compound=received[ledger.Account.COMPOUND],
+            to_interest=received[ledger.Account.INTEREST],
+            to_principal=received[ledger.Account.PRINCIPAL],
+            to_credit=after.credit - before.credit)
+        moved = change(booked, booked.loan, state, entry=f"reverse:{reversal_key}",
+                       business_date=closed + ONE_DAY, at=clock.now(), before=before)
+        payment_id = book.add_payment(booked.id, applied, clock.now(), reverses_id=original.id)
+        _write(book, moved, Event(
+            message_id=f"payment.reversed:{reversal_key}", topic="payment.reversed",
+            loan_id=booked.id, business_date=closed + ONE_DAY, created_at=clock.now(),
+            payload={"loan_id": booked.loan.loan_id, "key": key, "amount": original.amount}))
+        uow.commit()
+        return PaymentResult(payment_id=payment_id, loan_id=booked.loan.loan_id,
+                             duplicate=False, applied=applied)
+
+
+def _write(book: LoanBook, moved: Change, *events: Event) -> None:
+    book.apply([moved.update])
+    book.emit(moved.events + events)

@@ -1,0 +1,65 @@
+"""One loan state change → the update the book writes: new figures, ledger entry, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from arrears.application.ports import BookedLoan, Event, LoanUpdate
+from arrears.domain import ledger
+from arrears.domain.loan import Loan, LoanState, summarize
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    update: LoanUpdate
+    events: tuple[Event, ...]
+
+
+def change(
+    booked: BookedLoan,
+    loan: Loan,
+    state: LoanState,
+    *,
+    entry: str,
+    business_date: date,
+    at: datetime,
+    before: ledger.Position | None = None,
+    extra_postings: tuple[tuple[ledger.Account, int], ...] = (),
+    record_accrual: bool = False,
+) -> Change:
+    """The update from `booked` to (`loan`, `state`), with balanced postings and events."""
+    summary = summarize(loan, state)
+    start = ledger.position(booked.loan, booked.state) if before is None else before
+    amounts: dict[ledger.Account, int] = {}
+    for account, amount in ledger.postings(start, ledger.position(loan, state)) + extra_postings:
+        amounts[account] = amounts.get(account, 0) + amount
+    penalty = compound = 0
+    if record_accrual:
+        for old, new in zip(booked.state.installments, state.installments, strict=True):
+            penalty += new.penalty_accrued - old.penalty_accrued
+            compound += new.compound_accrued - old.compound_accrued
+    update = LoanUpdate(
+        booked=booked, loan=loan, state=state, status=summary.status, dpd=summary.dpd,
+        bucket=summary.bucket, entry=entry, business_date=business_date,
+        postings=tuple(sorted((a, v) for a, v in amounts.items() if v)),
+        accrued_penalty=penalty, accrued_compound=compound,
+    )
+    events: list[Event] = []
+    if booked.id and summary.bucket != booked.bucket:
+        events.append(_event("loan.bucket_changed", booked, entry, business_date, at, {
+            "from": booked.bucket.value, "to": summary.bucket.value, "dpd": summary.dpd}))
+    if loan.written_off_on is not None and booked.loan.written_off_on is None:
+        events.append(_event("loan.written_off", booked, entry, business_date, at, {
+            "principal": summary.principal_outstanding, "dpd": summary.dpd}))
+    return Change(update=update, events=tuple(events))
+
+
+def _event(topic: str, booked: BookedLoan, entry: str, day: date, at: datetime,
+           payload: dict[str, Any]) -> Event:
+    return Event(
+        message_id=f"{topic}:{entry}",
+        topic=topic, loan_id=booked.id, business_date=day, created_at=at,
+        payload={"loan_id": booked.loan.loan_id, "business_date": day.isoformat(), **payload},
+    )

@@ -1,0 +1,132 @@
+"""The double-entry ledger of a loan, derived from its state.
+
+Every state change — boarding, a payment, a reversal, a day of end-of-day, a write-off — posts
+the difference between the balances the old and the new state imply. Balances recognise:
+principal from disbursement; contract interest and fees once their installment is due;
+penalty and compound once chargeable (after the grace window, rounded); payments received;
+the borrower's unapplied credit. So the receivable accounts always equal what the loan state
+says is owed, and the postings of every entry sum to zero.
+
+Amounts are signed minor units: debit positive, credit negative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from arrears.domain.loan import Loan, LoanState, chargeable
+
+
+class Account(StrEnum):
+    CASH = "cash"
+    PRINCIPAL = "principal"
+    INTEREST = "interest"
+    FEE = "fee"
+    PENALTY = "penalty"
+    COMPOUND = "compound"
+    CREDIT = "borrower_credit"  # a liability: money received beyond what is owed
+    INTEREST_INCOME = "interest_income"
+    FEE_INCOME = "fee_income"
+    PENALTY_INCOME = "penalty_income"
+    COMPOUND_INCOME = "compound_income"
+    WRITE_OFF = "write_off_expense"
+    RECOVERY = "recovery_income"
+
+
+RECEIVABLES = (Account.PRINCIPAL, Account.INTEREST, Account.FEE, Account.PENALTY,
+               Account.COMPOUND)
+INCOME_OF = {
+    Account.INTEREST: Account.INTEREST_INCOME,
+    Account.FEE: Account.FEE_INCOME,
+    Account.PENALTY: Account.PENALTY_INCOME,
+    Account.COMPOUND: Account.COMPOUND_INCOME,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    """What a state implies: recognised receivables, cumulative receipts per component, and
+    the borrower's credit. After a write-off the receivables are off the books."""
+
+    receivable: dict[Account, int]
+    received: dict[Account, int]
+    credit: int
+    written_off: bool
+
+    def booked(self, account: Account) -> int:
+        """The receivable as the ledger carries it (nothing once written off)."""
+        return 0 if self.written_off else self.receivable[account]
+
+
+def position(loan: Loan, state: LoanState) -> Position:
+    """The ledger position of `state` (the end of `state.as_of`)."""
+    as_of = state.as_of
+    next_day = date.fromordinal(as_of.toordinal() + 1)
+    receivable = dict.fromkeys(RECEIVABLES, 0)
+    received = dict.fromkeys(RECEIVABLES, 0)
+    received[Account.PRINCIPAL] = state.prepaid_principal
+    for row in state.installments:
+        receivable[Account.PRINCIPAL] += row.unpaid_principal
+        received[Account.PRINCIPAL] += row.paid_principal
+        received[Account.INTEREST] += row.paid_interest
+        received[Account.FEE] += row.paid_fee
+        received[Account.PENALTY] += row.penalty_paid
+        received[Account.COMPOUND] += row.compound_paid
+        if row.due_date <= as_of:
+            receivable[Account.INTEREST] += row.unpaid_interest
+            receivable[Account.FEE] += row.unpaid_fee
+            penalty, compound = chargeable(row, loan.product, next_day)
+            receivable[Account.PENALTY] += penalty
+            receivable[Account.COMPOUND] += compound
+    written_off = loan.written_off_on is not None and loan.written_off_on <= as_of
+    return Position(receivable=receivable, received=received, credit=state.unapplied,
+                    written_off=written_off)
+
+
+def opening_position() -> Position:
+    """Before disbursement: nothing owed, nothing received."""
+    zero = dict.fromkeys(RECEIVABLES, 0)
+    return Position(receivable=zero, received=dict(zero), credit=0, written_off=False)
+
+
+def postings(before: Position, after: Position) -> tuple[tuple[Account, int], ...]:
+    """The balanced postings that move the ledger from `before` to `after`.
+
+    Receipts debit cash and the borrower's credit takes any excess. On the books, each
+    receivable moves by its difference, and what it gained beyond what was received for it
+    is income (interest, fees, penalty, compound) or, for principal, money lent out of cash.
+    A write-off expenses the receivables still booked; anything received for a written-off
+    loan is a recovery.
+    """
+    amounts: dict[Account, int] = {}
+
+    def add(account: Account, amount: int) -> None:
+        if amount:
+            amounts[account] = amounts.get(account, 0) + amount
+
+    received = {a: after.received[a] - before.received[a] for a in RECEIVABLES}
+    credit_change = after.credit - before.credit
+    add(Account.CASH, sum(received.values()) + credit_change)
+    add(Account.CREDIT, -credit_change)
+    if before.written_off:
+        add(Account.RECOVERY, -sum(received.values()))
+    else:
+        for account in RECEIVABLES:
+            change = after.receivable[account] - before.receivable[account]
+            add(account, change)
+            gained = change + received[account]
+            add(INCOME_OF.get(account, Account.CASH), -gained)
+        if after.written_off:
+            for account in RECEIVABLES:
+                add(account, -after.receivable[account])
+            add(Account.WRITE_OFF, sum(after.receivable.values()))
+    return tuple(sorted((a, v) for a, v in amounts.items() if v))
+
+
+def disbursement_postings(upfront_fee: int) -> tuple[tuple[Account, int], ...]:
+    """The part of boarding a position cannot show: a fee kept out of the money paid out."""
+    if upfront_fee == 0:
+        return ()
+    return ((Account.CASH, upfront_fee), (Account.FEE_INCOME, -upfront_fee))

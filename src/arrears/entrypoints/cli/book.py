@@ -1,0 +1,373 @@
+"""Operator commands over the loan book: init, import, pay, eod, loan show, report, demo."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arrears import bootstrap
+from arrears.adapters.db import tables
+from arrears.application import demo as demo_book
+from arrears.application import loan_file, queries
+from arrears.application.handlers import eod, payments, servicing
+from arrears.application.loan_import import ImportRejected
+from arrears.config import Settings
+from arrears.domain.errors import DomainError
+from arrears.domain.loan import summarize
+from arrears.entrypoints.cli.output import USER_ERROR_EXIT, console, emit_json, fail, user_errors
+
+DEFAULT_PRODUCTS = resources.files("arrears") / "default_products.json"
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ARREARS_DB "
+                                                             "or sqlite:///./arrears.db)")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+import_app = typer.Typer(help="Import loans and borrowers.", no_args_is_help=True)
+report_app = typer.Typer(help="Portfolio reports.", no_args_is_help=True)
+
+
+def services(db: str | None) -> bootstrap.Services:
+    with user_errors():
+        built = bootstrap.build(Settings.from_env(database_url=db))
+    return built
+
+
+def _date(text: str, field: str) -> date:
+    with user_errors():
+        return loan_file.parse_date(text, field)
+
+
+def _products(path: Path | None) -> dict[str, Any]:
+    source = path or DEFAULT_PRODUCTS
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail("--products", f"cannot read {source}: {error.strerror}")
+    except json.JSONDecodeError as error:
+        fail("--products", f"{source} is not valid JSON (line {error.lineno})")
+    if not isinstance(document, dict):
+        fail("--products", "must be a JSON object mapping product codes to definitions")
+    return document
+
+
+@contextmanager
+def _progress(total: int, label: str, quiet: bool) -> Iterator[Progress]:
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console(), transient=True, disable=quiet)
+    with progress:
+        progress.add_task(label, total=total)
+        yield progress
+
+
+def register(app: typer.Typer, loan_app: typer.Typer) -> None:
+    """Add the book commands to the `arrears` app."""
+    app.command("init")(init)
+    app.add_typer(import_app, name="import")
+    import_app.command("loans")(import_loans)
+    app.command("pay")(pay)
+    app.command("reverse")(reverse)
+    app.command("payoff")(payoff)
+    app.command("eod")(run_eod)
+    loan_app.command("show")(loan_show)
+    app.add_typer(report_app, name="report")
+    report_app.command("portfolio")(portfolio)
+    app.command("demo")(demo)
+
+
+def init(
+    business_date: Annotated[str, typer.Option(help="First open business date (YYYY-MM-DD)")],
+    products: Annotated[Path | None, typer.Option(
+        help="JSON mapping product codes to definitions (default: the two shipped products)")]
+    = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create or upgrade the schema, open the book, and add products."""
+    day = _date(business_date, "--business-date")
+    built = services(db)
+    built.migrate()
+    with user_errors():
+        open_day = servicing.init_book(day, _products(products), uow_factory=built.uow_factory)
+    document = {"open_business_date": open_day.isoformat(),
+                "database": built.engine.url.render_as_string(hide_password=True)}
+    emit_json(document) if as_json else console().print(
+        f"book open on {document['open_business_date']} ({document['database']})")
+
+
+def import_loans(
+    csv_file: Annotated[Path, typer.Argument(metavar="FILE.csv")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import loans and borrowers from CSV: all of them, or none if any row is bad."""
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        fail("FILE.csv", f"cannot read {csv_file}: {error.strerror}")
+    built = services(db)
+    try:
+        report = servicing.import_loans_csv(text, uow_factory=built.uow_factory,
+                                            clock=built.clock)
+    except ImportRejected as rejected:
+        if as_json:
+            emit_json({"imported": 0, "errors": [
+                {"line": e.line, "field": e.field, "reason": e.reason} for e in rejected.errors]})
+        else:
+            for error in rejected.errors:
+                typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(USER_ERROR_EXIT) from None
+    except DomainError as error:
+        fail(error.field, error.reason)
+    document = {"imported": report.loans, "new_borrowers": report.borrowers}
+    emit_json(document) if as_json else console().print(
+        f"imported {report.loans} loans ({report.borrowers} new borrowers)")
+
+
+def _currency(loan_ref: str, built: bootstrap.Services) -> str:
+    with built.uow_factory() as uow:
+        booked = uow.book.get(loan_ref)
+    if booked is None:
+        fail("LOAN_ID", f"no loan {loan_ref!r}")
+    return booked.loan.currency
+
+
+def _payment_document(result: payments.PaymentResult, currency: str) -> dict[str, Any]:
+    applied = result.applied
+    document: dict[str, Any] = {"payment_id": result.payment_id, "loan_id": result.loan_id,
+                                "duplicate": result.duplicate}
+    if applied is not None:
+        document.update({f"to_{part}": loan_file.money_text(getattr(applied, f"to_{part}"),
+                                                            currency)
+                         for part in ("fee", "penalty", "compound", "interest", "principal",
+                                      "credit")})
+    return document
+
+
+def pay(
+    loan_id: Annotated[str, typer.Argument(metavar="LOAN_ID")],
+    amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="e.g. 916.80")],
+    on: Annotated[str, typer.Option("--on", help="Value date (YYYY-MM-DD)")],
+    key: Annotated[str, typer.Option("--key", help="Idempotency key from the payment channel")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Post a payment once per key (a retried callback posts nothing new)."""
+    built = services(db)
+    currency = _currency(loan_id, built)
+    day = _date(on, "--on")
+    with user_errors():
+        units = loan_file.parse_amount(amount, currency, "AMOUNT")
+        result = payments.post_payment(loan_id, units, day, key, uow_factory=built.uow_factory,
+                                       clock=built.clock,
+                                       is_duplicate_key_error=bootstrap.is_duplicate_key_error)
+    document = _payment_document(result, currency)
+    emit_json(document) if as_json else console().print(document)
+
+
+def reverse(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Key of the payment to reverse")],
+    reversal_key: Annotated[str, typer.Option("--key", help="Idempotency key of the reversal")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reverse a payment (a new negative posting; the loan is restated without it)."""
+    built = services(db)
+    with user_errors():
+        result = payments.reverse_payment(key, reversal_key, uow_factory=built.uow_factory,
+                                          clock=built.clock)
+    document = _payment_document(result, _currency(result.loan_id, built)
+                                 if result.loan_id else "CNY")
+    emit_json(document) if as_json else console().print(document)
+
+
+def payoff(
+    loan_id: Annotated[str, typer.Argument(metavar="LOAN_ID")],
+    key: Annotated[str, typer.Option("--key", help="Idempotency key of the payment")],
+    quote_only: Annotated[bool, typer.Option("--quote", help="Only print the quote")] = False,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Settle a loan (提前结清) on the open business date with its payoff quote."""
+    built = services(db)
+    with built.uow_factory() as uow:
+        booked = uow.book.get(loan_id)
+    if booked is None:
+        fail("LOAN_ID", f"no loan {loan_id!r}")
+    summary = summarize(booked.loan, booked.state)
+    open_day = booked.state.as_of + timedelta(days=1)
+    document: dict[str, Any] = {
+        "loan_id": loan_id, "on": open_day.isoformat(),
+        "payoff_amount": loan_file.money_text(summary.payoff_amount, booked.loan.currency)}
+    if not quote_only and summary.payoff_amount > 0:
+        with user_errors():
+            result = payments.post_payment(
+                loan_id, summary.payoff_amount, open_day, key, uow_factory=built.uow_factory,
+                clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error)
+        document["payment"] = _payment_document(result, booked.loan.currency)
+    emit_json(document) if as_json else console().print(document)
+
+
+def run_eod(
+    through: Annotated[str, typer.Option("--through", help="Close every open date through this")],
+    engine: Annotated[str, typer.Option(help="scalar (this release)")] = "scalar",
+    write_off_dpd: Annotated[int | None, typer.Option(
+        help="Write off at this DPD (default ARREARS_WRITE_OFF_DPD or 180)")] = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run end-of-day for each open business date through --through, in order."""
+    if engine != "scalar":
+        fail("--engine", f"unknown engine {engine!r} (expected scalar)")
+    last = _date(through, "--through")
+    built = services(db)
+    dpd = write_off_dpd or built.settings.write_off_dpd
+    with built.uow_factory() as uow:
+        closed = uow.book.closed_through()
+    if closed is None:
+        fail("--through", "the book has no business date; run `arrears init`")
+    total = max(0, (last - closed).days)
+    with _progress(total, "end of day", as_json) as progress, user_errors():
+        reports = eod.run_eod_through(
+            last, uow_factory=built.uow_factory, clock=built.clock, write_off_dpd=dpd,
+            on_day=lambda _: progress.advance(progress.task_ids[0]))
+    document = {"through": last.isoformat(), "days": [
+        {"business_date": r.business_date.isoformat(), "loans_processed": r.loans_processed,
+         "loans_failed": r.loans_failed, "already_completed": r.already_completed}
+        for r in reports]}
+    if as_json:
+        emit_json(document)
+        return
+    console().print(f"closed {len(reports)} business dates through {last}; "
+                    f"{sum(r.loans_failed for r in reports)} loans set aside")
+
+
+def loan_show(
+    loan_id: Annotated[str, typer.Argument(metavar="LOAN_ID")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A booked loan at the closed business date: figures, installments, payments."""
+    built = services(db)
+    with user_errors():
+        document = queries.loan_document(loan_id, uow_factory=built.uow_factory)
+    if as_json:
+        emit_json(document)
+        return
+    table = Table(title=f"{loan_id} as of {document['as_of']}", show_header=False)
+    for key in ("status", "dpd", "bucket", "product", "principal_outstanding", "total_due",
+                "penalty_interest", "compound_interest", "payoff_amount"):
+        table.add_row(key, str(document[key]))
+    table.add_row("borrower", f"{document['borrower']['name']} "
+                              f"{document['borrower']['national_id']}")
+    console().print(table)
+
+
+def _portfolio_table(document: dict[str, Any], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("bucket", "loans", "principal"):
+        table.add_column(column, justify="right")
+    for name, figures in document["buckets"].items():
+        table.add_row(name, str(figures["loans"]), figures["principal"])
+    table.add_row("active", str(document["active"]["loans"]), document["active"]["principal"])
+    for status, figures in document["by_status"].items():
+        if status not in queries.ACTIVE:
+            table.add_row(status, str(figures["loans"]), figures["principal"])
+    return table
+
+
+def portfolio(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The closed business date")]
+    = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Loans and principal by bucket, the roll from yesterday, and totals."""
+    built = services(db)
+    day = _date(as_of, "--as-of") if as_of else None
+    with user_errors():
+        document = queries.portfolio_document(day, uow_factory=built.uow_factory)
+    if as_json:
+        emit_json(document)
+        return
+    out = console()
+    out.print(_portfolio_table(document, f"Portfolio as of {document['as_of']}"))
+    for move in document["roll_from_yesterday"]:
+        out.print(f"  {move['from']} → {move['to']}: {move['loans']}")
+
+
+def demo(
+    loans: Annotated[int, typer.Option(help="Number of synthetic loans")] = 10_000,
+    days: Annotated[int, typer.Option(help="Business dates to simulate")] = 120,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same book)")] = 7,
+    start: Annotated[str, typer.Option(help="First business date")] = "2026-01-01",
+    db: Annotated[str, typer.Option("--db", help="Database URL; the demo starts it afresh")]
+    = "sqlite:///./arrears-demo.db",
+    as_json: JsonFlag = False,
+) -> None:
+    """Simulate a synthetic book of cash loans and phone plans, then report on it."""
+    if loans < 1:
+        fail("--loans", "must be at least 1")
+    if days < 1:
+        fail("--days", "must be at least 1")
+    first = _date(start, "--start")
+    built = services(db)
+    _fresh(built)
+    planned = demo_book.plan_book(loans, days, first, seed)
+    with _progress(days, "simulating", as_json) as progress, user_errors():
+        result = demo_book.simulate(
+            planned, first, days, _products(None), uow_factory=built.uow_factory,
+            clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+            write_off_dpd=built.settings.write_off_dpd,
+            on_day=lambda _: progress.advance(progress.task_ids[0]))
+    document = demo_summary(built, result, seed)
+    if as_json:
+        emit_json(document)
+        return
+    out = console()
+    out.print(_portfolio_table(document, f"Demo book as of {document['as_of']} "
+                                         f"({loans} loans, seed {seed})"))
+    rates = Table(title="Roll rates over the run")
+    rates.add_column("roll")
+    rates.add_column("rate", justify="right")
+    for name, rate in document["roll_rates"].items():
+        rates.add_row(name, f"{Decimal(rate):.2%}")
+    out.print(rates)
+    money = Table(title="Money over the run", show_header=False)
+    for key, value in document["income"].items():
+        money.add_row(key, value)
+    money.add_row("payments_posted", str(document["payments_posted"]))
+    out.print(money)
+
+
+def _fresh(built: bootstrap.Services) -> None:
+    """The demo always starts from an empty book (dropping what an earlier demo left)."""
+    with built.engine.begin() as connection:
+        tables.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    built.migrate()
+
+
+def demo_summary(built: bootstrap.Services, result: demo_book.DemoResult,
+                 seed: int) -> dict[str, Any]:
+    document = queries.portfolio_document(None, uow_factory=built.uow_factory)
+    with built.uow_factory() as uow:
+        moves = uow.reports.bucket_moves(result.start, result.through)
+    document.update({
+        "seed": seed,
+        "start": result.start.isoformat(),
+        "payments_posted": result.payments_posted,
+        "roll_rates": demo_book.roll_rates(moves),
+        "income": queries.income_document(result.start, result.through,
+                                          uow_factory=built.uow_factory),
+    })
+    return document
