@@ -1,0 +1,266 @@
+"""JSON ⇄ compliance model, with errors that name the field (`facts.attempts[3].at: …`).
+
+Documents use the dataclass field names. Instants are ISO 8601 with an offset
+("2025-06-02T10:00:00-05:00"), dates "2025-06-02", wall times "08:00", money
+{"amount": "12.50", "currency": "USD"} (decimal strings, never floats), enums by value,
+collections as lists. Unknown fields are refused, so a typo is an error rather than a silently
+ignored fact. See examples/compliance/README.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypeVar
+
+from arrears.compliance.facts import Facts
+from arrears.compliance.model import Action, Decision, Flag, Violation, WordMatch
+from arrears.domain.errors import DomainError
+from arrears.domain.money import Money, parse_decimal
+
+T = TypeVar("T")
+
+
+class CodecError(DomainError):
+    """A compliance document does not parse; `field` is the JSON path."""
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = hints
+    return hints
+
+
+def _public_fields(cls: type) -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")]
+
+
+def _describe(tp: Any) -> str:
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return "one of " + ", ".join(repr(m.value) for m in tp)
+    return getattr(tp, "__name__", str(tp))
+
+
+def _parse(value: Any, tp: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _parse(value, options[0], path)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise CodecError(path, "must be a list")
+        return tuple(_parse(item, args[0], f"{path}[{i}]") for i, item in enumerate(value))
+    if origin is frozenset:
+        (arg,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise CodecError(path, "must be a list")
+        return frozenset(_parse(item, arg, f"{path}[{i}]") for i, item in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise CodecError(path, "must be true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CodecError(path, "must be an integer")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise CodecError(path, "must be a string")
+        return value
+    if tp is Decimal:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise CodecError(path, "must be a decimal string")
+        try:
+            return parse_decimal(value, path)
+        except DomainError as error:
+            raise CodecError(path, error.reason) from None
+    if tp is datetime:
+        return parse_instant(value, path)
+    if tp is date:
+        if not isinstance(value, str):
+            raise CodecError(path, "not an ISO date")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise CodecError(path, f"{value!r} is not an ISO date") from None
+    if tp is time:
+        if not isinstance(value, str):
+            raise CodecError(path, "not a wall time (HH:MM)")
+        try:
+            parsed = time.fromisoformat(value)
+        except ValueError:
+            raise CodecError(path, f"{value!r} is not a wall time (HH:MM)") from None
+        if parsed.tzinfo is not None:
+            raise CodecError(path, "a wall time has no offset")
+        return parsed
+    if tp is Money:
+        if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
+            raise CodecError(path, 'must be {"amount": "…", "currency": "…"}')
+        amount = _parse(value["amount"], Decimal, f"{path}.amount")
+        currency = _parse(value["currency"], str, f"{path}.currency")
+        try:
+            return Money(amount, currency)
+        except DomainError as error:
+            raise CodecError(f"{path}.{error.field}", error.reason) from None
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise CodecError(path, f"{value!r} is not {_describe(tp)}") from None
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return parse_dataclass(value, tp, path)
+    raise TypeError(f"codec cannot parse {tp!r}")  # pragma: no cover - a model bug
+
+
+def parse_instant(value: Any, path: str) -> datetime:
+    if not isinstance(value, str):
+        raise CodecError(path, "not an ISO instant")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CodecError(path, f"{value!r} is not an ISO instant") from None
+    if parsed.tzinfo is None:
+        raise CodecError(path, f"{value!r} has no UTC offset (instants must be timezone-aware)")
+    return parsed
+
+
+def parse_dataclass(value: Any, cls: type[T], path: str) -> T:
+    if not isinstance(value, dict):
+        raise CodecError(path, "must be an object")
+    hints = _hints(cls)
+    known = {f.name: f for f in _public_fields(cls)}
+    for key in value:
+        if key not in known:
+            raise CodecError(f"{path}.{key}", "unknown field")
+    kwargs: dict[str, Any] = {}
+    for name, fld in known.items():
+        if name in value:
+            kwargs[name] = _parse(value[name], hints[name], f"{path}.{name}")
+        elif fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
+            raise CodecError(f"{path}.{name}", "missing")
+    try:
+        return cls(**kwargs)
+    except DomainError as error:
+        raise CodecError(f"{path}.{error.field}", error.reason) from None
+
+
+def parse_action_document(document: Any) -> tuple[Action, datetime, str | None]:
+    """An action document: the action's fields plus `at` and an optional `pack` code."""
+    if not isinstance(document, dict):
+        raise CodecError("action", "must be an object")
+    body = dict(document)
+    if "at" not in body:
+        raise CodecError("action.at", "missing")
+    at = parse_instant(body.pop("at"), "action.at")
+    pack = body.pop("pack", None)
+    if pack is not None and not isinstance(pack, str):
+        raise CodecError("action.pack", "must be a string")
+    action = parse_dataclass(body, Action, "action")
+    if not action.debt_ids:
+        raise CodecError("action.debt_ids", "at least one debt id is needed")
+    return action, at, pack
+
+
+def parse_facts(document: Any) -> Facts:
+    facts = parse_dataclass(document, Facts, "facts")
+    for i, attempt in enumerate(facts.attempts):
+        if attempt.at.tzinfo is None:  # pragma: no cover - parse_instant refuses these
+            raise CodecError(f"facts.attempts[{i}].at", "not an ISO instant")
+    from arrears.compliance.predicates import zone
+
+    for i, person in enumerate(facts.people):
+        for j, name in enumerate(person.zones):
+            try:
+                zone(name)
+            except DomainError:
+                raise CodecError(
+                    f"facts.people[{i}].zones[{j}]", f"{name!r} is not an IANA time zone"
+                ) from None
+        for j, point in enumerate(person.contact_points):
+            if point.zone:
+                try:
+                    zone(point.zone)
+                except DomainError:
+                    raise CodecError(
+                        f"facts.people[{i}].contact_points[{j}].zone",
+                        f"{point.zone!r} is not an IANA time zone",
+                    ) from None
+    return facts
+
+
+def to_json(value: Any) -> Any:
+    """The JSON form of a model value (dataclasses, enums, instants, money, tuples)."""
+    if isinstance(value, Enum):
+        return value.value
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M") if not value.second else value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Money):
+        return {"amount": str(value.amount), "currency": value.currency}
+    if isinstance(value, tuple | list):
+        return [to_json(item) for item in value]
+    if isinstance(value, frozenset | set):
+        return sorted(to_json(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_json(getattr(value, f.name)) for f in _public_fields(type(value))
+        }
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _match_json(match: WordMatch) -> dict[str, Any]:
+    return {
+        "category": match.category,
+        "phrase": match.phrase,
+        "matched": match.matched,
+        "start": match.start,
+        "end": match.end,
+    }
+
+
+def _finding_json(item: Violation | Flag) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": item.rule_id,
+        "ref": item.ref,
+        "citation": item.citation,
+        "reason": {"en": item.reason_en, "zh": item.reason_zh},
+        "detail": {"en": item.detail_en, "zh": item.detail_zh},
+        "matches": [_match_json(m) for m in item.matches],
+    }
+    if isinstance(item, Violation):
+        out["error"] = item.error
+    return out
+
+
+def decision_to_json(decision: Decision) -> dict[str, Any]:
+    return {
+        "allowed": decision.allowed,
+        "at": decision.at.isoformat(),
+        "pack": decision.pack,
+        "pack_version": decision.pack_version,
+        "next_allowed_at": (
+            decision.next_allowed_at.isoformat() if decision.next_allowed_at else None
+        ),
+        "violations": [_finding_json(v) for v in decision.violations],
+        "flags": [_finding_json(f) for f in decision.flags],
+        "evaluated": list(decision.evaluated),
+    }

@@ -1,0 +1,245 @@
+"""Rule checks shared by several packs, built from parameters (no pack-specific numbers here).
+
+Each factory returns a `Check`: a function of the evaluation `Context` that returns None when
+the rule is satisfied or a `Finding` explaining why not (and, when waiting helps, a lower bound
+on when it could pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from arrears.compliance.engine import Context
+from arrears.compliance.facts import ConsentScope, Debt, Dispute
+from arrears.compliance.model import Check, Finding, Role, Severity, WordMatch
+from arrears.compliance.predicates import (
+    from_stamp,
+    local_midnight,
+    next_open_everywhere,
+    stamps_between,
+    wall_instant,
+    zone,
+)
+
+DEBTOR_ROLES = frozenset({Role.BORROWER, Role.GUARANTOR})
+
+
+def hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def consent_covers(
+    context: Context, scope: ConsentScope, *, direct: bool, at: datetime | None = None
+) -> bool:
+    """Whether the recipient gave a consent of `scope` that covers `at` (default: the action's)."""
+    moment = context.at if at is None else at
+    person_id = context.action.recipient.person_id
+    actor_id = context.action.actor.actor_id
+    for consent in context.facts.consents:
+        if consent.person_id != person_id or consent.scope is not scope:
+            continue
+        if direct and consent.actor_id != actor_id:
+            continue
+        if consent.given_at <= moment and consent.valid_from <= moment < consent.valid_until:
+            return True
+    return False
+
+
+def next_consent_start(
+    context: Context, scope: ConsentScope, *, direct: bool
+) -> datetime | None:
+    """The earliest future start of a consent of `scope` already on record."""
+    person_id = context.action.recipient.person_id
+    actor_id = context.action.actor.actor_id
+    best: datetime | None = None
+    for consent in context.facts.consents:
+        if consent.person_id != person_id or consent.scope is not scope:
+            continue
+        if direct and consent.actor_id != actor_id:
+            continue
+        start = max(consent.valid_from, consent.given_at)
+        if start > context.at and start < consent.valid_until and (best is None or start < best):
+            best = start
+    return best
+
+
+def earliest(*candidates: datetime | None) -> datetime | None:
+    present = [c for c in candidates if c is not None]
+    return min(present) if present else None
+
+
+def contact_hours(
+    start: time,
+    end: time,
+    *,
+    direct_consent: bool,
+    extra_zones: tuple[str, ...] = (),
+) -> Check:
+    """Contact only inside [start, end) local time in every candidate zone of the recipient."""
+    extras = tuple(zone(name) for name in extra_zones)
+    start_s = start.hour * 3600 + start.minute * 60 + start.second
+    end_s = end.hour * 3600 + end.minute * 60 + end.second
+    crosses_midnight = end_s <= start_s
+
+    def check(context: Context) -> Finding | None:
+        zones = context.zones
+        if extras:
+            zones = zones + tuple(z for z in extras if z not in zones)
+        closed = []
+        at = context.at
+        for tz in zones:
+            local = at.astimezone(tz)
+            second = local.hour * 3600 + local.minute * 60 + local.second
+            if crosses_midnight:
+                inside = second >= start_s or second < end_s
+            else:
+                inside = start_s <= second < end_s
+            if not inside:
+                closed.append(tz)
+        if not closed:
+            return None
+        if consent_covers(context, ConsentScope.HOURS, direct=direct_consent):
+            return None
+        opening = next_open_everywhere(context.at, zones, start, end)
+        consent_start = next_consent_start(context, ConsentScope.HOURS, direct=direct_consent)
+        where = ", ".join(
+            f"{context.at.astimezone(tz).strftime('%H:%M')} in {tz.key}" for tz in closed
+        )
+        where_zh = "、".join(
+            f"{tz.key} {context.at.astimezone(tz).strftime('%H:%M')}" for tz in closed
+        )
+        window = f"{hhmm(start)}–{hhmm(end)}"
+        return Finding(
+            detail_en=f"local time {where} is outside {window}",
+            detail_zh=f"当地时间（{where_zh}）不在 {window} 之内",
+            not_before=earliest(opening, consent_start),
+        )
+
+    return check
+
+
+def inconvenient_times() -> Check:
+    """Not at a time the person said is inconvenient (in any of their candidate zones)."""
+
+    def check(context: Context) -> Finding | None:
+        person_id = context.action.recipient.person_id
+        point = context.action.recipient.contact_point
+        bound: datetime | None = None
+        hits: list[str] = []
+        for window in context.facts.inconvenient_times:
+            if window.person_id != person_id:
+                continue
+            if window.contact_point and window.contact_point != point:
+                continue
+            for tz in context.zones:
+                local = context.at.astimezone(tz)
+                wall = local.time().replace(tzinfo=None)
+                if local.weekday() not in window.weekdays:
+                    continue
+                if not window.start <= wall < window.end:
+                    continue
+                ends = wall_instant(local.date(), window.end, tz)
+                hits.append(f"{hhmm(window.start)}–{hhmm(window.end)} {tz.key}")
+                if bound is None or ends > bound:
+                    bound = ends
+        if not hits:
+            return None
+        if consent_covers(context, ConsentScope.HOURS, direct=True):
+            return None
+        listed = ", ".join(hits)
+        return Finding(
+            detail_en=f"the person said {listed} is inconvenient",
+            detail_zh=f"当事人已告知 {listed} 不方便联系",
+            not_before=bound,
+        )
+
+    return check
+
+
+def wording(categories: Iterable[str], *, en: str, zh: str) -> Check:
+    """Block content that matches any of `categories` in the wording lexicons."""
+    wanted = tuple(categories)
+
+    def check(context: Context) -> Finding | None:
+        if not context.action.content:
+            return None
+        matches = context.screen.of(*wanted)
+        if not matches:
+            return None
+        found = "; ".join(f"{m.category}: “{m.matched}”" for m in matches)
+        return Finding(detail_en=f"{en}: {found}", detail_zh=f"{zh}：{found}", matches=matches)
+
+    return check
+
+
+def matches_of(context: Context, *categories: str) -> tuple[WordMatch, ...]:
+    if not context.action.content:
+        return ()
+    return context.screen.of(*categories)
+
+
+def open_disputes(context: Context, debt_ids: Iterable[str]) -> list[Dispute]:
+    wanted = set(debt_ids)
+    return [
+        dispute
+        for dispute in context.facts.disputes
+        if dispute.debt_id in wanted
+        and dispute.received_at <= context.at
+        and (dispute.answered_at is None or dispute.answered_at > context.at)
+    ]
+
+
+def report_marks_disputes() -> Check:
+    """A credit report about a debt with an open dispute/objection must mark it disputed."""
+
+    def check(context: Context) -> Finding | None:
+        report = context.action.report
+        if report is None or report.marked_disputed:
+            return None
+        disputes = open_disputes(context, context.action.debt_ids)
+        if not disputes:
+            return None
+        first = min(d.received_at for d in disputes)
+        return Finding(
+            detail_en=f"a dispute received {first.isoformat()} is open; the report must mark it",
+            detail_zh=f"{first.isoformat()} 收到的异议尚未处理完毕，报送记录必须标注异议",
+        )
+
+    return check
+
+
+def local_date(context: Context) -> date:
+    return context.local.date()
+
+
+def debts(context: Context) -> tuple[Debt, ...]:
+    return context.debts
+
+
+def day_count_block(
+    stamps: tuple[float, ...],
+    context: Context,
+    *,
+    limit: int,
+    days: int,
+    tz_day_start: float,
+    tz: ZoneInfo,
+) -> tuple[int, datetime | None]:
+    """Count stamps in [tz_day_start, at]; if ≥ limit, when enough have aged out of the window.
+
+    `tz_day_start` is local midnight (epoch seconds) of the window's first day; the window is
+    `days` long and slides by local calendar day.
+    """
+    window = stamps_between(stamps, tz_day_start, context.ts + 1e-6)
+    count = len(window)
+    if count < limit:
+        return count, None
+    oldest_kept = window[count - limit]
+    day = from_stamp(oldest_kept).astimezone(tz).date()
+    return count, local_midnight(day + timedelta(days=days), tz)
+
+
+def review(en: str, zh: str, matches: tuple[WordMatch, ...] = ()) -> Finding:
+    return Finding(detail_en=en, detail_zh=zh, severity=Severity.REVIEW, matches=matches)

@@ -1,0 +1,1 @@
+"""Wording lexicons (data files): en.toml, zh.toml and the t2s.txt character map."""

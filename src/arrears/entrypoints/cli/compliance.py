@@ -1,0 +1,78 @@
+"""`arrears compliance check ACTION.json --facts FACTS.json [--pack cn|us] [--json]`.
+
+Prints the compliance Decision for a proposed action. Exit code 0 when allowed, 1 when
+blocked, 2 on bad input (one line on stderr naming the field).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from arrears.compliance import codec, packs
+from arrears.compliance import engine as compliance_engine
+from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+
+BLOCKED_EXIT = 1
+
+app = typer.Typer(
+    help="Ask the compliance engine whether a contact, report or fee may go ahead.",
+    no_args_is_help=True,
+)
+
+
+def _read_json(path: Path, field: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(field, f"cannot read {path}: {error.strerror or error}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        fail(field, f"{path} is not JSON (line {error.lineno}, column {error.colno})")
+
+
+@app.command()
+def check(
+    action_file: Annotated[Path, typer.Argument(metavar="ACTION.json", help="Proposed action.")],
+    facts_file: Annotated[Path, typer.Option("--facts", metavar="FACTS.json", help="Case facts.")],
+    pack: Annotated[
+        str | None, typer.Option("--pack", help="Rule pack: cn or us (default: the action's).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Decide ACTION.json against FACTS.json and explain the decision."""
+    action_document = _read_json(action_file, "action")
+    facts_document = _read_json(facts_file, "facts")
+    with user_errors():
+        action, at, action_pack = codec.parse_action_document(action_document)
+        facts = codec.parse_facts(facts_document)
+        code = pack or action_pack
+        if not code:
+            fail("pack", "give --pack cn|us or a \"pack\" field in the action")
+        rules = packs.get(code)
+        decision = compliance_engine.decide(action, facts, rules, at)
+    if as_json:
+        emit_json(codec.decision_to_json(decision))
+    else:
+        _print(decision)
+    if not decision.allowed:
+        raise typer.Exit(BLOCKED_EXIT)
+
+
+def _print(decision: Any) -> None:
+    out = console()
+    verdict = "[green]ALLOWED[/green]" if decision.allowed else "[red]BLOCKED[/red]"
+    out.print(f"{verdict}  at {decision.at.isoformat()}  pack {decision.pack} "
+              f"{decision.pack_version}")
+    for violation in decision.violations:
+        out.print(f"  [red]✗[/red] {violation.rule_id} ({violation.ref}, {violation.citation})")
+        out.print(f"      {violation.reason_en} — {violation.detail_en}", markup=False)
+        out.print(f"      {violation.reason_zh} — {violation.detail_zh}", markup=False)
+    for flag in decision.flags:
+        out.print(f"  [yellow]![/yellow] {flag.rule_id} ({flag.ref}): {flag.detail_en}")
+    if decision.next_allowed_at is not None:
+        out.print(f"  next allowed at {decision.next_allowed_at.isoformat()}")
