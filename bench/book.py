@@ -1,0 +1,189 @@
+"""Benchmark the loan book through the database: payments posted per second and end-of-day
+loans per second, each as a ratio to a baseline measured side by side in the same run.
+
+    python bench/book.py [--loans 10000] [--payments 3000] [--json]
+
+- payments/s: `post_payment` (idempotency check, state, ledger entry, outbox event, one
+  transaction each) against a bare loop that inserts one row per transaction with the same
+  driver — the floor any transactional posting pays.
+- EOD loans/s: one business date of the demo book (`--loans` on the book, simulated for
+  WARM_UP_DAYS first; the loans with something due or overdue are worked) through `run_eod`,
+  against the pure domain doing the same loans' day in memory (no database).
+PostgreSQL figures are added when ARREARS_TEST_POSTGRES_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from arrears import bootstrap
+from arrears.application import demo
+from arrears.application.handlers import eod, payments, servicing
+from arrears.config import Settings
+from arrears.domain.loan import advance, due_on
+
+START = date(2026, 1, 1)
+WARM_UP_DAYS = 75  # long enough for loans to fall due and some to become delinquent
+
+
+def _products() -> dict[str, Any]:
+    return json.loads((resources.files("arrears") / "default_products.json").read_text())
+
+
+def _fresh(url: str) -> bootstrap.Services:
+    built = bootstrap.build(Settings(database_url=url))
+    built.migrate()
+    return built
+
+
+def _board(built: bootstrap.Services, loans: int) -> date:
+    """A book of `loans` demo loans, disbursed before the open date, with no payments."""
+    planned = demo.plan_book(loans, 1, START, seed=11)
+    rows = [p.row for p in planned]
+    servicing.init_book(START, _products(), uow_factory=built.uow_factory)
+    servicing.board_rows(rows, uow_factory=built.uow_factory, clock=built.clock)
+    return START
+
+
+def bench_payments(url: str, count: int) -> float:
+    """Payments posted per second: each pays what is due on a distinct loan."""
+    built = _fresh(url)
+    _board(built, count)
+    first_due = START + timedelta(days=31)
+    eod.run_eod_through(first_due - timedelta(days=1), uow_factory=built.uow_factory,
+                        clock=built.clock)
+    with built.uow_factory() as uow:
+        loans = uow.book.get_many(list(range(1, count + 1)))
+    work = [(b.loan.loan_id, due_on(b.loan, b.state, first_due)) for b in loans]
+    work = [(ref, amount or 100) for ref, amount in work]
+    started = time.perf_counter()
+    for ref, amount in work:
+        payments.post_payment(ref, amount, first_due, f"bench-{ref}",
+                              uow_factory=built.uow_factory, clock=built.clock,
+                              is_duplicate_key_error=bootstrap.is_duplicate_key_error)
+    elapsed = time.perf_counter() - started
+    built.engine.dispose()
+    return len(work) / elapsed
+
+
+def bench_bare_inserts(url: str, count: int) -> float:
+    """The floor: one tiny row inserted and committed per transaction, same driver."""
+    engine = bootstrap.build(Settings(database_url=url)).engine
+    table = sa.Table(f"bench_{uuid.uuid4().hex[:8]}", sa.MetaData(),
+                     sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("key", sa.String(40), unique=True),
+                     sa.Column("amount", sa.BigInteger))
+    table.create(engine)
+    insert = table.insert()
+    started = time.perf_counter()
+    for index in range(count):
+        with engine.begin() as connection:
+            connection.execute(insert, {"key": f"k{index}", "amount": index})
+    elapsed = time.perf_counter() - started
+    table.drop(engine)
+    engine.dispose()
+    return count / elapsed
+
+
+def bench_eod(url: str, loans: int) -> tuple[float, float, int]:
+    """(book loans/s through the database, the same day in memory loans/s, loans worked) for
+    one business date of the demo book after WARM_UP_DAYS of simulated payments and EOD."""
+    built = _fresh(url)
+    planned = demo.plan_book(loans, WARM_UP_DAYS, START, seed=7)
+    demo.simulate(planned, START, WARM_UP_DAYS, _products(), uow_factory=built.uow_factory,
+                  clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+                  write_off_dpd=180)
+    day = START + timedelta(days=WARM_UP_DAYS)
+    with built.uow_factory() as uow:
+        worked = uow.book.loans_needing_eod(day, 0, loans)
+        booked = uow.book.get_many(worked)
+    started = time.perf_counter()
+    eod.run_eod(day, uow_factory=built.uow_factory, clock=built.clock)
+    through_db = time.perf_counter() - started
+    started = time.perf_counter()
+    for one in booked:
+        advance(one.loan, one.state, [], day)
+    in_memory = time.perf_counter() - started
+    built.engine.dispose()
+    return loans / through_db, loans / in_memory, len(worked)
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("ARREARS_TEST_POSTGRES_URL")
+
+
+def _pg_schema(base: str) -> tuple[str, Callable[[], None]]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loans", type=int, default=10_000, help="loans on the EOD book")
+    parser.add_argument("--payments", type=int, default=3_000, help="payments to post")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args()
+    figures: dict[str, Any] = {"loans": args.loans, "payments": args.payments}
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = f"sqlite:///{Path(folder) / 'bench.db'}"
+        figures["sqlite_payments_per_s"] = bench_payments(sqlite, args.payments)
+        bare = f"sqlite:///{Path(folder) / 'bare.db'}"
+        figures["sqlite_bare_inserts_per_s"] = bench_bare_inserts(bare, args.payments)
+        eod_db, eod_memory, worked = bench_eod(f"sqlite:///{Path(folder) / 'eod.db'}",
+                                               args.loans)
+    figures["sqlite_eod_loans_per_s"] = eod_db
+    figures["in_memory_eod_loans_per_s"] = eod_memory
+    figures["eod_loans_worked"] = worked
+    base = _postgres_url()
+    if base:
+        url, drop = _pg_schema(base)
+        try:
+            figures["postgres_payments_per_s"] = bench_payments(url, args.payments)
+            figures["postgres_bare_inserts_per_s"] = bench_bare_inserts(url, args.payments)
+        finally:
+            drop()
+    if args.json:
+        print(json.dumps({k: round(v, 1) if isinstance(v, float) else v
+                          for k, v in figures.items()}, indent=2))
+        return
+    table = Table(title=f"Loan book ({args.loans:,} loans, {args.payments:,} payments)")
+    for column in ("measure", "per second", "baseline", "ratio"):
+        table.add_column(column, justify="right")
+    table.add_row("payments posted (SQLite)", f"{figures['sqlite_payments_per_s']:,.0f}",
+                  f"{figures['sqlite_bare_inserts_per_s']:,.0f} bare inserts",
+                  f"{figures['sqlite_payments_per_s'] / figures['sqlite_bare_inserts_per_s']:.2f}")
+    if "postgres_payments_per_s" in figures:
+        posted, bare = figures["postgres_payments_per_s"], figures["postgres_bare_inserts_per_s"]
+        table.add_row("payments posted (PostgreSQL)", f"{posted:,.0f}",
+                      f"{bare:,.0f} bare inserts", f"{posted / bare:.2f}")
+    table.add_row(f"EOD book loans/day (SQLite, {worked:,} worked)", f"{eod_db:,.0f}",
+                  f"{eod_memory:,.0f} in memory", f"{eod_db / eod_memory:.2f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Crash and concurrency: a killed end-of-day resumes to the same book; two connections
+posting one payment key concurrently post it once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from arrears import bootstrap
+from arrears.adapters.db import tables as t
+from arrears.application import demo
+from arrears.application.handlers import eod, payments
+from arrears.config import Settings
+
+from book_checks import assert_ledger_consistent, table_rows
+from conftest import POSTGRES_URL, default_products
+from fakes import FixedClock
+
+START = date(2026, 1, 1)
+KILLED_DATE = date(2026, 3, 20)
+
+# Runs EOD for KILLED_DATE in batches of 5 loans and SIGKILLs itself after the third batch
+# has committed: a real crash in the middle of a date.
+CHILD = """
+import os, signal, sys
+from datetime import date
+from fakes import FixedClock
+from arrears import bootstrap
+from arrears.application.handlers import eod
+from arrears.config import Settings
+
+built = bootstrap.build(Settings(database_url=sys.argv[1]), clock=FixedClock())
+batches = []
+
+def crash_after_third(count):
+    batches.append(count)
+    if len(batches) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+eod.run_eod(date.fromisoformat(sys.argv[2]), uow_factory=built.uow_factory, clock=built.clock,
+            batch_size=5, on_batch=crash_after_third)
+"""
+
+
+def _book(url: str) -> bootstrap.Services:
+    built = bootstrap.build(Settings(database_url=url), clock=FixedClock())
+    built.migrate()
+    planned = demo.plan_book(80, 60, START, seed=5)
+    demo.simulate(planned, START, (KILLED_DATE - START).days, default_products(),
+                  uow_factory=built.uow_factory, clock=built.clock,
+                  is_duplicate_key_error=bootstrap.is_duplicate_key_error, write_off_dpd=180)
+    return built
+
+
+def test_eod_killed_mid_date_resumes_to_the_same_book(tmp_path):
+    crashed = _book(f"sqlite:///{tmp_path / 'crashed.db'}")
+    clean = _book(f"sqlite:///{tmp_path / 'clean.db'}")
+    with crashed.uow_factory() as uow:
+        assert len(uow.book.loans_needing_eod(KILLED_DATE, 0, 1000)) > 15  # > 3 batches
+    tests_dir = Path(__file__).parents[1]
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, f"sqlite:///{tmp_path / 'crashed.db'}",
+         KILLED_DATE.isoformat()],
+        env={**os.environ, "PYTHONPATH": str(tests_dir)}, capture_output=True, text=True,
+        check=False)
+    assert child.returncode == -9, child.stderr
+    with crashed.uow_factory() as uow:
+        run = uow.book.eod_run(KILLED_DATE)
+        assert run is not None and run.status == "running" and run.loans_processed == 15
+    for built in (crashed, clean):
+        eod.run_eod_through(date(2026, 3, 25), uow_factory=built.uow_factory, clock=built.clock)
+    assert table_rows(crashed) == table_rows(clean)
+    assert_ledger_consistent(crashed)
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="needs ARREARS_TEST_POSTGRES_URL")
+def test_concurrent_posts_of_one_key_post_once(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the race is between two PostgreSQL connections")
+    built = _book(database_url)
+    with built.uow_factory() as uow:
+        closed = uow.book.closed_through()
+        booked = uow.book.get("DL-000001")
+    assert closed is not None and booked is not None
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def post() -> None:
+        barrier.wait()
+        try:
+            results.append(payments.post_payment(
+                "DL-000001", 12_345, KILLED_DATE, "gateway-callback-77",
+                uow_factory=built.uow_factory, clock=built.clock,
+                is_duplicate_key_error=bootstrap.is_duplicate_key_error))
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.duplicate for r in results) == [False, True]
+    with built.engine.connect() as connection:
+        posted = connection.scalar(sa.select(sa.func.count()).select_from(t.payment).where(
+            t.payment.c.idempotency_key == "gateway-callback-77"))
+        entries = connection.scalar(sa.select(sa.func.count(sa.distinct(t.posting.c.entry)))
+                                    .where(t.posting.c.entry == "pay:gateway-callback-77"))
+    assert (posted, entries) == (1, 1)
+    assert_ledger_consistent(built)
