@@ -159,7 +159,221 @@ class UnitOfWork(Protocol):
 
     book: LoanBook
     reports: Reports
+    messages: MessageStore
+    collections: CollectionsStore
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
+
+
+# --- collections: the notification outbox (issue 6) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutgoingMessage:
+    """A rendered notification, committed with the state change that caused it."""
+
+    message_id: str
+    """Stable: it travels to the receiving side, so a repeated delivery is recognisable."""
+    channel: str
+    loan_id: int | None
+    borrower_id: int | None
+    business_date: date
+    template: str
+    language: str
+    recipient: str
+    subject: str
+    body: str
+    pack: str
+    compliance: dict[str, Any]
+    """The compliance action and facts it was planned with (codec JSON, without `at`)."""
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimedMessage:
+    """A message a worker leased for delivery; `attempts` counts this one."""
+
+    message_id: str
+    channel: str
+    loan_ref: str
+    recipient: str
+    subject: str
+    body: str
+    language: str
+    pack: str
+    compliance: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryOutcome:
+    """What became of one claimed message."""
+
+    message_id: str
+    status: str  # delivered | pending | dead | blocked
+    at: datetime
+    log: str  # delivered | failed | deferred | blocked | dead
+    next_attempt_at: datetime | None = None
+    detail: str = ""
+    uncount: bool = False
+    """The attempt was not made (deferred by a rate limit or the hours rule): don't count it."""
+
+
+class MessageStore(Protocol):
+    """The outbox inside one unit of work. Never commits."""
+
+    def enqueue(self, messages: Sequence[OutgoingMessage]) -> int:
+        """Add messages whose ids are new; returns how many were added."""
+        ...
+
+    def claim(self, now: datetime, limit: int, worker: str, lease_until: datetime,
+              channels: Sequence[str]) -> list[ClaimedMessage]:
+        """Lease up to `limit` due messages (pending and due, or leased by a worker whose
+        lease ran out), counting one attempt each."""
+        ...
+
+    def settle(self, worker: str, outcomes: Sequence[DeliveryOutcome]) -> int:
+        """Record outcomes of messages this worker still holds; returns how many applied."""
+        ...
+
+    def next_due(self) -> datetime | None: ...
+    def status_counts(self) -> dict[tuple[str, str], int]:
+        """(channel, status) -> messages."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+class Renderer(Protocol):
+    """Renders a notification template in a language (zh-CN, en)."""
+
+    def render(self, template: str, language: str, context: dict[str, Any]) -> Rendered: ...
+
+
+# --- collections: strategies, cases, agencies (issue 6) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRow:
+    """An active loan with what planning and the compliance facts need about its borrower."""
+
+    loan_id: int
+    loan_ref: str
+    product_code: str
+    currency: str
+    dpd: int
+    bucket: str
+    due_on: date
+    """Due date of the earliest unpaid installment."""
+    borrower_id: int
+    borrower_ref: str
+    name: str
+    language: str
+    region: str
+    address: str
+    time_zone: str
+    phone: str
+    phone_zone: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedAction:
+    action_key: str
+    loan_id: int
+    business_date: date
+    strategy: str
+    arm: str
+    step: str
+    kind: str
+    status: str  # scheduled | rescheduled | cancelled | done
+    planned_at: datetime
+    scheduled_at: datetime | None = None
+    rule_ids: tuple[str, ...] = ()
+    reason: str = ""
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseRow:
+    id: int
+    borrower_id: int
+    bucket: str
+    queue: str
+    collector_id: int | None
+    opened_on: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectorRow:
+    id: int
+    collector_ref: str
+    languages: tuple[str, ...]
+    buckets: tuple[str, ...]
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgencyRow:
+    id: int
+    agency_ref: str
+    name: str
+    licence_no: str
+    licence_valid_from: date
+    licence_valid_until: date
+    whitelisted: bool
+    capacity: int
+    commission_rate: str
+    fixed_fee: int
+
+
+class CollectionsStore(Protocol):
+    """Cases, actions, collectors, agencies, promises and contacts in one unit of work."""
+
+    def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]: ...
+    def existing_action_keys(self, keys: Sequence[str]) -> set[str]: ...
+    def add_actions(self, actions: Sequence[PlannedAction]) -> None: ...
+    def call_history(self, borrower_ids: Sequence[int], since: datetime
+                     ) -> dict[int, list[tuple[datetime, str]]]: ...
+    def overdue_borrowers(self) -> list[tuple[int, int, int, str, str]]:
+        """(borrower id, max DPD, overdue loans' principal, language, region)."""
+        ...
+    def open_cases(self) -> dict[int, CaseRow]: ...
+    def open_case(self, borrower_id: int, bucket: str, queue: str, collector_id: int | None,
+                  day: date, balance: int) -> int: ...
+    def update_case(self, case_id: int, bucket: str, queue: str, collector_id: int | None,
+                    day: date, balance: int) -> None: ...
+    def close_case(self, case_id: int, day: date) -> None: ...
+    def collectors(self) -> list[CollectorRow]: ...
+    def add_collector(self, collector_ref: str, name: str, languages: Sequence[str],
+                      buckets: Sequence[str], capacity: int) -> int: ...
+    def case_of_borrower(self, borrower_id: int) -> CaseRow | None: ...
+    def agencies(self) -> list[AgencyRow]: ...
+    def add_agency(self, row: AgencyRow) -> int: ...
+    def active_placements(self, on: date) -> dict[int, tuple[int, int]]:
+        """case id -> (placement id, agency id) for placements in force on `on`."""
+        ...
+    def place(self, case_id: int, agency_id: int, scope: str, placed_on: date, ends_on: date,
+              balance: int) -> int: ...
+    def recall(self, placement_id: int, on: date) -> None: ...
+    def cases_for_agency(self, agency_ref: str, on: date) -> list[dict[str, Any]]: ...
+    def agency_performance(self) -> list[dict[str, Any]]: ...
+    def add_promise(self, case_id: int, loan_id: int, amount: int, due_on: date,
+                    made_at: datetime, paid_before: int) -> int: ...
+    def open_promises_due(self, day: date) -> list[tuple[int, int, int, int]]:
+        """(promise id, loan id, amount, paid before) of open promises due by `day`."""
+        ...
+    def set_promise(self, promise_id: int, status: str) -> None: ...
+    def paid_total(self, loan_id: int, through: date) -> int: ...
+    def log_contact(self, case_id: int, actor: str, channel: str, outcome: str,
+                    at: datetime, notes: str, recording_ref: str, complaint: bool) -> int: ...
+    def summary(self) -> dict[str, Any]:
+        """messages_by_channel, blocked_by_rule, cases_by_queue."""
+        ...

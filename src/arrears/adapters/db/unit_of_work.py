@@ -8,6 +8,8 @@ from typing import Self
 import sqlalchemy as sa
 
 from arrears.adapters.db.book import SqlLoanBook, SqlReports
+from arrears.adapters.db.collections_store import SqlCollections
+from arrears.adapters.db.messages import SqlMessageStore
 from arrears.domain.product import Product
 
 
@@ -23,6 +25,8 @@ class SqlUnitOfWork:
         self._transaction = self._connection.begin()
         self.book = SqlLoanBook(self._connection, self._products)
         self.reports = SqlReports(self._connection)
+        self.messages = SqlMessageStore(self._connection)
+        self.collections = SqlCollections(self._connection)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -33,6 +33,7 @@ from arrears.domain.product import (
 from arrears.domain.rates import DayCount
 from arrears.domain.schedule import build_schedule
 from arrears.entrypoints.cli import book
+from arrears.entrypoints.cli import collections as collections_cli
 from arrears.entrypoints.cli import compliance as compliance_cli
 from arrears.entrypoints.cli.output import (
     USER_ERROR_EXIT,
@@ -53,6 +54,7 @@ loan_app = typer.Typer(help="Inspect a loan.", no_args_is_help=True)
 app.add_typer(loan_app, name="loan")
 book.register(app, loan_app)
 app.add_typer(compliance_cli.app, name="compliance")
+collections_cli.register(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

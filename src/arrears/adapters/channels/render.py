@@ -1,0 +1,59 @@
+"""Jinja2 rendering of notification templates (zh-CN and en).
+
+Templates live in `templates/<language>/<name>.txt.j2` (body) and `<name>.subject.j2`
+(optional subject). The identification and opt-out lines are macros in `_lines.j2`, switched
+on by the context the application passes (`opt_out`, `debt_collector`), which follows the
+pack's requirements. Undefined variables are errors, never blanks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from arrears.application.ports import Rendered
+
+TEMPLATES = Path(__file__).with_name("templates")
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+class JinjaRenderer:
+    def __init__(self, directory: Path = TEMPLATES) -> None:
+        self.environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(directory)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # plain text: SMS, email text parts, letters, call scripts
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._cache: dict[str, jinja2.Template | None] = {}
+
+    def _template(self, name: str) -> jinja2.Template | None:
+        if name not in self._cache:
+            try:
+                self._cache[name] = self.environment.get_template(name)
+            except jinja2.TemplateNotFound:
+                self._cache[name] = None
+        return self._cache[name]
+
+    def render(self, template: str, language: str, context: Mapping[str, Any]) -> Rendered:
+        lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        body_template = self._template(f"{lang}/{template}.txt.j2")
+        if body_template is None:
+            raise LookupError(f"no template {template!r} in {lang}")
+        body = body_template.render(**context)
+        subject_template = self._template(f"{lang}/{template}.subject.j2")
+        subject = subject_template.render(**context).strip() if subject_template else ""
+        return Rendered(subject=subject, body=_tidy(body))
+
+
+def _tidy(text: str) -> str:
+    lines = [_SPACES.sub(" ", line).strip() for line in text.strip().splitlines()]
+    return "\n".join(lines)

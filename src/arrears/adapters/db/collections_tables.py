@@ -1,0 +1,178 @@
+"""Collections tables: the notification outbox, planned actions, call tasks, cases, collectors,
+agencies, placements, promises to pay and contact logs. They share `tables.metadata`, so
+Alembic and the demo's drop-and-recreate see them with the loan book.
+
+Instants are `_at` (timezone-aware), business dates `_on`, money BIGINT minor units.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from arrears.adapters.db.tables import Amount, Id, Instant, metadata
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", Id, primary_key=True, autoincrement=True)
+
+
+# One row per outgoing notification. `message_id` is stable and travels to the receiving side
+# (SMTP Message-ID, gateway idempotency key, call-task key, letter file name), so a delivery
+# repeated after a crash is recognisable there. Status: pending → sending (leased by a worker)
+# → delivered | dead | blocked (the send-time compliance check refused it for good).
+message = sa.Table(
+    "message", metadata,
+    _id(),
+    sa.Column("message_id", sa.String(80), nullable=False, unique=True),
+    sa.Column("channel", sa.String(12), nullable=False),
+    sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), nullable=True, index=True),
+    sa.Column("borrower_id", Id, sa.ForeignKey("borrower.id"), nullable=True, index=True),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("template", sa.String(60), nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("recipient", sa.String(200), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("pack", sa.String(8), nullable=False),
+    # The compliance action and facts it was planned with (codec JSON): the worker decides
+    # again at the instant it sends.
+    sa.Column("compliance", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Instant, nullable=False),
+    sa.Column("lease_until", Instant, nullable=True),
+    sa.Column("claimed_by", sa.String(60), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", Instant, nullable=False),
+    sa.Column("delivered_at", Instant, nullable=True),
+    sa.Index("ix_message_due", "status", "next_attempt_at"),
+)
+
+# Every delivery attempt and every send-time decision, append-only (the worker's evidence).
+message_attempt = sa.Table(
+    "message_attempt", metadata,
+    _id(),
+    sa.Column("message_id", sa.String(80), nullable=False, index=True),
+    sa.Column("at", Instant, nullable=False),
+    sa.Column("worker", sa.String(60), nullable=False),
+    sa.Column("outcome", sa.String(12), nullable=False),  # delivered|failed|deferred|blocked|dead
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+
+# Call tasks for collectors and dialers (the call channel's sink). Unique by message id, so a
+# repeated delivery adds nothing.
+call_task = sa.Table(
+    "call_task", metadata,
+    _id(),
+    sa.Column("message_id", sa.String(80), nullable=False, unique=True),
+    sa.Column("loan_ref", sa.String(64), nullable=False),
+    sa.Column("phone", sa.String(40), nullable=False),
+    sa.Column("script", sa.Text, nullable=False),
+    sa.Column("queue", sa.String(40), nullable=False, server_default=""),
+    sa.Column("status", sa.String(10), nullable=False, server_default="open"),
+    sa.Column("created_at", Instant, nullable=False),
+)
+
+# What a strategy decided for one loan and step, and what became of it.
+collection_action = sa.Table(
+    "collection_action", metadata,
+    _id(),
+    sa.Column("action_key", sa.String(160), nullable=False, unique=True),
+    sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), nullable=False, index=True),
+    sa.Column("business_date", sa.Date, nullable=False, index=True),
+    sa.Column("strategy", sa.String(60), nullable=False),
+    sa.Column("arm", sa.String(12), nullable=False),
+    sa.Column("step", sa.String(60), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    # planned | scheduled (message enqueued) | rescheduled | cancelled | done
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("planned_at", Instant, nullable=False),
+    sa.Column("scheduled_at", Instant, nullable=True),
+    sa.Column("rule_ids", sa.String(400), nullable=False, server_default=""),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("message_id", sa.String(80), nullable=True),
+)
+
+collector = sa.Table(
+    "collector", metadata,
+    _id(),
+    sa.Column("collector_ref", sa.String(40), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("languages", sa.String(60), nullable=False),  # comma separated
+    sa.Column("buckets", sa.String(60), nullable=False),  # comma separated
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+agency = sa.Table(
+    "agency", metadata,
+    _id(),
+    sa.Column("agency_ref", sa.String(40), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("licence_no", sa.String(80), nullable=False),
+    sa.Column("licence_valid_from", sa.Date, nullable=False),
+    sa.Column("licence_valid_until", sa.Date, nullable=False),
+    sa.Column("whitelisted", sa.Boolean, nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("commission_rate", sa.String(12), nullable=False),  # decimal string
+    sa.Column("fixed_fee", Amount, nullable=False, server_default="0"),  # per case, minor units
+)
+
+collection_case = sa.Table(
+    "collection_case", metadata,
+    _id(),
+    sa.Column("borrower_id", Id, sa.ForeignKey("borrower.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(10), nullable=False),  # open | closed
+    sa.Column("bucket", sa.String(3), nullable=False),
+    sa.Column("queue", sa.String(60), nullable=False),
+    sa.Column("collector_id", Id, sa.ForeignKey("collector.id"), nullable=True, index=True),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("updated_on", sa.Date, nullable=False),
+    sa.Column("closed_on", sa.Date, nullable=True),
+    sa.Column("balance", Amount, nullable=False, server_default="0"),
+)
+
+placement = sa.Table(
+    "placement", metadata,
+    _id(),
+    sa.Column("case_id", Id, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("agency_id", Id, sa.ForeignKey("agency.id"), nullable=False, index=True),
+    sa.Column("scope", sa.String(40), nullable=False),  # e.g. "remote" or "remote+visit"
+    sa.Column("placed_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("recalled_on", sa.Date, nullable=True),
+    sa.Column("balance_at_placement", Amount, nullable=False),
+    sa.Column("recovered", Amount, nullable=False, server_default="0"),
+)
+
+promise = sa.Table(
+    "promise", metadata,
+    _id(),
+    sa.Column("case_id", Id, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), nullable=False),
+    sa.Column("amount", Amount, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),  # open | kept | broken
+    sa.Column("made_at", Instant, nullable=False),
+    sa.Column("paid_before", Amount, nullable=False),  # payments on the loan when promised
+)
+
+contact_log = sa.Table(
+    "contact_log", metadata,
+    _id(),
+    sa.Column("case_id", Id, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("actor", sa.String(60), nullable=False),
+    sa.Column("channel", sa.String(12), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("at", Instant, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("recording_ref", sa.String(200), nullable=False, server_default=""),
+    sa.Column("complaint", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# Email addresses a borrower gave for notices (the loan book keeps phones only).
+borrower_email = sa.Table(
+    "borrower_email", metadata,
+    sa.Column("borrower_id", Id, sa.ForeignKey("borrower.id"), primary_key=True),
+    sa.Column("address", sa.String(200), nullable=False),
+)

@@ -1,0 +1,135 @@
+"""The notification outbox on SQLAlchemy Core (`MessageStore`).
+
+Instants are stored in UTC (SQLite keeps no offset) and read back as UTC-aware datetimes.
+On PostgreSQL a claim skips rows another worker has locked (`FOR UPDATE SKIP LOCKED`); SQLite
+serialises writers with `BEGIN IMMEDIATE` (see `engine.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from arrears.adapters.db import collections_tables as ct
+from arrears.adapters.db import tables as t
+from arrears.application.ports import ClaimedMessage, DeliveryOutcome, OutgoingMessage
+
+
+def utc(at: datetime) -> datetime:
+    """`at` in UTC, for storage."""
+    return at.astimezone(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored instant as a UTC-aware datetime (SQLite hands back naive UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqlMessageStore:
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+
+    def enqueue(self, messages: Sequence[OutgoingMessage]) -> int:
+        if not messages:
+            return 0
+        ids = [m.message_id for m in messages]
+        existing: set[str] = set()
+        for start in range(0, len(ids), 900):
+            existing.update(self.connection.scalars(
+                sa.select(ct.message.c.message_id)
+                .where(ct.message.c.message_id.in_(ids[start:start + 900]))))
+        rows = []
+        seen: set[str] = set()
+        for m in messages:
+            if m.message_id in existing or m.message_id in seen:
+                continue
+            seen.add(m.message_id)
+            rows.append({
+                "message_id": m.message_id, "channel": m.channel, "loan_id": m.loan_id,
+                "borrower_id": m.borrower_id, "business_date": m.business_date,
+                "template": m.template, "language": m.language, "recipient": m.recipient,
+                "subject": m.subject, "body": m.body, "pack": m.pack,
+                "compliance": json.dumps(m.compliance, ensure_ascii=False, sort_keys=True),
+                "status": "pending", "attempts": 0, "next_attempt_at": utc(m.next_attempt_at),
+                "created_at": utc(m.created_at),
+            })
+        if rows:
+            self.connection.execute(ct.message.insert(), rows)
+        return len(rows)
+
+    def claim(self, now: datetime, limit: int, worker: str, lease_until: datetime,
+              channels: Sequence[str]) -> list[ClaimedMessage]:
+        m = ct.message.c
+        at = utc(now)
+        due = sa.or_(
+            sa.and_(m.status == "pending", m.next_attempt_at <= at),
+            sa.and_(m.status == "sending", m.lease_until <= at),
+        )
+        ids = list(self.connection.scalars(
+            sa.select(m.id).where(due, m.channel.in_(list(channels)))
+            .order_by(m.next_attempt_at, m.id).limit(limit)
+            .with_for_update(skip_locked=True)))
+        if not ids:
+            return []
+        self.connection.execute(
+            ct.message.update().where(m.id.in_(ids)).values(
+                status="sending", lease_until=utc(lease_until), claimed_by=worker,
+                attempts=m.attempts + 1))
+        rows = self.connection.execute(
+            sa.select(m.message_id, m.channel, t.loan.c.loan_ref, m.recipient, m.subject,
+                      m.body, m.language, m.pack, m.compliance, m.attempts)
+            .select_from(ct.message.outerjoin(t.loan, t.loan.c.id == m.loan_id))
+            .where(m.id.in_(ids)).order_by(m.next_attempt_at, m.id))
+        return [
+            ClaimedMessage(message_id=r.message_id, channel=r.channel, loan_ref=r.loan_ref or "",
+                           recipient=r.recipient, subject=r.subject, body=r.body,
+                           language=r.language, pack=r.pack,
+                           compliance=json.loads(r.compliance), attempts=r.attempts)
+            for r in rows
+        ]
+
+    def settle(self, worker: str, outcomes: Sequence[DeliveryOutcome]) -> int:
+        m = ct.message.c
+        applied = 0
+        for o in outcomes:
+            values: dict[str, Any] = {"status": o.status, "lease_until": None,
+                                      "claimed_by": None}
+            if o.status == "delivered":
+                values["delivered_at"] = utc(o.at)
+            if o.next_attempt_at is not None:
+                values["next_attempt_at"] = utc(o.next_attempt_at)
+            if o.detail:
+                values["last_error"] = o.detail
+            if o.uncount:
+                values["attempts"] = m.attempts - 1
+            result = self.connection.execute(
+                ct.message.update()
+                .where(m.message_id == o.message_id, m.claimed_by == worker,
+                       m.status == "sending")
+                .values(**values))
+            applied += result.rowcount
+        if outcomes:
+            self.connection.execute(ct.message_attempt.insert(), [
+                {"message_id": o.message_id, "at": utc(o.at), "worker": worker,
+                 "outcome": o.log, "detail": o.detail} for o in outcomes])
+        return applied
+
+    def next_due(self) -> datetime | None:
+        m = ct.message.c
+        value = self.connection.scalar(
+            sa.select(sa.func.min(sa.case((m.status == "pending", m.next_attempt_at),
+                                          else_=m.lease_until)))
+            .where(m.status.in_(("pending", "sending"))))
+        return aware(value)
+
+    def status_counts(self) -> dict[tuple[str, str], int]:
+        m = ct.message.c
+        rows = self.connection.execute(
+            sa.select(m.channel, m.status, sa.func.count()).group_by(m.channel, m.status))
+        return {(channel, status): count for channel, status, count in rows}

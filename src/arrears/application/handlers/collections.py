@@ -1,0 +1,586 @@
+"""Collections use cases: cases from EOD's buckets, strategies turned into actions and messages,
+agencies and placements, promises to pay, contact logging.
+
+Every action passes the compliance engine at the instant it is planned for. An allowed message
+is rendered and committed to the outbox with its action row, in one transaction. A blocked
+action is never dropped: it is rescheduled to `next_allowed_at` when the engine gives one
+(the message waits in the outbox until then), or cancelled with the rule ids and reason; both
+are recorded on the action row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from arrears.application.contacts import (
+    CHANNEL_KINDS,
+    LENDER,
+    Debtor,
+    compliance_document,
+    contact_action,
+    outbound,
+)
+from arrears.application.loan_file import money_text
+from arrears.application.ports import (
+    AgencyRow,
+    BookedLoan,
+    Clock,
+    OutgoingMessage,
+    PlannedAction,
+    PlanRow,
+    Renderer,
+    UnitOfWork,
+)
+from arrears.application.strategy import (
+    MESSAGE_KINDS,
+    Step,
+    StepKind,
+    Strategy,
+    default_strategies,
+)
+from arrears.compliance import engine as compliance_engine
+from arrears.compliance import packs
+from arrears.compliance.facts import Attempt, ContactPoint, Debt, Outcome
+from arrears.compliance.model import (
+    ActionKind,
+    Actor,
+    ActorKind,
+    Decision,
+    FieldVisit,
+    Purpose,
+)
+from arrears.domain.delinquency import bucket as bucket_of
+from arrears.domain.errors import DomainError
+from arrears.domain.loan import due_on
+from arrears.domain.money import Money
+
+__all__ = ["default_strategies"]
+
+ONE_DAY = timedelta(days=1)
+BATCH_SIZE = 500
+CALL_HISTORY_DAYS = 8
+ELECTRONIC = frozenset({StepKind.SMS, StepKind.EMAIL, StepKind.APP_PUSH})
+OPT_OUT_PACKS = {"cn": frozenset({StepKind.SMS}), "us": ELECTRONIC}
+"""Channels whose messages carry an opt-out line, per pack (US-17 every electronic message;
+in China the SMS convention 回复TD退订)."""
+CONTACT_OUTCOMES = {"no_answer": Outcome.UNANSWERED, "busy": Outcome.NOT_CONNECTED,
+                    "voicemail": Outcome.VOICEMAIL, "conversation": Outcome.CONVERSATION,
+                    "refused": Outcome.CONVERSATION, "wrong_party": Outcome.ANSWERED}
+PURE_CONTINGENCY_FORBIDDEN = {"CN": True, "US": False}
+"""Whether a pack forbids commission that is only a share of recoveries (CN: CBA 2026
+guideline on agency management [U]; US: no such rule)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lender:
+    """How messages name the lender and where they send people to pay."""
+
+    name_zh: str = "安睿消费金融"
+    name_en: str = "Arrears Consumer Finance"
+    service_phone: str = "400-800-1234"
+    repayment_account: str = "ICBC-0001"
+
+
+@dataclass(slots=True)
+class StrategyReport:
+    business_date: date
+    loans: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    messages: Counter[str] = field(default_factory=Counter)
+    blocked: Counter[str] = field(default_factory=Counter)
+
+    def document(self) -> dict[str, Any]:
+        return {"business_date": self.business_date.isoformat(), "loans": self.loans,
+                "actions": dict(sorted(self.actions.items())),
+                "messages": dict(sorted(self.messages.items())),
+                "blocked_by_rule": dict(sorted(self.blocked.items()))}
+
+
+def stable_id(prefix: str, key: str) -> str:
+    return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:26]}"
+
+
+def _debtor(row: PlanRow, amount: int, dpd: int,
+            calls: Sequence[tuple[datetime, str]]) -> Debtor:
+    points = (ContactPoint(id="mobile", kind="cell", zone=row.phone_zone),
+              ContactPoint(id="email", kind="email"),
+              ContactPoint(id="address", kind="address"),
+              ContactPoint(id="app", kind="app"))
+    debt = Debt(debt_id=row.loan_ref, balance=Money.from_minor(amount, row.currency), dpd=dpd)
+    attempts = tuple(
+        Attempt(at=at, channel=ActionKind.CALL, actor_id=LENDER.actor_id,
+                person_id=row.borrower_ref, debt_ids=(row.loan_ref,),
+                outcome=CONTACT_OUTCOMES.get(outcome, Outcome.UNANSWERED),
+                contact_point="mobile")
+        for at, outcome in calls)
+    return Debtor(person_id=row.borrower_ref, zones=(row.time_zone,), points=points,
+                  debts=(debt,), attempts=attempts)
+
+
+def _recipient(kind: StepKind, row: PlanRow) -> tuple[str, str]:
+    """(address on the channel, compliance contact point id)."""
+    if kind in (StepKind.SMS, StepKind.CALL):
+        return row.phone, "mobile"
+    if kind is StepKind.EMAIL:
+        return row.email, "email"
+    if kind is StepKind.APP_PUSH:
+        return row.borrower_ref, "app"
+    return f"{row.name}\n{row.address}", "address"
+
+
+def _context(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, day: date,
+             lender: Lender, pack: str) -> dict[str, Any]:
+    installment = next((i.number for i in booked.state.installments
+                        if i.due_date == row.due_on), 1)
+    english = row.language == "en"
+    return {
+        "lender": lender.name_en if english else lender.name_zh,
+        "service_phone": lender.service_phone,
+        "repayment_account": lender.repayment_account,
+        "name": row.name, "loan_tail": row.loan_ref[-4:], "installment": installment,
+        "amount": money_text(amount, row.currency), "currency": row.currency,
+        "due_on": row.due_on.isoformat(), "days_to_due": -d, "dpd": max(d, 0),
+        "disbursed_on": booked.loan.disbursed_on.isoformat(), "as_of": day.isoformat(),
+        "opt_out": step.kind in OPT_OUT_PACKS.get(pack, ELECTRONIC),
+        "debt_collector": False,
+    }
+
+
+def _rule_ids(decision: Decision) -> tuple[str, ...]:
+    return tuple(v.rule_id for v in decision.violations)
+
+
+def _reason(decision: Decision) -> str:
+    return "; ".join(f"{v.rule_id}: {v.detail_en}" for v in decision.violations)
+
+
+@dataclass(slots=True)
+class _Batch:
+    actions: list[PlannedAction] = field(default_factory=list)
+    messages: list[OutgoingMessage] = field(default_factory=list)
+
+
+def run_strategies(
+    day: date,
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    renderer: Renderer,
+    strategies: dict[str, Strategy] | None = None,
+    lender: Lender = Lender(),
+    batch_size: int = BATCH_SIZE,
+) -> StrategyReport:
+    """Plan the contacts and escalations of the business date after `day` (run after EOD of
+    `day`). Idempotent per (date, loan, step): a re-run adds nothing it already added."""
+    chosen = default_strategies() if strategies is None else strategies
+    report = StrategyReport(business_date=day)
+    planned_day = day + ONE_DAY
+    with uow_factory() as uow:
+        products = uow.book.products()
+    spans = []
+    for code, strategy in chosen.items():
+        product = products.get(code)
+        reminders = product.reminders.days if product is not None else ()
+        first, last = strategy.span
+        spans.append((min((first, *reminders)), max((last, *reminders))))
+    if not spans:
+        return report
+    low = min(s[0] for s in spans)
+    high = max(s[1] for s in spans)
+    with uow_factory() as uow:
+        rows = [r for r in uow.collections.planning_rows(planned_day - timedelta(days=high),
+                                                         planned_day - timedelta(days=low))
+                if r.product_code in chosen]
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start:start + batch_size]
+        with uow_factory() as uow:
+            batch = _plan_batch(chunk, day, uow, clock, renderer, chosen, lender, report)
+            uow.collections.add_actions(batch.actions)
+            uow.messages.enqueue(batch.messages)
+            uow.commit()
+    return report
+
+
+def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Clock,
+                renderer: Renderer, strategies: dict[str, Strategy], lender: Lender,
+                report: StrategyReport) -> _Batch:
+    planned_day = day + ONE_DAY
+    products = uow.book.products()
+    booked_by_id = {b.id: b for b in uow.book.get_many([r.loan_id for r in rows])}
+    wanted: list[tuple[PlanRow, Strategy, str, Step, int, str]] = []
+    for row in rows:
+        strategy = strategies[row.product_code]
+        d = (planned_day - row.due_on).days
+        arm = strategy.arm_of(row.loan_ref)
+        for step in strategy.steps_for(arm, d, products[row.product_code].reminders.days):
+            wanted.append((row, strategy, arm, step, d, f"{day.isoformat()}:{row.loan_ref}:"
+                                                        f"{step.name}"))
+    existing = uow.collections.existing_action_keys([w[5] for w in wanted])
+    todo = [w for w in wanted if w[5] not in existing]
+    report.loans += len({w[0].loan_id for w in todo})
+    since = datetime.combine(planned_day, datetime.min.time(), ZoneInfo("UTC")) - timedelta(
+        days=CALL_HISTORY_DAYS)
+    history = uow.collections.call_history(sorted({w[0].borrower_id for w in todo}), since)
+    batch = _Batch()
+    now = clock.now()
+    debtors: dict[int, Debtor] = {}
+    for row, strategy, arm, step, d, key in todo:
+        booked = booked_by_id[row.loan_id]
+        pack_code = products[row.product_code].jurisdiction.lower()
+        pack = packs.get(pack_code)
+        amount = due_on(booked.loan, booked.state, max(row.due_on, planned_day))
+        debtor = debtors.get(row.loan_id) or _debtor(row, amount, max(d, 0),
+                                                     history.get(row.borrower_id, ()))
+        planned_at = datetime.combine(planned_day, strategy.send_time,
+                                      ZoneInfo(row.time_zone))
+        base = dict(action_key=key, loan_id=row.loan_id, business_date=day,
+                    strategy=strategy.name, arm=arm, step=step.name, kind=step.kind.value,
+                    planned_at=planned_at)
+        if step.kind in MESSAGE_KINDS:
+            action, message = _plan_message(row, booked, step, d, amount, day, debtor,
+                                             planned_at, key, pack_code, pack, renderer,
+                                             lender, now, base)
+            if message is not None and step.kind is StepKind.CALL:
+                debtor = Debtor(person_id=debtor.person_id, zones=debtor.zones,
+                                points=debtor.points, debts=debtor.debts,
+                                attempts=(*debtor.attempts, outbound(
+                                    ActionKind.CALL, debtor, message.next_attempt_at,
+                                    "mobile", Purpose.COLLECTION)))
+            if message is not None:
+                batch.messages.append(message)
+                report.messages[message.channel] += 1
+        else:
+            action = _escalate(uow, row, step, strategy, debtor, planned_day, planned_at,
+                               pack, base)
+        debtors[row.loan_id] = debtor
+        batch.actions.append(action)
+        report.actions[f"{step.kind.value}:{action.status}"] += 1
+        for rule_id in action.rule_ids:
+            report.blocked[rule_id] += 1
+    return batch
+
+
+def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, day: date,
+                  debtor: Debtor, planned_at: datetime, key: str, pack_code: str, pack: Any,
+                  renderer: Renderer, lender: Lender, now: datetime, base: dict[str, Any]
+                  ) -> tuple[PlannedAction, OutgoingMessage | None]:
+    address, point = _recipient(step.kind, row)
+    if not address.strip():
+        return PlannedAction(**base, status="cancelled",
+                             reason=f"no {step.kind.value} address on file"), None
+    rendered = renderer.render(step.template, row.language,
+                               _context(row, booked, step, d, amount, day, lender, pack_code))
+    kind = CHANNEL_KINDS[step.kind.value]
+    purpose = Purpose.REMINDER if d <= 0 else Purpose.COLLECTION
+    content = f"{rendered.subject}\n{rendered.body}" if rendered.subject else rendered.body
+    action = contact_action(kind, debtor, point=point, content=content, purpose=purpose)
+    facts = debtor.facts()
+    decision = compliance_engine.decide(action, facts, pack, planned_at)
+    message_id = stable_id("msg", key)
+    if not decision.allowed and decision.next_allowed_at is None:
+        return PlannedAction(**base, status="cancelled", rule_ids=_rule_ids(decision),
+                             reason=_reason(decision)), None
+    send_at = planned_at if decision.allowed else decision.next_allowed_at
+    assert send_at is not None
+    message = OutgoingMessage(
+        message_id=message_id, channel=step.kind.value, loan_id=row.loan_id,
+        borrower_id=row.borrower_id, business_date=day, template=step.template,
+        language=row.language, recipient=address, subject=rendered.subject,
+        body=rendered.body, pack=pack_code,
+        compliance=compliance_document(action, facts), next_attempt_at=send_at,
+        created_at=now)
+    if decision.allowed:
+        return PlannedAction(**base, status="scheduled", scheduled_at=send_at,
+                             message_id=message_id), message
+    return PlannedAction(**base, status="rescheduled", scheduled_at=send_at,
+                         rule_ids=_rule_ids(decision), reason=_reason(decision),
+                         message_id=message_id), message
+
+
+def _escalate(uow: UnitOfWork, row: PlanRow, step: Step, strategy: Strategy, debtor: Debtor,
+              planned_day: date, planned_at: datetime, pack: Any, base: dict[str, Any]
+              ) -> PlannedAction:
+    case = uow.collections.case_of_borrower(row.borrower_id)
+    if case is None:
+        return PlannedAction(**base, status="cancelled", reason="no open collection case")
+    if step.kind is StepKind.AGENCY_PLACEMENT:
+        return _place(uow, case.id, row, step, strategy, debtor, planned_day, planned_at, pack,
+                      base)
+    if step.kind is StepKind.LEGAL_REVIEW:
+        action = contact_action(ActionKind.LEGAL_ACTION, debtor, point="address")
+        decision = compliance_engine.decide(action, debtor.facts(), pack, planned_at)
+        if not decision.allowed:
+            return _blocked(base, decision)
+        uow.collections.update_case(case.id, case.bucket, "legal", case.collector_id,
+                                    planned_day, debtor.debts[0].balance.minor_units()
+                                    if debtor.debts[0].balance else 0)
+        return PlannedAction(**base, status="done", reason="case moved to the legal queue")
+    # A field-visit request becomes a visit only when the engine allows it (CN-9: two
+    # credentialed collectors, recording, written authorization with legal review …).
+    collectors = tuple(c.collector_ref for c in uow.collections.collectors()
+                       if c.id == case.collector_id)
+    visit = FieldVisit(collector_ids=collectors, recording=True)
+    action = contact_action(ActionKind.FIELD_VISIT, debtor, point="address", visit=visit)
+    decision = compliance_engine.decide(action, debtor.facts(), pack, planned_at)
+    if not decision.allowed:
+        return _blocked(base, decision)
+    return PlannedAction(**base, status="done", reason="visit authorised")
+
+
+def _blocked(base: dict[str, Any], decision: Decision) -> PlannedAction:
+    if decision.next_allowed_at is not None:
+        return PlannedAction(**base, status="rescheduled", scheduled_at=decision.next_allowed_at,
+                             rule_ids=_rule_ids(decision), reason=_reason(decision))
+    return PlannedAction(**base, status="cancelled", rule_ids=_rule_ids(decision),
+                         reason=_reason(decision))
+
+
+def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: Strategy,
+           debtor: Debtor, planned_day: date, planned_at: datetime, pack: Any,
+           base: dict[str, Any]) -> PlannedAction:
+    store = uow.collections
+    placements = store.active_placements(planned_day)
+    if case_id in placements:
+        return PlannedAction(**base, status="done", reason="already placed")
+    agencies = store.agencies()
+    load: Counter[int] = Counter(agency_id for _, agency_id in placements.values())
+    whitelist = tuple(a.agency_ref for a in agencies if a.whitelisted)
+    reasons = []
+    candidates = []
+    for agency in agencies:
+        if not agency.whitelisted:
+            reasons.append(f"{agency.agency_ref}: not whitelisted")
+        elif not agency.licence_valid_from <= planned_day <= agency.licence_valid_until:
+            reasons.append(f"{agency.agency_ref}: licence not valid on {planned_day}")
+        elif load[agency.id] >= agency.capacity:
+            reasons.append(f"{agency.agency_ref}: at capacity ({agency.capacity})")
+        else:
+            candidates.append(agency)
+    candidates.sort(key=lambda a: (load[a.id] / a.capacity, a.id))
+    for agency in candidates:
+        actor = Actor(actor_id=f"agency:{agency.agency_ref}", kind=ActorKind.AGENCY,
+                      organisation=agency.agency_ref)
+        action = contact_action(ActionKind.LETTER, debtor, point="address", actor=actor)
+        decision = compliance_engine.decide(action, debtor.facts(agency_whitelist=whitelist),
+                                            pack, planned_at)
+        if not decision.allowed:
+            reasons.append(f"{agency.agency_ref}: {_reason(decision)}")
+            continue
+        days = step.days or strategy.placement_days
+        balance = debtor.debts[0].balance
+        store.place(case_id, agency.id, step.scope, planned_day,
+                    planned_day + timedelta(days=days),
+                    balance.minor_units() if balance is not None else 0)
+        store.update_case(case_id, bucket_of(debtor.debts[0].dpd).value,
+                          f"agency:{agency.agency_ref}", None, planned_day,
+                          balance.minor_units() if balance is not None else 0)
+        return PlannedAction(**base, status="done", reason=f"placed with {agency.agency_ref}")
+    return PlannedAction(**base, status="cancelled", rule_ids=("agency.none_eligible",),
+                         reason="; ".join(reasons) or "no agency on file")
+
+
+# --- cases ------------------------------------------------------------------------------
+
+
+def queue_name(bucket: str, language: str, region: str) -> str:
+    return f"{bucket}/{language}/{region or '-'}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseReport:
+    opened: int
+    escalated: int
+    de_escalated: int
+    closed: int
+    promises_kept: int
+    promises_broken: int
+
+
+def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> CaseReport:
+    """Open, escalate, de-escalate and close cases from the buckets EOD left for `day`; assign
+    collectors (least loaded with the skills, sticky while the bucket stays); settle promises
+    to pay that fell due (kept when payments since the promise reach its amount)."""
+    order = ["C", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
+    opened = escalated = de_escalated = closed = 0
+    with uow_factory() as uow:
+        store = uow.collections
+        cases = store.open_cases()
+        collectors = store.collectors()
+        placed = store.active_placements(day)
+        # Placements that ran out (or were recalled) send the case back to an internal queue.
+        load: Counter[int] = Counter(c.collector_id for c in cases.values() if c.collector_id)
+        seen: set[int] = set()
+        for borrower_id, dpd, balance, language, region in store.overdue_borrowers():
+            seen.add(borrower_id)
+            bucket = bucket_of(dpd).value
+            case = cases.get(borrower_id)
+            if case is not None and (case.id in placed or case.queue == "legal"):
+                store.update_case(case.id, bucket, case.queue, case.collector_id, day, balance)
+                continue
+            collector_id = case.collector_id if case is not None and case.bucket == bucket \
+                else None
+            if collector_id is None:
+                if case is not None and case.collector_id:
+                    load[case.collector_id] -= 1
+                eligible = [c for c in collectors
+                            if bucket in c.buckets and (not c.languages or language in c.languages)
+                            and load[c.id] < c.capacity]
+                if eligible:
+                    chosen = min(eligible, key=lambda c: (load[c.id], c.id))
+                    collector_id = chosen.id
+                    load[chosen.id] += 1
+            queue = queue_name(bucket, language, region)
+            if case is None:
+                store.open_case(borrower_id, bucket, queue, collector_id, day, balance)
+                opened += 1
+            else:
+                if order.index(bucket) > order.index(case.bucket):
+                    escalated += 1
+                elif order.index(bucket) < order.index(case.bucket):
+                    de_escalated += 1
+                if (bucket, queue, collector_id) != (case.bucket, case.queue, case.collector_id):
+                    store.update_case(case.id, bucket, queue, collector_id, day, balance)
+        for borrower_id, case in cases.items():
+            if borrower_id not in seen:
+                store.close_case(case.id, day)
+                closed += 1
+        kept = broken = 0
+        for promise_id, loan_id, amount, paid_before in store.open_promises_due(day):
+            if store.paid_total(loan_id, day) - paid_before >= amount:
+                store.set_promise(promise_id, "kept")
+                kept += 1
+            else:
+                store.set_promise(promise_id, "broken")
+                broken += 1
+        uow.commit()
+    return CaseReport(opened=opened, escalated=escalated, de_escalated=de_escalated,
+                      closed=closed, promises_kept=kept, promises_broken=broken)
+
+
+# --- agencies, promises, contacts ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agency:
+    agency_ref: str
+    name: str
+    licence_no: str
+    licence_valid_from: date
+    licence_valid_until: date
+    whitelisted: bool
+    capacity: int
+    commission_rate: Decimal
+    fixed_fee: int = 0
+
+
+def parse_rate(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise DomainError("agency.commission_rate", f"{text!r} is not a decimal") from None
+    return value
+
+
+def add_agency(agency: Agency, *, jurisdiction: str, uow_factory: Callable[[], UnitOfWork]
+               ) -> int:
+    """Put a licensed agency on file; refuses bad licence dates, capacity or commission."""
+    if not agency.agency_ref.strip():
+        raise DomainError("agency.agency_ref", "must not be empty")
+    if not agency.licence_no.strip():
+        raise DomainError("agency.licence_no", "a licence number is required")
+    if agency.licence_valid_until < agency.licence_valid_from:
+        raise DomainError("agency.licence_valid_until", "is before licence_valid_from")
+    if agency.capacity < 1:
+        raise DomainError("agency.capacity", "must be at least 1")
+    if not Decimal(0) <= agency.commission_rate <= Decimal("0.5"):
+        raise DomainError("agency.commission_rate", "must be between 0 and 0.5")
+    if agency.fixed_fee < 0:
+        raise DomainError("agency.fixed_fee", "must not be negative")
+    if PURE_CONTINGENCY_FORBIDDEN.get(jurisdiction.upper(), False) and agency.fixed_fee == 0 \
+            and agency.commission_rate > 0:
+        raise DomainError("agency.fixed_fee", f"the {jurisdiction.upper()} pack forbids "
+                          "commission that is only a share of recoveries")
+    with uow_factory() as uow:
+        agency_id = uow.collections.add_agency(AgencyRow(
+            id=0, agency_ref=agency.agency_ref, name=agency.name, licence_no=agency.licence_no,
+            licence_valid_from=agency.licence_valid_from,
+            licence_valid_until=agency.licence_valid_until, whitelisted=agency.whitelisted,
+            capacity=agency.capacity, commission_rate=str(agency.commission_rate),
+            fixed_fee=agency.fixed_fee))
+        uow.commit()
+    return agency_id
+
+
+def recall_case(borrower_ref_or_case: int, on: date, *, uow_factory: Callable[[], UnitOfWork]
+                ) -> bool:
+    """Recall a case from its agency on `on` (it returns to an internal queue at the next
+    case sync). False if the case is not placed."""
+    with uow_factory() as uow:
+        placed = uow.collections.active_placements(on)
+        found = placed.get(borrower_ref_or_case)
+        if found is None:
+            return False
+        uow.collections.recall(found[0], on)
+        uow.commit()
+    return True
+
+
+def agency_cases(agency_ref: str, on: date, *, uow_factory: Callable[[], UnitOfWork]
+                 ) -> list[dict[str, Any]]:
+    """What an agency may see: only the cases placed with it, only while placed."""
+    with uow_factory() as uow:
+        return uow.collections.cases_for_agency(agency_ref, on)
+
+
+def record_promise(loan_ref: str, amount: int, due: date, *, uow_factory: Callable[[],
+                   UnitOfWork], clock: Clock) -> int:
+    """A promise to pay `amount` (minor units) on `loan_ref` by `due`."""
+    if amount <= 0:
+        raise DomainError("amount", "must be positive")
+    with uow_factory() as uow:
+        booked = uow.book.get(loan_ref)
+        if booked is None:
+            raise DomainError("loan_id", f"no loan {loan_ref!r}")
+        case = uow.collections.case_of_borrower(booked.borrower_id)
+        if case is None:
+            raise DomainError("loan_id", f"{loan_ref} has no open collection case")
+        closed = uow.book.closed_through()
+        paid = uow.collections.paid_total(booked.id, closed or due)
+        promise_id = uow.collections.add_promise(case.id, booked.id, amount, due, clock.now(),
+                                                 paid)
+        uow.commit()
+    return promise_id
+
+
+def log_contact(case_id: int, *, actor: str, channel: str, outcome: str, at: datetime,
+                notes: str = "", recording_ref: str = "", complaint: bool = False,
+                uow_factory: Callable[[], UnitOfWork]) -> int:
+    """Record a contact attempt and its outcome (no answer, busy, voicemail, conversation,
+    refused, wrong party), with notes and a recording reference."""
+    if outcome not in CONTACT_OUTCOMES:
+        raise DomainError("outcome", f"unknown outcome {outcome!r} (expected one of "
+                                     f"{', '.join(CONTACT_OUTCOMES)})")
+    if channel not in CHANNEL_KINDS and channel != "field_visit":
+        raise DomainError("channel", f"unknown channel {channel!r}")
+    if at.tzinfo is None:
+        raise DomainError("at", "must be timezone-aware")
+    with uow_factory() as uow:
+        contact_id = uow.collections.log_contact(case_id, actor, channel, outcome, at, notes,
+                                                 recording_ref, complaint)
+        uow.commit()
+    return contact_id
+
+
+def group_rules(actions: Sequence[PlannedAction]) -> dict[str, int]:
+    counts: defaultdict[str, int] = defaultdict(int)
+    for action in actions:
+        for rule_id in action.rule_ids:
+            counts[rule_id] += 1
+    return dict(counts)

@@ -1,0 +1,230 @@
+"""Delivering the notification outbox: lease a batch, decide again, send, record.
+
+At-least-once: a worker leases a batch (attempts counted at lease time), sends each message
+through its channel with the message's stable id, and records the outcomes in one commit at
+the end of the batch. A worker that dies mid-batch leaves its lease to run out; the next
+worker takes the batch again, so a message can be delivered twice, never more often than the
+batches in flight, and always with the same id, which the receiving side de-duplicates on.
+
+Before each send the compliance engine decides again, at the instant of sending, with the
+action and facts the message was planned with: a message whose hour has passed waits for
+`next_allowed_at` (not counted as an attempt); one the engine now refuses for good is
+`blocked` with the rule ids. Failures back off exponentially (base × 2^(attempts-1), capped)
+and go to `dead` after the attempt limit. A per-channel token bucket limits the send rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from arrears.application.ports import ClaimedMessage, Clock, DeliveryOutcome, UnitOfWork
+from arrears.compliance import codec, packs
+from arrears.compliance import engine as compliance_engine
+from arrears.compliance.model import Action, Decision
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver. `transient` failures are retried, others go dead."""
+
+    def __init__(self, reason: str, *, transient: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+class Channel(Protocol):
+    """One way out (SMTP, SMS gateway, call tasks, letters). Opens nothing until it sends."""
+
+    def send(self, message: ClaimedMessage) -> None:
+        """Deliver `message` (carrying `message.message_id`) or raise `DeliveryError`."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimit:
+    """At most `per_window` sends per `window` (token bucket, `burst` tokens at most)."""
+
+    per_window: int
+    window: timedelta = timedelta(seconds=1)
+    burst: int | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self.burst if self.burst is not None else self.per_window
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    limit: RateLimit
+    tokens: float
+    updated: datetime
+
+    def take(self, now: datetime) -> datetime | None:
+        """Take a token at `now`; None if taken, else the instant the next one is there."""
+        interval = self.limit.window / self.limit.per_window
+        if now > self.updated:
+            self.tokens = min(float(self.limit.capacity),
+                              self.tokens + (now - self.updated) / interval)
+            self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return now + interval * (1 - self.tokens)
+
+
+@dataclass(slots=True)
+class RateLimiter:
+    """Per-channel token buckets on the injected clock (per worker process)."""
+
+    limits: Mapping[str, RateLimit]
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def take(self, channel: str, now: datetime) -> datetime | None:
+        limit = self.limits.get(channel)
+        if limit is None:
+            return None
+        bucket = self.buckets.get(channel)
+        if bucket is None:
+            bucket = self.buckets[channel] = TokenBucket(limit, float(limit.capacity), now)
+        return bucket.take(now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryPolicy:
+    batch_size: int = 100
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 6
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_cap: timedelta = timedelta(hours=2)
+    jitter: float = 0.0
+    """Up to this share of the delay added, derived from the message id (deterministic)."""
+
+    def backoff(self, message_id: str, attempts: int) -> timedelta:
+        delay: timedelta = min(self.backoff_cap,
+                               self.backoff_base * (2 ** max(0, attempts - 1)))
+        if self.jitter:
+            digest = hashlib.blake2b(f"{message_id}:{attempts}".encode(), digest_size=2).digest()
+            delay += delay * self.jitter * (int.from_bytes(digest, "big") / 0xFFFF)
+        return delay
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchReport:
+    claimed: int
+    delivered: int
+    failed: int
+    deferred: int
+    blocked: int
+    dead: int
+
+
+SendCheck = Callable[[ClaimedMessage, datetime], Decision]
+
+
+def decide_at_send(message: ClaimedMessage, at: datetime) -> Decision:
+    """The compliance decision for sending `message` at `at`, with the facts it was planned
+    with (hours, wording, identification and every other rule of its pack)."""
+    document = message.compliance
+    action = codec.parse_dataclass(document["action"], Action, "compliance.action")
+    facts = codec.parse_facts(document["facts"])
+    return compliance_engine.decide(action, facts, packs.get(message.pack), at)
+
+
+def deliver_batch(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    channels: Mapping[str, Channel],
+    clock: Clock,
+    worker: str,
+    policy: DeliveryPolicy = DeliveryPolicy(),
+    limiter: RateLimiter | None = None,
+    check: SendCheck = decide_at_send,
+    on_sent: Callable[[ClaimedMessage], None] = lambda _: None,
+) -> BatchReport:
+    """Lease one batch of due messages, deliver it, record every outcome in one commit."""
+    now = clock.now()
+    with uow_factory() as uow:
+        batch = uow.messages.claim(now, policy.batch_size, worker, now + policy.lease,
+                                   sorted(channels))
+        uow.commit()
+    if not batch:
+        return BatchReport(claimed=0, delivered=0, failed=0, deferred=0, blocked=0, dead=0)
+    outcomes: list[DeliveryOutcome] = []
+    for message in batch:
+        outcomes.append(_deliver_one(message, channels, clock, policy, limiter, check, on_sent))
+    with uow_factory() as uow:
+        uow.messages.settle(worker, outcomes)
+        uow.commit()
+    logs = [o.log for o in outcomes]
+    return BatchReport(claimed=len(batch), delivered=logs.count("delivered"),
+                       failed=logs.count("failed"), deferred=logs.count("deferred"),
+                       blocked=logs.count("blocked"), dead=logs.count("dead"))
+
+
+def _deliver_one(
+    message: ClaimedMessage,
+    channels: Mapping[str, Channel],
+    clock: Clock,
+    policy: DeliveryPolicy,
+    limiter: RateLimiter | None,
+    check: SendCheck,
+    on_sent: Callable[[ClaimedMessage], None],
+) -> DeliveryOutcome:
+    at = clock.now()
+    decision = check(message, at)
+    if not decision.allowed:
+        rules = ",".join(v.rule_id for v in decision.violations)
+        if decision.next_allowed_at is not None:
+            return DeliveryOutcome(message_id=message.message_id, status="pending", at=at,
+                                   log="deferred", next_attempt_at=decision.next_allowed_at,
+                                   detail=f"compliance: {rules}", uncount=True)
+        return DeliveryOutcome(message_id=message.message_id, status="blocked", at=at,
+                               log="blocked", detail=f"compliance: {rules}")
+    if limiter is not None:
+        wait_until = limiter.take(message.channel, at)
+        if wait_until is not None:
+            return DeliveryOutcome(message_id=message.message_id, status="pending", at=at,
+                                   log="deferred", next_attempt_at=wait_until,
+                                   detail="rate limit", uncount=True)
+    try:
+        channels[message.channel].send(message)
+    except DeliveryError as error:
+        if not error.transient or message.attempts >= policy.max_attempts:
+            return DeliveryOutcome(message_id=message.message_id, status="dead", at=at,
+                                   log="dead", detail=error.reason)
+        retry_at = at + policy.backoff(message.message_id, message.attempts)
+        return DeliveryOutcome(message_id=message.message_id, status="pending", at=at,
+                               log="failed", next_attempt_at=retry_at, detail=error.reason)
+    on_sent(message)
+    return DeliveryOutcome(message_id=message.message_id, status="delivered", at=at,
+                           log="delivered")
+
+
+def drain(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    channels: Mapping[str, Channel],
+    clock: Clock,
+    worker: str,
+    policy: DeliveryPolicy = DeliveryPolicy(),
+    limiter: RateLimiter | None = None,
+    check: SendCheck = decide_at_send,
+    max_batches: int | None = None,
+) -> list[BatchReport]:
+    """Deliver batches until nothing is due at the clock's current instant."""
+    reports: list[BatchReport] = []
+    while max_batches is None or len(reports) < max_batches:
+        report = deliver_batch(uow_factory=uow_factory, channels=channels, clock=clock,
+                               worker=worker, policy=policy, limiter=limiter, check=check)
+        if not report.claimed:
+            break
+        reports.append(report)
+        if report.deferred == report.claimed:
+            break  # everything waits for a later instant
+    return reports

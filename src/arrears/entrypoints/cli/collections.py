@@ -1,0 +1,254 @@
+"""Collections commands: `arrears worker`, `arrears strategies …`, `arrears cases …`,
+`arrears agencies …`.
+
+`register(app)` adds them to the `arrears` app; `python -m arrears.entrypoints.cli.collections`
+runs them on their own (the reliability tests start and kill the worker that way).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from arrears import bootstrap
+from arrears.adapters.channels.config import MESSAGE_CHANNELS, ChannelSettings, build_channels
+from arrears.adapters.channels.render import JinjaRenderer
+from arrears.application import collections_demo, notifications
+from arrears.application.handlers import collections as handlers
+from arrears.application.ports import Clock
+from arrears.application.strategy import load_strategy_file
+from arrears.config import Settings
+from arrears.domain.errors import DomainError
+from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ARREARS_DB "
+                                                             "or sqlite:///./arrears.db)")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+AtOption = Annotated[str | None, typer.Option(
+    "--at", help="Run with the clock frozen at this ISO instant (replays and tests)")]
+
+strategies_app = typer.Typer(help="Collection strategies.", no_args_is_help=True)
+cases_app = typer.Typer(help="Collection cases and queues.", no_args_is_help=True)
+agencies_app = typer.Typer(help="Collection agencies and placements.", no_args_is_help=True)
+
+
+class FrozenClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def _instant(text: str, field: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(field, f"{text!r} is not an ISO instant")
+    if value.tzinfo is None:
+        fail(field, f"{text!r} has no UTC offset")
+    return value
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(field, f"{text!r} is not a valid date (YYYY-MM-DD)")
+
+
+def _services(db: str | None, at: str | None) -> bootstrap.Services:
+    clock: Clock | None = FrozenClock(_instant(at, "--at")) if at else None
+    with user_errors():
+        return bootstrap.build(Settings.from_env(database_url=db), clock=clock)
+
+
+def _rates(specs: list[str]) -> dict[str, notifications.RateLimit]:
+    limits: dict[str, notifications.RateLimit] = {}
+    for spec in specs:
+        channel, _, number = spec.partition("=")
+        per, _, unit = number.partition("/")
+        seconds = {"": 1, "s": 1, "m": 60, "h": 3600}.get(unit)
+        if channel not in MESSAGE_CHANNELS or not per.isdigit() or int(per) < 1 or not seconds:
+            fail("--rate", f"{spec!r} is not CHANNEL=N[/s|/m|/h] with a known channel "
+                           f"({', '.join(MESSAGE_CHANNELS)})")
+        limits[channel] = notifications.RateLimit(per_window=int(per),
+                                                  window=_seconds(seconds))
+    return limits
+
+
+def register(app: typer.Typer) -> None:
+    """Add the collections commands to the `arrears` app."""
+    app.command("worker")(worker)
+    app.add_typer(strategies_app, name="strategies")
+    strategies_app.command("run")(strategies_run)
+    strategies_app.command("check")(strategies_check)
+    app.add_typer(cases_app, name="cases")
+    cases_app.command("list")(cases_list)
+    app.add_typer(agencies_app, name="agencies")
+    agencies_app.command("add")(agencies_add)
+    agencies_app.command("performance")(agencies_performance)
+
+
+def worker(
+    db: DbOption = None,
+    worker_id: Annotated[str | None, typer.Option(help="Name of this worker")] = None,
+    batch_size: Annotated[int, typer.Option(help="Messages leased per batch")] = 100,
+    lease_seconds: Annotated[int, typer.Option(help="Lease per batch")] = 300,
+    max_attempts: Annotated[int, typer.Option(help="Attempts before dead-letter")] = 6,
+    backoff_seconds: Annotated[float, typer.Option(help="First retry delay")] = 30.0,
+    rate: Annotated[list[str] | None, typer.Option(
+        help="Rate limit per channel, e.g. sms=50/s (repeatable)")] = None,
+    until_idle: Annotated[bool, typer.Option(
+        "--until-idle", help="Exit when nothing is due now")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between polls when idle")] = 2.0,
+    sink_dir: Annotated[Path | None, typer.Option(help="Local sinks directory")] = None,
+    smtp: Annotated[str | None, typer.Option(help="SMTP server HOST:PORT")] = None,
+    sms_webhook: Annotated[str | None, typer.Option(help="SMS gateway JSON webhook URL")]
+    = None,
+    http_timeout: Annotated[float, typer.Option(help="Gateway timeout, seconds")] = 10.0,
+    at: AtOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deliver the notification outbox: at least once, with retries, backoff, dead-letter,
+    rate limits, and a compliance check at the instant of sending."""
+    if batch_size < 1:
+        fail("--batch-size", "must be at least 1")
+    built = _services(db, at)
+    channel_settings = ChannelSettings.from_env(
+        sink_dir=sink_dir, smtp=smtp, sms_webhook=sms_webhook, http_timeout=http_timeout)
+    channels = build_channels(channel_settings, built.engine, built.clock)
+    policy = notifications.DeliveryPolicy(
+        batch_size=batch_size, lease=_seconds(lease_seconds), max_attempts=max_attempts,
+        backoff_base=_seconds(backoff_seconds))
+    limiter = notifications.RateLimiter(_rates(rate or []))
+    name = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+    totals: dict[str, int] = {"batches": 0, "claimed": 0, "delivered": 0, "failed": 0,
+                              "deferred": 0, "blocked": 0, "dead": 0}
+    try:
+        while True:
+            reports = notifications.drain(uow_factory=built.uow_factory, channels=channels,
+                                          clock=built.clock, worker=name, policy=policy,
+                                          limiter=limiter)
+            for report in reports:
+                totals["batches"] += 1
+                for key in ("claimed", "delivered", "failed", "deferred", "blocked", "dead"):
+                    totals[key] += getattr(report, key)
+            if until_idle:
+                break
+            if not reports:
+                time.sleep(poll)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for channel in channels.values():
+            channel.close()
+    if as_json:
+        emit_json(totals)
+    else:
+        console().print(totals)
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def strategies_check(
+    path: Annotated[Path, typer.Argument(metavar="STRATEGY.toml")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Validate a strategy file (errors name the field)."""
+    with user_errors():
+        strategy = load_strategy_file(path)
+    document = {"strategy": strategy.name, "product": strategy.product,
+                "steps": {arm: len(steps) for arm, steps in strategy.arms.items()}}
+    emit_json(document) if as_json else console().print(document)
+
+
+def strategies_run(
+    day: Annotated[str, typer.Option("--day", help="The closed business date")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Sync cases with the buckets EOD left for --day, then plan the next business date's
+    collection actions for every overdue or due loan."""
+    business_date = _day(day, "--day")
+    built = _services(db, None)
+    with user_errors():
+        handlers.sync_cases(business_date, uow_factory=built.uow_factory)
+        report = handlers.run_strategies(
+            business_date, uow_factory=built.uow_factory, clock=built.clock,
+            renderer=JinjaRenderer(), strategies=handlers.default_strategies())
+    document = report.document()
+    emit_json(document) if as_json else console().print(document)
+
+
+def cases_list(
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Open cases by queue and agency."""
+    built = _services(db, None)
+    with built.uow_factory() as uow:
+        document = collections_demo.collections_summary_in(uow)
+    emit_json(document) if as_json else console().print(document)
+
+
+def agencies_add(
+    agency_ref: Annotated[str, typer.Argument(metavar="AGENCY_ID")],
+    name: Annotated[str, typer.Option(help="Registered name")],
+    licence: Annotated[str, typer.Option(help="Licence number")],
+    valid_from: Annotated[str, typer.Option(help="Licence valid from (YYYY-MM-DD)")],
+    valid_until: Annotated[str, typer.Option(help="Licence valid until (YYYY-MM-DD)")],
+    capacity: Annotated[int, typer.Option(help="Cases it may hold at once")],
+    commission_rate: Annotated[str, typer.Option(help="Share of recoveries, e.g. 0.15")],
+    fixed_fee: Annotated[int, typer.Option(help="Fixed fee per case, minor units")] = 0,
+    whitelisted: Annotated[bool, typer.Option(help="On the published whitelist")] = True,
+    jurisdiction: Annotated[str, typer.Option(help="CN or US")] = "CN",
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a licensed agency (checked: licence dates, capacity, commission terms)."""
+    built = _services(db, None)
+    with user_errors():
+        agency = handlers.Agency(
+            agency_ref=agency_ref, name=name, licence_no=licence,
+            licence_valid_from=_day(valid_from, "--valid-from"),
+            licence_valid_until=_day(valid_until, "--valid-until"), whitelisted=whitelisted,
+            capacity=capacity, commission_rate=handlers.parse_rate(commission_rate),
+            fixed_fee=fixed_fee)
+        handlers.add_agency(agency, jurisdiction=jurisdiction, uow_factory=built.uow_factory)
+    document = {"agency": agency_ref, "added": True}
+    emit_json(document) if as_json else console().print(document)
+
+
+def agencies_performance(
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recovery rate and complaints per 1,000 contacts for each agency."""
+    built = _services(db, None)
+    with built.uow_factory() as uow:
+        rows = uow.collections.agency_performance()
+    document = {"agencies": rows}
+    emit_json(document) if as_json else console().print(document)
+
+
+def main() -> None:
+    app = typer.Typer(no_args_is_help=True, add_completion=False,
+                      pretty_exceptions_enable=False)
+    register(app)
+    try:
+        app()
+    except DomainError as error:  # pragma: no cover - commands report their own errors
+        fail(error.field, error.reason)
+
+
+if __name__ == "__main__":
+    main()
