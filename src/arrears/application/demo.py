@@ -135,6 +135,8 @@ def simulate(
     uow_factory: Callable[[], UnitOfWork], clock: Clock,
     is_duplicate_key_error: Callable[[Exception], bool],
     write_off_dpd: int, on_day: Callable[[date], None] = lambda _: None,
+    engine: str = eod.SCALAR, close_batch: eod.BatchCloser | None = None,
+    eod_batch_size: int = eod.BATCH_SIZE,
 ) -> DemoResult:
     """Run the book from `start` for `days` business dates: board, pay, close each day."""
     servicing.init_book(start, products, uow_factory=uow_factory)
@@ -167,7 +169,8 @@ def simulate(
                     uow_factory=uow_factory, clock=clock,
                     is_duplicate_key_error=is_duplicate_key_error)
                 posted += 1
-        eod.run_eod(day, uow_factory=uow_factory, clock=clock, write_off_dpd=write_off_dpd)
+        eod.run_eod(day, uow_factory=uow_factory, clock=clock, write_off_dpd=write_off_dpd,
+                    engine=engine, close_batch=close_batch, batch_size=eod_batch_size)
         on_day(day)
         day += ONE_DAY
     return DemoResult(start=start, through=last, payments_posted=posted)

@@ -47,12 +47,37 @@ def close_loan_day(booked: BookedLoan, day: date, write_off_dpd: int, clock: Clo
                   business_date=day, at=clock.now(), record_accrual=True)
 
 
+BatchCloser = Callable[[UnitOfWork, list[int], date], tuple[int, int]]
+"""Closes one batch of loans for a date inside the given unit of work; returns (processed,
+failed). The scalar closer is `close_scalar_batch`; the vectorised executor brings its own."""
+
+
+def close_batch_scalar(uow: UnitOfWork, ids: list[int], day: date, *, write_off_dpd: int,
+                       clock: Clock) -> tuple[int, int]:
+    """Close `ids` one by one with the domain; a loan that fails is set aside with its error."""
+    changes, failures = [], []
+    for booked in uow.book.get_many(ids):
+        try:
+            changes.append(close_loan_day(booked, day, write_off_dpd, clock))
+        except Exception as error:  # set aside with its error; the run goes on
+            failures.append((booked.id, f"{type(error).__name__}: {error}"))
+    uow.book.apply([c.update for c in changes])
+    uow.book.emit([event for c in changes for event in c.events])
+    uow.book.record_failures(day, failures)
+    return len(changes), len(failures)
+
+
 def run_eod(
     day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock,
     write_off_dpd: int = WRITE_OFF_DPD, batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] = lambda _: None,
+    engine: str = SCALAR, close_batch: BatchCloser | None = None,
 ) -> EodReport:
     """Close business date `day`, which must be the open date (the day after the last closed)."""
+    def scalar(uow: UnitOfWork, ids: list[int], on: date) -> tuple[int, int]:
+        return close_batch_scalar(uow, ids, on, write_off_dpd=write_off_dpd, clock=clock)
+
+    closer = close_batch or scalar
     with uow_factory() as uow:
         run = uow.book.eod_run(day)
         if run is not None and run.status == "completed":
@@ -65,7 +90,7 @@ def run_eod(
             raise EodRefused(
                 "through", f"{day} is not the open business date {closed + ONE_DAY}")
         if run is None:
-            uow.book.start_eod(day, SCALAR, clock.now())
+            uow.book.start_eod(day, engine, clock.now())
             uow.commit()
     after_id = 0
     while True:
@@ -73,16 +98,8 @@ def run_eod(
             ids = uow.book.loans_needing_eod(day, after_id, batch_size)
             if not ids:
                 break
-            changes, failures = [], []
-            for booked in uow.book.get_many(ids):
-                try:
-                    changes.append(close_loan_day(booked, day, write_off_dpd, clock))
-                except Exception as error:  # set aside with its error; the run goes on
-                    failures.append((booked.id, f"{type(error).__name__}: {error}"))
-            uow.book.apply([c.update for c in changes])
-            uow.book.emit([event for c in changes for event in c.events])
-            uow.book.record_failures(day, failures)
-            uow.book.progress_eod(day, len(changes), len(failures))
+            processed, failed = closer(uow, ids, day)
+            uow.book.progress_eod(day, processed, failed)
             uow.commit()
         after_id = ids[-1]
         on_batch(len(ids))
@@ -101,6 +118,8 @@ def run_eod_through(
     through: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock,
     write_off_dpd: int = WRITE_OFF_DPD, on_day: Callable[[date], None] = lambda _: None,
     on_batch: Callable[[int], None] = lambda _: None,
+    engine: str = SCALAR, close_batch: BatchCloser | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> list[EodReport]:
     """Catch up: close every open date through `through`, in order."""
     with uow_factory() as uow:
@@ -111,7 +130,8 @@ def run_eod_through(
     day = closed + ONE_DAY
     while day <= through:
         reports.append(run_eod(day, uow_factory=uow_factory, clock=clock,
-                               write_off_dpd=write_off_dpd, on_batch=on_batch))
+                               write_off_dpd=write_off_dpd, on_batch=on_batch, engine=engine,
+                               close_batch=close_batch, batch_size=batch_size))
         on_day(day)
         day += ONE_DAY
     return reports

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -16,11 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from arrears import bootstrap
+from arrears.adapters.channels.config import ChannelSettings, build_channels
+from arrears.adapters.channels.local import JsonLinesChannel
+from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import tables
+from arrears.adapters.db.columns import SqlColumnStore
+from arrears.application import collections_demo, loan_file, queries
 from arrears.application import demo as demo_book
-from arrears.application import loan_file, queries
 from arrears.application.handlers import eod, payments, servicing
 from arrears.application.loan_import import ImportRejected
+from arrears.batch.executor import BATCH_LOANS, vectorised_closer
 from arrears.config import Settings
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import summarize
@@ -217,17 +224,45 @@ def payoff(
     emit_json(document) if as_json else console().print(document)
 
 
+ENGINES = ("scalar", "vectorised", "spark")
+SPARK_WORKDIR = Path(tempfile.gettempdir()) / "arrears-spark"
+
+
+@contextmanager
+def eod_engine(name: str, built: bootstrap.Services, write_off_dpd: int, master: str
+               ) -> Iterator[tuple[eod.BatchCloser | None, int]]:
+    """(the batch closer, the batch size) for an `--engine` name, for the length of a run."""
+    if name == "scalar":
+        yield None, eod.BATCH_SIZE
+    elif name == "vectorised":
+        yield vectorised_closer(SqlColumnStore(), write_off_dpd=write_off_dpd,
+                                clock=built.clock), BATCH_LOANS
+    elif name == "spark":
+        from arrears.batch.spark import SparkKernel  # pyspark is an optional extra
+
+        kernel = SparkKernel(master=master, workdir=SPARK_WORKDIR)
+        try:
+            yield vectorised_closer(SqlColumnStore(), write_off_dpd=write_off_dpd,
+                                    clock=built.clock, kernel=kernel), BATCH_LOANS
+        finally:
+            kernel.stop()
+    else:
+        fail("--engine", f"unknown engine {name!r} (expected {', '.join(ENGINES)})")
+
+
 def run_eod(
     through: Annotated[str, typer.Option("--through", help="Close every open date through this")],
-    engine: Annotated[str, typer.Option(help="scalar (this release)")] = "scalar",
+    engine: Annotated[str, typer.Option(
+        help="scalar, vectorised (the NumPy kernel) or spark (the kernel on Spark)")]
+    = "scalar",
+    master: Annotated[str, typer.Option(help="Spark master URL, with --engine spark")]
+    = "local[2]",
     write_off_dpd: Annotated[int | None, typer.Option(
         help="Write off at this DPD (default ARREARS_WRITE_OFF_DPD or 180)")] = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run end-of-day for each open business date through --through, in order."""
-    if engine != "scalar":
-        fail("--engine", f"unknown engine {engine!r} (expected scalar)")
     last = _date(through, "--through")
     built = services(db)
     dpd = write_off_dpd or built.settings.write_off_dpd
@@ -236,10 +271,12 @@ def run_eod(
     if closed is None:
         fail("--through", "the book has no business date; run `arrears init`")
     total = max(0, (last - closed).days)
-    with _progress(total, "end of day", as_json) as progress, user_errors():
+    with eod_engine(engine, built, dpd, master) as (closer, batch_size), \
+            _progress(total, "end of day", as_json) as progress, user_errors():
         reports = eod.run_eod_through(
             last, uow_factory=built.uow_factory, clock=built.clock, write_off_dpd=dpd,
-            on_day=lambda _: progress.advance(progress.task_ids[0]))
+            on_day=lambda _: progress.advance(progress.task_ids[0]), engine=engine,
+            close_batch=closer, batch_size=batch_size)
     document = {"through": last.isoformat(), "days": [
         {"business_date": r.business_date.isoformat(), "loans_processed": r.loans_processed,
          "loans_failed": r.loans_failed, "already_completed": r.already_completed}
@@ -312,6 +349,12 @@ def demo(
     start: Annotated[str, typer.Option(help="First business date")] = "2026-01-01",
     db: Annotated[str, typer.Option("--db", help="Database URL; the demo starts it afresh")]
     = "sqlite:///./arrears-demo.db",
+    collections: Annotated[bool, typer.Option(
+        help="Also run reminders, strategies, cases, agencies and the worker each day")] = True,
+    sinks: Annotated[Path, typer.Option(help="Folder the demo's messages and letters go to")]
+    = Path("arrears-demo-sinks"),
+    engine: Annotated[str, typer.Option(
+        help="EOD engine: scalar, vectorised or spark (on local[2])")] = "scalar",
     as_json: JsonFlag = False,
 ) -> None:
     """Simulate a synthetic book of cash loans and phone plans, then report on it."""
@@ -321,15 +364,38 @@ def demo(
         fail("--days", "must be at least 1")
     first = _date(start, "--start")
     built = services(db)
+    if engine not in ENGINES:
+        fail("--engine", f"unknown engine {engine!r} (expected {', '.join(ENGINES)})")
     _fresh(built)
+    shutil.rmtree(sinks, ignore_errors=True)
     planned = demo_book.plan_book(loans, days, first, seed)
-    with _progress(days, "simulating", as_json) as progress, user_errors():
+    channels = build_channels(ChannelSettings(sink_dir=sinks), built.engine, built.clock)
+    # Letters go to the print vendor's hand-off file rather than one PDF each: rendering a
+    # CJK PDF costs ~0.1 s, which would dominate a 10,000-loan demo (`arrears worker` and the
+    # tests exercise the PDF channel).
+    channels["letter"] = JsonLinesChannel(sinks / "letter.jsonl")
+    renderer = JinjaRenderer()
+
+    def after_eod(day: date, progress: Progress) -> None:
+        if collections:
+            collections_demo.run_day(day, uow_factory=built.uow_factory, clock=built.clock,
+                                     renderer=renderer, channels=channels)
+        progress.advance(progress.task_ids[0])
+
+    with eod_engine(engine, built, built.settings.write_off_dpd, "local[2]") as (
+            closer, batch_size), _progress(days, "simulating", as_json) as progress, \
+            user_errors():
+        if collections:
+            collections_demo.setup(uow_factory=built.uow_factory, start=first)
         result = demo_book.simulate(
             planned, first, days, _products(None), uow_factory=built.uow_factory,
             clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
             write_off_dpd=built.settings.write_off_dpd,
-            on_day=lambda _: progress.advance(progress.task_ids[0]))
+            on_day=lambda day: after_eod(day, progress), engine=engine, close_batch=closer,
+            eod_batch_size=batch_size)
     document = demo_summary(built, result, seed)
+    if collections:
+        document.update(collections_demo.summary(uow_factory=built.uow_factory))
     if as_json:
         emit_json(document)
         return
@@ -347,6 +413,23 @@ def demo(
         money.add_row(key, value)
     money.add_row("payments_posted", str(document["payments_posted"]))
     out.print(money)
+    if collections:
+        out.print(_collections_table(document))
+
+
+def _collections_table(document: dict[str, Any]) -> Table:
+    table = Table(title="Collections over the run")
+    for column in ("what", "name", "count"):
+        table.add_column(column)
+    for channel, statuses in sorted(document["messages_by_channel"].items()):
+        for status, count in sorted(statuses.items()):
+            table.add_row("messages", f"{channel} {status}", str(count))
+    for rule, outcome in sorted(document["blocked_by_rule"].items()):
+        for what, count in sorted(outcome.items()):
+            table.add_row("blocked", f"{rule} ({what})", str(count))
+    for queue, count in sorted(document["cases_by_queue"].items()):
+        table.add_row("open cases", queue, str(count))
+    return table
 
 
 def _fresh(built: bootstrap.Services) -> None:
