@@ -83,12 +83,15 @@ def test_user_errors_are_one_line(capsys, db):
 
 def test_demo_json_summary(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 'demo.db'}"
+    sinks = str(tmp_path / "sinks")
     code, out, _ = invoke(capsys, "demo", "--loans", "40", "--days", "45", "--seed", "1",
-                          "--db", db, "--json")
+                          "--db", db, "--sinks", sinks, "--json")
     assert code == 0
     summary = json.loads(out)
     assert summary["loans"] == 40 and summary["as_of"] == "2026-02-14"
     assert set(summary["buckets"]) == {"C", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"}
+    assert {"messages_by_channel", "blocked_by_rule", "cases_by_queue"} <= set(summary)
+    assert summary["messages_by_channel"]["sms"]["delivered"] > 0
     code, again, _ = invoke(capsys, "demo", "--loans", "40", "--days", "45", "--seed", "1",
-                            "--db", db, "--json")
+                            "--db", db, "--sinks", sinks, "--json")
     assert json.loads(again) == summary  # same seed, same book
