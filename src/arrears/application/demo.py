@@ -159,10 +159,11 @@ def simulate(
                 booked = uow.book.get(loan_ref)
             if booked is None:
                 continue
+            state = eod.current_state(booked, day - ONE_DAY)
             if payoff:
-                amount = summarize(booked.loan, booked.state).payoff_amount
+                amount = summarize(booked.loan, state).payoff_amount
             else:
-                amount = due_on(booked.loan, booked.state, day)
+                amount = due_on(booked.loan, state, day)
             if amount > 0:
                 payments.post_payment(
                     loan_ref, amount, day, f"demo-{loan_ref}-{day.isoformat()}-{int(payoff)}",

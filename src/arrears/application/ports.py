@@ -137,7 +137,6 @@ class LoanBook(Protocol):
     def progress_eod(self, day: date, processed: int, failed: int) -> None: ...
     def finish_eod(self, day: date, at: datetime) -> None: ...
     def loans_needing_eod(self, day: date, after_id: int, limit: int) -> list[int]: ...
-    def close_untouched(self, day: date) -> int: ...
     def record_failures(self, day: date, failures: Sequence[tuple[int, str]]) -> None: ...
 
 
@@ -334,14 +333,70 @@ class AgencyRow:
     fixed_fee: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromiseRow:
+    """An open promise to pay: `amount` minor units on `loan_id` from `promised_on` (the
+    business date it was made) through `due_on`."""
+
+    id: int
+    case_id: int
+    loan_id: int
+    amount: int
+    promised_on: date
+    due_on: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoggedContact:
+    """A contact from the contact log, as compliance history."""
+
+    at: datetime
+    actor: str
+    """A collector ref for the lender's own team, or `agency:<ref>`."""
+    channel: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialRow:
+    collector_ref: str
+    credential_ref: str
+    valid_from: datetime
+    valid_until: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitAuthorizationRow:
+    id: int
+    authorization_ref: str
+    case_id: int
+    loan_id: int
+    collectors: tuple[str, ...]
+    written: bool
+    recording: bool
+    issued_at: datetime
+    valid_until: datetime
+    legal_reviewer: str = ""
+    legal_review_at: datetime | None = None
+
+
 class CollectionsStore(Protocol):
     """Cases, actions, collectors, agencies, promises and contacts in one unit of work."""
 
     def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]: ...
+    def plan_row(self, loan_id: int) -> PlanRow | None:
+        """The planning row of one active loan (any due date)."""
+        ...
     def existing_action_keys(self, keys: Sequence[str]) -> set[str]: ...
     def add_actions(self, actions: Sequence[PlannedAction]) -> None: ...
     def call_history(self, borrower_ids: Sequence[int], since: datetime
-                     ) -> dict[int, list[tuple[datetime, str]]]: ...
+                     ) -> dict[int, list[LoggedContact]]:
+        """Logged contacts (every channel) at or after `since`, per borrower."""
+        ...
+    def last_refusal(self, borrower_id: int) -> datetime | None:
+        """When the borrower last refused to pay on a logged contact."""
+        ...
     def overdue_borrowers(self) -> list[tuple[int, int, int, str, str]]:
         """(borrower id, max DPD, overdue loans' principal, language, region)."""
         ...
@@ -365,15 +420,35 @@ class CollectionsStore(Protocol):
     def recall(self, placement_id: int, on: date) -> None: ...
     def cases_for_agency(self, agency_ref: str, on: date) -> list[dict[str, Any]]: ...
     def agency_performance(self) -> list[dict[str, Any]]: ...
-    def add_promise(self, case_id: int, loan_id: int, amount: int, due_on: date,
-                    made_at: datetime, paid_before: int) -> int: ...
-    def open_promises_due(self, day: date) -> list[tuple[int, int, int, int]]:
-        """(promise id, loan id, amount, paid before) of open promises due by `day`."""
+    def add_placement_loan(self, placement_id: int, loan_id: int, balance: int) -> bool:
+        """Add a loan to a placement (and its balance to the placed balance); False if it is
+        already covered."""
         ...
-    def set_promise(self, promise_id: int, status: str) -> None: ...
+    def refresh_recoveries(self, day: date, lookback_days: int) -> int:
+        """Set each placement's `recovered` to the payments on its loans dated while it was in
+        force, through `day`, for placements in force within `lookback_days` of `day`."""
+        ...
+    def add_promise(self, case_id: int, loan_id: int, amount: int, due_on: date,
+                    made_at: datetime, paid_before: int, *, collector_ref: str,
+                    promised_on: date) -> int: ...
+    def open_promises(self, day: date) -> list[PromiseRow]:
+        """Open promises made on or before `day`."""
+        ...
+    def settle_promise(self, promise_id: int, status: str, day: date, paid: int) -> None: ...
+    def paid_between(self, loan_id: int, first: date, last: date) -> int:
+        """Net payments (reversals subtract) on the loan dated in [first, last]."""
+        ...
     def paid_total(self, loan_id: int, through: date) -> int: ...
     def log_contact(self, case_id: int, actor: str, channel: str, outcome: str,
                     at: datetime, notes: str, recording_ref: str, complaint: bool) -> int: ...
+    def add_credential(self, row: CredentialRow) -> int: ...
+    def credentials(self, collector_refs: Sequence[str]) -> list[CredentialRow]: ...
+    def add_visit_authorization(self, row: VisitAuthorizationRow) -> int: ...
+    def visit_authorizations(self, loan_id: int) -> list[VisitAuthorizationRow]: ...
+    def add_field_visit(self, visit_key: str, authorization: VisitAuthorizationRow,
+                        planned_at: datetime, created_at: datetime) -> bool:
+        """Record a visit the engine allowed; False if `visit_key` is already on file."""
+        ...
     def summary(self) -> dict[str, Any]:
         """messages_by_channel, blocked_by_rule, cases_by_queue."""
         ...

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from arrears.application.handlers.eod import current_state
 from arrears.application.loan_file import money_text, status_document
 from arrears.application.loan_import import mask
 from arrears.application.ports import UnitOfWork
@@ -23,9 +24,11 @@ def loan_document(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> di
         booked = uow.book.get(loan_ref)
         if booked is None:
             raise DomainError("loan_id", f"no loan {loan_ref!r}")
+        closed = uow.book.closed_through()
         borrower = uow.reports.borrower_of(loan_ref) or {}
         payments = uow.reports.payments_of(loan_ref)
-    document = status_document(booked.loan, booked.state, summarize(booked.loan, booked.state))
+    state = booked.state if closed is None else current_state(booked, closed)
+    document = status_document(booked.loan, state, summarize(booked.loan, state))
     currency = booked.loan.currency
     document["product"] = booked.product_code
     document["written_off_on"] = (booked.loan.written_off_on.isoformat()

@@ -5,10 +5,10 @@ once, in order, in batches that each commit; a crash resumes with the loans not 
 date. Per batch the store reads the candidate loans' installment rows as columns, the kernel
 computes the day, and:
 
-- loans whose day is plain accrual (no installment falling due, no bucket change, no write-off,
-  not left behind by an earlier failure) are written back in bulk: changed installment rows,
-  the loan's DPD and date, one ledger entry (penalty and compound recognised) and the accrual
-  row — the very rows the scalar path writes for them;
+- loans whose day is plain (no bucket change, no write-off, not left behind by an earlier
+  failure) are written back in bulk: changed installment rows, the loan's DPD and date, one
+  ledger entry (penalty and compound accrued, interest and fees falling due, each recognised
+  against its income) and the accrual row — the very rows the scalar path writes for them;
 - every other loan (the transitions: a few per cent of a day) goes through the scalar
   `close_loan_day`, so events and delinquency history come from one implementation.
 """
@@ -43,8 +43,8 @@ class StateColumns:
     """Installment rows of whole loans, sorted by (loan id, due date), as NumPy columns.
 
     `loan_key` is the loan's database id; `product` indexes `products`; dates are day numbers
-    (days since 1970-01-01) with `written_off_on` = NEVER when none; `state_on` is the loan's
-    stored date, repeated on each of its rows.
+    (days since 1970-01-01) with `written_off_on` = NEVER when none; `behind` is 1 on the rows
+    of a loan an earlier end-of-day set aside (it has dates to catch up).
     """
 
     columns: dict[str, np.ndarray]
@@ -68,7 +68,9 @@ class AccrualWrite:
 class ColumnStore(Protocol):
     """Bulk access to the book for the vectorised executor, inside a unit of work."""
 
-    def read_state(self, uow: UnitOfWork, ids: Sequence[int]) -> StateColumns: ...
+    def read_state(self, uow: UnitOfWork, ids: Sequence[int], day: date) -> StateColumns:
+        """Installment rows of `ids` that can change on `day` (due by then, not paid)."""
+        ...
     def write_accruals(self, uow: UnitOfWork, write: AccrualWrite) -> None: ...
 
 
@@ -96,8 +98,12 @@ def _chargeable_before(cols: Arrays, table: ProductTable, day: int, starts: np.n
 
 def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
                kernel: Kernel = local_kernel) -> tuple[AccrualWrite, list[int]]:
-    """(the bulk write for plain-accrual loans, the ids of loans for the scalar path)."""
+    """(the bulk write for plain-accrual loans, the ids of the other loans in the state, which
+    take the scalar path)."""
     cols = state.columns
+    if cols["loan_key"].size == 0:
+        return AccrualWrite(day=day, loan_refs={}, installment_rows=[], loans=[], postings=[],
+                            accruals=[]), []
     table = ProductTable.build(state.products, write_off_dpd)
     today = day_number(day)
     rows, loans = kernel(cols, table, day)
@@ -105,9 +111,11 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
     loan_key = cols["loan_key"]
     starts = _group_starts(loan_key[1:] != loan_key[:-1])
     seg = np.repeat(np.arange(starts.size), np.diff(np.append(starts, loan_key.size)))
-    due_today = _segment_sums((cols["due_on"] == today).astype(np.int64), starts) > 0
-    behind = cols["state_on"][starts] < today - 1
-    scalar = due_today | behind | loans["bucket_changed"] | loans["write_off"]
+    behind = cols["behind"][starts] == 1
+    scalar = behind | loans["bucket_changed"] | loans["write_off"]
+    due_today = cols["due_on"] == today
+    new_interest = _segment_sums(cols["unpaid_interest"] * due_today, starts)
+    new_fee = _segment_sums(cols["unpaid_fee"] * due_today, starts)
     before_p, before_c = _chargeable_before(cols, table, today, starts)
     delta_p = loans["penalty_chargeable"] - before_p
     delta_c = loans["compound_chargeable"] - before_c
@@ -122,22 +130,24 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
                                   rows["penalty_accrued"][changed].tolist(),
                                   rows["compound_accrued"][changed].tolist(), strict=True)),
         loans=list(zip(keys[fast].tolist(), loans["dpd"][fast].tolist(), strict=True)),
-        postings=_postings(keys[fast], delta_p[fast], delta_c[fast]),
+        postings=_postings(keys[fast], delta_p[fast], delta_c[fast], new_interest[fast],
+                           new_fee[fast]),
         accruals=[(k, p, c) for k, p, c in zip(keys[fast].tolist(), inc_p[fast].tolist(),
                                                inc_c[fast].tolist(), strict=True) if p or c],
     )
     return write, keys[scalar].tolist()
 
 
-def _postings(keys: np.ndarray, penalty: np.ndarray, compound: np.ndarray
-              ) -> list[tuple[int, str, int]]:
-    """The entry `ledger.postings` makes for an accrual-only day, in its account order."""
+def _postings(keys: np.ndarray, *amounts: np.ndarray) -> list[tuple[int, str, int]]:
+    """The entry `ledger.postings` makes for a day without payments or transitions: each
+    receivable recognised against its income, in the ledger's account order. `amounts` are
+    the penalty, compound, interest and fee recognised per loan."""
     out: list[tuple[int, str, int]] = []
-    for key, p, c in zip(keys.tolist(), penalty.tolist(), compound.tolist(), strict=True):
-        if c:
-            out += [(key, "compound", c), (key, "compound_income", -c)]
-        if p:
-            out += [(key, "penalty", p), (key, "penalty_income", -p)]
+    names = ("penalty", "compound", "interest", "fee")
+    for key, *values in zip(keys.tolist(), *(a.tolist() for a in amounts), strict=True):
+        pairs = [(name, value) for name, value in zip(names, values, strict=True) if value]
+        for name, value in sorted(pairs):
+            out += [(key, name, value), (key, f"{name}_income", -value)]
     return out
 
 
@@ -146,10 +156,12 @@ def vectorised_closer(store: ColumnStore, *, write_off_dpd: int, clock: Clock,
     """A batch closer for `run_eod` that runs the kernel (see the module docstring)."""
 
     def close(uow: UnitOfWork, ids: list[int], day: date) -> tuple[int, int]:
-        write, scalar_ids = plan_batch(store.read_state(uow, ids), day, write_off_dpd, kernel)
+        write, _ = plan_batch(store.read_state(uow, ids, day), day, write_off_dpd, kernel)
         store.write_accruals(uow, write)
+        fast = {loan for loan, _ in write.loans}
+        scalar_ids = [loan for loan in ids if loan not in fast]  # incl. loans with no rows
         processed, failed = close_batch_scalar(uow, scalar_ids, day,
                                                write_off_dpd=write_off_dpd, clock=clock)
-        return len(ids) - len(scalar_ids) + processed, failed
+        return len(fast) + processed, failed
 
     return close

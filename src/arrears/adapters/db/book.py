@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,6 +58,13 @@ UPDATE_INSTALLMENT = t.installment.update().where(
     (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
     & (t.installment.c.number == sa.bindparam("b_number"))
 ).values(**{name: sa.bindparam(name) for name in INSTALLMENT_AMOUNTS})
+
+
+def left_behind() -> sa.ColumnElement[bool]:
+    """The loan failed in an end-of-day after the date its state is stored at."""
+    return sa.select(t.eod_failure.c.loan_id).where(
+        (t.eod_failure.c.loan_id == t.loan.c.id)
+        & (t.eod_failure.c.business_date > t.loan.c.state_on)).exists()
 
 
 class SqlLoanBook:
@@ -299,27 +306,19 @@ class SqlLoanBook:
             t.eod_run.update().where(t.eod_run.c.business_date == day).values(
                 status="completed", finished_at=at))
 
-    def _needs_work(self, day: date) -> sa.ColumnElement[bool]:
-        return (t.loan.c.status.in_(ACTIVE)
-                & ((t.loan.c.earliest_unpaid_due_on <= day)
-                   | (t.loan.c.state_on < day - timedelta(days=1))))
-
     def loans_needing_eod(self, day: date, after_id: int, limit: int) -> list[int]:
+        """Active loans with an installment due or overdue by `day`, or left behind by an
+        earlier failure, not yet closed for `day` nor set aside on it. A loan with nothing due
+        is not touched: its stored state stays valid as it is (see `loan.state_on`)."""
         set_aside = sa.select(t.eod_failure.c.loan_id).where(
             (t.eod_failure.c.business_date == day) & (t.eod_failure.c.loan_id == t.loan.c.id))
         return list(self.connection.scalars(
             sa.select(t.loan.c.id)
-            .where((t.loan.c.state_on < day) & (t.loan.c.id > after_id) & self._needs_work(day)
+            .where(t.loan.c.status.in_(ACTIVE) & (t.loan.c.state_on < day)
+                   & (t.loan.c.id > after_id)
+                   & ((t.loan.c.earliest_unpaid_due_on <= day) | left_behind())
                    & ~set_aside.exists())
             .order_by(t.loan.c.id).limit(limit)))
-
-    def close_untouched(self, day: date) -> int:
-        """Move every loan that EOD had nothing to do for to `day`, in one statement."""
-        result = self.connection.execute(
-            t.loan.update()
-            .where((t.loan.c.state_on == day - timedelta(days=1)) & ~self._needs_work(day))
-            .values(state_on=day))
-        return int(result.rowcount)
 
     def record_failures(self, day: date, failures: Sequence[tuple[int, str]]) -> None:
         if failures:

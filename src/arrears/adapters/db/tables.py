@@ -78,7 +78,9 @@ loan = sa.Table(
     sa.Column("principal", Amount, nullable=False),
     sa.Column("disbursed_on", sa.Date, nullable=False),
     sa.Column("terms", sa.Integer, nullable=False),
-    # The stored state is the loan at the end of `state_on`.
+    # The stored state is the loan at the end of `state_on`. End-of-day only touches loans with
+    # something due or overdue, so for the others the state is unchanged up to the closed date
+    # (`application.handlers.eod`); a loan left behind by a failure has a later `eod_failure`.
     sa.Column("state_on", sa.Date, nullable=False),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("dpd", sa.Integer, nullable=False, server_default="0"),

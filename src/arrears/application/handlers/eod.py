@@ -1,11 +1,13 @@
 """End-of-day: move the book one business date forward, idempotently and resumably.
 
 Per date: only loans with something to do (an installment due or overdue, or left behind by an
-earlier failure) are loaded, in batches by id; each batch commits its loans' new state, ledger
-entries, accruals, delinquency changes and events together. A crash loses at most the batch
-in flight, and the re-run skips the loans already at the date. A loan whose computation fails
-is set aside with its error and the run goes on; it catches up on a later date. A date that
-completed is not run again.
+earlier failure) are loaded, in batches by id. The others are not touched at all: nothing about
+them changes until an installment falls due, so their stored state stays valid and only its
+date lags (`current_state` brings it forward when it is read). Each batch commits its loans'
+new state, ledger entries, accruals, delinquency changes and events together. A crash loses at
+most the batch in flight, and the re-run skips the loans already at the date. A loan whose
+computation fails is set aside with its error and the run goes on; it catches up on a later
+date. A date that completed is not run again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from arrears.application.ports import BookedLoan, Clock, UnitOfWork
 from arrears.application.transitions import Change, change
 from arrears.domain.delinquency import WRITE_OFF_DPD
 from arrears.domain.errors import DomainError
-from arrears.domain.loan import advance, summarize
+from arrears.domain.loan import LoanState, advance, summarize
 
 ONE_DAY = timedelta(days=1)
 BATCH_SIZE = 1000
@@ -35,6 +37,15 @@ class EodReport:
     already_completed: bool
     loans_processed: int
     loans_failed: int
+
+
+def current_state(booked: BookedLoan, closed: date) -> LoanState:
+    """The loan's state at the end of the closed date: the stored state brought forward over
+    any dates end-of-day had nothing to do for it (or, for a loan set aside by a failure,
+    over the dates it missed)."""
+    if booked.state.as_of >= closed:
+        return booked.state
+    return advance(booked.loan, booked.state, [], closed)[0]
 
 
 def close_loan_day(booked: BookedLoan, day: date, write_off_dpd: int, clock: Clock) -> Change:
@@ -104,7 +115,6 @@ def run_eod(
         after_id = ids[-1]
         on_batch(len(ids))
     with uow_factory() as uow:
-        uow.book.close_untouched(day)
         uow.book.finish_eod(day, clock.now())
         uow.book.close_through(day)
         run = uow.book.eod_run(day)

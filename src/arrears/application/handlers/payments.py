@@ -8,9 +8,10 @@ ledger posts the difference — history is never rewritten.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from arrears.application.handlers.eod import current_state
 from arrears.application.ports import BookedLoan, Clock, Event, LoanBook, UnitOfWork
 from arrears.application.transitions import Change, change
 from arrears.domain import ledger
@@ -37,19 +38,6 @@ class PaymentResult:
     loan_id: str
     duplicate: bool
     applied: PaymentApplied | None
-
-
-def _catch_up(booked: BookedLoan, book: LoanBook, closed: date, clock: Clock) -> BookedLoan:
-    """A loan EOD left behind (it failed) is brought to the closed date before a payment."""
-    if booked.state.as_of >= closed:
-        return booked
-    state, _ = advance(booked.loan, booked.state, [], closed)
-    moved = change(booked, booked.loan, state, entry=f"catch-up:{booked.loan.loan_id}:{closed}",
-                   business_date=closed, at=clock.now())
-    book.apply([moved.update])
-    book.emit(moved.events)
-    return replace(booked, state=state, status=moved.update.status, dpd=moved.update.dpd,
-                   bucket=moved.update.bucket)
 
 
 def restate(booked: BookedLoan, payments: list[Payment], closed: date
@@ -124,8 +112,7 @@ def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
     payment = Payment(key=key, on=on, amount=amount)
     recovery = booked.loan.written_off_on is not None
     if on == closed + ONE_DAY:
-        booked = _catch_up(booked, book, closed, clock)
-        state, applied = apply_payment(booked.loan, booked.state, payment)
+        state, applied = apply_payment(booked.loan, current_state(booked, closed), payment)
     else:
         state, replay = restate(booked, live_payments(book, booked) + [payment], closed)
         applied = next(item for item in replay if item.key == key)
@@ -161,7 +148,6 @@ def reverse_payment(
         booked = next(b for b in book.get_many([original.loan_id]))
         closed = book.closed_through()
         assert closed is not None
-        booked = _catch_up(booked, book, closed, clock)
         remaining = [p for p in live_payments(book, booked) if p.key != key]
         state, _ = restate(booked, remaining, closed)
         before, after = ledger.position(booked.loan, booked.state), ledger.position(
