@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from arrears.application import notifications
+from arrears.application.handlers import casework
 from arrears.application.handlers import collections as handlers
 from arrears.application.notifications import Channel, DeliveryPolicy
 from arrears.application.ports import Clock, Renderer, UnitOfWork
@@ -71,6 +72,7 @@ class _DayClock:
 class DayReport:
     strategies: dict[str, Any]
     cases: handlers.CaseReport
+    promises: casework.PromiseReport
     delivered: int
 
 
@@ -86,8 +88,11 @@ def run_day(
     deliver_at: tuple[time, ...] = (time(10, 0), time(10, 30), time(15, 0)),
     policy: DeliveryPolicy = DEMO_POLICY,
 ) -> DayReport:
-    """After EOD of `day`: sync cases, plan the next date's actions, then run the worker at
-    the next date's sending times (a simulated clock) so the messages reach the sinks."""
+    """After EOD of `day`: settle promises to pay, recount agency recoveries, sync cases,
+    plan the next date's actions, then run the worker at the next date's sending times (a
+    simulated clock) so the messages reach the sinks."""
+    promises = casework.evaluate_promises(day, uow_factory=uow_factory)
+    casework.refresh_recoveries(day, uow_factory=uow_factory)
     cases = handlers.sync_cases(day, uow_factory=uow_factory)
     report = handlers.run_strategies(day, uow_factory=uow_factory, clock=clock,
                                      renderer=renderer, strategies=strategies)
@@ -98,7 +103,8 @@ def run_day(
         for batch in notifications.drain(uow_factory=uow_factory, channels=channels,
                                          clock=worker_clock, worker="demo", policy=policy):
             delivered += batch.delivered
-    return DayReport(strategies=report.document(), cases=cases, delivered=delivered)
+    return DayReport(strategies=report.document(), cases=cases, promises=promises,
+                     delivered=delivered)
 
 
 def collections_summary_in(uow: UnitOfWork) -> dict[str, Any]:

@@ -3,17 +3,29 @@ with which words; and the JSON a message keeps so the worker can decide again at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from arrears.application.ports import LoggedContact
 from arrears.compliance import codec
-from arrears.compliance.facts import Attempt, ContactPoint, Debt, Facts, Outcome, Person
+from arrears.compliance.facts import (
+    Attempt,
+    ContactPoint,
+    Credential,
+    Debt,
+    Facts,
+    Outcome,
+    Person,
+    VisitAuthorization,
+)
 from arrears.compliance.model import (
     Action,
     ActionKind,
     Actor,
     ActorKind,
+    Decision,
     FieldVisit,
     Purpose,
     Recipient,
@@ -33,6 +45,55 @@ CHANNEL_KINDS: dict[str, ActionKind] = {
 }
 """Message channels and the compliance action each one is."""
 
+LOGGED_CHANNELS: dict[str, ActionKind] = {**CHANNEL_KINDS, "field_visit": ActionKind.FIELD_VISIT}
+"""Channels a contact log row may name."""
+
+CONTACT_OUTCOMES: dict[str, Outcome] = {
+    "no_answer": Outcome.UNANSWERED,
+    "busy": Outcome.NOT_CONNECTED,
+    "voicemail": Outcome.VOICEMAIL,
+    "conversation": Outcome.CONVERSATION,
+    "refused": Outcome.CONVERSATION,  # a conversation in which the borrower refused to pay
+    "wrong_party": Outcome.ANSWERED,  # the line connected, but not to the borrower
+}
+"""Logged contact outcomes and what the compliance history counts them as (CN-2 counts
+`answered` and `conversation` as connected calls)."""
+
+CONTACT_POINTS: dict[ActionKind, str] = {
+    ActionKind.CALL: "mobile",
+    ActionKind.SMS: "mobile",
+    ActionKind.EMAIL: "email",
+    ActionKind.APP_PUSH: "app",
+    ActionKind.LETTER: "address",
+    ActionKind.FIELD_VISIT: "address",
+}
+"""Which of the debtor's contact points each channel uses."""
+
+AGENCY_PREFIX = "agency:"
+
+
+def actor_of(actor: str) -> Actor:
+    """The compliance actor behind a contact-log actor: an agency (`agency:<ref>`) is its
+    own collector; every internal collector acts as the lender, so per-collector counts
+    add up to the lender's (Reg F counts per debt collector, not per employee)."""
+    if actor.startswith(AGENCY_PREFIX):
+        ref = actor.removeprefix(AGENCY_PREFIX)
+        return Actor(actor_id=actor, kind=ActorKind.AGENCY, organisation=ref)
+    return LENDER
+
+
+def attempts_from_log(history: Sequence[LoggedContact], person_id: str,
+                      debt_ids: tuple[str, ...]) -> tuple[Attempt, ...]:
+    """Logged contacts as compliance history (outbound attempts about `debt_ids`)."""
+    return tuple(
+        Attempt(at=contact.at, channel=LOGGED_CHANNELS.get(contact.channel, ActionKind.CALL),
+                actor_id=actor_of(contact.actor).actor_id, person_id=person_id,
+                debt_ids=debt_ids,
+                outcome=CONTACT_OUTCOMES.get(contact.outcome, Outcome.UNANSWERED),
+                contact_point=CONTACT_POINTS.get(
+                    LOGGED_CHANNELS.get(contact.channel, ActionKind.CALL), "mobile"))
+        for contact in history)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Debtor:
@@ -44,11 +105,19 @@ class Debtor:
     debts: tuple[Debt, ...]
     attempts: tuple[Attempt, ...] = ()
 
-    def facts(self, *, agency_whitelist: tuple[str, ...] | None = None) -> Facts:
+    def facts(
+        self,
+        *,
+        agency_whitelist: tuple[str, ...] | None = None,
+        refused_to_pay_at: datetime | None = None,
+        credentials: tuple[Credential, ...] = (),
+        visit_authorizations: tuple[VisitAuthorization, ...] = (),
+    ) -> Facts:
         person = Person(person_id=self.person_id, role=Role.BORROWER, zones=self.zones,
                         contact_points=self.points)
         return Facts(debts=self.debts, people=(person,), attempts=self.attempts,
-                     agency_whitelist=agency_whitelist)
+                     agency_whitelist=agency_whitelist, refused_to_pay_at=refused_to_pay_at,
+                     credentials=credentials, visit_authorizations=visit_authorizations)
 
 
 def contact_action(
@@ -60,12 +129,13 @@ def contact_action(
     purpose: Purpose = Purpose.COLLECTION,
     actor: Actor = LENDER,
     visit: FieldVisit | None = None,
+    voicemail: bool = False,
 ) -> Action:
     return Action(kind=kind, actor=actor,
                   recipient=Recipient(person_id=debtor.person_id, role=Role.BORROWER,
                                       contact_point=point),
                   debt_ids=tuple(d.debt_id for d in debtor.debts), purpose=purpose,
-                  content=content, visit=visit)
+                  content=content, visit=visit, voicemail=voicemail)
 
 
 def compliance_document(action: Action, facts: Facts) -> dict[str, Any]:
@@ -79,3 +149,13 @@ def outbound(kind: ActionKind, debtor: Debtor, at: datetime, point: str,
     return Attempt(at=at, channel=kind, actor_id=LENDER.actor_id, person_id=debtor.person_id,
                    debt_ids=tuple(d.debt_id for d in debtor.debts), outcome=Outcome.SENT,
                    contact_point=point, purpose=purpose)
+
+
+def rule_ids(decision: Decision) -> tuple[str, ...]:
+    """The ids of the rules that blocked a decision."""
+    return tuple(v.rule_id for v in decision.violations)
+
+
+def reason(decision: Decision) -> str:
+    """`rule id: detail` for every violation, one line."""
+    return "; ".join(f"{v.rule_id}: {v.detail_en}" for v in decision.violations)

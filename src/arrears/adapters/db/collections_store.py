@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +13,17 @@ import sqlalchemy as sa
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.messages import aware, utc
-from arrears.application.ports import AgencyRow, CaseRow, CollectorRow, PlannedAction, PlanRow
+from arrears.application.ports import (
+    AgencyRow,
+    CaseRow,
+    CollectorRow,
+    CredentialRow,
+    LoggedContact,
+    PlannedAction,
+    PlanRow,
+    PromiseRow,
+    VisitAuthorizationRow,
+)
 
 ACTIVE = ("current", "overdue")
 
@@ -28,7 +38,7 @@ class SqlCollections:
 
     # --- planning --------------------------------------------------------------------
 
-    def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]:
+    def _plan_rows(self, *where: sa.ColumnElement[bool]) -> list[PlanRow]:
         loan, borrower, phone = t.loan, t.borrower, t.borrower_phone
         other = phone.alias("first_phone")
         first_phone = (sa.select(sa.func.min(other.c.id)).where(
@@ -45,9 +55,7 @@ class SqlCollections:
                 loan.join(borrower, borrower.c.id == loan.c.borrower_id)
                 .outerjoin(phone, phone.c.id == first_phone)
                 .outerjoin(ct.borrower_email, ct.borrower_email.c.borrower_id == borrower.c.id))
-            .where(loan.c.status.in_(ACTIVE),
-                   loan.c.earliest_unpaid_due_on >= first_due,
-                   loan.c.earliest_unpaid_due_on <= last_due)
+            .where(loan.c.status.in_(ACTIVE), *where)
             .order_by(loan.c.id))
         return [
             PlanRow(loan_id=r.id, loan_ref=r.loan_ref, product_code=r.product_code,
@@ -59,6 +67,15 @@ class SqlCollections:
                     email=r.email or "")
             for r in self.connection.execute(query)
         ]
+
+    def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]:
+        due = t.loan.c.earliest_unpaid_due_on
+        return self._plan_rows(due >= first_due, due <= last_due)
+
+    def plan_row(self, loan_id: int) -> PlanRow | None:
+        rows = self._plan_rows(t.loan.c.id == loan_id, t.loan.c.earliest_unpaid_due_on.is_not(
+            None))
+        return rows[0] if rows else None
 
     def existing_action_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -82,20 +99,30 @@ class SqlCollections:
             for a in actions])
 
     def call_history(self, borrower_ids: Sequence[int], since: datetime
-                     ) -> dict[int, list[tuple[datetime, str]]]:
-        history: dict[int, list[tuple[datetime, str]]] = {}
+                     ) -> dict[int, list[LoggedContact]]:
+        history: dict[int, list[LoggedContact]] = {}
         case, log = ct.collection_case, ct.contact_log
         for chunk in _chunks(list(borrower_ids)):
             rows = self.connection.execute(
-                sa.select(case.c.borrower_id, log.c.at, log.c.outcome)
+                sa.select(case.c.borrower_id, log.c.at, log.c.actor, log.c.channel,
+                          log.c.outcome)
                 .select_from(log.join(case, case.c.id == log.c.case_id))
-                .where(case.c.borrower_id.in_(chunk), log.c.channel == "call",
-                       log.c.at >= utc(since)))
-            for borrower_id, at, outcome in rows:
+                .where(case.c.borrower_id.in_(chunk), log.c.at >= utc(since))
+                .order_by(log.c.at, log.c.id))
+            for borrower_id, at, actor, channel, outcome in rows:
                 instant = aware(at)
                 assert instant is not None
-                history.setdefault(borrower_id, []).append((instant, outcome))
+                history.setdefault(borrower_id, []).append(LoggedContact(
+                    at=instant, actor=actor, channel=channel, outcome=outcome))
         return history
+
+    def last_refusal(self, borrower_id: int) -> datetime | None:
+        case, log = ct.collection_case, ct.contact_log
+        value = self.connection.scalar(
+            sa.select(sa.func.max(log.c.at))
+            .select_from(log.join(case, case.c.id == log.c.case_id))
+            .where(case.c.borrower_id == borrower_id, log.c.outcome == "refused"))
+        return aware(value)
 
     # --- cases -----------------------------------------------------------------------
 
@@ -237,28 +264,73 @@ class SqlCollections:
         del a
         return out
 
-    def add_recovery(self, placement_id: int, amount: int) -> None:
+    def add_placement_loan(self, placement_id: int, loan_id: int, balance: int) -> bool:
+        pl = ct.placement_loan.c
+        if self.connection.scalar(sa.select(sa.func.count()).where(
+                pl.placement_id == placement_id, pl.loan_id == loan_id)):
+            return False
+        self.connection.execute(ct.placement_loan.insert().values(
+            placement_id=placement_id, loan_id=loan_id, balance=balance))
         self.connection.execute(ct.placement.update().where(
             ct.placement.c.id == placement_id).values(
-            recovered=ct.placement.c.recovered + amount))
+            balance_at_placement=ct.placement.c.balance_at_placement + balance))
+        return True
+
+    def refresh_recoveries(self, day: date, lookback_days: int) -> int:
+        p, pl, pay = ct.placement, ct.placement_loan, t.payment
+        since = day - timedelta(days=lookback_days)
+        covered = pl.alias("covered")
+        recovered = (
+            sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount), 0))
+            .select_from(pay.join(covered, covered.c.loan_id == pay.c.loan_id))
+            .where(covered.c.placement_id == p.c.id,
+                   pay.c.paid_on >= p.c.placed_on, pay.c.paid_on <= p.c.ends_on,
+                   pay.c.paid_on <= day,
+                   sa.or_(p.c.recalled_on.is_(None), pay.c.paid_on < p.c.recalled_on))
+            .correlate(p)
+            .scalar_subquery())
+        result = self.connection.execute(
+            p.update()
+            .where(p.c.placed_on <= day, p.c.ends_on >= since,
+                   sa.or_(p.c.recalled_on.is_(None), p.c.recalled_on >= since))
+            .values(recovered=recovered))
+        return int(result.rowcount or 0)
 
     # --- promises and contacts ---------------------------------------------------------
 
     def add_promise(self, case_id: int, loan_id: int, amount: int, due_on: date,
-                    made_at: datetime, paid_before: int) -> int:
+                    made_at: datetime, paid_before: int, *, collector_ref: str,
+                    promised_on: date) -> int:
         return int(self.connection.execute(ct.promise.insert().values(
             case_id=case_id, loan_id=loan_id, amount=amount, due_on=due_on, status="open",
-            made_at=utc(made_at), paid_before=paid_before)).inserted_primary_key[0])
+            made_at=utc(made_at), paid_before=paid_before, collector_ref=collector_ref,
+            promised_on=promised_on)).inserted_primary_key[0])
 
-    def open_promises_due(self, day: date) -> list[tuple[int, int, int, int]]:
+    def open_promises(self, day: date) -> list[PromiseRow]:
         p = ct.promise.c
-        rows = self.connection.execute(sa.select(p.id, p.loan_id, p.amount, p.paid_before)
-                                       .where(p.status == "open", p.due_on <= day))
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+        rows = self.connection.execute(
+            sa.select(p.id, p.case_id, p.loan_id, p.amount, p.promised_on, p.due_on,
+                      p.made_at)
+            .where(p.status == "open").order_by(p.id))
+        out = []
+        for r in rows:
+            promised_on = r.promised_on or r.made_at.date()
+            if promised_on <= day:
+                out.append(PromiseRow(id=r.id, case_id=r.case_id, loan_id=r.loan_id,
+                                      amount=int(r.amount), promised_on=promised_on,
+                                      due_on=r.due_on))
+        return out
 
-    def set_promise(self, promise_id: int, status: str) -> None:
+    def settle_promise(self, promise_id: int, status: str, day: date, paid: int) -> None:
         self.connection.execute(ct.promise.update().where(ct.promise.c.id == promise_id)
-                                .values(status=status))
+                                .values(status=status, settled_on=day, paid=paid))
+
+    def paid_between(self, loan_id: int, first: date, last: date) -> int:
+        p = t.payment.c
+        value = self.connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(p.amount), 0))
+                                       .where(p.loan_id == loan_id, p.paid_on >= first,
+                                              p.paid_on <= last))
+        return int(value or 0)
 
     def paid_total(self, loan_id: int, through: date) -> int:
         p = t.payment.c
@@ -272,6 +344,69 @@ class SqlCollections:
             case_id=case_id, actor=actor, channel=channel, outcome=outcome, at=utc(at),
             notes=notes, recording_ref=recording_ref, complaint=complaint,
         )).inserted_primary_key[0])
+
+    # --- credentials and field visits ----------------------------------------------------
+
+    def add_credential(self, row: CredentialRow) -> int:
+        collector_id = self.connection.scalar(sa.select(ct.collector.c.id).where(
+            ct.collector.c.collector_ref == row.collector_ref))
+        assert collector_id is not None, row.collector_ref
+        return int(self.connection.execute(ct.collector_credential.insert().values(
+            credential_ref=row.credential_ref, collector_id=collector_id,
+            valid_from=utc(row.valid_from), valid_until=utc(row.valid_until),
+            revoked_at=utc(row.revoked_at) if row.revoked_at else None,
+        )).inserted_primary_key[0])
+
+    def credentials(self, collector_refs: Sequence[str]) -> list[CredentialRow]:
+        c, cred = ct.collector, ct.collector_credential
+        rows = self.connection.execute(
+            sa.select(c.c.collector_ref, cred.c.credential_ref, cred.c.valid_from,
+                      cred.c.valid_until, cred.c.revoked_at)
+            .select_from(cred.join(c, c.c.id == cred.c.collector_id))
+            .where(c.c.collector_ref.in_(list(collector_refs))).order_by(cred.c.id))
+        out = []
+        for ref, credential_ref, valid_from, valid_until, revoked_at in rows:
+            start, end = aware(valid_from), aware(valid_until)
+            assert start is not None and end is not None
+            out.append(CredentialRow(collector_ref=ref, credential_ref=credential_ref,
+                                     valid_from=start, valid_until=end,
+                                     revoked_at=aware(revoked_at)))
+        return out
+
+    def add_visit_authorization(self, row: VisitAuthorizationRow) -> int:
+        return int(self.connection.execute(ct.visit_authorization.insert().values(
+            authorization_ref=row.authorization_ref, case_id=row.case_id, loan_id=row.loan_id,
+            collectors=",".join(row.collectors), written=row.written, recording=row.recording,
+            issued_at=utc(row.issued_at), valid_until=utc(row.valid_until),
+            legal_reviewer=row.legal_reviewer,
+            legal_review_at=utc(row.legal_review_at) if row.legal_review_at else None,
+        )).inserted_primary_key[0])
+
+    def visit_authorizations(self, loan_id: int) -> list[VisitAuthorizationRow]:
+        a = ct.visit_authorization
+        out = []
+        for r in self.connection.execute(sa.select(a).where(a.c.loan_id == loan_id)
+                                         .order_by(a.c.id)):
+            issued, until = aware(r.issued_at), aware(r.valid_until)
+            assert issued is not None and until is not None
+            out.append(VisitAuthorizationRow(
+                id=r.id, authorization_ref=r.authorization_ref, case_id=r.case_id,
+                loan_id=r.loan_id, collectors=tuple(x for x in r.collectors.split(",") if x),
+                written=r.written, recording=r.recording, issued_at=issued, valid_until=until,
+                legal_reviewer=r.legal_reviewer, legal_review_at=aware(r.legal_review_at)))
+        return out
+
+    def add_field_visit(self, visit_key: str, authorization: VisitAuthorizationRow,
+                        planned_at: datetime, created_at: datetime) -> bool:
+        v = ct.field_visit
+        if self.connection.scalar(sa.select(sa.func.count()).where(v.c.visit_key == visit_key)):
+            return False
+        self.connection.execute(v.insert().values(
+            visit_key=visit_key, authorization_id=authorization.id,
+            case_id=authorization.case_id, loan_id=authorization.loan_id,
+            planned_at=utc(planned_at), collectors=",".join(authorization.collectors),
+            recording=authorization.recording, status="scheduled", created_at=utc(created_at)))
+        return True
 
     # --- summary -------------------------------------------------------------------------
 

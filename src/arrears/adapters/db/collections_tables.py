@@ -155,6 +155,13 @@ promise = sa.Table(
     sa.Column("status", sa.String(8), nullable=False),  # open | kept | broken
     sa.Column("made_at", Instant, nullable=False),
     sa.Column("paid_before", Amount, nullable=False),  # payments on the loan when promised
+    # Added by 2026-12-01_collections_work: who took the promise, the business date it was
+    # made on (payments dated from then count), and when EOD settled it with how much paid.
+    sa.Column("collector_ref", sa.String(60), nullable=False, server_default=""),
+    sa.Column("promised_on", sa.Date, nullable=True),
+    sa.Column("settled_on", sa.Date, nullable=True),
+    sa.Column("paid", Amount, nullable=False, server_default="0"),
+    sa.Index("ix_promise_open_due", "status", "due_on"),
 )
 
 contact_log = sa.Table(
@@ -168,6 +175,60 @@ contact_log = sa.Table(
     sa.Column("notes", sa.Text, nullable=False, server_default=""),
     sa.Column("recording_ref", sa.String(200), nullable=False, server_default=""),
     sa.Column("complaint", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# The loans a placement covers, with each one's balance when it joined the placement. Payments
+# on these loans dated while the placement is in force are the agency's recoveries.
+placement_loan = sa.Table(
+    "placement_loan", metadata,
+    sa.Column("placement_id", Id, sa.ForeignKey("placement.id"), primary_key=True),
+    sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), primary_key=True),
+    sa.Column("balance", Amount, nullable=False),
+)
+
+# A collector's credential: "this person collects for this lender until this instant"
+# (CN-9 asks for credentialed field collectors). Signing it is a later issue's work.
+collector_credential = sa.Table(
+    "collector_credential", metadata,
+    _id(),
+    sa.Column("credential_ref", sa.String(60), nullable=False, unique=True),
+    sa.Column("collector_id", Id, sa.ForeignKey("collector.id"), nullable=False, index=True),
+    sa.Column("valid_from", Instant, nullable=False),
+    sa.Column("valid_until", Instant, nullable=False),  # exclusive
+    sa.Column("revoked_at", Instant, nullable=True),
+)
+
+# A written field-visit authorization from the creditor for one loan, naming the collectors
+# who may attend, whether the visit is recorded, and the legal review (CN-9).
+visit_authorization = sa.Table(
+    "visit_authorization", metadata,
+    _id(),
+    sa.Column("authorization_ref", sa.String(60), nullable=False, unique=True),
+    sa.Column("case_id", Id, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), nullable=False, index=True),
+    sa.Column("collectors", sa.String(200), nullable=False),  # comma separated refs
+    sa.Column("written", sa.Boolean, nullable=False),
+    sa.Column("recording", sa.Boolean, nullable=False),
+    sa.Column("issued_at", Instant, nullable=False),
+    sa.Column("valid_until", Instant, nullable=False),  # exclusive
+    sa.Column("legal_reviewer", sa.String(100), nullable=False, server_default=""),
+    sa.Column("legal_review_at", Instant, nullable=True),
+)
+
+# A field visit the engine allowed: the request became a visit under an authorization.
+field_visit = sa.Table(
+    "field_visit", metadata,
+    _id(),
+    sa.Column("visit_key", sa.String(160), nullable=False, unique=True),
+    sa.Column("authorization_id", Id, sa.ForeignKey("visit_authorization.id"), nullable=False,
+              index=True),
+    sa.Column("case_id", Id, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), nullable=False),
+    sa.Column("planned_at", Instant, nullable=False),
+    sa.Column("collectors", sa.String(200), nullable=False),
+    sa.Column("recording", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # scheduled
+    sa.Column("created_at", Instant, nullable=False),
 )
 
 # Email addresses a borrower gave for notices (the loan book keeps phones only).

@@ -21,17 +21,21 @@ from zoneinfo import ZoneInfo
 
 from arrears.application.contacts import (
     CHANNEL_KINDS,
-    LENDER,
     Debtor,
+    attempts_from_log,
     compliance_document,
     contact_action,
     outbound,
 )
+from arrears.application.contacts import reason as _reason
+from arrears.application.contacts import rule_ids as _rule_ids
+from arrears.application.handlers import casework
 from arrears.application.loan_file import money_text
 from arrears.application.ports import (
     AgencyRow,
     BookedLoan,
     Clock,
+    LoggedContact,
     OutgoingMessage,
     PlannedAction,
     PlanRow,
@@ -47,13 +51,12 @@ from arrears.application.strategy import (
 )
 from arrears.compliance import engine as compliance_engine
 from arrears.compliance import packs
-from arrears.compliance.facts import Attempt, ContactPoint, Debt, Outcome
+from arrears.compliance.facts import ContactPoint, Debt
 from arrears.compliance.model import (
     ActionKind,
     Actor,
     ActorKind,
     Decision,
-    FieldVisit,
     Purpose,
 )
 from arrears.domain.delinquency import bucket as bucket_of
@@ -70,9 +73,6 @@ ELECTRONIC = frozenset({StepKind.SMS, StepKind.EMAIL, StepKind.APP_PUSH})
 OPT_OUT_PACKS = {"cn": frozenset({StepKind.SMS}), "us": ELECTRONIC}
 """Channels whose messages carry an opt-out line, per pack (US-17 every electronic message;
 in China the SMS convention 回复TD退订)."""
-CONTACT_OUTCOMES = {"no_answer": Outcome.UNANSWERED, "busy": Outcome.NOT_CONNECTED,
-                    "voicemail": Outcome.VOICEMAIL, "conversation": Outcome.CONVERSATION,
-                    "refused": Outcome.CONVERSATION, "wrong_party": Outcome.ANSWERED}
 PURE_CONTINGENCY_FORBIDDEN = {"CN": True, "US": False}
 """Whether a pack forbids commission that is only a share of recoveries (CN: CBA 2026
 guideline on agency management [U]; US: no such rule)."""
@@ -108,20 +108,15 @@ def stable_id(prefix: str, key: str) -> str:
 
 
 def _debtor(row: PlanRow, amount: int, dpd: int,
-            calls: Sequence[tuple[datetime, str]]) -> Debtor:
+            history: Sequence[LoggedContact]) -> Debtor:
     points = (ContactPoint(id="mobile", kind="cell", zone=row.phone_zone),
               ContactPoint(id="email", kind="email"),
               ContactPoint(id="address", kind="address"),
               ContactPoint(id="app", kind="app"))
     debt = Debt(debt_id=row.loan_ref, balance=Money.from_minor(amount, row.currency), dpd=dpd)
-    attempts = tuple(
-        Attempt(at=at, channel=ActionKind.CALL, actor_id=LENDER.actor_id,
-                person_id=row.borrower_ref, debt_ids=(row.loan_ref,),
-                outcome=CONTACT_OUTCOMES.get(outcome, Outcome.UNANSWERED),
-                contact_point="mobile")
-        for at, outcome in calls)
     return Debtor(person_id=row.borrower_ref, zones=(row.time_zone,), points=points,
-                  debts=(debt,), attempts=attempts)
+                  debts=(debt,), attempts=attempts_from_log(history, row.borrower_ref,
+                                                            (row.loan_ref,)))
 
 
 def _recipient(kind: StepKind, row: PlanRow) -> tuple[str, str]:
@@ -151,14 +146,6 @@ def _context(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, 
         "opt_out": step.kind in OPT_OUT_PACKS.get(pack, ELECTRONIC),
         "debt_collector": False,
     }
-
-
-def _rule_ids(decision: Decision) -> tuple[str, ...]:
-    return tuple(v.rule_id for v in decision.violations)
-
-
-def _reason(decision: Decision) -> str:
-    return "; ".join(f"{v.rule_id}: {v.detail_en}" for v in decision.violations)
 
 
 @dataclass(slots=True)
@@ -323,15 +310,19 @@ def _escalate(uow: UnitOfWork, row: PlanRow, step: Step, strategy: Strategy, deb
                                     if debtor.debts[0].balance else 0)
         return PlannedAction(**base, status="done", reason="case moved to the legal queue")
     # A field-visit request becomes a visit only when the engine allows it (CN-9: two
-    # credentialed collectors, recording, written authorization with legal review …).
+    # credentialed collectors, recording, written authorization with legal review …), under
+    # the authorization on file for the loan.
     collectors = tuple(c.collector_ref for c in uow.collections.collectors()
                        if c.id == case.collector_id)
-    visit = FieldVisit(collector_ids=collectors, recording=True)
-    action = contact_action(ActionKind.FIELD_VISIT, debtor, point="address", visit=visit)
-    decision = compliance_engine.decide(action, debtor.facts(), pack, planned_at)
-    if not decision.allowed:
-        return _blocked(base, decision)
-    return PlannedAction(**base, status="done", reason="visit authorised")
+    outcome = casework.decide_visit(uow, row.loan_ref, planned_at,
+                                    visit_key=base["action_key"],
+                                    fallback_collectors=collectors)
+    if not outcome.allowed:
+        status = "rescheduled" if outcome.next_allowed_at is not None else "cancelled"
+        return PlannedAction(**base, status=status, scheduled_at=outcome.next_allowed_at,
+                             rule_ids=outcome.rule_ids, reason=outcome.reason)
+    return PlannedAction(**base, status="done",
+                         reason=f"visit scheduled under {outcome.authorization_ref}")
 
 
 def _blocked(base: dict[str, Any], decision: Decision) -> PlannedAction:
@@ -347,8 +338,13 @@ def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: St
            base: dict[str, Any]) -> PlannedAction:
     store = uow.collections
     placements = store.active_placements(planned_day)
+    balance = debtor.debts[0].balance
+    minor = balance.minor_units() if balance is not None else 0
     if case_id in placements:
-        return PlannedAction(**base, status="done", reason="already placed")
+        # Another loan of the same borrower: the placement covers it from now on.
+        added = store.add_placement_loan(placements[case_id][0], row.loan_id, minor)
+        return PlannedAction(**base, status="done",
+                             reason="already placed" + ("; loan added" if added else ""))
     agencies = store.agencies()
     load: Counter[int] = Counter(agency_id for _, agency_id in placements.values())
     whitelist = tuple(a.agency_ref for a in agencies if a.whitelisted)
@@ -374,13 +370,11 @@ def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: St
             reasons.append(f"{agency.agency_ref}: {_reason(decision)}")
             continue
         days = step.days or strategy.placement_days
-        balance = debtor.debts[0].balance
-        store.place(case_id, agency.id, step.scope, planned_day,
-                    planned_day + timedelta(days=days),
-                    balance.minor_units() if balance is not None else 0)
+        placement_id = store.place(case_id, agency.id, step.scope, planned_day,
+                                   planned_day + timedelta(days=days), 0)
+        store.add_placement_loan(placement_id, row.loan_id, minor)
         store.update_case(case_id, bucket_of(debtor.debts[0].dpd).value,
-                          f"agency:{agency.agency_ref}", None, planned_day,
-                          balance.minor_units() if balance is not None else 0)
+                          f"agency:{agency.agency_ref}", None, planned_day, minor)
         return PlannedAction(**base, status="done", reason=f"placed with {agency.agency_ref}")
     return PlannedAction(**base, status="cancelled", rule_ids=("agency.none_eligible",),
                          reason="; ".join(reasons) or "no agency on file")
@@ -399,14 +393,12 @@ class CaseReport:
     escalated: int
     de_escalated: int
     closed: int
-    promises_kept: int
-    promises_broken: int
 
 
 def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> CaseReport:
     """Open, escalate, de-escalate and close cases from the buckets EOD left for `day`; assign
-    collectors (least loaded with the skills, sticky while the bucket stays); settle promises
-    to pay that fell due (kept when payments since the promise reach its amount)."""
+    collectors (least loaded with the skills, sticky while the bucket stays). Promises to pay
+    are settled by `casework.evaluate_promises`."""
     order = ["C", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
     opened = escalated = de_escalated = closed = 0
     with uow_factory() as uow:
@@ -451,17 +443,9 @@ def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> CaseRepor
             if borrower_id not in seen:
                 store.close_case(case.id, day)
                 closed += 1
-        kept = broken = 0
-        for promise_id, loan_id, amount, paid_before in store.open_promises_due(day):
-            if store.paid_total(loan_id, day) - paid_before >= amount:
-                store.set_promise(promise_id, "kept")
-                kept += 1
-            else:
-                store.set_promise(promise_id, "broken")
-                broken += 1
         uow.commit()
     return CaseReport(opened=opened, escalated=escalated, de_escalated=de_escalated,
-                      closed=closed, promises_kept=kept, promises_broken=broken)
+                      closed=closed)
 
 
 # --- agencies, promises, contacts ----------------------------------------------------------
@@ -537,45 +521,6 @@ def agency_cases(agency_ref: str, on: date, *, uow_factory: Callable[[], UnitOfW
     """What an agency may see: only the cases placed with it, only while placed."""
     with uow_factory() as uow:
         return uow.collections.cases_for_agency(agency_ref, on)
-
-
-def record_promise(loan_ref: str, amount: int, due: date, *, uow_factory: Callable[[],
-                   UnitOfWork], clock: Clock) -> int:
-    """A promise to pay `amount` (minor units) on `loan_ref` by `due`."""
-    if amount <= 0:
-        raise DomainError("amount", "must be positive")
-    with uow_factory() as uow:
-        booked = uow.book.get(loan_ref)
-        if booked is None:
-            raise DomainError("loan_id", f"no loan {loan_ref!r}")
-        case = uow.collections.case_of_borrower(booked.borrower_id)
-        if case is None:
-            raise DomainError("loan_id", f"{loan_ref} has no open collection case")
-        closed = uow.book.closed_through()
-        paid = uow.collections.paid_total(booked.id, closed or due)
-        promise_id = uow.collections.add_promise(case.id, booked.id, amount, due, clock.now(),
-                                                 paid)
-        uow.commit()
-    return promise_id
-
-
-def log_contact(case_id: int, *, actor: str, channel: str, outcome: str, at: datetime,
-                notes: str = "", recording_ref: str = "", complaint: bool = False,
-                uow_factory: Callable[[], UnitOfWork]) -> int:
-    """Record a contact attempt and its outcome (no answer, busy, voicemail, conversation,
-    refused, wrong party), with notes and a recording reference."""
-    if outcome not in CONTACT_OUTCOMES:
-        raise DomainError("outcome", f"unknown outcome {outcome!r} (expected one of "
-                                     f"{', '.join(CONTACT_OUTCOMES)})")
-    if channel not in CHANNEL_KINDS and channel != "field_visit":
-        raise DomainError("channel", f"unknown channel {channel!r}")
-    if at.tzinfo is None:
-        raise DomainError("at", "must be timezone-aware")
-    with uow_factory() as uow:
-        contact_id = uow.collections.log_contact(case_id, actor, channel, outcome, at, notes,
-                                                 recording_ref, complaint)
-        uow.commit()
-    return contact_id
 
 
 def group_rules(actions: Sequence[PlannedAction]) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """Collections commands: `arrears worker`, `arrears strategies …`, `arrears cases …`,
-`arrears agencies …`.
+`arrears agencies …`, `arrears contacts log`, `arrears promises …`, `arrears visits …`,
+`arrears collectors credential`.
 
 `register(app)` adds them to the `arrears` app; `python -m arrears.entrypoints.cli.collections`
 runs them on their own (the reliability tests start and kill the worker that way).
@@ -19,7 +20,8 @@ import typer
 from arrears import bootstrap
 from arrears.adapters.channels.config import MESSAGE_CHANNELS, ChannelSettings, build_channels
 from arrears.adapters.channels.render import JinjaRenderer
-from arrears.application import collections_demo, notifications
+from arrears.application import collections_demo, loan_file, notifications
+from arrears.application.handlers import casework
 from arrears.application.handlers import collections as handlers
 from arrears.application.ports import Clock
 from arrears.application.strategy import load_strategy_file
@@ -36,6 +38,10 @@ AtOption = Annotated[str | None, typer.Option(
 strategies_app = typer.Typer(help="Collection strategies.", no_args_is_help=True)
 cases_app = typer.Typer(help="Collection cases and queues.", no_args_is_help=True)
 agencies_app = typer.Typer(help="Collection agencies and placements.", no_args_is_help=True)
+contacts_app = typer.Typer(help="Contacts with borrowers.", no_args_is_help=True)
+promises_app = typer.Typer(help="Promises to pay.", no_args_is_help=True)
+visits_app = typer.Typer(help="Field-visit authorizations and requests.", no_args_is_help=True)
+collectors_app = typer.Typer(help="Collectors and their credentials.", no_args_is_help=True)
 
 
 class FrozenClock:
@@ -94,6 +100,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(agencies_app, name="agencies")
     agencies_app.command("add")(agencies_add)
     agencies_app.command("performance")(agencies_performance)
+    app.add_typer(contacts_app, name="contacts")
+    contacts_app.command("log")(contacts_log)
+    app.add_typer(promises_app, name="promises")
+    promises_app.command("add")(promises_add)
+    promises_app.command("evaluate")(promises_evaluate)
+    app.add_typer(visits_app, name="visits")
+    visits_app.command("authorize")(visits_authorize)
+    visits_app.command("request")(visits_request)
+    app.add_typer(collectors_app, name="collectors")
+    collectors_app.command("add")(collectors_add)
+    collectors_app.command("credential")(collectors_credential)
 
 
 def worker(
@@ -176,11 +193,14 @@ def strategies_run(
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Sync cases with the buckets EOD left for --day, then plan the next business date's
-    collection actions for every overdue or due loan."""
+    """Settle promises to pay and recount agency recoveries for --day, sync cases with the
+    buckets EOD left for it, then plan the next business date's collection actions for every
+    overdue or due loan."""
     business_date = _day(day, "--day")
     built = _services(db, None)
     with user_errors():
+        casework.evaluate_promises(business_date, uow_factory=built.uow_factory)
+        casework.refresh_recoveries(business_date, uow_factory=built.uow_factory)
         handlers.sync_cases(business_date, uow_factory=built.uow_factory)
         report = handlers.run_strategies(
             business_date, uow_factory=built.uow_factory, clock=built.clock,
@@ -238,6 +258,172 @@ def agencies_performance(
         rows = uow.collections.agency_performance()
     document = {"agencies": rows}
     emit_json(document) if as_json else console().print(document)
+
+
+LoanArgument = Annotated[str, typer.Argument(metavar="LOAN_ID")]
+
+
+def contacts_log(
+    loan: LoanArgument,
+    actor: Annotated[str, typer.Option(help="Collector id, or agency:<AGENCY_ID>")],
+    outcome: Annotated[str, typer.Option(
+        help="no_answer, busy, voicemail, conversation, refused or wrong_party")],
+    at: Annotated[str, typer.Option("--at", help="When, an ISO instant with UTC offset")],
+    channel: Annotated[str, typer.Option(help="call, sms, email, app_push or letter")] = "call",
+    notes: Annotated[str, typer.Option(help="What was said or done")] = "",
+    recording: Annotated[str, typer.Option(help="Reference of the call recording")] = "",
+    complaint: Annotated[bool, typer.Option(help="The borrower complained")] = False,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Log a contact and its outcome. The compliance engine decides it first: a contact it
+    would block is refused (exit 2, the rule ids on stderr) and nothing is logged."""
+    instant = _instant(at, "--at")
+    built = _services(db, None)
+    with user_errors():
+        logged = casework.log_contact(loan, actor=actor, channel=channel, outcome=outcome,
+                                      at=instant, notes=notes, recording_ref=recording,
+                                      complaint=complaint, uow_factory=built.uow_factory)
+    document = {"loan_id": loan, "contact_id": logged.contact_id, "logged": True,
+                "pack": logged.decision.pack, "pack_version": logged.decision.pack_version}
+    emit_json(document) if as_json else console().print(document)
+
+
+def promises_add(
+    loan: LoanArgument,
+    amount: Annotated[str, typer.Option(help="Promised amount, e.g. 300.00")],
+    due: Annotated[str, typer.Option(help="Promised by this date (YYYY-MM-DD)")],
+    collector: Annotated[str, typer.Option(
+        help="Collector id or agency:<AGENCY_ID> who took it")] = "",
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a promise to pay; EOD settles it as kept or broken."""
+    due_on = _day(due, "--due")
+    built = _services(db, None)
+    with built.uow_factory() as uow:
+        booked = uow.book.get(loan)
+    if booked is None:
+        fail("LOAN_ID", f"no loan {loan!r}")
+    with user_errors():
+        units = loan_file.parse_amount(amount, booked.loan.currency, "--amount")
+        promise_id = casework.record_promise(loan, units, due_on, collector=collector,
+                                             uow_factory=built.uow_factory, clock=built.clock)
+    document = {"loan_id": loan, "promise_id": promise_id,
+                "amount": loan_file.money_text(units, booked.loan.currency),
+                "due_on": due_on.isoformat()}
+    emit_json(document) if as_json else console().print(document)
+
+
+def promises_evaluate(
+    day: Annotated[str, typer.Option("--day", help="The closed business date")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Settle open promises after EOD of --day (kept, broken, still open)."""
+    business_date = _day(day, "--day")
+    built = _services(db, None)
+    with user_errors():
+        report = casework.evaluate_promises(business_date, uow_factory=built.uow_factory)
+    document = {"business_date": business_date.isoformat(), "kept": report.kept,
+                "broken": report.broken, "open": report.open}
+    emit_json(document) if as_json else console().print(document)
+
+
+def collectors_add(
+    collector: Annotated[str, typer.Argument(metavar="COLLECTOR_ID")],
+    name: Annotated[str, typer.Option(help="Name")],
+    bucket: Annotated[list[str], typer.Option(help="Bucket worked, e.g. M1 (repeat)")],
+    language: Annotated[list[str] | None, typer.Option(
+        help="Language spoken, e.g. zh-CN (repeat; none = any)")] = None,
+    capacity: Annotated[int, typer.Option(help="Open cases at once")] = 300,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Put a collector on file (cases are assigned at the next case sync)."""
+    built = _services(db, None)
+    with user_errors():
+        casework.add_collector(collector, name, languages=tuple(language or ()),
+                               buckets=tuple(bucket), capacity=capacity,
+                               uow_factory=built.uow_factory)
+    document = {"collector": collector, "added": True}
+    emit_json(document) if as_json else console().print(document)
+
+
+def collectors_credential(
+    collector: Annotated[str, typer.Argument(metavar="COLLECTOR_ID")],
+    credential: Annotated[str, typer.Argument(metavar="CREDENTIAL_ID")],
+    valid_from: Annotated[str, typer.Option(help="ISO instant with UTC offset")],
+    valid_until: Annotated[str, typer.Option(help="ISO instant with UTC offset (exclusive)")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Put a collector's credential on file (field visits need credentialed collectors)."""
+    start = _instant(valid_from, "--valid-from")
+    end = _instant(valid_until, "--valid-until")
+    built = _services(db, None)
+    with user_errors():
+        casework.issue_credential(collector, credential, start, end,
+                                  uow_factory=built.uow_factory)
+    document = {"collector": collector, "credential": credential, "added": True}
+    emit_json(document) if as_json else console().print(document)
+
+
+def visits_authorize(
+    authorization: Annotated[str, typer.Argument(metavar="AUTHORIZATION_ID")],
+    loan: Annotated[str, typer.Option(help="The loan the visit is about")],
+    collector: Annotated[list[str], typer.Option(help="Collector who may attend (repeat)")],
+    issued_at: Annotated[str, typer.Option(help="ISO instant with UTC offset")],
+    valid_until: Annotated[str, typer.Option(help="ISO instant with UTC offset (exclusive)")],
+    written: Annotated[bool, typer.Option(help="A written authorization")] = True,
+    recording: Annotated[bool, typer.Option(help="The whole visit is recorded")] = True,
+    legal_reviewer: Annotated[str, typer.Option(help="Who reviewed it for legal")] = "",
+    legal_review_at: Annotated[str | None, typer.Option(
+        help="When the legal review was done (ISO instant)")] = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a creditor's field-visit authorization; the engine judges it at visit time."""
+    request = casework.VisitAuthorizationRequest(
+        authorization_ref=authorization, loan_ref=loan, collectors=tuple(collector),
+        issued_at=_instant(issued_at, "--issued-at"),
+        valid_until=_instant(valid_until, "--valid-until"), written=written,
+        recording=recording, legal_reviewer=legal_reviewer,
+        legal_review_at=_instant(legal_review_at, "--legal-review-at")
+        if legal_review_at else None)
+    built = _services(db, None)
+    with user_errors():
+        casework.authorize_visit(request, uow_factory=built.uow_factory)
+    document = {"authorization": authorization, "loan_id": loan, "added": True}
+    emit_json(document) if as_json else console().print(document)
+
+
+VISIT_REFUSED_EXIT = 1
+
+
+def visits_request(
+    loan: LoanArgument,
+    at: Annotated[str, typer.Option("--at", help="When, an ISO instant with UTC offset")],
+    authorization: Annotated[str, typer.Option(
+        help="Authorization id (default: the latest valid one on file)")] = "",
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask for a field visit: it is recorded only when the compliance engine allows it.
+    Exit 0 when allowed, 1 when refused (the rule ids say why)."""
+    instant = _instant(at, "--at")
+    built = _services(db, None)
+    with user_errors():
+        outcome = casework.request_visit(loan, instant, authorization_ref=authorization,
+                                         uow_factory=built.uow_factory)
+    document = {"loan_id": loan, "allowed": outcome.allowed,
+                "authorization": outcome.authorization_ref, "recorded": outcome.recorded,
+                "rule_ids": list(outcome.rule_ids), "reason": outcome.reason,
+                "next_allowed_at": outcome.next_allowed_at.isoformat()
+                if outcome.next_allowed_at else None}
+    emit_json(document) if as_json else console().print(document)
+    if not outcome.allowed:
+        raise typer.Exit(VISIT_REFUSED_EXIT)
 
 
 def main() -> None:

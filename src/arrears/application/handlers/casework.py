@@ -1,0 +1,441 @@
+"""Collector casework: promises to pay (kept or broken, settled after EOD), contact logging
+through the compliance engine, agency recoveries, collector credentials, and field visits
+under a written authorization.
+
+Every logged contact and every field-visit request is decided by the compliance engine at its
+instant, with the borrower's logged contacts as attempt history: a contact the engine would
+block is refused with the rule ids and nothing is written; a visit is recorded only when the
+engine allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from arrears.application.contacts import (
+    AGENCY_PREFIX,
+    CONTACT_OUTCOMES,
+    CONTACT_POINTS,
+    LOGGED_CHANNELS,
+    Debtor,
+    actor_of,
+    attempts_from_log,
+    contact_action,
+    reason,
+    rule_ids,
+)
+from arrears.application.handlers.eod import current_state
+from arrears.application.ports import (
+    BookedLoan,
+    CaseRow,
+    Clock,
+    CredentialRow,
+    PlanRow,
+    UnitOfWork,
+    VisitAuthorizationRow,
+)
+from arrears.compliance import engine as compliance_engine
+from arrears.compliance import packs
+from arrears.compliance.facts import ContactPoint, Credential, Debt, VisitAuthorization
+from arrears.compliance.model import ActionKind, Decision, FieldVisit, Pack
+from arrears.domain.errors import DomainError
+from arrears.domain.loan import summarize
+from arrears.domain.money import Money
+
+HISTORY_DAYS = 35
+"""How far back logged contacts are read as attempt history (covers the 7-day and daily
+frequency windows, and the last attempts the 'lost contact' test looks at)."""
+RECOVERY_LOOKBACK_DAYS = 35
+"""Placements in force within this many days are re-totalled each day (back-dated payments)."""
+MAX_NOTES = 4000
+NO_AUTHORIZATION = "house.visit_authorization"
+"""House rule: no field visit without an authorization on file, whatever the pack says."""
+ONE_DAY = timedelta(days=1)
+
+
+class ContactRefused(DomainError):
+    """The compliance engine would block this contact; `rule_ids` says which rules."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("compliance", reason(decision))
+        self.rule_ids = rule_ids(decision)
+        self.next_allowed_at = decision.next_allowed_at
+
+
+# --- shared: one loan's case and its compliance view ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CaseLoan:
+    booked: BookedLoan
+    row: PlanRow
+    case: CaseRow
+    pack: Pack
+
+
+def _case_loan(uow: UnitOfWork, loan_ref: str) -> _CaseLoan:
+    if not loan_ref.strip():
+        raise DomainError("loan_id", "must not be empty")
+    booked = uow.book.get(loan_ref)
+    if booked is None:
+        raise DomainError("loan_id", f"no loan {loan_ref!r}")
+    case = uow.collections.case_of_borrower(booked.borrower_id)
+    if case is None:
+        raise DomainError("loan_id", f"{loan_ref} has no open collection case")
+    row = uow.collections.plan_row(booked.id)
+    if row is None:
+        raise DomainError("loan_id", f"{loan_ref} is not an active loan")
+    product = uow.book.products()[row.product_code]
+    return _CaseLoan(booked=booked, row=row, case=case,
+                     pack=packs.get(product.jurisdiction.lower()))
+
+
+def _debtor(uow: UnitOfWork, found: _CaseLoan, at: datetime) -> Debtor:
+    """The borrower as the engine sees them at `at`: outstanding balance (payoff), DPD from
+    the last EOD, and the logged contacts before `at` as attempt history."""
+    row = found.row
+    closed = uow.book.closed_through()
+    state = found.booked.state if closed is None else current_state(found.booked, closed)
+    summary = summarize(found.booked.loan, state)
+    debt = Debt(debt_id=row.loan_ref, balance=Money.from_minor(summary.payoff_amount,
+                                                               row.currency),
+                dpd=summary.dpd)
+    history = uow.collections.call_history([row.borrower_id],
+                                           at - timedelta(days=HISTORY_DAYS))
+    earlier = [c for c in history.get(row.borrower_id, ()) if c.at <= at]
+    points = (ContactPoint(id="mobile", kind="cell", zone=row.phone_zone),
+              ContactPoint(id="email", kind="email"),
+              ContactPoint(id="address", kind="address"),
+              ContactPoint(id="app", kind="app"))
+    return Debtor(person_id=row.borrower_ref, zones=(row.time_zone,), points=points,
+                  debts=(debt,),
+                  attempts=attempts_from_log(earlier, row.borrower_ref, (row.loan_ref,)))
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise DomainError(field, "must be timezone-aware")
+    return value
+
+
+def _business_day(uow: UnitOfWork) -> date:
+    """The open business date: the day after the last closed EOD."""
+    closed = uow.book.closed_through()
+    if closed is None:
+        raise DomainError("business_date", "the book has no closed business date yet")
+    return closed + ONE_DAY
+
+
+# --- promises to pay ----------------------------------------------------------------------
+
+
+def record_promise(loan_ref: str, amount: int, due: date, *, collector: str = "",
+                   uow_factory: Callable[[], UnitOfWork], clock: Clock) -> int:
+    """A promise to pay `amount` (minor units) on `loan_ref` by `due`, taken by `collector`
+    (a collector ref, `agency:<ref>`, or '' for self-service), on the open business date.
+    Payments dated from that date through `due` count towards it."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise DomainError("amount", "must be a positive number of minor units")
+    with uow_factory() as uow:
+        found = _case_loan(uow, loan_ref)
+        today = _business_day(uow)
+        if due < today:
+            raise DomainError("due_on", f"{due} is before the open business date {today}")
+        if collector:
+            _check_actor(uow, collector, found.case, today)
+        paid_before = uow.collections.paid_total(found.booked.id, today - ONE_DAY)
+        promise_id = uow.collections.add_promise(
+            found.case.id, found.booked.id, amount, due, clock.now(), paid_before,
+            collector_ref=collector, promised_on=today)
+        uow.commit()
+    return promise_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromiseReport:
+    business_date: date
+    kept: int
+    broken: int
+    open: int
+
+
+def evaluate_promises(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> PromiseReport:
+    """After EOD of `day`: a promise is kept as soon as the payments dated from its promise
+    date through min(`day`, its due date) reach its amount; it is broken at the EOD of the day
+    after its due date when they do not. Settled promises are not looked at again, so a
+    re-run of a date changes nothing."""
+    kept = broken = still_open = 0
+    with uow_factory() as uow:
+        store = uow.collections
+        for promise in store.open_promises(day):
+            paid = store.paid_between(promise.loan_id, promise.promised_on,
+                                      min(day, promise.due_on))
+            if paid >= promise.amount:
+                store.settle_promise(promise.id, "kept", day, paid)
+                kept += 1
+            elif day > promise.due_on:
+                store.settle_promise(promise.id, "broken", day, paid)
+                broken += 1
+            else:
+                still_open += 1
+        uow.commit()
+    return PromiseReport(business_date=day, kept=kept, broken=broken, open=still_open)
+
+
+# --- contact logging -----------------------------------------------------------------------
+
+
+def _check_actor(uow: UnitOfWork, actor: str, case: CaseRow, on: date) -> None:
+    """An internal collector on file, or an agency the case is placed with on `on`."""
+    store = uow.collections
+    if actor.startswith(AGENCY_PREFIX):
+        ref = actor.removeprefix(AGENCY_PREFIX)
+        agency = next((a for a in store.agencies() if a.agency_ref == ref), None)
+        if agency is None:
+            raise DomainError("actor", f"no agency {ref!r}")
+        placed = store.active_placements(on).get(case.id)
+        if placed is None or placed[1] != agency.id:
+            raise DomainError("actor", f"the case is not placed with {ref} on {on}")
+        return
+    if actor not in {c.collector_ref for c in store.collectors()}:
+        raise DomainError("actor", f"no active collector {actor!r} (agencies: "
+                                   f"{AGENCY_PREFIX}<ref>)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactLogged:
+    contact_id: int
+    decision: Decision
+
+
+def log_contact(loan_ref: str, *, actor: str, channel: str, outcome: str, at: datetime,
+                notes: str = "", recording_ref: str = "", complaint: bool = False,
+                uow_factory: Callable[[], UnitOfWork]) -> ContactLogged:
+    """Log a contact with a borrower about `loan_ref`: its outcome (no answer, busy, voicemail,
+    conversation, refused, wrong party), notes and a recording reference. The engine decides
+    it first, at `at`, with the borrower's earlier logged contacts as history; a contact it
+    would block raises `ContactRefused` (rule ids in the reason) and nothing is written.
+    Logged contacts are the history later decisions count (CN-2, Reg F 7-in-7)."""
+    if outcome not in CONTACT_OUTCOMES:
+        raise DomainError("outcome", f"unknown outcome {outcome!r} (expected one of "
+                                     f"{', '.join(CONTACT_OUTCOMES)})")
+    if channel not in LOGGED_CHANNELS or channel == "field_visit":
+        expected = ", ".join(c for c in LOGGED_CHANNELS if c != "field_visit")
+        raise DomainError("channel", f"unknown channel {channel!r} (expected one of {expected};"
+                                     " field visits go through a visit request)")
+    if not actor.strip():
+        raise DomainError("actor", "must not be empty")
+    _aware(at, "at")
+    if len(notes) > MAX_NOTES:
+        raise DomainError("notes", f"longer than {MAX_NOTES} characters")
+    if len(recording_ref) > 200:
+        raise DomainError("recording_ref", "longer than 200 characters")
+    kind = LOGGED_CHANNELS[channel]
+    with uow_factory() as uow:
+        found = _case_loan(uow, loan_ref)
+        on = at.astimezone(ZoneInfo(found.pack.reference_zone)).date()
+        _check_actor(uow, actor, found.case, on)
+        debtor = _debtor(uow, found, at)
+        whitelist = tuple(a.agency_ref for a in uow.collections.agencies() if a.whitelisted)
+        action = contact_action(kind, debtor, point=CONTACT_POINTS[kind],
+                                actor=actor_of(actor), voicemail=outcome == "voicemail")
+        facts = debtor.facts(agency_whitelist=whitelist,
+                             refused_to_pay_at=uow.collections.last_refusal(
+                                 found.booked.borrower_id))
+        decision = compliance_engine.decide(action, facts, found.pack, at)
+        if not decision.allowed:
+            raise ContactRefused(decision)
+        contact_id = uow.collections.log_contact(found.case.id, actor, channel, outcome, at,
+                                                 notes, recording_ref, complaint)
+        uow.commit()
+    return ContactLogged(contact_id=contact_id, decision=decision)
+
+
+# --- agency recoveries ---------------------------------------------------------------------
+
+
+def refresh_recoveries(day: date, *, uow_factory: Callable[[], UnitOfWork],
+                       lookback_days: int = RECOVERY_LOOKBACK_DAYS) -> int:
+    """After EOD of `day`: total, for every placement in force in the last `lookback_days`,
+    the payments on its loans dated while it was in force (from placement through its end or
+    the day before its recall) up to `day`. A recount, not an increment: re-runs and
+    back-dated payments and reversals give the same figure. Returns placements recounted."""
+    with uow_factory() as uow:
+        count = uow.collections.refresh_recoveries(day, lookback_days)
+        uow.commit()
+    return count
+
+
+# --- credentials and field visits ----------------------------------------------------------
+
+
+BUCKETS = ("C", "M1", "M2", "M3", "M4", "M5", "M6", "M7+")
+
+
+def add_collector(collector_ref: str, name: str, *, languages: tuple[str, ...],
+                  buckets: tuple[str, ...], capacity: int,
+                  uow_factory: Callable[[], UnitOfWork]) -> int:
+    """Put a collector on file with the buckets and languages they work and their capacity."""
+    if not collector_ref.strip() or collector_ref.startswith(AGENCY_PREFIX) or \
+            "," in collector_ref:
+        raise DomainError("collector", f"{collector_ref!r} is not a usable collector id")
+    if not name.strip():
+        raise DomainError("name", "must not be empty")
+    unknown = [b for b in buckets if b not in BUCKETS]
+    if not buckets or unknown:
+        raise DomainError("buckets", f"expected some of {', '.join(BUCKETS)}")
+    if any(not language.strip() or "," in language for language in languages):
+        raise DomainError("languages", "a language is empty or has a comma")
+    if capacity < 1:
+        raise DomainError("capacity", "must be at least 1")
+    with uow_factory() as uow:
+        if any(c.collector_ref == collector_ref for c in uow.collections.collectors()):
+            raise DomainError("collector", f"{collector_ref!r} is already on file")
+        collector_id = uow.collections.add_collector(collector_ref, name, languages, buckets,
+                                                     capacity)
+        uow.commit()
+    return collector_id
+
+
+def issue_credential(collector_ref: str, credential_ref: str, valid_from: datetime,
+                     valid_until: datetime, *, uow_factory: Callable[[], UnitOfWork]) -> int:
+    """Put a collector's credential on file (valid in [valid_from, valid_until))."""
+    if not credential_ref.strip():
+        raise DomainError("credential_ref", "must not be empty")
+    _aware(valid_from, "valid_from")
+    if _aware(valid_until, "valid_until") <= valid_from:
+        raise DomainError("valid_until", "must be after valid_from")
+    with uow_factory() as uow:
+        if collector_ref not in {c.collector_ref for c in uow.collections.collectors()}:
+            raise DomainError("collector", f"no active collector {collector_ref!r}")
+        credential_id = uow.collections.add_credential(CredentialRow(
+            collector_ref=collector_ref, credential_ref=credential_ref, valid_from=valid_from,
+            valid_until=valid_until))
+        uow.commit()
+    return credential_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitAuthorizationRequest:
+    """A creditor's authorization for a field visit on one loan (CN-9)."""
+
+    authorization_ref: str
+    loan_ref: str
+    collectors: tuple[str, ...]
+    issued_at: datetime
+    valid_until: datetime
+    written: bool = True
+    recording: bool = True
+    legal_reviewer: str = ""
+    legal_review_at: datetime | None = None
+
+
+def authorize_visit(request: VisitAuthorizationRequest, *,
+                    uow_factory: Callable[[], UnitOfWork]) -> int:
+    """Record a visit authorization as given. Whether it suffices (two credentialed
+    collectors, written, legal review, recording …) is the engine's call at visit time."""
+    if not request.authorization_ref.strip():
+        raise DomainError("authorization_ref", "must not be empty")
+    if not request.collectors:
+        raise DomainError("collectors", "name at least one collector")
+    if len(set(request.collectors)) != len(request.collectors):
+        raise DomainError("collectors", "a collector is named twice")
+    _aware(request.issued_at, "issued_at")
+    if _aware(request.valid_until, "valid_until") <= request.issued_at:
+        raise DomainError("valid_until", "must be after issued_at")
+    if request.legal_review_at is not None:
+        _aware(request.legal_review_at, "legal_review_at")
+        if not request.legal_reviewer.strip():
+            raise DomainError("legal_reviewer", "name who reviewed it")
+    elif request.legal_reviewer.strip():
+        raise DomainError("legal_review_at", "give the instant of the legal review")
+    with uow_factory() as uow:
+        found = _case_loan(uow, request.loan_ref)
+        known = {c.collector_ref for c in uow.collections.collectors()}
+        unknown = [c for c in request.collectors if c not in known]
+        if unknown:
+            raise DomainError("collectors", f"no active collector {unknown[0]!r}")
+        authorization_id = uow.collections.add_visit_authorization(VisitAuthorizationRow(
+            id=0, authorization_ref=request.authorization_ref, case_id=found.case.id,
+            loan_id=found.booked.id, collectors=request.collectors, written=request.written,
+            recording=request.recording, issued_at=request.issued_at,
+            valid_until=request.valid_until, legal_reviewer=request.legal_reviewer,
+            legal_review_at=request.legal_review_at))
+        uow.commit()
+    return authorization_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitOutcome:
+    allowed: bool
+    authorization_ref: str
+    rule_ids: tuple[str, ...]
+    reason: str
+    next_allowed_at: datetime | None
+    recorded: bool
+    """A field visit was written (False when allowed but already on file)."""
+
+
+def decide_visit(uow: UnitOfWork, loan_ref: str, at: datetime, *, visit_key: str,
+                 authorization_ref: str = "", fallback_collectors: tuple[str, ...] = ()
+                 ) -> VisitOutcome:
+    """Ask the engine whether a field visit on `loan_ref` may take place at `at`, under the
+    named authorization (or the latest one on file valid at `at`); record the visit under
+    `visit_key` when it may. The caller commits."""
+    found = _case_loan(uow, loan_ref)
+    store = uow.collections
+    on_file = store.visit_authorizations(found.booked.id)
+    if authorization_ref:
+        chosen = next((a for a in on_file if a.authorization_ref == authorization_ref), None)
+        if chosen is None:
+            raise DomainError("authorization", f"no visit authorization {authorization_ref!r} "
+                                               f"for {loan_ref}")
+    else:
+        valid = [a for a in on_file if a.issued_at <= at < a.valid_until]
+        chosen = valid[-1] if valid else None
+    collectors = chosen.collectors if chosen is not None else fallback_collectors
+    visit = FieldVisit(collector_ids=collectors,
+                       recording=chosen.recording if chosen is not None else True,
+                       authorization_id=chosen.authorization_ref if chosen is not None else "")
+    debtor = _debtor(uow, found, at)
+    credentials = tuple(
+        Credential(collector_id=c.collector_ref, valid_from=c.valid_from,
+                   valid_until=c.valid_until, revoked_at=c.revoked_at)
+        for c in store.credentials(collectors))
+    authorizations = tuple(
+        VisitAuthorization(authorization_id=a.authorization_ref,
+                           debt_ids=(found.row.loan_ref,), collector_ids=a.collectors,
+                           issued_at=a.issued_at, valid_until=a.valid_until,
+                           written=a.written, legal_review_at=a.legal_review_at)
+        for a in on_file)
+    facts = debtor.facts(refused_to_pay_at=store.last_refusal(found.booked.borrower_id),
+                         credentials=credentials, visit_authorizations=authorizations)
+    action = contact_action(ActionKind.FIELD_VISIT, debtor, point="address", visit=visit)
+    decision = compliance_engine.decide(action, facts, found.pack, at)
+    if decision.allowed and chosen is None:
+        # A pack without a visit-authorization rule: the house still wants one (DESIGN §3).
+        return VisitOutcome(allowed=False, authorization_ref="", rule_ids=(NO_AUTHORIZATION,),
+                            reason=f"{NO_AUTHORIZATION}: no visit authorization on file",
+                            next_allowed_at=None, recorded=False)
+    recorded = False
+    if decision.allowed and chosen is not None:
+        recorded = store.add_field_visit(visit_key, chosen, at, at)
+    return VisitOutcome(allowed=decision.allowed,
+                        authorization_ref=chosen.authorization_ref if chosen else "",
+                        rule_ids=rule_ids(decision), reason=reason(decision),
+                        next_allowed_at=decision.next_allowed_at, recorded=recorded)
+
+
+def request_visit(loan_ref: str, at: datetime, *, authorization_ref: str = "",
+                  uow_factory: Callable[[], UnitOfWork]) -> VisitOutcome:
+    """A field-visit request: it becomes a visit (recorded) only when the engine allows it
+    at `at`; otherwise the outcome names the rules that refused it and nothing is written."""
+    _aware(at, "at")
+    with uow_factory() as uow:
+        outcome = decide_visit(uow, loan_ref, at, authorization_ref=authorization_ref,
+                               visit_key=f"request:{loan_ref}:{at.isoformat()}")
+        uow.commit()
+    return outcome
