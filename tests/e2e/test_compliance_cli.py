@@ -78,4 +78,4 @@ def test_unknown_pack_and_unreadable_files(tmp_path: Path) -> None:
     not_json = tmp_path / "x.json"
     not_json.write_text("{", encoding="utf-8")
     broken = _run(str(not_json), "--facts", str(EXAMPLES / "us-facts.json"))
-    assert broken.exit_code == 2 and "not JSON" in broken.stderr
+    assert broken.exit_code == 2 and "not valid JSON" in broken.stderr

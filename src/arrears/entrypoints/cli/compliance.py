@@ -6,7 +6,6 @@ blocked, 2 on bad input (one line on stderr naming the field).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +13,13 @@ import typer
 
 from arrears.compliance import codec, packs
 from arrears.compliance import engine as compliance_engine
-from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+from arrears.entrypoints.cli.output import (
+    console,
+    emit_json,
+    fail,
+    read_json_file,
+    user_errors,
+)
 
 BLOCKED_EXIT = 1
 
@@ -22,17 +27,6 @@ app = typer.Typer(
     help="Ask the compliance engine whether a contact, report or fee may go ahead.",
     no_args_is_help=True,
 )
-
-
-def _read_json(path: Path, field: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        fail(field, f"cannot read {path}: {error.strerror or error}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        fail(field, f"{path} is not JSON (line {error.lineno}, column {error.colno})")
 
 
 @app.command()
@@ -45,8 +39,8 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Decide ACTION.json against FACTS.json and explain the decision."""
-    action_document = _read_json(action_file, "action")
-    facts_document = _read_json(facts_file, "facts")
+    action_document = read_json_file(action_file, "action")
+    facts_document = read_json_file(facts_file, "facts")
     with user_errors():
         action, at, action_pack = codec.parse_action_document(action_document)
         facts = codec.parse_facts(facts_document)

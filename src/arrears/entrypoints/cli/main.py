@@ -6,13 +6,12 @@ and one line on stderr naming the field (DESIGN §8).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -40,6 +39,7 @@ from arrears.entrypoints.cli.output import (
     console,
     emit_json,
     fail,
+    read_json_file,
     user_errors,
 )
 
@@ -57,17 +57,6 @@ app.add_typer(compliance_cli.app, name="compliance")
 collections_cli.register(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _read_json(path: Path, field: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        fail(field, f"cannot read {path}: {error.strerror}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        fail(field, f"{path} is not valid JSON (line {error.lineno}, column {error.colno})")
 
 
 def _as_of(text: str) -> date:
@@ -124,7 +113,7 @@ def loan_status(
     as_json: JsonFlag = False,
 ) -> None:
     """The loan's state at the end of a business date: DPD, bucket, amounts, installments."""
-    document = _read_json(loan_json, "LOAN.json")
+    document = read_json_file(loan_json, "LOAN.json")
     day = _as_of(as_of)
     with user_errors():
         loan, payments = loan_file.parse_loan_document(document)
@@ -153,7 +142,7 @@ def loan_status(
 
 
 def _cash_flow_file(path: Path) -> list[Decimal]:
-    document = _read_json(path, "--cashflows")
+    document = read_json_file(path, "--cashflows")
     flows = document.get("cashflows") if isinstance(document, dict) else document
     if not isinstance(flows, list) or not flows:
         fail("--cashflows", "must be a JSON list of amounts, or {\"cashflows\": [...]}")

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -39,6 +40,18 @@ def user_errors() -> Iterator[None]:
         yield
     except DomainError as error:
         fail(error.field, error.reason)
+
+
+def read_json_file(path: Path, field: str) -> Any:
+    """A JSON document from a file, or the one-line user error naming `field`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(field, f"cannot read {path}: {error.strerror or error}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        fail(field, f"{path} is not valid JSON (line {error.lineno}, column {error.colno})")
 
 
 def parse_with(parser: Callable[[str], Any], text: str, field: str, expected: str) -> Any:
