@@ -233,3 +233,56 @@ def test_demo_is_deterministic_and_consistent(services, tmp_path):
     assert_ledger_consistent(services)
     assert demo.plan_book(60, 50, date(2026, 1, 1), seed=3) == planned
     assert timedelta(days=49) == result.through - result.start
+
+
+def test_a_key_used_for_another_loan_or_posting_is_refused(services):
+    _open_book(services)
+    _pay(services, "WLD-1001", 10_000, OPEN, "K")
+    with pytest.raises(PaymentRejected, match="another loan or amount"):
+        _pay(services, "WLD-1002", 10_000, OPEN, "K")
+    _pay(services, "WLD-1002", 10_000, OPEN, "K2")
+    payments.reverse_payment("K", "R", uow_factory=services.uow_factory, clock=services.clock)
+    with pytest.raises(PaymentRejected, match="already used for another posting"):
+        payments.reverse_payment("K2", "R", uow_factory=services.uow_factory,
+                                 clock=services.clock)
+    assert_ledger_consistent(services)
+
+
+def test_a_payment_posted_while_eod_runs_counts_from_its_own_date(services):
+    """A loan EOD has already closed for the open date takes a payment dated that date as a
+    restatement, so the day's accrual is on the balance after the payment."""
+    _open_book(services)
+    _eod(services, date(2026, 2, 20))
+    day = date(2026, 2, 21)
+
+    def pay_mid_run(_: int) -> None:
+        _pay(services, "WLD-1001", 50_000, day, "mid-run")
+
+    posted: list[int] = []
+
+    def pay_once(count: int) -> None:
+        if not posted:
+            posted.append(count)
+            pay_mid_run(count)
+
+    eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock, batch_size=1,
+                on_batch=pay_once)
+    _eod(services, date(2026, 2, 23))
+    with services.uow_factory() as uow:
+        booked = uow.book.get("WLD-1001")
+    assert booked is not None
+    assert booked.state == state_on(
+        booked.loan, [Payment(key="mid-run", on=day, amount=50_000)], date(2026, 2, 23))
+    assert_ledger_consistent(services)
+
+
+def test_a_csv_with_values_too_long_for_the_store_names_them(services):
+    servicing.init_book(OPEN, default_products(), uow_factory=services.uow_factory)
+    lines = (EXAMPLES / "loans.csv").read_text().splitlines()
+    lines[1] = lines[1].replace("WLD-1001", "W" * 70)
+    lines[2] = lines[2].replace(",5000.00,", ",100000000000000000.00,")
+    with pytest.raises(ImportRejected) as rejected:
+        servicing.import_loans_csv("\n".join(lines) + "\n", uow_factory=services.uow_factory,
+                                   clock=services.clock)
+    assert [(e.line, e.field) for e in rejected.value.errors] == [(2, "loan_id"),
+                                                                  (3, "principal")]

@@ -33,6 +33,12 @@ OPTIONAL = ("phone_time_zone", "address", "region", "time_zone", "language", "co
             "contact_relation", "contact_phone")
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_REGION = "CN"
+# The store's column widths; a longer value is refused here, with its line and field.
+MAX_LENGTHS = {"loan_id": 64, "borrower_id": 64, "name": 200, "national_id": 40,
+               "address": 400, "region": 40, "product": 40, "contact_name": 200,
+               "contact_relation": 40}
+# Principal bound: far above any consumer loan, and inside the kernel's int64 arithmetic.
+MAX_PRINCIPAL_MINOR = 10**13
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +87,7 @@ def normalise_phone(text: str, field: str) -> tuple[str, tuple[str, ...]]:
 def check_zone(name: str, field: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise DomainError(field, f"{name!r} is not an IANA time zone") from None
     return name
 
@@ -91,6 +97,9 @@ def _row(line: int, raw: dict[str, str], products: set[str]) -> LoanRow:
     for key in REQUIRED:
         if not values[key]:
             raise DomainError(key, "is required")
+    for key, limit in MAX_LENGTHS.items():
+        if len(values[key]) > limit:
+            raise DomainError(key, f"must be at most {limit} characters")
     if values["product"] not in products:
         raise DomainError("product", f"unknown product {values['product']!r}")
     currency = values["currency"]
@@ -112,12 +121,15 @@ def _row(line: int, raw: dict[str, str], products: set[str]) -> LoanRow:
         contacts = (ContactPerson(name=values["contact_name"],
                                   relation=values["contact_relation"] or "emergency_contact",
                                   phone=contact_phone),)
+    principal = parse_amount(values["principal"], currency, "principal")
+    if principal > MAX_PRINCIPAL_MINOR:
+        raise DomainError("principal", "is larger than this book accepts")
     terms = parse_int(values["terms"], "terms")
     if not 1 <= terms <= MAX_TERMS:
         raise DomainError("terms", f"must be between 1 and {MAX_TERMS}")
     return LoanRow(
         line=line, loan_ref=values["loan_id"], product_code=values["product"],
-        currency=currency, principal=parse_amount(values["principal"], currency, "principal"),
+        currency=currency, principal=principal,
         disbursed_on=parse_date(values["disbursed_on"], "disbursed_on"), terms=terms,
         borrower=Borrower(
             borrower_ref=values["borrower_id"], name=values["name"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -58,8 +59,10 @@ def change(
 
 def _event(topic: str, booked: BookedLoan, entry: str, day: date, at: datetime,
            payload: dict[str, Any]) -> Event:
+    # The entry names the loan and the date, so it is unique per change; hashed, it keeps the
+    # message id short whatever the lender's loan ids look like.
     return Event(
-        message_id=f"{topic}:{entry}",
+        message_id=f"{topic}:{hashlib.sha256(entry.encode()).hexdigest()[:40]}",
         topic=topic, loan_id=booked.id, business_date=day, created_at=at,
         payload={"loan_id": booked.loan.loan_id, "business_date": day.isoformat(), **payload},
     )

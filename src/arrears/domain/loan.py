@@ -235,33 +235,47 @@ class _Engine:
     def period_start(self, index: int) -> date:
         return self.loan.disbursed_on if index == 0 else self.rows[index - 1].due_date
 
-    def accrued_interest(self, index: int, day: date) -> int:
-        """The contract interest of installment `index` accrued to `day`, pro rata by days."""
+    def period_days(self, index: int, day: date) -> tuple[int, int]:
+        """(days of installment `index`'s interest period elapsed by `day`, days in it)."""
         row = self.rows[index]
         start = self.period_start(index) if self.product.method is not Method.BULLET \
             else self.loan.disbursed_on
-        elapsed = max(0, self.product.day_count.days_between(start, day))
         whole = self.product.day_count.days_between(start, row.due_date)
+        elapsed = min(max(0, self.product.day_count.days_between(start, day)), max(whole, 0))
+        return elapsed, whole
+
+    def accrued_interest(self, index: int, day: date) -> int:
+        """The contract interest of installment `index` accrued to `day`, pro rata by days."""
+        row = self.rows[index]
+        elapsed, whole = self.period_days(index, day)
         if whole <= 0:
             return row.interest
         return round_units(accrual_ratio(row.interest, elapsed, whole), self.product.rounding)
 
     def prepay(self, amount: int, day: date) -> tuple[int, int, int]:
-        """Apply an excess to future installments; returns (to interest, to principal, left)."""
+        """Apply an excess to future installments; returns (to interest, to principal, left).
+
+        Enough to retire every future principal settles it: the current period's interest
+        accrued to `day` becomes that installment's interest, paid as far as the money goes
+        (what is left of it stays due on its date). Less reduces future principal; the current
+        period keeps the interest accrued so far and is charged the rest on the new balance.
+        """
         future = self.future(day)
         outstanding = sum(self.rows[i].unpaid_principal for i in future)
         if not future or outstanding == 0:
             return 0, 0, amount
         accrued = self.accrued_interest(future[0], day)
-        if amount >= outstanding + accrued:
+        if amount >= outstanding:
+            to_interest = min(amount - outstanding, accrued)
             for position, index in enumerate(future):
                 row = self.rows[index]
-                interest = accrued if position == 0 else 0
                 self.rows[index] = replace(
-                    row, principal=row.paid_principal, interest=interest, paid_interest=interest,
-                    fee=row.paid_fee)
+                    row, principal=row.paid_principal,
+                    interest=accrued if position == 0 else 0,
+                    paid_interest=to_interest if position == 0 else 0, fee=row.paid_fee)
             self.prepaid += outstanding
-            return accrued, outstanding, amount - outstanding - accrued
+            return to_interest, outstanding, amount - outstanding - to_interest
+        elapsed, whole = self.period_days(future[0], day)
         if self.product.prepayment is Prepayment.REAMORTIZE:
             self.respread_future(future, outstanding - amount)
         else:
@@ -272,6 +286,11 @@ class _Engine:
                 self.rows[index] = replace(row, principal=row.principal - take)
                 left -= take
             self.recompute_future_interest(future)
+        if whole > 0:
+            first = self.rows[future[0]]
+            rest = round_units(accrual_ratio(first.interest, whole - elapsed, whole),
+                               self.product.rounding)
+            self.rows[future[0]] = replace(first, interest=accrued + rest)
         self.prepaid += amount
         return 0, amount, 0
 
@@ -399,7 +418,7 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
     outstanding_principal = sum(row.unpaid_principal for row in state.installments)
     if loan.written_off_on is not None and loan.written_off_on <= as_of:
         status = LoanStatus.WRITTEN_OFF
-    elif total_due == 0 and outstanding_principal == 0:
+    elif total_due == 0 and all(row.is_paid for row in state.installments):
         status = LoanStatus.SETTLED
     elif dpd > 0:
         status = LoanStatus.OVERDUE

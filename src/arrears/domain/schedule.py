@@ -106,7 +106,9 @@ def respread(
         last = offset == terms - 1
         interest = period_interest(balance, product, start, due)
         if product.method is Method.EQUAL_INSTALLMENT:
-            part = balance if last else min(payment - interest, balance)
+            # On a daily basis a 31-day month's interest can exceed the level payment; that
+            # installment then carries no principal rather than a negative one.
+            part = balance if last else min(max(payment - interest, 0), balance)
         elif product.method in (Method.EQUAL_PRINCIPAL, Method.FLAT_FEE):
             part = balance if last else min(even_share, balance)
         else:  # interest only (a bullet has a single date, so it lands here too)

@@ -140,9 +140,41 @@ def test_reamortize_respreads_the_remaining_principal():
     loan = make_loan(prepayment=Prepayment.REAMORTIZE)
     extra = Payment(key="x", on=date(2026, 1, 20), amount=500_000)
     state = state_on(loan, [extra], date(2026, 1, 20))
-    payments = {row.principal + row.interest for row in state.installments[:-1]}
+    # From the second installment on the payment is level again; the first keeps the interest
+    # accrued on the old balance until the prepayment.
+    payments = {row.principal + row.interest for row in state.installments[1:-1]}
     assert len(payments) == 1 and payments.pop() < 91_680
     assert sum(row.principal for row in state.installments) == 500_000
+    first = state.installments[0]
+    assert first.interest > round(500_000 * 0.18 / 12)
+
+
+def test_a_partial_prepayment_keeps_the_interest_accrued_so_far():
+    """Paying all but a cent of principal mid-term still owes the interest accrued to that day:
+    the borrower cannot avoid the payoff quote's interest by paying a cent less."""
+    loan = make_loan(method=Method.BULLET, terms=12)
+    day = date(2026, 7, 15)
+    before = state_on(loan, [], day - timedelta(days=1))
+    quote = summarize(loan, before).payoff_amount
+    almost, _ = advance(loan, before, [Payment(key="p", on=day, amount=loan.principal - 1)],
+                        day)
+    later = state_on(loan, [Payment(key="p", on=day, amount=loan.principal - 1)],
+                     date(2027, 1, 15))
+    owed = sum(row.unpaid_interest + row.unpaid_principal for row in later.installments)
+    assert loan.principal - 1 + owed >= quote
+    assert summarize(loan, almost).status is not LoanStatus.SETTLED
+
+
+def test_a_payment_between_principal_and_payoff_retires_principal_and_leaves_interest_due():
+    loan = make_loan(prepayment=Prepayment.REAMORTIZE)
+    day = date(2026, 2, 1)
+    quote = summarize(loan, state_on(loan, [], day - timedelta(days=1))).payoff_amount
+    state, applied = advance(loan, initial_state(loan),
+                             [Payment(key="p", on=day, amount=quote - 1)], day)
+    assert applied[0].to_principal == loan.principal
+    assert applied[0].to_interest == quote - 1 - loan.principal
+    assert all(row.principal >= 0 for row in state.installments)
+    assert summarize(loan, state).status is not LoanStatus.SETTLED
 
 
 def test_write_off_stops_accrual():

@@ -41,6 +41,7 @@ LOAN_BY_REF = sa.select(t.loan).where(t.loan.c.loan_ref == sa.bindparam("ref"))
 LOAN_BY_REF_LOCKED = LOAN_BY_REF.with_for_update()
 LOANS_BY_ID = (sa.select(t.loan).where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
                .order_by(t.loan.c.id))
+LOANS_BY_ID_LOCKED = LOANS_BY_ID.with_for_update()
 INSTALLMENTS_OF = (
     sa.select(t.installment)
     .where(t.installment.c.loan_id.in_(sa.bindparam("ids", expanding=True)))
@@ -93,15 +94,18 @@ class SqlLoanBook:
         return {code: json.loads(text) for code, text in rows}
 
     def products(self) -> dict[str, Product]:
-        if not self._products:
+        """Every product in the store. Definitions never change once added, so the shared
+        cache only parses codes it has not seen; it is filled from what the store holds,
+        never from an insert that might still roll back."""
+        known = list(self.connection.scalars(sa.select(t.product.c.code)))
+        if any(code not in self._products for code in known):
             for code, definition in self.product_definitions().items():
-                self._products[code] = parse_product(definition)
-        return self._products
+                self._products.setdefault(code, parse_product(definition))
+        return {code: self._products[code] for code in known}
 
     def add_product(self, code: str, definition: dict[str, Any]) -> None:
         self.connection.execute(t.product.insert().values(
             code=code, definition=json.dumps(definition, ensure_ascii=False, sort_keys=True)))
-        self._products[code] = parse_product(definition)
 
     def existing_borrowers(self, refs: Iterable[str]) -> dict[str, int]:
         wanted = list(set(refs))
@@ -173,7 +177,9 @@ class SqlLoanBook:
                     paid_interest=row.paid_interest, paid_fee=row.paid_fee,
                     penalty_accrued=row.penalty_accrued, penalty_paid=row.penalty_paid,
                     compound_accrued=row.compound_accrued, compound_paid=row.compound_paid))
-        products = self.products()
+        products = self._products
+        if any(row.product_code not in products for row in loan_rows):
+            products = self.products()
         return [
             BookedLoan(
                 id=row.id, borrower_id=row.borrower_id, product_code=row.product_code,
@@ -194,10 +200,13 @@ class SqlLoanBook:
         found = self._load(self.connection.execute(statement, {"ref": loan_ref}).all())
         return found[0] if found else None
 
-    def get_many(self, ids: Sequence[int]) -> list[BookedLoan]:
+    def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> list[BookedLoan]:
+        """The loans with these ids; `for_update` locks their rows (PostgreSQL) so a
+        concurrent payment waits instead of being overwritten by this transaction."""
+        statement = LOANS_BY_ID_LOCKED if for_update else LOANS_BY_ID
         loaded: list[BookedLoan] = []
         for chunk in _chunks(list(ids)):
-            loaded.extend(self._load(self.connection.execute(LOANS_BY_ID, {"ids": chunk}).all()))
+            loaded.extend(self._load(self.connection.execute(statement, {"ids": chunk}).all()))
         return loaded
 
     def apply(self, updates: Sequence[LoanUpdate]) -> None:

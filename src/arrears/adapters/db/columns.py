@@ -82,6 +82,11 @@ class SqlColumnStore:
             else t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
         loan_refs: dict[int, str] = {}
         if postgres:
+            # Lock the loans first: a payment committing between this read and the write-back
+            # would otherwise be overwritten (SQLite's writer lock already serialises them).
+            connection.execute(sa.select(t.loan.c.id).where(
+                t.loan.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger))))
+                .with_for_update(), {"ids": list(ids)})
             matrix = _copy_out(connection, query, {"ids": list(ids), "day": day})
             loan_refs.update(dict(connection.execute(refs, {"ids": list(ids)}).all()))
         else:

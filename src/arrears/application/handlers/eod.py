@@ -67,7 +67,7 @@ def close_batch_scalar(uow: UnitOfWork, ids: list[int], day: date, *, write_off_
                        clock: Clock) -> tuple[int, int]:
     """Close `ids` one by one with the domain; a loan that fails is set aside with its error."""
     changes, failures = [], []
-    for booked in uow.book.get_many(ids):
+    for booked in uow.book.get_many(ids, for_update=True):
         try:
             changes.append(close_loan_day(booked, day, write_off_dpd, clock))
         except Exception as error:  # set aside with its error; the run goes on

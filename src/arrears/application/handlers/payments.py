@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from arrears.application.handlers.eod import current_state
-from arrears.application.ports import BookedLoan, Clock, Event, LoanBook, UnitOfWork
+from arrears.application.ports import (
+    BookedLoan,
+    Clock,
+    Event,
+    LoanBook,
+    StoredPayment,
+    UnitOfWork,
+)
 from arrears.application.transitions import Change, change
 from arrears.domain import ledger
 from arrears.domain.errors import PaymentRejected
@@ -26,6 +33,16 @@ from arrears.domain.loan import (
 )
 
 ONE_DAY = timedelta(days=1)
+# Keys come from payment channels; entries and message ids built from them must fit the
+# store's columns (`pay:KEY`, `payment.reversed:KEY`).
+MAX_KEY_LENGTH = 60
+
+
+def _check_key(key: str, field: str) -> None:
+    if not key.strip():
+        raise PaymentRejected(field, "must not be empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise PaymentRejected(field, f"must be at most {MAX_KEY_LENGTH} characters")
 
 
 class DuplicateKeyRace(Exception):
@@ -68,8 +85,7 @@ def post_payment(
     same key with other content is refused."""
     if amount <= 0:
         raise PaymentRejected("amount", "must be positive")
-    if not key.strip():
-        raise PaymentRejected("key", "must not be empty")
+    _check_key(key, "key")
     try:
         with uow_factory() as uow:
             result = _post(uow, loan_ref, amount, on, key, clock)
@@ -80,35 +96,42 @@ def post_payment(
             raise
     with uow_factory() as uow:  # a concurrent retry won the race: report its payment
         existing = uow.book.payment_by_key(key)
-        if existing is None:
+        booked = uow.book.get(loan_ref)
+        if existing is None or booked is None:
             raise PaymentRejected("key", f"{key!r} could not be recorded; retry")
-        return _duplicate(existing.id, loan_ref, amount, on, key, existing.amount, existing.on)
+        return _duplicate(existing, booked.id, loan_ref, amount, on, key)
 
 
-def _duplicate(payment_id: int, loan_ref: str, amount: int, on: date, key: str,
-               stored_amount: int, stored_on: date) -> PaymentResult:
-    if (stored_amount, stored_on) != (amount, on):
+def _duplicate(existing: StoredPayment, loan_id: int, loan_ref: str, amount: int, on: date,
+               key: str) -> PaymentResult:
+    """A retry of a posted payment is a no-op; the same key for anything else is refused."""
+    if (existing.loan_id, existing.amount, existing.on) != (loan_id, amount, on):
         raise PaymentRejected(
-            "key", f"{key!r} was already used for {stored_amount} minor units on {stored_on}")
-    return PaymentResult(payment_id=payment_id, loan_id=loan_ref, duplicate=True, applied=None)
+            "key", f"{key!r} was already used for {existing.amount} minor units on "
+                   f"{existing.on} to another loan or amount")
+    return PaymentResult(payment_id=existing.id, loan_id=loan_ref, duplicate=True,
+                         applied=None)
 
 
 def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
           clock: Clock) -> PaymentResult:
     book = uow.book
-    existing = book.payment_by_key(key)
-    if existing is not None:
-        return _duplicate(existing.id, loan_ref, amount, on, key, existing.amount, existing.on)
     booked = book.get(loan_ref, for_update=True)
     if booked is None:
         raise PaymentRejected("loan_id", f"no loan {loan_ref!r}")
-    closed = book.closed_through()
-    if closed is None:
+    existing = book.payment_by_key(key)
+    if existing is not None:
+        return _duplicate(existing, booked.id, loan_ref, amount, on, key)
+    open_day = book.closed_through()
+    if open_day is None:
         raise PaymentRejected("on", "the book has no business date yet; run `arrears init`")
+    open_day += ONE_DAY
+    # While end-of-day runs, a loan it has closed already is at the open date itself.
+    closed = max(open_day - ONE_DAY, booked.state.as_of)
     if on < booked.loan.disbursed_on:
         raise PaymentRejected("on", f"{on} is before disbursement on {booked.loan.disbursed_on}")
-    if on > closed + ONE_DAY:
-        raise PaymentRejected("on", f"{on} is after the open business date {closed + ONE_DAY}")
+    if on > open_day:
+        raise PaymentRejected("on", f"{on} is after the open business date {open_day}")
     payment = Payment(key=key, on=on, amount=amount)
     recovery = booked.loan.written_off_on is not None
     if on == closed + ONE_DAY:
@@ -116,12 +139,12 @@ def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
     else:
         state, replay = restate(booked, live_payments(book, booked) + [payment], closed)
         applied = next(item for item in replay if item.key == key)
-    moved = change(booked, booked.loan, state, entry=f"pay:{key}", business_date=closed + ONE_DAY,
+    moved = change(booked, booked.loan, state, entry=f"pay:{key}", business_date=open_day,
                    at=clock.now())
     payment_id = book.add_payment(booked.id, applied, clock.now(), recovery=recovery)
     _write(book, moved, Event(
         message_id=f"payment.posted:{key}", topic="payment.posted", loan_id=booked.id,
-        business_date=closed + ONE_DAY, created_at=clock.now(),
+        business_date=open_day, created_at=clock.now(),
         payload={"loan_id": loan_ref, "key": key, "on": on.isoformat(), "amount": amount,
                  "to_principal": applied.to_principal, "to_credit": applied.to_credit}))
     return PaymentResult(payment_id=payment_id, loan_id=loan_ref, duplicate=False,
@@ -133,39 +156,43 @@ def reverse_payment(
 ) -> PaymentResult:
     """Reverse the payment posted under `key` (a returned transfer, a chargeback): a new
     negative payment row and a restatement of the loan without it; nothing is updated."""
+    _check_key(reversal_key, "reversal_key")
     with uow_factory() as uow:
         book = uow.book
-        earlier = book.payment_by_key(reversal_key)
-        if earlier is not None:
-            if earlier.reverses_id is None:
-                raise PaymentRejected("reversal_key", f"{reversal_key!r} is a payment's key")
-            return PaymentResult(payment_id=earlier.id, loan_id="", duplicate=True, applied=None)
         original = book.payment_by_key(key)
         if original is None or original.reverses_id is not None:
             raise PaymentRejected("key", f"no payment {key!r} to reverse")
+        earlier = book.payment_by_key(reversal_key)
+        if earlier is not None:
+            if earlier.reverses_id != original.id:
+                raise PaymentRejected("reversal_key",
+                                      f"{reversal_key!r} was already used for another posting")
+            return PaymentResult(payment_id=earlier.id, loan_id="", duplicate=True, applied=None)
         if original.reversed:
             raise PaymentRejected("key", f"payment {key!r} is already reversed")
-        booked = next(b for b in book.get_many([original.loan_id]))
-        closed = book.closed_through()
-        assert closed is not None
+        booked = book.get_many([original.loan_id], for_update=True)[0]
+        closed_through = book.closed_through()
+        assert closed_through is not None
+        open_day = closed_through + ONE_DAY
+        closed = max(closed_through, booked.state.as_of)
         remaining = [p for p in live_payments(book, booked) if p.key != key]
         state, _ = restate(booked, remaining, closed)
         before, after = ledger.position(booked.loan, booked.state), ledger.position(
             booked.loan, state)
         received = {a: after.received[a] - before.received[a] for a in ledger.RECEIVABLES}
         applied = PaymentApplied(
-            key=reversal_key, on=closed + ONE_DAY, amount=-original.amount,
+            key=reversal_key, on=open_day, amount=-original.amount,
             to_fee=received[ledger.Account.FEE], to_penalty=received[ledger.Account.PENALTY],
             to_compound=received[ledger.Account.COMPOUND],
             to_interest=received[ledger.Account.INTEREST],
             to_principal=received[ledger.Account.PRINCIPAL],
             to_credit=after.credit - before.credit)
         moved = change(booked, booked.loan, state, entry=f"reverse:{reversal_key}",
-                       business_date=closed + ONE_DAY, at=clock.now(), before=before)
+                       business_date=open_day, at=clock.now(), before=before)
         payment_id = book.add_payment(booked.id, applied, clock.now(), reverses_id=original.id)
         _write(book, moved, Event(
             message_id=f"payment.reversed:{reversal_key}", topic="payment.reversed",
-            loan_id=booked.id, business_date=closed + ONE_DAY, created_at=clock.now(),
+            loan_id=booked.id, business_date=open_day, created_at=clock.now(),
             payload={"loan_id": booked.loan.loan_id, "key": key, "amount": original.amount}))
         uow.commit()
         return PaymentResult(payment_id=payment_id, loan_id=booked.loan.loan_id,

@@ -18,6 +18,7 @@ from arrears.domain.errors import DomainError, InvalidLoan
 from arrears.domain.loan import Loan, advance, initial_state
 
 ONE_DAY = timedelta(days=1)
+MAX_PRODUCT_CODE = 40
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,8 +35,9 @@ def init_book(
     Returns the open business date."""
     for code, definition in products.items():
         parse_product(definition)  # refuse a bad product before anything is written
-        if not code.strip():
-            raise DomainError("product", "a product needs a code")
+        if not code.strip() or len(code) > MAX_PRODUCT_CODE:
+            raise DomainError("product", f"a product needs a code of 1 to {MAX_PRODUCT_CODE} "
+                                         "characters")
     with uow_factory() as uow:
         closed = uow.book.closed_through()
         if closed is None:

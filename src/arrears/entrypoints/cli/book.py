@@ -208,10 +208,11 @@ def payoff(
     built = services(db)
     with built.uow_factory() as uow:
         booked = uow.book.get(loan_id)
-    if booked is None:
+        closed = uow.book.closed_through()
+    if booked is None or closed is None:
         fail("LOAN_ID", f"no loan {loan_id!r}")
-    summary = summarize(booked.loan, booked.state)
-    open_day = booked.state.as_of + timedelta(days=1)
+    summary = summarize(booked.loan, eod.current_state(booked, closed))
+    open_day = closed + timedelta(days=1)
     document: dict[str, Any] = {
         "loan_id": loan_id, "on": open_day.isoformat(),
         "payoff_amount": loan_file.money_text(summary.payoff_amount, booked.loan.currency)}
