@@ -25,9 +25,17 @@ class Services:
         upgrade(self.engine)
 
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL SQLSTATE
+
+
 def is_duplicate_key_error(error: Exception) -> bool:
-    """The store refused a row because a unique key (an idempotency key) already exists."""
-    return isinstance(error, IntegrityError)
+    """The store refused a row because a unique key (an idempotency key) already exists —
+    not any other integrity error, which must surface as itself."""
+    if not isinstance(error, IntegrityError):
+        return False
+    cause = error.orig
+    return (getattr(cause, "sqlstate", None) == UNIQUE_VIOLATION
+            or "UNIQUE constraint failed" in str(cause))
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Services:

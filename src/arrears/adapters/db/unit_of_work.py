@@ -22,7 +22,11 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         self._connection = self._engine.connect()
-        self._transaction = self._connection.begin()
+        try:
+            self._transaction = self._connection.begin()
+        except BaseException:  # e.g. a lock wait that timed out: give the connection back
+            self._connection.close()
+            raise
         self.book = SqlLoanBook(self._connection, self._products)
         self.reports = SqlReports(self._connection)
         self.messages = SqlMessageStore(self._connection)
