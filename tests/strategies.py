@@ -8,12 +8,21 @@ from decimal import Decimal
 from hypothesis import strategies as st
 
 from arrears.domain.loan import Loan, Payment
-from arrears.domain.product import InterestBasis, Method, Prepayment, Product, validate_product
+from arrears.domain.product import (
+    EarlyPayment,
+    InterestBasis,
+    Method,
+    Prepayment,
+    Product,
+    validate_product,
+)
 from arrears.domain.rates import DayCount
 
 
 @st.composite
-def products(draw: st.DrawFn) -> Product:
+def products(draw: st.DrawFn, hold: bool = False) -> Product:
+    """Random valid products; `hold` also draws products that keep early money as credit
+    (which the EOD kernel leaves to the scalar path)."""
     method = draw(st.sampled_from(list(Method)))
     flat = method is Method.FLAT_FEE
     return validate_product(Product(
@@ -28,24 +37,26 @@ def products(draw: st.DrawFn) -> Product:
         grace_days=draw(st.integers(0, 5)),
         monthly_fee_rate=draw(st.decimals(0, Decimal("0.01"), places=4)) if flat else Decimal(0),
         prepayment=draw(st.sampled_from(list(Prepayment))),
+        early_payment=draw(st.sampled_from(list(EarlyPayment))) if hold else EarlyPayment.PREPAY,
     ))
 
 
 @st.composite
-def loans(draw: st.DrawFn) -> Loan:
+def loans(draw: st.DrawFn, hold: bool = False) -> Loan:
     return Loan(
         loan_id="L-prop",
         currency="CNY",
         principal=draw(st.integers(10_000, 10**9)),
         disbursed_on=draw(st.dates(date(2024, 1, 1), date(2027, 12, 31))),
         terms=draw(st.integers(1, 24)),
-        product=draw(products()),
+        product=draw(products(hold)),
     )
 
 
 @st.composite
-def histories(draw: st.DrawFn, max_payments: int = 8) -> tuple[Loan, tuple[Payment, ...]]:
-    loan = draw(loans())
+def histories(draw: st.DrawFn, max_payments: int = 8, hold: bool = False
+              ) -> tuple[Loan, tuple[Payment, ...]]:
+    loan = draw(loans(hold))
     count = draw(st.integers(0, max_payments))
     payments = tuple(
         Payment(

@@ -52,7 +52,7 @@ eod.run_eod(date.fromisoformat(sys.argv[2]), uow_factory=built.uow_factory, cloc
 def _book(url: str) -> bootstrap.Services:
     built = bootstrap.build(Settings(database_url=url), clock=FixedClock())
     built.migrate()
-    planned = demo.plan_book(80, 60, START, seed=5)
+    planned = demo.plan_book(120, 60, START, seed=5)
     demo.simulate(planned, START, (KILLED_DATE - START).days, default_products(),
                   uow_factory=built.uow_factory, clock=built.clock,
                   is_duplicate_key_error=bootstrap.is_duplicate_key_error, write_off_dpd=180)

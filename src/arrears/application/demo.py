@@ -18,7 +18,7 @@ from arrears.application.handlers import eod, payments, servicing
 from arrears.application.loan_import import LoanRow
 from arrears.application.ports import Borrower, Clock, ContactPerson, Phone, UnitOfWork
 from arrears.domain.delinquency import BUCKETS
-from arrears.domain.loan import due_on, summarize
+from arrears.domain.loan import LoanState, due_on, summarize
 from arrears.domain.schedule import due_dates
 
 ONE_DAY = timedelta(days=1)
@@ -110,7 +110,7 @@ def plan_book(loans: int, days: int, start: date, seed: int) -> list[PlannedLoan
         for number, due in enumerate(dues):
             if behaviour is Behaviour.DEFAULTS and number >= stop_after:
                 break
-            delay = 0
+            delay = -rng.randint(0, 3)  # on time: on the due date or on an earlier reminder
             if behaviour is Behaviour.CHRONIC_LATE:
                 delay = rng.randint(3, 25)
             elif behaviour is Behaviour.LATE_THEN_CURES and number == late_index:
@@ -118,7 +118,8 @@ def plan_book(loans: int, days: int, start: date, seed: int) -> list[PlannedLoan
             pay_days.append(due + timedelta(days=delay))
         if behaviour is Behaviour.PREPAYS:
             payoff_day = dues[0] + timedelta(days=rng.randint(1, 60))
-        planned.append(PlannedLoan(row=row, behaviour=behaviour, pay_days=tuple(pay_days),
+        planned.append(PlannedLoan(row=row, behaviour=behaviour,
+                                   pay_days=tuple(sorted(set(pay_days))),
                                    payoff_day=payoff_day))
     return planned
 
@@ -163,7 +164,7 @@ def simulate(
             if payoff:
                 amount = summarize(booked.loan, state).payoff_amount
             else:
-                amount = due_on(booked.loan, state, day)
+                amount = due_on(booked.loan, state, day) or next_installment(state, day)
             if amount > 0:
                 payments.post_payment(
                     loan_ref, amount, day, f"demo-{loan_ref}-{day.isoformat()}-{int(payoff)}",
@@ -175,6 +176,14 @@ def simulate(
         on_day(day)
         day += ONE_DAY
     return DemoResult(start=start, through=last, payments_posted=posted)
+
+
+def next_installment(state: LoanState, day: date) -> int:
+    """What the next installment after `day` still asks for (a borrower paying ahead)."""
+    for row in state.installments:
+        if row.due_date > day and not row.is_paid:
+            return row.unpaid_principal + row.unpaid_interest + row.unpaid_fee
+    return 0
 
 
 def roll_rates(moves: list[tuple[str, str, int]]) -> dict[str, str]:

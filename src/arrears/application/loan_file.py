@@ -19,6 +19,7 @@ from arrears.domain.loan import Loan, LoanState, Payment, Summary
 from arrears.domain.money import Money, minor_digits, parse_decimal
 from arrears.domain.product import (
     Component,
+    EarlyPayment,
     InterestBasis,
     Method,
     Prepayment,
@@ -37,7 +38,7 @@ LOAN_FIELDS = {"loan_id", "currency", "principal", "disbursed_on", "terms", "pro
 PRODUCT_FIELDS = {"method", "interest_basis", "annual_rate", "day_count", "penalty_markup",
                   "penalty_base_rate", "penalty_rate_cap", "compound", "grace_days",
                   "monthly_fee_rate", "upfront_fee_rate", "rounding", "waterfall", "prepayment",
-                  "jurisdiction", "reminder_offsets", "name"}
+                  "early_payment", "jurisdiction", "reminder_offsets", "name"}
 PAYMENT_FIELDS = {"key", "on", "amount"}
 
 
@@ -145,6 +146,9 @@ def parse_product(value: Any) -> Product:
         prepayment=_optional(doc, "prepayment",
                              lambda v: parse_enum(Prepayment, v, "product.prepayment"),
                              defaults.prepayment),
+        early_payment=_optional(doc, "early_payment",
+                                lambda v: parse_enum(EarlyPayment, v, "product.early_payment"),
+                                defaults.early_payment),
         jurisdiction=_optional(doc, "jurisdiction", str, defaults.jurisdiction),
         reminders=reminders,
     )

@@ -5,10 +5,11 @@ once, in order, in batches that each commit; a crash resumes with the loans not 
 date. Per batch the store reads the candidate loans' installment rows as columns, the kernel
 computes the day, and:
 
-- loans whose day is plain (no bucket change, no write-off, not left behind by an earlier
-  failure) are written back in bulk: changed installment rows, the loan's DPD and date, one
-  ledger entry (penalty and compound accrued, interest and fees falling due, each recognised
-  against its income) and the accrual row — the very rows the scalar path writes for them;
+- loans whose day is plain (no bucket change, no write-off, no credit held, not left behind
+  by an earlier failure) are written back in bulk: changed installment rows, the loan's DPD
+  and date, one ledger entry (penalty and compound accrued, interest and fees falling due,
+  each recognised against its income) and the accrual row — the very rows the scalar path
+  writes for them;
 - every other loan (the transitions: a few per cent of a day) goes through the scalar
   `close_loan_day`, so events and delinquency history come from one implementation.
 """
@@ -44,7 +45,8 @@ class StateColumns:
 
     `loan_key` is the loan's database id; `product` indexes `products`; dates are day numbers
     (days since 1970-01-01) with `written_off_on` = NEVER when none; `behind` is 1 on the rows
-    of a loan an earlier end-of-day set aside (it has dates to catch up).
+    of a loan an earlier end-of-day set aside (it has dates to catch up); `credit` is the
+    borrower's unapplied credit, which a `hold` product applies when an installment falls due.
     """
 
     columns: dict[str, np.ndarray]
@@ -112,7 +114,8 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
     starts = _group_starts(loan_key[1:] != loan_key[:-1])
     seg = np.repeat(np.arange(starts.size), np.diff(np.append(starts, loan_key.size)))
     behind = cols["behind"][starts] == 1
-    scalar = behind | loans["bucket_changed"] | loans["write_off"]
+    holds_credit = cols["credit"][starts] > 0  # applied on due dates by the domain
+    scalar = behind | holds_credit | loans["bucket_changed"] | loans["write_off"]
     due_today = cols["due_on"] == today
     new_interest = _segment_sums(cols["unpaid_interest"] * due_today, starts)
     new_fee = _segment_sums(cols["unpaid_fee"] * due_today, starts)

@@ -27,7 +27,7 @@ from decimal import Decimal
 from arrears.domain import accrual
 from arrears.domain.delinquency import Bucket, LoanStatus, bucket, days_past_due
 from arrears.domain.errors import InvalidLoan, PaymentRejected
-from arrears.domain.product import Component, Method, Prepayment, Product
+from arrears.domain.product import Component, EarlyPayment, Method, Prepayment, Product
 from arrears.domain.schedule import build_schedule, period_interest, respread, round_units
 from arrears.domain.waterfall import apply_in_order
 
@@ -217,17 +217,41 @@ class _Engine:
             if row.is_paid and day <= row.due_date + grace_end:
                 row = replace(row, penalty_accrued=0, compound_accrued=0)
             self.rows[index] = row
-        if remaining:
-            to_interest, to_principal, remaining = self.prepay(remaining, day)
+        to_credit = remaining
+        if remaining and not self.holds(remaining, day):
+            # Credit already held joins the excess: together they may settle the loan.
+            held = self.unapplied
+            to_interest, to_principal, left = self.prepay(remaining + held, day)
             totals[Component.INTEREST] += to_interest
             totals[Component.PRINCIPAL] += to_principal
-        self.unapplied += remaining
+            to_credit = left - held
+        self.unapplied += to_credit
         self.applied.append(PaymentApplied(
             key=payment.key, on=day, amount=payment.amount,
             to_fee=totals[Component.FEE], to_penalty=totals[Component.PENALTY],
             to_compound=totals[Component.COMPOUND], to_interest=totals[Component.INTEREST],
-            to_principal=totals[Component.PRINCIPAL], to_credit=remaining,
+            to_principal=totals[Component.PRINCIPAL], to_credit=to_credit,
         ))
+
+    def holds(self, amount: int, day: date) -> bool:
+        """A `hold` product keeps money received ahead as credit, unless it (with the credit
+        already held) retires every future principal, which settles the loan."""
+        if self.product.early_payment is not EarlyPayment.HOLD:
+            return False
+        outstanding = sum(self.rows[i].unpaid_principal for i in self.future(day))
+        return 0 < outstanding and amount + self.unapplied < outstanding
+
+    def apply_credit_through(self, day: date) -> None:
+        """Apply held credit on each due date up to `day`, at the start of that date (before
+        its payments and its accrual), in the waterfall like a payment."""
+        if self.product.early_payment is not EarlyPayment.HOLD:
+            return
+        for row in list(self.rows):
+            due = row.due_date
+            if self.unapplied > 0 and self.cursor < due <= day:
+                self.accrue_through(due - ONE_DAY)
+                credit, self.unapplied = self.unapplied, 0
+                self.pay(Payment(key=f"credit:{due.isoformat()}", on=due, amount=credit))
 
     def future(self, day: date) -> list[int]:
         return [i for i, row in enumerate(self.rows) if row.due_date > day]
@@ -357,8 +381,10 @@ def advance(
                                   f"{payment.on} is on or before the state date {state.as_of}")
         if payment.on > through:
             break
+        engine.apply_credit_through(payment.on)
         engine.accrue_through(payment.on - ONE_DAY)
         engine.pay(payment)
+    engine.apply_credit_through(through)
     engine.accrue_through(through)
     return engine.snapshot(), tuple(engine.applied)
 
@@ -431,7 +457,7 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
         overdue_interest=sum(row.unpaid_interest for row in overdue),
         overdue_fee=sum(row.unpaid_fee for row in overdue),
         penalty_interest=penalty, compound_interest=compound, total_due=total_due,
-        payoff_amount=settle_due + future_principal + accrued,
+        payoff_amount=max(0, settle_due + future_principal + accrued - state.unapplied),
         earliest_overdue_due_date=earliest,
     )
 
@@ -449,8 +475,9 @@ def apply_payment(
     if payment.amount <= 0:
         raise PaymentRejected("amount", "must be positive")
     engine = _Engine(loan, state)
+    engine.apply_credit_through(payment.on)
     engine.pay(payment)
-    return engine.snapshot(), engine.applied[0]
+    return engine.snapshot(), engine.applied[-1]
 
 
 def due_on(loan: Loan, state: LoanState, day: date) -> int:

@@ -56,6 +56,13 @@ class Prepayment(StrEnum):
     REAMORTIZE = "reamortize"  # re-spreads the remaining principal over the remaining dates
 
 
+class EarlyPayment(StrEnum):
+    """What money received before anything is due does (short of settling the loan)."""
+
+    PREPAY = "prepay"  # DESIGN §9: reduces future principal at once
+    HOLD = "hold"  # kept as the borrower's credit and applied when the next installment is due
+
+
 class Rounding(StrEnum):
     HALF_UP = "half_up"
     HALF_EVEN = "half_even"
@@ -103,6 +110,7 @@ class Product:
     rounding: Rounding = Rounding.HALF_UP
     waterfall: tuple[Component, ...] = DEFAULT_WATERFALL
     prepayment: Prepayment = Prepayment.LAST_FIRST
+    early_payment: EarlyPayment = EarlyPayment.PREPAY
     jurisdiction: str = "CN"
     reminders: ReminderOffsets = field(default_factory=ReminderOffsets)
 

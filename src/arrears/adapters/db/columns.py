@@ -27,7 +27,7 @@ COLUMNS = (("loan_key", np.int64), ("number", np.int16), ("product", np.int16),
            ("unpaid_fee", np.int64), ("penalty_accrued", np.int64),
            ("compound_accrued", np.int64), ("penalty_paid", np.int64),
            ("compound_paid", np.int64), ("prev_bucket", np.int8),
-           ("written_off_on", np.int32), ("behind", np.int8))
+           ("written_off_on", np.int32), ("behind", np.int8), ("credit", np.int64))
 
 UPDATE_ACCRUED = t.installment.update().where(
     (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
@@ -69,7 +69,7 @@ class SqlColumnStore:
             i.principal - i.paid_principal, i.interest - i.paid_interest, i.fee - i.paid_fee,
             i.penalty_accrued, i.compound_accrued, i.penalty_paid, i.compound_paid,
             bucket_index, sa.func.coalesce(_day_number(t.loan.c.written_off_on, dialect), NEVER),
-            sa.case((left_behind(), 1), else_=0))
+            sa.case((left_behind(), 1), else_=0), t.loan.c.unapplied)
         query = (
             sa.select(*(sa.cast(column, sa.BigInteger) for column in selected))
             .select_from(t.installment.join(t.loan, t.loan.c.id == i.loan_id))
