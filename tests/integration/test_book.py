@@ -144,6 +144,8 @@ def test_a_reversal_restates_the_loan_without_the_payment(services):
     assert booked is not None
     assert booked.state == state_on(booked.loan, [], date(2026, 4, 1))
     assert _count(services, t.payment) == 2  # the original stays; the reversal is new
+    income = queries.income_document(OPEN, date(2026, 4, 2), uow_factory=services.uow_factory)
+    assert income["payments_received"] == "0.00"  # received, then handed back
     assert_ledger_consistent(services)
     with pytest.raises(PaymentRejected, match="already reversed"):
         payments.reverse_payment("a", "rev-a-2", uow_factory=services.uow_factory,

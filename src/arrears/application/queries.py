@@ -50,7 +50,7 @@ def loan_document(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> di
 
 
 def portfolio_document(
-    as_of: date | None, *, uow_factory: Callable[[], UnitOfWork], currency: str = "CNY"
+    as_of: date | None, *, uow_factory: Callable[[], UnitOfWork]
 ) -> dict[str, Any]:
     """Loans and principal by bucket at the closed business date, the roll from the day
     before, and totals. Amounts are kept for the closed date only."""
@@ -60,6 +60,7 @@ def portfolio_document(
             raise DomainError("as_of", "the book has no closed business date yet")
         if as_of is not None and as_of != closed:
             raise DomainError("as_of", f"the book is closed through {closed}; report that date")
+        currency = book_currency(uow)
         rows = uow.reports.portfolio()
         moves = uow.reports.bucket_moves(closed, closed)
         failures = uow.reports.eod_failures(closed)
@@ -88,10 +89,20 @@ def portfolio_document(
     }
 
 
-def income_document(first: date, last: date, *, uow_factory: Callable[[], UnitOfWork],
-                    currency: str = "CNY") -> dict[str, str]:
+def book_currency(uow: UnitOfWork) -> str:
+    """The book's one currency; sums across currencies would mean nothing."""
+    currencies = uow.reports.currencies()
+    if len(currencies) > 1:
+        raise DomainError("currency", f"the book holds {', '.join(currencies)}; "
+                                      "portfolio totals need one currency")
+    return currencies[0] if currencies else "CNY"
+
+
+def income_document(first: date, last: date, *, uow_factory: Callable[[], UnitOfWork]
+                    ) -> dict[str, str]:
     """Money in and charges recognised over business dates [first, last]."""
     with uow_factory() as uow:
+        currency = book_currency(uow)
         totals = uow.reports.account_totals(first, last)
         received = uow.reports.cash_received(first, last)
 

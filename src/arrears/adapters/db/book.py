@@ -382,11 +382,17 @@ class SqlReports:
         return {account: int(total) for account, total in rows}
 
     def cash_received(self, first: date, last: date) -> int:
-        """Money received (cash debits) over business dates [first, last]."""
+        """Money received from borrowers over business dates [first, last]: the cash of
+        payment entries, net of reversals (disbursements are not receipts)."""
+        entry = t.posting.c.entry
         return int(self.connection.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(t.posting.c.amount), 0))
-            .where((t.posting.c.account == "cash") & (t.posting.c.amount > 0)
+            .where((t.posting.c.account == "cash")
+                   & (entry.startswith("pay:") | entry.startswith("reverse:"))
                    & t.posting.c.business_date.between(first, last))) or 0)
+
+    def currencies(self) -> list[str]:
+        return sorted(self.connection.scalars(sa.select(t.loan.c.currency).distinct()))
 
     def eod_failures(self, day: date) -> list[tuple[str, str]]:
         rows = self.connection.execute(
