@@ -257,15 +257,12 @@ def test_a_payment_posted_while_eod_runs_counts_from_its_own_date(services):
     _eod(services, date(2026, 2, 20))
     day = date(2026, 2, 21)
 
-    def pay_mid_run(_: int) -> None:
-        _pay(services, "WLD-1001", 50_000, day, "mid-run")
-
     posted: list[int] = []
 
     def pay_once(count: int) -> None:
-        if not posted:
+        if not posted:  # after the first batch (WLD-1001 alone) has committed
             posted.append(count)
-            pay_mid_run(count)
+            _pay(services, "WLD-1001", 50_000, day, "mid-run")
 
     eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock, batch_size=1,
                 on_batch=pay_once)

@@ -10,12 +10,10 @@ from arrears.application.handlers.eod import current_state
 from arrears.application.loan_file import money_text, status_document
 from arrears.application.loan_import import mask
 from arrears.application.ports import UnitOfWork
-from arrears.domain.delinquency import BUCKETS, LoanStatus
+from arrears.domain.delinquency import ACTIVE_STATUSES, BUCKETS
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account
 from arrears.domain.loan import summarize
-
-ACTIVE = (LoanStatus.CURRENT.value, LoanStatus.OVERDUE.value)
 
 
 def loan_document(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> dict[str, Any]:
@@ -70,7 +68,7 @@ def portfolio_document(
         totals = by_status.setdefault(status, {"loans": 0, "principal": 0})
         totals["loans"] += loans
         totals["principal"] += principal
-        if status in ACTIVE:
+        if status in ACTIVE_STATUSES:
             buckets[bucket_name]["loans"] += loans
             buckets[bucket_name]["principal"] += principal
     active_loans = sum(b["loans"] for b in buckets.values())

@@ -30,6 +30,10 @@ class LoanStatus(StrEnum):
     WRITTEN_OFF = "written_off"
 
 
+# The statuses of loans still being serviced (end-of-day, buckets, collections).
+ACTIVE_STATUSES: tuple[str, ...] = (LoanStatus.CURRENT.value, LoanStatus.OVERDUE.value)
+
+
 def days_past_due(as_of: date, earliest_overdue_due_date: date | None) -> int:
     """A − the due date of the earliest overdue installment; 0 when nothing is overdue."""
     if earliest_overdue_due_date is None:

@@ -74,10 +74,6 @@ class Money:
         """From integer 1/10,000 minor units, the precision accrued amounts keep."""
         return cls(Decimal(units).scaleb(-minor_digits(currency) - SUB_MINOR_DIGITS), currency)
 
-    @classmethod
-    def zero(cls, currency: str) -> Money:
-        return cls.from_minor(0, currency)
-
     @property
     def quantum(self) -> Decimal:
         return Decimal(1).scaleb(-minor_digits(self.currency))
@@ -88,10 +84,9 @@ class Money:
 
     def minor_units(self) -> int:
         """Exact integer minor units; refuses an amount with sub-minor digits."""
-        scaled = self.amount.scaleb(minor_digits(self.currency))
-        if scaled != scaled.to_integral_value():
+        if not self.is_whole_minor():
             raise DomainError("amount", f"{self.amount} has more than the currency's minor digits")
-        return int(scaled)
+        return int(self.amount.scaleb(minor_digits(self.currency)))
 
     def is_whole_minor(self) -> bool:
         scaled = self.amount.scaleb(minor_digits(self.currency))
@@ -109,9 +104,6 @@ class Money:
         self._same(other)
         return Money(self.amount - other.amount, self.currency)
 
-    def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
-
     def __lt__(self, other: Money) -> bool:
         self._same(other)
         return self.amount < other.amount
@@ -127,10 +119,6 @@ class Money:
     def __ge__(self, other: Money) -> bool:
         self._same(other)
         return self.amount >= other.amount
-
-    def times(self, factor: Decimal) -> Money:
-        """Unrounded product; round once, when posting."""
-        return Money(self.amount * factor, self.currency)
 
     def format(self) -> str:
         """The JSON/CSV form: a decimal string with exactly the currency's minor digits."""

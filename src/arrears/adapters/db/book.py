@@ -25,14 +25,13 @@ from arrears.application.ports import (
     LoanUpdate,
     StoredPayment,
 )
-from arrears.domain.delinquency import Bucket, LoanStatus
+from arrears.domain.delinquency import ACTIVE_STATUSES, Bucket, LoanStatus
 from arrears.domain.loan import InstallmentState, Loan, LoanState, PaymentApplied
 from arrears.domain.product import Product
 
 INSTALLMENT_AMOUNTS = tuple(
     f.name for f in fields(InstallmentState) if f.name not in ("number", "due_date")
 )
-ACTIVE = (LoanStatus.CURRENT.value, LoanStatus.OVERDUE.value)
 
 # The statements on the payment and EOD paths are built once: SQLAlchemy then only looks up
 # their compiled form, which is most of the difference between 300 and 1,000+ payments/s.
@@ -323,7 +322,7 @@ class SqlLoanBook:
             (t.eod_failure.c.business_date == day) & (t.eod_failure.c.loan_id == t.loan.c.id))
         return list(self.connection.scalars(
             sa.select(t.loan.c.id)
-            .where(t.loan.c.status.in_(ACTIVE) & (t.loan.c.state_on < day)
+            .where(t.loan.c.status.in_(ACTIVE_STATUSES) & (t.loan.c.state_on < day)
                    & (t.loan.c.id > after_id)
                    & ((t.loan.c.earliest_unpaid_due_on <= day) | left_behind())
                    & ~set_aside.exists())

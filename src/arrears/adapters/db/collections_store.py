@@ -24,8 +24,7 @@ from arrears.application.ports import (
     PromiseRow,
     VisitAuthorizationRow,
 )
-
-ACTIVE = ("current", "overdue")
+from arrears.domain.delinquency import ACTIVE_STATUSES
 
 
 def _chunks(items: Sequence[Any], size: int = 900) -> list[Sequence[Any]]:
@@ -55,7 +54,7 @@ class SqlCollections:
                 loan.join(borrower, borrower.c.id == loan.c.borrower_id)
                 .outerjoin(phone, phone.c.id == first_phone)
                 .outerjoin(ct.borrower_email, ct.borrower_email.c.borrower_id == borrower.c.id))
-            .where(loan.c.status.in_(ACTIVE), *where)
+            .where(loan.c.status.in_(ACTIVE_STATUSES), *where)
             .order_by(loan.c.id))
         return [
             PlanRow(loan_id=r.id, loan_ref=r.loan_ref, product_code=r.product_code,

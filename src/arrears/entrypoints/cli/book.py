@@ -29,6 +29,7 @@ from arrears.application.handlers import eod, payments, servicing
 from arrears.application.loan_import import ImportRejected
 from arrears.batch.executor import BATCH_LOANS, vectorised_closer
 from arrears.config import Settings
+from arrears.domain.delinquency import ACTIVE_STATUSES
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import summarize
 from arrears.entrypoints.cli.output import USER_ERROR_EXIT, console, emit_json, fail, user_errors
@@ -318,7 +319,7 @@ def _portfolio_table(document: dict[str, Any], title: str) -> Table:
         table.add_row(name, str(figures["loans"]), figures["principal"])
     table.add_row("active", str(document["active"]["loans"]), document["active"]["principal"])
     for status, figures in document["by_status"].items():
-        if status not in queries.ACTIVE:
+        if status not in ACTIVE_STATUSES:
             table.add_row(status, str(figures["loans"]), figures["principal"])
     return table
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -52,11 +52,3 @@ def read_json_file(path: Path, field: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         fail(field, f"{path} is not valid JSON (line {error.lineno}, column {error.colno})")
-
-
-def parse_with(parser: Callable[[str], Any], text: str, field: str, expected: str) -> Any:
-    """Parse a command-line value, failing with the field name when it does not parse."""
-    try:
-        return parser(text)
-    except (ValueError, TypeError, ArithmeticError):
-        fail(field, f"{text!r} is not {expected}")
