@@ -4,15 +4,16 @@ Every state change — boarding, a payment, a reversal, a day of end-of-day, a w
 the difference between the balances the old and the new state imply. Balances recognise:
 principal from disbursement; contract interest and fees once their installment is due;
 penalty and compound once chargeable (after the grace window, rounded); payments received;
-the borrower's unapplied credit. So the receivable accounts always equal what the loan state
-says is owed, and the postings of every entry sum to zero.
+the borrower's unapplied credit; what a plan forgave (a concession, an expense) or moved into
+principal (capitalised: a receivable changing account, no cash). So the receivable accounts
+always equal what the loan state says is owed, and the postings of every entry sum to zero.
 
 Amounts are signed minor units: debit positive, credit negative.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
@@ -32,6 +33,7 @@ class Account(StrEnum):
     PENALTY_INCOME = "penalty_income"
     COMPOUND_INCOME = "compound_income"
     WRITE_OFF = "write_off_expense"
+    CONCESSION = "concession_expense"  # amounts a hardship plan forgave
     RECOVERY = "recovery_income"
 
 
@@ -54,6 +56,8 @@ class Position:
     received: dict[Account, int]
     credit: int
     written_off: bool
+    waived: dict[Account, int] = field(default_factory=dict)
+    capitalised: dict[Account, int] = field(default_factory=dict)
 
     def booked(self, account: Account) -> int:
         """The receivable as the ledger carries it (nothing once written off)."""
@@ -82,7 +86,9 @@ def position(loan: Loan, state: LoanState) -> Position:
             receivable[Account.COMPOUND] += compound
     written_off = loan.written_off_on is not None and loan.written_off_on <= as_of
     return Position(receivable=receivable, received=received, credit=state.unapplied,
-                    written_off=written_off)
+                    written_off=written_off,
+                    waived={Account(c.value): v for c, v in state.waived.items() if v},
+                    capitalised={Account(c.value): v for c, v in state.capitalised.items() if v})
 
 
 def opening_position() -> Position:
@@ -113,11 +119,19 @@ def postings(before: Position, after: Position) -> tuple[tuple[Account, int], ..
     if before.written_off:
         add(Account.RECOVERY, -sum(received.values()))
     else:
+        waived = {a: after.waived.get(a, 0) - before.waived.get(a, 0) for a in RECEIVABLES}
+        moved = {a: after.capitalised.get(a, 0) - before.capitalised.get(a, 0)
+                 for a in RECEIVABLES}
         for account in RECEIVABLES:
             change = after.receivable[account] - before.receivable[account]
             add(account, change)
-            gained = change + received[account]
+            # A receivable forgiven is a concession, one moved into principal is neither
+            # income lost nor money lent: only the rest of a change is income or cash.
+            gained = change + received[account] + waived[account] + moved[account]
+            if account is Account.PRINCIPAL:
+                gained -= sum(moved.values())
             add(INCOME_OF.get(account, Account.CASH), -gained)
+        add(Account.CONCESSION, sum(waived.values()))
         if after.written_off:
             for account in RECEIVABLES:
                 add(account, -after.receivable[account])

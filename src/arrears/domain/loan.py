@@ -6,11 +6,13 @@ what end-of-day needs. Amounts are integer minor units; accrued penalty and comp
 integer sub-minor units (1/10,000 of a minor unit, see `accrual`).
 
 Interpretations of §9 made here (also listed in the README):
-- A payment beyond everything due first settles the loan when it covers the remaining
-  principal plus the current period's contract interest accrued to the payment date; otherwise
-  it reduces future principal (from the last installment back, or re-spread by `reamortize`),
-  and the interest of every future installment is recomputed on the principal left for it.
-  A future installment whose principal is fully prepaid is cancelled (its fee too).
+- Money beyond everything due is, under `hold` (the default), kept as credit up to the next
+  installment and applied when it falls due; beyond that, or under `prepay`, it reduces future
+  principal (from the last installment back, or re-spread by `reamortize`), and the interest of
+  every future installment is recomputed on the principal left for it. A future installment
+  whose principal is fully prepaid is cancelled (its fee too). Money that covers the payoff
+  quote settles the loan; money short of it never strands the interest accrued: `hold` keeps
+  it as credit, `prepay` retires principal and makes the interest left due at once.
 - Penalty accrues from the day after the due date, grace or not; it becomes chargeable for a
   payment dated after the grace window, and is waived if the installment's principal,
   interest and fees are paid in full within the window.
@@ -27,8 +29,31 @@ from decimal import Decimal
 from arrears.domain import accrual
 from arrears.domain.delinquency import Bucket, LoanStatus, bucket, days_past_due
 from arrears.domain.errors import InvalidLoan, PaymentRejected
-from arrears.domain.product import Component, EarlyPayment, Method, Prepayment, Product
-from arrears.domain.schedule import build_schedule, period_interest, respread, round_units
+from arrears.domain.plans import (
+    BALANCE_BUCKETS,
+    NOTHING,
+    ByComponent,
+    InvalidPlan,
+    Plan,
+    PlanKind,
+    Treatment,
+    paused_days,
+)
+from arrears.domain.product import (
+    Component,
+    EarlyPayment,
+    InterestBasis,
+    Method,
+    Prepayment,
+    Product,
+)
+from arrears.domain.schedule import (
+    add_months,
+    build_schedule,
+    period_interest,
+    respread,
+    round_units,
+)
 from arrears.domain.waterfall import apply_in_order
 
 ONE_DAY = timedelta(days=1)
@@ -45,6 +70,16 @@ class Loan:
     terms: int
     product: Product
     written_off_on: date | None = None
+    plans: tuple[Plan, ...] = ()  # approved plans, in effective order (`plans.check_sequence`)
+
+    def product_on(self, day: date) -> Product:
+        """The product's terms in force on `day`: a rate reduction changes the contract rate."""
+        product = self.product
+        for plan in self.plans:
+            if plan.kind is PlanKind.RATE_REDUCTION and plan.effective_on <= day:
+                assert plan.rate is not None
+                product = replace(product, annual_rate=plan.rate)
+        return product
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +134,14 @@ class LoanState:
     installments: tuple[InstallmentState, ...]
     prepaid_principal: int = 0
     unapplied: int = 0
+    # What plans did: concessions and balances moved into principal (for the ledger), paused
+    # days (no DPD, no accrual), the first delinquency a plan found, and money received
+    # towards a settlement offer.
+    waived: ByComponent = NOTHING
+    capitalised: ByComponent = NOTHING
+    pauses: tuple[tuple[date, date], ...] = ()
+    delinquent_since: date | None = None
+    offer_received: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,16 +197,24 @@ class _Engine:
 
     def __init__(self, loan: Loan, state: LoanState) -> None:
         self.loan = loan
-        self.product = loan.product
+        self.product = loan.product_on(state.as_of)
         self.rows = list(state.installments)
         self.prepaid = state.prepaid_principal
         self.unapplied = state.unapplied
         self.cursor = state.as_of
         self.applied: list[PaymentApplied] = []
+        self.waived = state.waived
+        self.capitalised = state.capitalised
+        self.pauses = state.pauses
+        self.delinquent_since = state.delinquent_since
+        self.offer_received = state.offer_received
 
     def snapshot(self) -> LoanState:
         return LoanState(as_of=self.cursor, installments=tuple(self.rows),
-                         prepaid_principal=self.prepaid, unapplied=self.unapplied)
+                         prepaid_principal=self.prepaid, unapplied=self.unapplied,
+                         waived=self.waived, capitalised=self.capitalised, pauses=self.pauses,
+                         delinquent_since=self.delinquent_since,
+                         offer_received=self.offer_received)
 
     # --- accrual -------------------------------------------------------------------------
 
@@ -177,7 +228,10 @@ class _Engine:
             rate = self.product.penalty_rate
             year_days = self.product.day_count.year_days
             for index, row in enumerate(self.rows):
-                days = (stop - max(self.cursor, row.due_date)).days
+                start = max(self.cursor, row.due_date)
+                days = (stop - start).days
+                if self.pauses:
+                    days -= paused_days(self.pauses, start, stop)
                 if days <= 0 or row.is_paid:
                     continue
                 penalty = accrual.accrue(row.unpaid_principal, rate, year_days, days)
@@ -192,7 +246,58 @@ class _Engine:
     # --- payments ------------------------------------------------------------------------
 
     def pay(self, payment: Payment) -> None:
-        """Apply a payment dated the day after the cursor, before that day's accrual."""
+        """Apply a payment dated the day after the cursor, before that day's accrual. Under a
+        settlement offer, the payment that completes the offered amount settles the loan: the
+        rest is waived and anything paid beyond the offer is the borrower's credit."""
+        offer = self.active_offer(payment.on)
+        if offer is None:
+            self.apply(payment)
+            return
+        need = offer.amount - self.offer_received
+        if payment.amount < need:
+            self.offer_received += payment.amount
+            self.apply(payment)
+            return
+        self.offer_received += need
+        self.freeze_delinquency(payment.on)
+        self.apply(replace(payment, amount=need), settling=True)
+        self.waive_everything(payment.on)
+        extra = payment.amount - need
+        self.unapplied += extra
+        last = self.applied.pop()
+        self.applied.append(replace(last, amount=payment.amount,
+                                    to_credit=last.to_credit + extra))
+
+    def pay_towards_settlement(self, amount: int, day: date) -> tuple[int, int, int]:
+        """Under a settlement the future installments take the money as it is (the interest
+        accrued, then principal) with no new schedule: what is left will be waived."""
+        future = [i for i in self.future(day) if not self.rows[i].is_paid]
+        if not future:
+            return 0, 0, amount
+        first = self.rows[future[0]]
+        accrued = max(0, self.accrued_interest(future[0], day) - first.paid_interest) \
+            if first.unpaid_principal else 0
+        to_interest = min(amount, accrued)
+        self.rows[future[0]] = replace(first, paid_interest=first.paid_interest + to_interest)
+        left = amount - to_interest
+        to_principal = 0
+        for index in future:
+            row = self.rows[index]
+            take = min(left, row.unpaid_principal)
+            self.rows[index] = replace(row, paid_principal=row.paid_principal + take)
+            left -= take
+            to_principal += take
+        return to_interest, to_principal, left
+
+    def active_offer(self, day: date) -> Plan | None:
+        for plan in self.loan.plans:
+            if plan.kind is PlanKind.SETTLEMENT and plan.effective_on <= day and \
+                    plan.until is not None and day <= plan.until and \
+                    self.offer_received < plan.amount and not all(r.is_paid for r in self.rows):
+                return plan
+        return None
+
+    def apply(self, payment: Payment, *, settling: bool = False) -> None:
         day = payment.on
         totals = dict.fromkeys(Component, 0)
         remaining = payment.amount
@@ -218,13 +323,19 @@ class _Engine:
                 row = replace(row, penalty_accrued=0, compound_accrued=0)
             self.rows[index] = row
         to_credit = remaining
-        if remaining and not self.holds(remaining, day):
+        if remaining:
             # Credit already held joins the excess: together they may settle the loan.
             held = self.unapplied
-            to_interest, to_principal, left = self.prepay(remaining + held, day)
+            pool = remaining + held
+            if settling:
+                keep = 0
+                to_interest, to_principal, left = self.pay_towards_settlement(pool, day)
+            else:
+                keep = self.credit_to_keep(pool, day)
+                to_interest, to_principal, left = self.prepay(pool - keep, day)
             totals[Component.INTEREST] += to_interest
             totals[Component.PRINCIPAL] += to_principal
-            to_credit = left - held
+            to_credit = left + keep - held
         self.unapplied += to_credit
         self.applied.append(PaymentApplied(
             key=payment.key, on=day, amount=payment.amount,
@@ -233,13 +344,28 @@ class _Engine:
             to_principal=totals[Component.PRINCIPAL], to_credit=to_credit,
         ))
 
-    def holds(self, amount: int, day: date) -> bool:
-        """A `hold` product keeps money received ahead as credit, unless it (with the credit
-        already held) retires every future principal, which settles the loan."""
+    def credit_to_keep(self, pool: int, day: date) -> int:
+        """How much of money received ahead (`pool`, with the credit already held) a `hold`
+        product keeps as credit (DESIGN §9): nothing when it settles the loan; otherwise up to
+        the next installment, so the rest reduces future principal. Money that covers the
+        principal but not the interest accrued to `day` is below the payoff, so it waits as
+        credit rather than retiring principal and stranding the interest."""
         if self.product.early_payment is not EarlyPayment.HOLD:
-            return False
-        outstanding = sum(self.rows[i].unpaid_principal for i in self.future(day))
-        return 0 < outstanding and amount + self.unapplied < outstanding
+            return 0
+        future = self.future(day)
+        if not future or pool >= self.settlement_amount(future, day):
+            return 0
+        first = self.rows[future[0]]
+        return min(pool, first.unpaid_principal + first.unpaid_interest + first.unpaid_fee)
+
+    def settlement_amount(self, future: list[int], day: date) -> int:
+        """What settles every future installment on `day`: their principal plus the current
+        period's interest accrued to `day` that is not yet paid (§9 payoff quote)."""
+        principal = sum(self.rows[i].unpaid_principal for i in future)
+        if principal == 0:
+            return sum(self.rows[i].unpaid_interest + self.rows[i].unpaid_fee for i in future)
+        first = self.rows[future[0]]
+        return principal + max(0, self.accrued_interest(future[0], day) - first.paid_interest)
 
     def apply_credit_through(self, day: date) -> None:
         """Apply held credit on each due date up to `day`, at the start of that date (before
@@ -251,7 +377,7 @@ class _Engine:
             if self.unapplied > 0 and self.cursor < due <= day:
                 self.accrue_through(due - ONE_DAY)
                 credit, self.unapplied = self.unapplied, 0
-                self.pay(Payment(key=f"credit:{due.isoformat()}", on=due, amount=credit))
+                self.apply(Payment(key=f"credit:{due.isoformat()}", on=due, amount=credit))
 
     def future(self, day: date) -> list[int]:
         return [i for i, row in enumerate(self.rows) if row.due_date > day]
@@ -286,17 +412,24 @@ class _Engine:
         """
         future = self.future(day)
         outstanding = sum(self.rows[i].unpaid_principal for i in future)
-        if not future or outstanding == 0:
+        if amount == 0 or not future or outstanding == 0:
             return 0, 0, amount
         accrued = self.accrued_interest(future[0], day)
         if amount >= outstanding:
-            to_interest = min(amount - outstanding, accrued)
+            first = self.rows[future[0]]
+            interest = max(accrued, first.paid_interest)
+            to_interest = min(amount - outstanding, interest - first.paid_interest)
             for position, index in enumerate(future):
                 row = self.rows[index]
                 self.rows[index] = replace(
                     row, principal=row.paid_principal,
-                    interest=accrued if position == 0 else 0,
-                    paid_interest=to_interest if position == 0 else 0, fee=row.paid_fee)
+                    interest=interest if position == 0 else row.paid_interest,
+                    paid_interest=row.paid_interest + (to_interest if position == 0 else 0),
+                    fee=row.paid_fee)
+            if to_interest < interest - first.paid_interest:
+                # §9: interest left after the principal is retired is due at once, so the
+                # next quote and the next payment see it.
+                self.rows[future[0]] = replace(self.rows[future[0]], due_date=day)
             self.prepaid += outstanding
             return to_interest, outstanding, amount - outstanding - to_interest
         elapsed, whole = self.period_days(future[0], day)
@@ -342,6 +475,271 @@ class _Engine:
             balance -= row.unpaid_principal
 
 
+    # --- plans ---------------------------------------------------------------------------
+
+    def restructure(self, plan: Plan) -> None:
+        """Apply `plan` at the start of its effective date (the cursor is the day before)."""
+        day = plan.effective_on
+        if self.loan.written_off_on is not None and self.loan.written_off_on < day:
+            raise InvalidPlan("plan.loan", "the loan is written off; no plan can change it")
+        if all(row.is_paid for row in self.rows):
+            raise InvalidPlan("plan.loan", "the loan is settled; there is nothing to change")
+        if plan.kind is not PlanKind.SETTLEMENT:  # an offer changes nothing until it is paid
+            self.freeze_delinquency(day)
+        {
+            PlanKind.DEFERRAL: self.defer,
+            PlanKind.REAGE: self.reage,
+            PlanKind.REAMORTIZE: self.reamortize_overdue,
+            PlanKind.HOLIDAY: self.holiday,
+            PlanKind.SETTLEMENT: self.offer,
+            PlanKind.WAIVER: self.waive_shares,
+            PlanKind.RATE_REDUCTION: self.reduce_rate,
+        }[plan.kind](plan)
+
+    def freeze_delinquency(self, day: date) -> None:
+        """Keep the first delinquency a plan finds: a plan may cure DPD, never the history."""
+        overdue = [row for row in self.rows if row.due_date < day and not row.is_paid]
+        if overdue:
+            since = overdue[0].due_date + ONE_DAY
+            self.delinquent_since = min(since, self.delinquent_since or since)
+
+    def owed_charges(self, row: InstallmentState) -> tuple[int, int]:
+        """(penalty, compound) accrued and not paid, in minor units, grace aside."""
+        rounding = self.product.rounding
+        return (accrual.to_minor(row.penalty_accrued, rounding) - row.penalty_paid,
+                accrual.to_minor(row.compound_accrued, rounding) - row.compound_paid)
+
+    @staticmethod
+    def closed(row: InstallmentState) -> InstallmentState:
+        """The row with nothing left to pay: what was paid is all it ever asked for."""
+        return replace(row, principal=row.paid_principal, interest=row.paid_interest,
+                       fee=row.paid_fee,
+                       penalty_accrued=row.penalty_paid * accrual.SUB_MINOR_PER_MINOR,
+                       compound_accrued=row.compound_paid * accrual.SUB_MINOR_PER_MINOR)
+
+    def extra_interest(self, principal: int, old_due: date, new_due: date, months: int,
+                       rate: Decimal | None) -> int:
+        """Interest on `principal` deferred from `old_due` to `new_due` (`months` later)."""
+        product = self.product if rate is None else replace(self.product, annual_rate=rate)
+        if product.interest_basis is InterestBasis.PERIOD:
+            exact = Decimal(principal) * product.annual_rate * months / 12
+        else:
+            exact = (Decimal(principal) * product.annual_rate
+                     * product.day_count.days_between(old_due, new_due)
+                     / product.day_count.year_days)
+        return round_units(exact, product.rounding)
+
+    def shift(self, first: int, months: int, rate: Decimal | None) -> None:
+        """Move row `first` and every later row `months` later; an unpaid row's charges
+        become a fixed charge and its principal bears interest for the added time."""
+        for index in range(first, len(self.rows)):
+            row = self.rows[index]
+            new_due = add_months(row.due_date, months)
+            if row.is_paid:
+                self.rows[index] = replace(row, due_date=new_due)
+                continue
+            penalty, compound = self.owed_charges(row)
+            extra = self.extra_interest(row.unpaid_principal, row.due_date, new_due, months,
+                                        rate)
+            self.rows[index] = replace(
+                row, due_date=new_due, interest=row.interest + extra,
+                fee=row.fee + penalty + compound,
+                penalty_accrued=row.penalty_paid * accrual.SUB_MINOR_PER_MINOR,
+                compound_accrued=row.compound_paid * accrual.SUB_MINOR_PER_MINOR)
+
+    def defer(self, plan: Plan) -> None:
+        unpaid = [i for i, row in enumerate(self.rows) if not row.is_paid]
+        if not unpaid:
+            raise InvalidPlan("plan.kind", "no installment is left to defer")
+        self.shift(unpaid[0], plan.months, plan.rate)
+
+    def holiday(self, plan: Plan) -> None:
+        """No installment falls due in [effective_on, until]: those due then and later move
+        by the fewest whole months that clear the pause; overdue ones stand still, and the
+        pause stops their DPD and their accrual."""
+        assert plan.until is not None
+        start, end = plan.effective_on, plan.until
+        self.pauses = (*self.pauses, (start, end))
+        later = [i for i, row in enumerate(self.rows) if row.due_date >= start]
+        if not later:
+            return
+        first_due = self.rows[later[0]].due_date
+        months = 0
+        while first_due <= end and add_months(first_due, months) <= end:
+            months += 1
+        if months:
+            self.shift(later[0], months, plan.rate)
+
+    def reamortize_overdue(self, plan: Plan) -> None:
+        """Due dates stay; overdue principal is shared equally by the future installments, and
+        bears contract interest with them from the plan's date."""
+        day = plan.effective_on
+        future = [i for i, row in enumerate(self.rows) if row.due_date >= day]
+        if not future:
+            raise InvalidPlan("plan.kind", "no future installment to spread the arrears over")
+        moved = 0
+        for index, row in enumerate(self.rows):
+            if row.due_date < day and row.unpaid_principal:
+                moved += row.unpaid_principal
+                self.rows[index] = replace(row, principal=row.paid_principal)
+        if moved == 0:
+            raise InvalidPlan("plan.kind", "no overdue principal to re-amortise")
+        share, remainder = divmod(moved, len(future))
+        for position, index in enumerate(future):
+            row = self.rows[index]
+            part = share + (remainder if position == len(future) - 1 else 0)
+            self.rows[index] = replace(row, principal=row.principal + part)
+        first = self.rows[future[0]]
+        elapsed, whole = self.period_days(future[0], day)
+        added = period_interest(moved, self.product, self.period_start(future[0]),
+                                first.due_date)
+        if whole > 0:
+            added = round_units(accrual_ratio(added, whole - elapsed, whole),
+                                self.product.rounding)
+        self.rows[future[0]] = replace(first, interest=first.interest + added)
+        if len(future) > 1:
+            self.recompute_future_interest(future[1:])
+
+    def reage(self, plan: Plan) -> None:
+        """Close every installment and spread what is owed over `terms` new ones."""
+        day = plan.effective_on
+        assert plan.first_due_on is not None
+        owed = ByComponent()
+        future = self.future(day)
+        current_interest = 0
+        if future:
+            first = self.rows[future[0]]
+            current_interest = max(0, self.accrued_interest(future[0], day) - first.paid_interest)
+        for index, row in enumerate(self.rows):
+            if row.is_paid and not any(self.owed_charges(row)):
+                continue
+            penalty, compound = self.owed_charges(row)
+            owed = owed.plus(Component.PRINCIPAL, row.unpaid_principal)
+            owed = owed.plus(Component.PENALTY, penalty).plus(Component.COMPOUND, compound)
+            if row.due_date <= day:
+                owed = owed.plus(Component.INTEREST, row.unpaid_interest)
+                owed = owed.plus(Component.FEE, row.unpaid_fee)
+            self.rows[index] = self.closed(row)
+        owed = owed.plus(Component.INTEREST, current_interest)
+        principal = owed.principal
+        carried = dict.fromkeys((Component.INTEREST, Component.FEE), 0)
+        spread = dict.fromkeys((Component.INTEREST, Component.FEE), 0)
+        for component in BALANCE_BUCKETS:
+            amount = owed.of(component)
+            if amount == 0:
+                continue
+            # Carried or spread penalty is a fixed charge of the new installment (see plans).
+            kind = Component.INTEREST if component is Component.INTEREST else Component.FEE
+            treatment = plan.treatment(component)
+            if treatment is Treatment.CAPITALISE:
+                principal += amount
+                self.capitalised = self.capitalised.plus(component, amount)
+            elif treatment is Treatment.WAIVE:
+                self.waived = self.waived.plus(component, amount)
+            elif treatment is Treatment.CARRY:
+                carried[kind] += amount
+            else:
+                spread[kind] += amount
+        if principal <= 0:
+            raise InvalidPlan("plan.kind", "no principal is left to re-age")
+        product = replace(self.product, method=plan.method or (
+            self.product.method if self.product.method is not Method.BULLET
+            else Method.EQUAL_INSTALLMENT))
+        if plan.rate is not None:
+            product = replace(product, annual_rate=plan.rate)
+        dates = tuple(add_months(plan.first_due_on, k) for k in range(plan.terms))
+        number = max(row.number for row in self.rows) + 1
+        # The old future installments are gone (nothing was paid on them); one that took
+        # money stays, closed, dated no later than the plan so the rows stay in date order.
+        self.rows = [row if row.due_date <= day else replace(row, due_date=day)
+                     for row in self.rows
+                     if row.due_date <= day or row.paid_principal or row.paid_interest
+                     or row.paid_fee or row.penalty_paid or row.compound_paid]
+        fresh = respread(principal, product, day, dates, first_number=number,
+                         original_principal=principal)
+        terms = len(fresh)
+        for position, new in enumerate(fresh):
+            extra = {kind: spread[kind] // terms + (spread[kind] % terms
+                                                    if position == terms - 1 else 0)
+                     for kind in spread}
+            if position == 0:
+                extra = {kind: extra[kind] + carried[kind] for kind in extra}
+            self.rows.append(InstallmentState(
+                number=new.number, due_date=new.due_date, principal=new.principal,
+                interest=new.interest + extra[Component.INTEREST],
+                fee=new.fee + extra[Component.FEE]))
+
+    def offer(self, plan: Plan) -> None:
+        self.offer_received = 0
+
+    def waive_shares(self, plan: Plan) -> None:
+        """Forgive a share of each named charge owed on the installments already due. Accrued
+        charges are cut in sub-minor units, so a whole waiver leaves exactly nothing owed."""
+        shares = dict(plan.waive)
+        rounding = self.product.rounding
+        sub = accrual.SUB_MINOR_PER_MINOR
+        for index, row in enumerate(self.rows):
+            if row.due_date >= plan.effective_on:
+                break
+            fee_cut = round_units(Decimal(row.unpaid_fee) * shares.get(Component.FEE, 0),
+                                  rounding)
+            accrued = {Component.PENALTY: (row.penalty_accrued, row.penalty_paid),
+                       Component.COMPOUND: (row.compound_accrued, row.compound_paid)}
+            kept: dict[Component, int] = {}
+            for component, (total, paid) in accrued.items():
+                owed = max(0, total - paid * sub)
+                cut = round_units(Decimal(owed) * shares.get(component, 0), rounding)
+                kept[component] = total - cut
+                self.waived = self.waived.plus(
+                    component, accrual.to_minor(total, rounding)
+                    - accrual.to_minor(total - cut, rounding))
+            self.waived = self.waived.plus(Component.FEE, fee_cut)
+            self.rows[index] = replace(row, fee=row.fee - fee_cut,
+                                       penalty_accrued=kept[Component.PENALTY],
+                                       compound_accrued=kept[Component.COMPOUND])
+
+    def reduce_rate(self, plan: Plan) -> None:
+        """From the plan's date the remaining installments bear the new rate: the current
+        period keeps the interest accrued at the old rate."""
+        assert plan.rate is not None
+        if plan.rate >= self.product.annual_rate:
+            raise InvalidPlan("plan.rate", f"must be below the contract rate "
+                                           f"{self.product.annual_rate}")
+        day = plan.effective_on
+        future = self.future(day - ONE_DAY)
+        if not future:
+            raise InvalidPlan("plan.kind", "no future installment to re-price")
+        accrued = self.accrued_interest(future[0], day)
+        elapsed, whole = self.period_days(future[0], day)
+        self.product = replace(self.product, annual_rate=plan.rate)
+        self.recompute_future_interest(future)
+        first = self.rows[future[0]]
+        if whole > 0:
+            rest = round_units(accrual_ratio(first.interest, whole - elapsed, whole),
+                               self.product.rounding)
+            self.rows[future[0]] = replace(first, interest=accrued + rest)
+
+    def waive_everything(self, day: date) -> None:
+        """A settlement offer was paid: forgive all that is left, and close every row."""
+        future = self.future(day)
+        first = future[0] if future else None
+        for index, row in enumerate(self.rows):
+            penalty, compound = self.owed_charges(row)
+            interest = row.unpaid_interest
+            if row.due_date > day:
+                interest = max(0, self.accrued_interest(index, day) - row.paid_interest) \
+                    if index == first and row.unpaid_principal else 0
+            for component, amount in ((Component.PRINCIPAL, row.unpaid_principal),
+                                      (Component.INTEREST, interest),
+                                      (Component.FEE, row.unpaid_fee if row.due_date <= day
+                                       else 0),
+                                      (Component.PENALTY, penalty),
+                                      (Component.COMPOUND, compound)):
+                if amount:
+                    self.waived = self.waived.plus(component, amount)
+            self.rows[index] = self.closed(row)
+
+
 def accrual_ratio(amount: int, part: int, whole: int) -> Decimal:
     """`amount × part ÷ whole` as an exact Decimal, ready for rounding."""
     return Decimal(amount) * part / whole
@@ -379,11 +777,20 @@ def advance(
         if payment.on <= state.as_of:
             raise PaymentRejected(f"payments[{position}].on",
                                   f"{payment.on} is on or before the state date {state.as_of}")
-        if payment.on > through:
-            break
-        engine.apply_credit_through(payment.on)
-        engine.accrue_through(payment.on - ONE_DAY)
-        engine.pay(payment)
+    plans = [plan for plan in loan.plans if state.as_of < plan.effective_on <= through]
+    days = sorted({p.on for p in todo if p.on <= through} | {p.effective_on for p in plans})
+    for day in days:
+        # A plan takes effect at the start of its day: before held credit meets an
+        # installment falling due that day, and before the day's payments.
+        engine.apply_credit_through(day - ONE_DAY)
+        engine.accrue_through(day - ONE_DAY)
+        for plan in plans:
+            if plan.effective_on == day:
+                engine.restructure(plan)
+        engine.apply_credit_through(day)
+        for payment in todo:
+            if payment.on == day:
+                engine.pay(payment)
     engine.apply_credit_through(through)
     engine.accrue_through(through)
     return engine.snapshot(), tuple(engine.applied)
@@ -413,6 +820,9 @@ class Summary:
     total_due: int
     payoff_amount: int
     earliest_overdue_due_date: date | None
+    # The first day of the delinquency that is still unresolved; a plan never moves it.
+    first_delinquency_on: date | None = None
+    restructured: bool = False
 
 
 def summarize(loan: Loan, state: LoanState) -> Summary:
@@ -427,6 +837,12 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
     overdue = [row for row in state.installments if row.due_date < as_of and not row.is_paid]
     earliest = overdue[0].due_date if overdue else None
     dpd = days_past_due(as_of, earliest)
+    if earliest is not None and state.pauses:
+        dpd -= paused_days(state.pauses, earliest, as_of)
+    first_delinquency = state.delinquent_since
+    if dpd > 0 and earliest is not None:
+        episode = earliest + ONE_DAY
+        first_delinquency = min(episode, first_delinquency or episode)
     penalty = compound = total_due = settle_due = 0
     for row in state.installments:
         if row.due_date > next_day:
@@ -439,8 +855,7 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
             total_due += sum(owed.values())
     engine = _Engine(loan, state)
     future = engine.future(next_day)
-    future_principal = sum(state.installments[i].unpaid_principal for i in future)
-    accrued = engine.accrued_interest(future[0], next_day) if future else 0
+    settle_future = engine.settlement_amount(future, next_day) if future else 0
     outstanding_principal = sum(row.unpaid_principal for row in state.installments)
     if loan.written_off_on is not None and loan.written_off_on <= as_of:
         status = LoanStatus.WRITTEN_OFF
@@ -457,8 +872,11 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
         overdue_interest=sum(row.unpaid_interest for row in overdue),
         overdue_fee=sum(row.unpaid_fee for row in overdue),
         penalty_interest=penalty, compound_interest=compound, total_due=total_due,
-        payoff_amount=max(0, settle_due + future_principal + accrued - state.unapplied),
+        payoff_amount=max(0, settle_due + settle_future - state.unapplied),
         earliest_overdue_due_date=earliest,
+        first_delinquency_on=first_delinquency,
+        restructured=any(plan.effective_on <= as_of and plan.kind is not PlanKind.SETTLEMENT
+                         for plan in loan.plans),
     )
 
 
@@ -478,6 +896,17 @@ def apply_payment(
     engine.apply_credit_through(payment.on)
     engine.pay(payment)
     return engine.snapshot(), engine.applied[-1]
+
+
+def restructure(loan: Loan, state: LoanState, plan: Plan) -> LoanState:
+    """`state` (the end of the day before `plan.effective_on`) with `plan` applied at the start
+    of its day; the date stays, as with a payment, so that day's end-of-day still accrues."""
+    if plan.effective_on != state.as_of + ONE_DAY:
+        raise InvalidPlan("plan.effective_on",
+                          f"{plan.effective_on} is not the open date {state.as_of + ONE_DAY}")
+    engine = _Engine(loan, state)
+    engine.restructure(plan)
+    return engine.snapshot()
 
 
 def due_on(loan: Loan, state: LoanState, day: date) -> int:

@@ -57,10 +57,10 @@ class Prepayment(StrEnum):
 
 
 class EarlyPayment(StrEnum):
-    """What money received before anything is due does (short of settling the loan)."""
+    """What money received before anything is due does (short of settling the loan), §9."""
 
-    PREPAY = "prepay"  # DESIGN §9: reduces future principal at once
-    HOLD = "hold"  # kept as the borrower's credit and applied when the next installment is due
+    HOLD = "hold"  # credit applied when the next installment falls due; beyond it, prepayment
+    PREPAY = "prepay"  # all of it reduces future principal at once
 
 
 class Rounding(StrEnum):
@@ -110,7 +110,7 @@ class Product:
     rounding: Rounding = Rounding.HALF_UP
     waterfall: tuple[Component, ...] = DEFAULT_WATERFALL
     prepayment: Prepayment = Prepayment.LAST_FIRST
-    early_payment: EarlyPayment = EarlyPayment.PREPAY
+    early_payment: EarlyPayment = EarlyPayment.HOLD
     jurisdiction: str = "CN"
     reminders: ReminderOffsets = field(default_factory=ReminderOffsets)
 

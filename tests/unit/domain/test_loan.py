@@ -132,7 +132,7 @@ def test_partial_payment_reduces_the_penalty_base_from_its_own_date():
 
 
 def test_overpayment_reduces_the_last_installment_first_and_its_interest():
-    loan = make_loan()
+    loan = make_loan(early_payment=EarlyPayment.PREPAY)
     rows = initial_state(loan).installments
     extra = Payment(key="x", on=date(2026, 1, 20), amount=rows[-1].principal)
     state = state_on(loan, [extra], date(2026, 1, 20))
@@ -143,7 +143,7 @@ def test_overpayment_reduces_the_last_installment_first_and_its_interest():
 
 
 def test_reamortize_respreads_the_remaining_principal():
-    loan = make_loan(prepayment=Prepayment.REAMORTIZE)
+    loan = make_loan(prepayment=Prepayment.REAMORTIZE, early_payment=EarlyPayment.PREPAY)
     extra = Payment(key="x", on=date(2026, 1, 20), amount=500_000)
     state = state_on(loan, [extra], date(2026, 1, 20))
     # From the second installment on the payment is level again; the first keeps the interest
@@ -171,8 +171,12 @@ def test_a_partial_prepayment_keeps_the_interest_accrued_so_far():
     assert summarize(loan, almost).status is not LoanStatus.SETTLED
 
 
-def test_a_payment_between_principal_and_payoff_retires_principal_and_leaves_interest_due():
-    loan = make_loan(prepayment=Prepayment.REAMORTIZE)
+@pytest.mark.parametrize("prepayment", list(Prepayment))
+def test_under_prepay_interest_left_after_the_principal_is_due_at_once(prepayment):
+    """§9: money between the remaining principal and the payoff retires the principal under
+    `prepay`; the interest left is due at once and in the next quote, and paying it settles
+    (it used to be stranded until the old due date, then drift into delinquency)."""
+    loan = make_loan(prepayment=prepayment, early_payment=EarlyPayment.PREPAY)
     day = date(2026, 2, 1)
     quote = summarize(loan, state_on(loan, [], day - timedelta(days=1))).payoff_amount
     state, applied = advance(loan, initial_state(loan),
@@ -180,7 +184,59 @@ def test_a_payment_between_principal_and_payoff_retires_principal_and_leaves_int
     assert applied[0].to_principal == loan.principal
     assert applied[0].to_interest == quote - 1 - loan.principal
     assert all(row.principal >= 0 for row in state.installments)
-    assert summarize(loan, state).status is not LoanStatus.SETTLED
+    after = summarize(loan, state)
+    assert after.status is not LoanStatus.SETTLED
+    assert (after.total_due, after.payoff_amount, after.dpd) == (1, 1, 0)
+    settled, _ = advance(loan, state, [Payment(key="rest", on=day + timedelta(days=1),
+                                               amount=1)], day + timedelta(days=1))
+    final = summarize(loan, settled)
+    assert (final.status, final.payoff_amount, final.total_due) == (LoanStatus.SETTLED, 0, 0)
+
+
+def test_under_hold_money_short_of_the_payoff_waits_as_credit():
+    """§9 (`hold`): money that covers the remaining principal but not the interest accrued
+    waits as credit; it used to retire the principal and leave a few fen overdue for months."""
+    loan = make_loan(method=Method.BULLET, terms=1)
+    day = date(2026, 2, 1)
+    quote = summarize(loan, state_on(loan, [], day - timedelta(days=1))).payoff_amount
+    assert quote > loan.principal
+    state = state_on(loan, [Payment(key="p", on=day, amount=loan.principal)],
+                     date(2026, 2, 14))
+    assert state.unapplied == loan.principal
+    assert state.installments[0].unpaid_principal == loan.principal
+    late = summarize(loan, state_on(loan, [Payment(key="p", on=day, amount=loan.principal)],
+                                    date(2026, 5, 1)))
+    # On the due date the credit pays the interest, then principal: what the borrower did not
+    # pay is the installment's shortfall, not interest stranded by an early principal payoff.
+    assert late.overdue_interest == 0
+    assert late.overdue_principal == initial_state(loan).installments[0].interest
+
+
+def test_under_hold_money_beyond_the_next_installment_reduces_principal_from_the_end():
+    loan = make_loan()
+    rows = initial_state(loan).installments
+    nxt = rows[0].principal + rows[0].interest
+    paid = [Payment(key="x", on=date(2026, 1, 20), amount=nxt + rows[-1].principal)]
+    state = state_on(loan, paid, date(2026, 1, 20))
+    assert state.unapplied == nxt
+    assert state.installments[-1].principal == 0
+    assert state.prepaid_principal == rows[-1].principal
+    on_due = summarize(loan, state_on(loan, paid, rows[0].due_date + timedelta(days=5)))
+    assert (on_due.dpd, on_due.status) == (0, LoanStatus.CURRENT)
+
+
+def test_paying_the_quote_of_a_one_term_bullet_leaves_nothing_to_pay():
+    """A settled loan's payoff and total due are 0: the summary used to re-prorate the
+    settled installment's interest (3.18 left on a bullet loan paid on its quote)."""
+    for early in EarlyPayment:
+        loan = make_loan(method=Method.BULLET, terms=1, early_payment=early)
+        for day in (date(2026, 1, 16), date(2026, 1, 31), date(2026, 2, 14)):
+            quote = summarize(loan, state_on(loan, [], day - timedelta(days=1))).payoff_amount
+            paid = [Payment(key="q", on=day, amount=quote)]
+            for later in (day, day + timedelta(days=1), date(2026, 6, 1)):
+                figures = summarize(loan, state_on(loan, paid, later))
+                assert (figures.status, figures.payoff_amount, figures.total_due) == \
+                    (LoanStatus.SETTLED, 0, 0), (early, day, later)
 
 
 def test_hold_keeps_an_early_payment_and_applies_it_on_the_due_date():
@@ -194,9 +250,9 @@ def test_hold_keeps_an_early_payment_and_applies_it_on_the_due_date():
     assert before_due.installments[-1].principal == initial_state(loan).installments[-1].principal
     after = summarize(loan, state_on(loan, [early], first.due_date + timedelta(days=10)))
     assert (after.dpd, after.status, after.penalty_interest) == (0, LoanStatus.CURRENT, 0)
-    prepaid = summarize(make_loan(), state_on(make_loan(), [early],
-                                              first.due_date + timedelta(days=10)))
-    assert prepaid.status is LoanStatus.OVERDUE  # §9's default: the money went to the end
+    prepay = make_loan(early_payment=EarlyPayment.PREPAY)
+    prepaid = summarize(prepay, state_on(prepay, [early], first.due_date + timedelta(days=10)))
+    assert prepaid.status is LoanStatus.OVERDUE  # under `prepay` the money went to the end
 
 
 def test_hold_still_settles_when_the_payoff_is_paid():
@@ -282,6 +338,40 @@ def test_paying_the_payoff_quote_settles_the_loan(history, offset):
     # The quote counts credit already held; paying it leaves no credit behind.
     assert settled.unapplied == 0
     assert result.principal_outstanding == 0
+    for later in (1, 2, 45):
+        after, _ = advance(loan, settled, [], settled.as_of + timedelta(days=later))
+        figures = summarize(loan, after)
+        assert (figures.status, figures.payoff_amount, figures.total_due) == \
+            (LoanStatus.SETTLED, 0, 0)
+
+
+@given(histories(hold=True), st.integers(0, 900))
+def test_no_loan_whose_credit_covers_what_is_due_is_overdue(history, offset):
+    """§9: held credit is applied when an installment falls due, so credit that covers the
+    total due never sits beside an overdue installment, and DPD does not grow under it."""
+    loan, payments = history
+    as_of = loan.disbursed_on + timedelta(days=offset)
+    state = state_on(loan, [p for p in payments if p.on <= as_of], as_of)
+    today = summarize(loan, state)
+    if state.unapplied < today.total_due:
+        return
+    assert today.status is not LoanStatus.OVERDUE and today.dpd == 0
+    tomorrow = summarize(loan, advance(loan, state, [], as_of + timedelta(days=1))[0])
+    assert tomorrow.dpd == 0
+
+
+@given(histories(hold=True), st.integers(0, 900))
+def test_the_quote_never_leaves_interest_stranded(history, offset):
+    """§9: whatever was paid, the payoff quote is at least the total due, and a loan with no
+    principal left owes nothing beyond what is due now."""
+    loan, payments = history
+    as_of = loan.disbursed_on + timedelta(days=offset)
+    state = state_on(loan, [p for p in payments if p.on <= as_of], as_of)
+    figures = summarize(loan, state)
+    assert figures.payoff_amount >= figures.total_due - state.unapplied
+    if figures.principal_outstanding == 0:
+        owed = sum(row.unpaid_interest + row.unpaid_fee for row in state.installments)
+        assert owed == 0 or figures.payoff_amount > 0
 
 
 @given(histories(hold=True), st.integers(0, 900))
