@@ -13,10 +13,21 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from arrears.domain.dates import check_date
 from arrears.domain.disclosure import check_cost_cap
 from arrears.domain.errors import DomainError, InvalidLoan
 from arrears.domain.loan import Loan, LoanState, Payment, Summary
-from arrears.domain.money import Money, minor_digits, parse_decimal
+from arrears.domain.money import MAX_MINOR_UNITS, Money, minor_digits, parse_decimal
+from arrears.domain.plans import (
+    PARAMETERS,
+    ByComponent,
+    InvalidPlan,
+    Plan,
+    PlanKind,
+    Treatment,
+    check_plan,
+    check_sequence,
+)
 from arrears.domain.product import (
     Component,
     EarlyPayment,
@@ -34,12 +45,14 @@ from arrears.domain.schedule import ScheduledInstallment
 E = TypeVar("E", bound=StrEnum)
 
 LOAN_FIELDS = {"loan_id", "currency", "principal", "disbursed_on", "terms", "product",
-               "payments", "written_off_on", "borrower_id"}
+               "payments", "plans", "written_off_on", "borrower_id"}
 PRODUCT_FIELDS = {"method", "interest_basis", "annual_rate", "day_count", "penalty_markup",
                   "penalty_base_rate", "penalty_rate_cap", "compound", "grace_days",
                   "monthly_fee_rate", "upfront_fee_rate", "rounding", "waterfall", "prepayment",
                   "early_payment", "jurisdiction", "reminder_offsets", "name"}
-PAYMENT_FIELDS = {"key", "on", "amount"}
+PAYMENT_FIELDS = {"key", "on", "amount", "prepayment"}
+PLAN_COMMON_FIELDS = {"plan_id", "kind", "effective_on", "proposed_by", "approved_by"}
+PLAN_FIELDS = PLAN_COMMON_FIELDS | set().union(*PARAMETERS.values())
 
 
 def _require(doc: Mapping[str, Any], key: str, path: str) -> Any:
@@ -64,9 +77,10 @@ def parse_date(value: Any, field: str) -> date:
     if not isinstance(value, str):
         raise InvalidLoan(field, "must be an ISO date string (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidLoan(field, f"{value!r} is not a valid date (YYYY-MM-DD)") from None
+    return check_date(day, field)
 
 
 def parse_enum(kind: type[E], value: Any, field: str) -> E:
@@ -87,10 +101,15 @@ def parse_int(value: Any, field: str) -> int:
 
 
 def parse_amount(value: Any, currency: str, field: str, *, positive: bool = True) -> int:
-    """Minor units from a decimal string; refuses sub-minor digits and (by default) ≤ 0."""
+    """Minor units from a decimal string; refuses sub-minor digits, amounts above
+    MAX_MINOR_UNITS and (by default) ≤ 0."""
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise InvalidLoan(field, "must be a decimal string such as \"100.00\"")
     money = Money(parse_decimal(value, field), currency)
+    largest = Money.from_minor(MAX_MINOR_UNITS, currency)
+    if abs(money.amount) > largest.amount:
+        raise InvalidLoan(field, f"{value} is above the largest amount accepted, "
+                                 f"{largest.format()}")
     if not money.is_whole_minor():
         raise InvalidLoan(field, f"{value} has more than {minor_digits(currency)} decimal places")
     units = money.minor_units()
@@ -179,12 +198,98 @@ def parse_payments(value: Any, currency: str) -> tuple[Payment, ...]:
         key = _require(doc, "key", path)
         if not isinstance(key, str) or not key.strip():
             raise InvalidLoan(f"{path}key", "must be a non-empty string")
+        prepayment = doc.get("prepayment", False)
+        if not isinstance(prepayment, bool):
+            raise InvalidLoan(f"{path}prepayment", "must be true or false")
         payments.append(Payment(
             key=key,
             on=parse_date(_require(doc, "on", path), f"{path}on"),
             amount=parse_amount(_require(doc, "amount", path), currency, f"{path}amount"),
+            prepayment=prepayment,
         ))
     return tuple(payments)
+
+
+def _mapping(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidPlan(field, "must be a JSON object")
+    return value
+
+
+def _decimal_text(value: Any, field: str) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidPlan(field, "must be a decimal string such as \"0.5\"")
+    return str(value)
+
+
+def parse_plan(value: Any, currency: str, path: str = "plan") -> Plan:
+    """One plan object, or `InvalidPlan` naming the field (`plans[0].terms: …`)."""
+    doc = _mapping(value, path)
+    for key in doc:
+        if key not in PLAN_FIELDS:
+            raise InvalidPlan(f"{path}.{key}", "is not a known field")
+    for key in ("plan_id", "kind", "effective_on"):
+        if key not in doc:
+            raise InvalidPlan(f"{path}.{key}", "is required")
+    plan_id = doc["plan_id"]
+    if not isinstance(plan_id, str) or not plan_id.strip():
+        raise InvalidPlan(f"{path}.plan_id", "must be a non-empty string")
+    try:
+        kind = parse_enum(PlanKind, doc["kind"], f"{path}.kind")
+        for key in doc:
+            if key not in PLAN_COMMON_FIELDS and key not in PARAMETERS[kind]:
+                raise InvalidPlan(f"{path}.{key}", f"is not a parameter of a {kind} plan")
+        maker, checker = doc.get("proposed_by"), doc.get("approved_by")
+        if maker is not None and maker == checker:
+            raise InvalidPlan(f"{path}.approved_by",
+                              "the approver must not be the proposer (maker-checker)")
+        treatments = tuple(
+            (parse_enum(Component, bucket, f"{path}.treatments"),
+             parse_enum(Treatment, how, f"{path}.treatments.{bucket}"))
+            for bucket, how in _mapping(doc.get("treatments", {}),
+                                        f"{path}.treatments").items())
+        waive = tuple(
+            (parse_enum(Component, bucket, f"{path}.waive"),
+             parse_decimal(_decimal_text(share, f"{path}.waive.{bucket}"),
+                           f"{path}.waive.{bucket}"))
+            for bucket, share in _mapping(doc.get("waive", {}), f"{path}.waive").items())
+        plan = Plan(
+            plan_id=plan_id, kind=kind,
+            effective_on=parse_date(doc["effective_on"], f"{path}.effective_on"),
+            months=parse_int(doc.get("months", 0), f"{path}.months"),
+            terms=parse_int(doc.get("terms", 0), f"{path}.terms"),
+            first_due_on=(parse_date(doc["first_due_on"], f"{path}.first_due_on")
+                          if "first_due_on" in doc else None),
+            method=(parse_enum(Method, doc["method"], f"{path}.method")
+                    if "method" in doc else None),
+            treatments=treatments,
+            rate=(parse_decimal(_decimal_text(doc["rate"], f"{path}.rate"), f"{path}.rate")
+                  if "rate" in doc else None),
+            until=parse_date(doc["until"], f"{path}.until") if "until" in doc else None,
+            amount=(parse_amount(doc["amount"], currency, f"{path}.amount")
+                    if "amount" in doc else 0),
+            waive=waive,
+        )
+    except InvalidLoan as error:  # the shared parsers name the field; keep it, say "plan"
+        raise InvalidPlan(error.field, error.reason) from None
+    try:
+        return check_plan(plan)
+    except InvalidPlan as error:
+        raise InvalidPlan(error.field.replace("plan", path, 1), error.reason) from None
+
+
+def parse_plans(value: Any, currency: str, disbursed_on: date) -> tuple[Plan, ...]:
+    """The `plans` array of LOAN.json, in effective order, checked as a sequence."""
+    if not isinstance(value, list):
+        raise InvalidPlan("plans", "must be a list")
+    plans = []
+    for index, item in enumerate(value):
+        plan = parse_plan(item, currency, f"plans[{index}]")
+        if plan.effective_on <= disbursed_on:
+            raise InvalidPlan(f"plans[{index}].effective_on",
+                              f"{plan.effective_on} is not after disbursement on {disbursed_on}")
+        plans.append(plan)
+    return check_sequence(tuple(plans))
 
 
 def parse_loan_document(value: Any) -> tuple[Loan, tuple[Payment, ...]]:
@@ -208,9 +313,10 @@ def parse_loan_document(value: Any) -> tuple[Loan, tuple[Payment, ...]]:
     written_off_on = _optional(doc, "written_off_on", lambda v: parse_date(v, "written_off_on"),
                                None)
     check_cost_cap(principal, product, disbursed_on, terms)
+    plans = parse_plans(doc.get("plans", []), currency, disbursed_on)
     loan = Loan(loan_id=loan_id, currency=currency, principal=principal,
                 disbursed_on=disbursed_on, terms=terms, product=product,
-                written_off_on=written_off_on)
+                written_off_on=written_off_on, plans=plans)
     payments = parse_payments(doc.get("payments", []), currency)
     for index, payment in enumerate(payments):
         if payment.on < disbursed_on:
@@ -242,6 +348,36 @@ def schedule_document(
         }
         for row in rows
     ]
+
+
+def plan_document(plan: Plan, currency: str) -> dict[str, Any]:
+    """A plan as the JSON object `parse_plan` reads back."""
+    doc: dict[str, Any] = {"plan_id": plan.plan_id, "kind": plan.kind.value,
+                           "effective_on": plan.effective_on.isoformat()}
+    fields = PARAMETERS[plan.kind]
+    if "months" in fields:
+        doc["months"] = plan.months
+    if "terms" in fields:
+        doc["terms"] = plan.terms
+    if "first_due_on" in fields and plan.first_due_on is not None:
+        doc["first_due_on"] = plan.first_due_on.isoformat()
+    if "method" in fields and plan.method is not None:
+        doc["method"] = plan.method.value
+    if "treatments" in fields and plan.treatments:
+        doc["treatments"] = {c.value: t.value for c, t in plan.treatments}
+    if "rate" in fields and plan.rate is not None:
+        doc["rate"] = str(plan.rate)
+    if "until" in fields and plan.until is not None:
+        doc["until"] = plan.until.isoformat()
+    if "amount" in fields:
+        doc["amount"] = money_text(plan.amount, currency)
+    if "waive" in fields:
+        doc["waive"] = {c.value: str(share) for c, share in plan.waive}
+    return doc
+
+
+def amounts_document(amounts: ByComponent, currency: str) -> dict[str, str]:
+    return {component.value: money_text(value, currency) for component, value in amounts.items()}
 
 
 def status_document(loan: Loan, state: LoanState, summary: Summary) -> dict[str, Any]:
@@ -294,5 +430,11 @@ def status_document(loan: Loan, state: LoanState, summary: Summary) -> dict[str,
         "unapplied_credit": money_text(state.unapplied, cur),
         "earliest_overdue_due_date": (summary.earliest_overdue_due_date.isoformat()
                                       if summary.earliest_overdue_due_date else None),
+        "first_delinquency_on": (summary.first_delinquency_on.isoformat()
+                                 if summary.first_delinquency_on else None),
+        "restructured": summary.restructured,
+        "plans": [plan_document(plan, cur) for plan in loan.plans],
+        "waived": amounts_document(state.waived, cur),
+        "capitalised": amounts_document(state.capitalised, cur),
         "installments": installments,
     }

@@ -84,11 +84,14 @@ class Loan:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Payment:
-    """Money received for a loan, dated `on`. `key` makes a retried payment post once."""
+    """Money received for a loan, dated `on`. `key` makes a retried payment post once. A
+    payment marked `prepayment` reduces future principal with what is left after everything
+    due, whatever the product does with other early money (§9)."""
 
     key: str
     on: date
     amount: int
+    prepayment: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -332,6 +335,8 @@ class _Engine:
                 to_interest, to_principal, left = self.pay_towards_settlement(pool, day)
             else:
                 keep = self.credit_to_keep(pool, day)
+                if payment.prepayment and keep:
+                    keep = held  # the credit held stays; this payment's own money prepays
                 to_interest, to_principal, left = self.prepay(pool - keep, day)
             totals[Component.INTEREST] += to_interest
             totals[Component.PRINCIPAL] += to_principal

@@ -58,6 +58,19 @@ BALANCE_BUCKETS = (Component.INTEREST, Component.FEE, Component.PENALTY, Compone
 WAIVABLE = (Component.FEE, Component.PENALTY, Component.COMPOUND)
 
 
+# The parameters each kind reads (beyond plan_id, kind and effective_on): a plan document
+# naming another one is refused, so a plan always says what it does.
+PARAMETERS: dict[PlanKind, frozenset[str]] = {
+    PlanKind.DEFERRAL: frozenset({"months", "rate"}),
+    PlanKind.REAGE: frozenset({"terms", "first_due_on", "method", "treatments", "rate"}),
+    PlanKind.REAMORTIZE: frozenset(),
+    PlanKind.HOLIDAY: frozenset({"until", "rate"}),
+    PlanKind.SETTLEMENT: frozenset({"until", "amount"}),
+    PlanKind.WAIVER: frozenset({"waive"}),
+    PlanKind.RATE_REDUCTION: frozenset({"rate"}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ByComponent:
     """Minor units per payment component (waived amounts, capitalised amounts)."""

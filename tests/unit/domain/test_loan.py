@@ -225,6 +225,19 @@ def test_under_hold_money_beyond_the_next_installment_reduces_principal_from_the
     assert (on_due.dpd, on_due.status) == (0, LoanStatus.CURRENT)
 
 
+def test_a_payment_marked_as_a_prepayment_reduces_principal_under_hold():
+    """§9: any payment marked as a prepayment reduces future principal from the last
+    installment, even on a product that holds other early money as credit."""
+    loan = make_loan()
+    rows = initial_state(loan).installments
+    marked = Payment(key="x", on=date(2026, 1, 20), amount=rows[-1].principal, prepayment=True)
+    state = state_on(loan, [marked], date(2026, 1, 20))
+    assert (state.unapplied, state.installments[-1].principal) == (0, 0)
+    assert state.prepaid_principal == rows[-1].principal
+    unmarked = state_on(loan, [replace(marked, prepayment=False)], date(2026, 1, 20))
+    assert unmarked.unapplied == rows[-1].principal
+
+
 def test_paying_the_quote_of_a_one_term_bullet_leaves_nothing_to_pay():
     """A settled loan's payoff and total due are 0: the summary used to re-prorate the
     settled installment's interest (3.18 left on a bullet loan paid on its quote)."""
