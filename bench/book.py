@@ -1,7 +1,8 @@
 """Benchmark the loan book through the database: payments posted per second and end-of-day
 loans per second, each as a ratio to a baseline measured side by side in the same run.
 
-    python bench/book.py [--loans 10000] [--payments 3000] [--json]
+    python bench/book.py [--loans 10000] [--payments 3000] [--import-rows 20000]
+                         [--import-days 1] [--json]
 
 - payments/s: `post_payment` (idempotency check, state, ledger entry, outbox event, one
   transaction each) against a bare loop that inserts one row per transaction with the same
@@ -9,12 +10,18 @@ loans per second, each as a ratio to a baseline measured side by side in the sam
 - EOD loans/s: one business date of the demo book (`--loans` on the book, simulated for
   WARM_UP_DAYS first; the loans with something due or overdue are worked) through `run_eod`,
   against the pure domain doing the same loans' day in memory (no database).
+- import rows/s: `import_loans_csv` on a loans CSV of `--import-rows` demo loans (parse, checks,
+  boarding, all-or-nothing insert into a fresh book), disbursed over the `--import-days` days
+  before the open date, against one bare executemany of the same rows' cells into a table of
+  text columns — the floor of putting that many rows into the database at all.
 PostgreSQL figures are added when ARREARS_TEST_POSTGRES_URL is set.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import tempfile
@@ -31,12 +38,15 @@ from rich.console import Console
 from rich.table import Table
 
 from arrears import bootstrap
-from arrears.application import demo
+from arrears.application import demo, loan_file
 from arrears.application.handlers import eod, payments, servicing
 from arrears.config import Settings
 from arrears.domain.loan import advance, due_on
 
 START = date(2026, 1, 1)
+IMPORT_COLUMNS = ("loan_id", "borrower_id", "name", "national_id", "phone", "product", "currency",
+                  "principal", "disbursed_on", "terms", "address", "region", "time_zone",
+                  "language", "contact_name", "contact_relation", "contact_phone")
 WARM_UP_DAYS = 75  # long enough for loans to fall due and some to become delinquent
 
 
@@ -99,6 +109,53 @@ def bench_bare_inserts(url: str, count: int) -> float:
     return count / elapsed
 
 
+def loans_csv(rows: int, days: int) -> str:
+    """`rows` demo loans, each with its own borrower and a contact, as a loans CSV, disbursed
+    over the `days` days before START."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(IMPORT_COLUMNS)
+    for planned in demo.plan_book(rows, days, START - timedelta(days=days), seed=5):
+        row, borrower = planned.row, planned.row.borrower
+        contact = borrower.contacts[0]
+        writer.writerow((row.loan_ref, borrower.borrower_ref, borrower.name, borrower.national_id,
+                         borrower.phones[0].number, row.product_code, row.currency,
+                         loan_file.money_text(row.principal, row.currency),
+                         row.disbursed_on.isoformat(), row.terms, borrower.address,
+                         borrower.region, borrower.time_zone, borrower.language, contact.name,
+                         contact.relation, contact.phone))
+    return out.getvalue()
+
+
+def bench_import(url: str, text: str) -> float:
+    """Rows imported per second through `import_loans_csv`, into a fresh book open at START."""
+    built = _fresh(url)
+    servicing.init_book(START, _products(), uow_factory=built.uow_factory)
+    started = time.perf_counter()
+    report = servicing.import_loans_csv(text, uow_factory=built.uow_factory, clock=built.clock)
+    elapsed = time.perf_counter() - started
+    built.engine.dispose()
+    return report.loans / elapsed
+
+
+def bench_bare_executemany(url: str, text: str) -> float:
+    """The floor: the same rows' cells inserted as text by one executemany, one transaction."""
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    engine = bootstrap.build(Settings(database_url=url)).engine
+    table = sa.Table(f"bench_{uuid.uuid4().hex[:8]}", sa.MetaData(),
+                     sa.Column("id", sa.Integer, primary_key=True),
+                     *(sa.Column(name, sa.Text) for name in header))
+    table.create(engine)
+    records = [dict(zip(header, row, strict=True)) for row in rows]
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.execute(table.insert(), records)
+    elapsed = time.perf_counter() - started
+    table.drop(engine)
+    engine.dispose()
+    return len(rows) / elapsed
+
+
 def bench_eod(url: str, loans: int) -> tuple[float, float, int]:
     """(book loans/s through the database, the same day in memory loans/s, loans worked) for
     one business date of the demo book after WARM_UP_DAYS of simulated payments and EOD."""
@@ -145,9 +202,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=10_000, help="loans on the EOD book")
     parser.add_argument("--payments", type=int, default=3_000, help="payments to post")
+    parser.add_argument("--import-rows", type=int, default=20_000, help="rows in the loans CSV")
+    parser.add_argument("--import-days", type=int, default=1,
+                        help="days the imported loans' disbursements spread over")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
-    figures: dict[str, Any] = {"loans": args.loans, "payments": args.payments}
+    figures: dict[str, Any] = {"loans": args.loans, "payments": args.payments,
+                               "import_rows": args.import_rows, "import_days": args.import_days}
+    text = loans_csv(args.import_rows, args.import_days)
     with tempfile.TemporaryDirectory() as folder:
         sqlite = f"sqlite:///{Path(folder) / 'bench.db'}"
         figures["sqlite_payments_per_s"] = bench_payments(sqlite, args.payments)
@@ -155,6 +217,10 @@ def main() -> None:
         figures["sqlite_bare_inserts_per_s"] = bench_bare_inserts(bare, args.payments)
         eod_db, eod_memory, worked = bench_eod(f"sqlite:///{Path(folder) / 'eod.db'}",
                                                args.loans)
+        figures["sqlite_import_rows_per_s"] = bench_import(
+            f"sqlite:///{Path(folder) / 'import.db'}", text)
+        figures["sqlite_bare_executemany_rows_per_s"] = bench_bare_executemany(
+            f"sqlite:///{Path(folder) / 'bare_import.db'}", text)
     figures["sqlite_eod_loans_per_s"] = eod_db
     figures["in_memory_eod_loans_per_s"] = eod_memory
     figures["eod_loans_worked"] = worked
@@ -164,6 +230,12 @@ def main() -> None:
         try:
             figures["postgres_payments_per_s"] = bench_payments(url, args.payments)
             figures["postgres_bare_inserts_per_s"] = bench_bare_inserts(url, args.payments)
+        finally:
+            drop()
+        url, drop = _pg_schema(base)
+        try:
+            figures["postgres_import_rows_per_s"] = bench_import(url, text)
+            figures["postgres_bare_executemany_rows_per_s"] = bench_bare_executemany(url, text)
         finally:
             drop()
     if args.json:
@@ -182,6 +254,13 @@ def main() -> None:
                       f"{bare:,.0f} bare inserts", f"{posted / bare:.2f}")
     table.add_row(f"EOD book loans/day (SQLite, {worked:,} worked)", f"{eod_db:,.0f}",
                   f"{eod_memory:,.0f} in memory", f"{eod_db / eod_memory:.2f}")
+    for name, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        if f"{name}_import_rows_per_s" in figures:
+            imported = figures[f"{name}_import_rows_per_s"]
+            bare = figures[f"{name}_bare_executemany_rows_per_s"]
+            table.add_row(f"CSV rows imported ({label}, {args.import_rows:,} rows)",
+                          f"{imported:,.0f}", f"{bare:,.0f} bare executemany",
+                          f"{imported / bare:.2f}")
     Console().print(table)
 
 

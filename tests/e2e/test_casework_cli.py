@@ -20,7 +20,8 @@ def invoke(capsys, *argv: str) -> tuple[int, str, str]:
     return int(exit_info.value.code or 0), captured.out, captured.err
 
 
-def test_casework_commands(capsys, tmp_path) -> None:
+def test_casework_commands(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ARREARS_KEY_DIR", str(tmp_path / "keys"))  # badges are signed
     db = f"sqlite:///{tmp_path / 'book.db'}"
     ok = [
         ("init", "--business-date", "2026-02-02"),
@@ -89,4 +90,4 @@ def test_casework_commands(capsys, tmp_path) -> None:
                           "2026-03-21T16:00:00+08:00", "--db", db, "--json")
     refused = json.loads(out)
     assert code == 1 and refused["allowed"] is False
-    assert refused["rule_ids"] == ["cn.cba2026.field_visit"]
+    assert refused["rule_ids"] == ["cn.cba2026.field_visit", "cn.house.visit_conditions"]

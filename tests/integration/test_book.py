@@ -17,7 +17,7 @@ from arrears.domain.errors import DomainError, PaymentRejected
 from arrears.domain.loan import Payment, state_on
 
 from book_checks import assert_ledger_consistent, table_rows
-from conftest import default_products
+from shipped import default_products
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 OPEN = date(2026, 2, 2)

@@ -15,12 +15,12 @@ from arrears import bootstrap
 from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import collections_tables as ct
 from arrears.application import collections_demo
-from arrears.application.handlers import casework, eod, payments, servicing
+from arrears.application.handlers import casework, credentials, eod, payments, servicing
 from arrears.application.handlers import collections as handlers
 from arrears.application.strategy import parse_strategy_text
 from arrears.domain.errors import DomainError
 
-from conftest import default_products
+from shipped import default_products
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 OPEN = date(2026, 2, 2)
@@ -29,6 +29,7 @@ CLOSED = date(2026, 3, 20)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CALL_FREQUENCY = "cn.gbt45251.call_frequency"
 FIELD_VISIT = "cn.cba2026.field_visit"
+HOUSE_VISIT = "cn.house.visit_conditions"
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -269,8 +270,9 @@ def test_agency_recovery_rate_and_complaints_per_thousand_contacts(book) -> None
 
 def _credentials(services: bootstrap.Services) -> None:
     for ref in ("C-02", "C-05"):
-        casework.issue_credential(ref, f"CRED-{ref}", _at(OPEN, 0), _at(date(2027, 1, 1), 0),
-                                  uow_factory=services.uow_factory)
+        credentials.issue_badge(ref, f"CRED-{ref}", _at(OPEN, 0), _at(date(2027, 1, 1), 0),
+                                uow_factory=services.uow_factory, keys=services.keys,
+                                clock=services.clock, issuer="lender")
 
 
 def _refused(services: bootstrap.Services) -> None:
@@ -300,7 +302,7 @@ def test_a_visit_request_becomes_a_visit_when_the_engine_allows_it(book) -> None
                                      clock=services.clock, renderer=JinjaRenderer(),
                                      strategies={"WLD-DAILY": parse_strategy_text(VISIT)})
     assert report.actions["field_visit:done"] == 1  # WLD-1001
-    assert report.blocked[FIELD_VISIT] == 1  # WLD-1002: no authorization, 28 DPD
+    assert report.blocked[HOUSE_VISIT] == 1  # WLD-1002: no authorization, 28 DPD
     assert len(_rows(services, ct.field_visit)) == 2
 
 
@@ -326,7 +328,7 @@ def test_a_visit_request_is_refused_with_the_rule_id(book) -> None:
     outcome = casework.request_visit("WLD-1001", _at(date(2026, 3, 21), 15),
                                      uow_factory=services.uow_factory)
     assert not outcome.allowed and not outcome.recorded
-    assert outcome.rule_ids == (FIELD_VISIT,)
+    assert outcome.rule_ids == (FIELD_VISIT, HOUSE_VISIT)
     assert "at least 2 collectors" in outcome.reason
     assert "written visit authorization" in outcome.reason
     assert "remote contact has neither failed nor been refused" in outcome.reason

@@ -18,8 +18,8 @@ from arrears.application.handlers import collections as handlers
 from arrears.application.strategy import parse_strategy_text
 from arrears.domain.errors import DomainError
 
-from conftest import default_products
 from outbox_support import SHANGHAI
+from shipped import default_products
 
 START = date(2026, 1, 1)
 DAYS = 100

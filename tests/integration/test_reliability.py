@@ -20,8 +20,8 @@ from arrears.application.handlers import eod, payments
 from arrears.config import Settings
 
 from book_checks import assert_ledger_consistent, table_rows
-from conftest import POSTGRES_URL, default_products
 from fakes import FixedClock
+from shipped import default_products
 
 START = date(2026, 1, 1)
 KILLED_DATE = date(2026, 3, 20)
@@ -80,7 +80,8 @@ def test_eod_killed_mid_date_resumes_to_the_same_book(tmp_path):
     assert_ledger_consistent(crashed)
 
 
-@pytest.mark.skipif(POSTGRES_URL is None, reason="needs ARREARS_TEST_POSTGRES_URL")
+@pytest.mark.skipif(os.environ.get("ARREARS_TEST_POSTGRES_URL") is None,
+                    reason="needs ARREARS_TEST_POSTGRES_URL")
 def test_concurrent_posts_of_one_key_post_once(database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("the race is between two PostgreSQL connections")
@@ -116,3 +117,18 @@ def test_concurrent_posts_of_one_key_post_once(database_url):
                                     .where(t.posting.c.entry == "pay:gateway-callback-77"))
     assert (posted, entries) == (1, 1)
     assert_ledger_consistent(built)
+
+
+def test_database_errors_never_show_the_personal_data_bound_to_them(services):
+    """An ID number or phone bound to a failing statement must not reach an error message or
+    a log line (SQLAlchemy prints bound parameters unless told not to)."""
+    import sqlalchemy as sa
+
+    insert = sa.text("INSERT INTO borrower (borrower_ref, name, national_id, time_zone) "
+                     "VALUES ('B-x', 'x', :id, 'Asia/Shanghai')")
+    with services.engine.begin() as connection:
+        connection.execute(insert, {"id": "110101199003070000"})
+    # The same borrower_ref again: a unique violation, with the ID number bound beside it.
+    with pytest.raises(sa.exc.DBAPIError) as failed, services.engine.begin() as connection:
+        connection.execute(insert, {"id": "110101199003074477"})
+    assert "110101199003074477" not in str(failed.value)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
+
+import pytest
+
+from arrears.compliance import packs
 
 from compliance_builders import SHANGHAI, action, at, attempt, blocked_by, decide, facts, person
 
@@ -34,10 +39,10 @@ def call(**extra: Any) -> Any:
     return action("call", **extra)
 
 
-def cn_attempt(when: str, **extra: Any) -> dict[str, Any]:
+def cn_attempt(when: str, organisation: str = "", **extra: Any) -> dict[str, Any]:
     extra.setdefault("point", "m1")
     extra.setdefault("actor", "lender-7")
-    return attempt(when, tz=SHANGHAI, **extra)
+    return {**attempt(when, tz=SHANGHAI, **extra), "organisation": organisation}
 
 
 def test_cn_1_collection_hours() -> None:
@@ -165,23 +170,119 @@ def _visit(**visit: Any) -> Any:
 def test_cn_9_field_visits() -> None:
     fx = _visit_facts()
     alone = decide("cn", _visit(collector_ids=["c1"]), fx, bj("2026-06-02T15:00"))
-    assert "cn.cba2026.field_visit" in blocked_by(alone)
+    assert blocked_by(alone) == {"cn.cba2026.field_visit"}
     assert decide("cn", _visit(), fx, bj("2026-06-02T15:00")).allowed
     entering = decide("cn", _visit(enters_premises=True), fx, bj("2026-06-02T15:00"))
-    assert "cn.cba2026.field_visit" in blocked_by(entering)
+    assert blocked_by(entering) == {"cn.criminal2021.visit_premises"}
     no_recording = decide("cn", _visit(recording=False), fx, bj("2026-06-02T15:00"))
+    assert blocked_by(no_recording) == {"cn.nifa2018.visit_recording"}
     assert "全程录音录像" in no_recording.violations[0].detail_zh
+
+
+# Each visit requirement, the date it took effect, and a visit that breaks only it.
+VISIT_REQUIREMENTS = [
+    ("cn.nifa2018.visit_credentials", "2018-03-28", {"collector_ids": ["c1", "c9"]}),
+    ("cn.nifa2018.visit_recording", "2018-03-28", {"recording": False}),
+    ("cn.nifa2018.visit_dress", "2018-03-28", {"misleading_uniform": True}),
+    ("cn.criminal2021.visit_premises", "2021-03-01", {"enters_premises": True}),
+    ("cn.cba2026.field_visit", "2026-01-30", {"collector_ids": ["c1"]}),
+]
+
+
+def _dated_visit_facts(day: str) -> Any:
+    """Everything in order for a visit on `day` except what the test breaks."""
+    window = {"valid_from": bj("2015-01-01T00:00").isoformat(),
+              "valid_until": bj("2030-01-01T00:00").isoformat()}
+    revoked = {"revoked_at": window["valid_from"]}
+    return cn_facts(
+        credentials=[{"collector_id": "c1", **window}, {"collector_id": "c2", **window},
+                     {"collector_id": "c9", **window, **revoked}],
+        visit_authorizations=[{
+            "authorization_id": "V1", "debt_ids": ["D1"], "collector_ids": ["c1", "c2", "c9"],
+            "issued_at": bj(f"{day}T00:00").isoformat(),
+            "valid_until": bj("2030-01-01T00:00").isoformat(),
+            "legal_review_at": bj(f"{day}T00:00").isoformat(),
+        }],
+        refused_to_pay_at=bj("2015-01-01T00:00").isoformat(),
+    )
+
+
+@pytest.mark.parametrize(("rule_id", "effective", "broken"), VISIT_REQUIREMENTS)
+def test_cn_9_each_visit_requirement_is_judged_from_its_own_date(
+    rule_id: str, effective: str, broken: dict[str, Any]
+) -> None:
+    """A visit before a requirement existed is not held to it; from that day on it is, and
+    the earlier requirements keep applying to earlier visits (NIFA 2018 already required
+    recording and credentials before the CBA 2026 guideline)."""
+    day_before = (date.fromisoformat(effective) - timedelta(days=1)).isoformat()
+    for day, in_force in ((day_before, False), (effective, True), ("2026-06-02", True)):
+        decision = decide("cn", _visit(**broken), _dated_visit_facts(day), bj(f"{day}T15:00"))
+        assert (rule_id in blocked_by(decision)) is in_force, (day, decision.violations)
+        assert blocked_by(decision) <= {rule_id}, (day, decision.violations)
+
+
+def test_cn_9_an_early_visit_is_checked_not_waved_through() -> None:
+    """A 2025 visit by one unrecorded collector without a credential: the 2018 rules block it,
+    the 2026 two-collector rule does not yet apply."""
+    fx = _dated_visit_facts("2025-06-02")
+    visit = _visit(collector_ids=["c9"], recording=False)
+    assert blocked_by(decide("cn", visit, fx, bj("2025-06-02T15:00"))) == {
+        "cn.nifa2018.visit_credentials", "cn.nifa2018.visit_recording"}
+
+
+def test_cn_9_house_conditions_hold_on_every_date() -> None:
+    fx = _dated_visit_facts("2017-06-02")
+    unauthorized = _visit(authorization_id="V-none")
+    assert blocked_by(decide("cn", unauthorized, fx, bj("2017-06-02T15:00"))) == {
+        "cn.house.visit_conditions"}
 
 
 def test_cn_11_agency_not_on_whitelist() -> None:
     fx = cn_facts(agency_whitelist=["Good Agency Ltd"])
     rogue = call(actor={"actor_id": "x1", "kind": "agency", "organisation": "Rogue Ltd"})
-    assert "cn.cba2026.agency_whitelist" in blocked_by(decide("cn", rogue, fx,
-                                                              bj("2026-06-02T10:00")))
+    assert {"cn.cba2026.agency_whitelist", "cn.cbrc2009.agency_approval"} <= blocked_by(
+        decide("cn", rogue, fx, bj("2026-06-02T10:00")))
     good = call(actor={"actor_id": "g1", "kind": "agency", "organisation": "Good Agency Ltd"})
     assert decide("cn", good, fx, bj("2026-06-02T10:00")).allowed
 
 
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        ("2009-06-18", set()),
+        ("2009-06-19", {"cn.cbrc2009.agency_approval"}),
+        ("2025-06-02", {"cn.cbrc2009.agency_approval"}),
+        ("2026-01-30", {"cn.cbrc2009.agency_approval", "cn.cba2026.agency_whitelist"}),
+    ],
+)
+def test_cn_11_outsourcing_before_the_whitelist_is_judged_by_the_2009_notice(
+    day: str, expected: set[str]
+) -> None:
+    fx = cn_facts(agency_whitelist=["Good Agency Ltd"])
+    rogue = call(actor={"actor_id": "x1", "kind": "agency", "organisation": "Rogue Ltd"})
+    decision = decide("cn", rogue, fx, bj(f"{day}T10:00"))
+    assert {r for r in blocked_by(decision) if "agency" in r} == expected
+
+
+# --- issue 16 item 8: CN-2 counts per creditor, its own team and agencies together ---------
+
+
+def test_cn_2_connected_calls_count_per_creditor() -> None:
+    debts = [{"debt_id": "D1", "creditor": "Bank A", "dpd": 45},
+             {"debt_id": "D2", "creditor": "Bank B", "dpd": 45}]
+    history = [
+        cn_attempt("2025-06-02T09:00", outcome="answered", actor="a-agent",
+                   organisation="Agency 1"),
+        cn_attempt("2025-06-02T11:00", outcome="conversation", actor="lender-7"),
+        cn_attempt("2025-06-02T15:00", outcome="answered", actor="b-agent",
+                   organisation="Agency 2"),
+    ]
+    fx = cn_facts(debts=debts, attempts=history)
+    assert FREQ in blocked_by(decide("cn", call(), fx, bj("2025-06-02T17:00")))
+    for_b = call(debt_ids=["D2"])
+    assert decide("cn", for_b, fx, bj("2025-06-02T17:00")).allowed
+    unknown = call(debt_ids=["D9"])  # a debt the facts do not know: every creditor's calls
+    assert FREQ in blocked_by(decide("cn", unknown, fx, bj("2025-06-02T17:00")))
 def test_cn_21_negative_report_needs_prior_notice() -> None:
     report = action("credit_report", actor={"actor_id": "lender-7", "kind": "internal"},
                     recipient={"person_id": "p", "role": "borrower"}, report={"negative": True})
@@ -217,3 +318,41 @@ def test_cn_23_objection_must_be_marked() -> None:
                     recipient={"person_id": "p", "role": "borrower"}, report={"negative": True})
     assert "cn.credit2013.objection_mark" in blocked_by(decide("cn", report, fx,
                                                                bj("2026-03-05T10:00")))
+
+
+OPT_OUT = "cn.house.opt_out"
+
+
+def test_cn_house_opt_out_is_a_house_policy_motivated_by_cn_7() -> None:
+    rule = packs.get("cn").rule(OPT_OUT)
+    assert (rule.ref, rule.layer) == ("CN-7", "house policy")
+    assert rule.citation.startswith("house policy")
+
+
+def test_cn_house_opt_out_of_sms_blocks_sms_only_from_when_it_was_received() -> None:
+    fx = cn_facts(opt_outs=[{"person_id": "p", "channel": "sms",
+                             "at": bj("2026-03-10T09:00").isoformat()}])
+    sms = action("sms", actor={"actor_id": "lender-7", "kind": "internal"},
+                 recipient={"person_id": "p", "role": "borrower", "contact_point": "m1"},
+                 content="【某消费金融】您的账单已逾期，请及时还款。回复TD退订")
+    assert blocked_by(decide("cn", sms, fx, bj("2026-03-10T10:00"))) == {OPT_OUT}
+    assert decide("cn", sms, fx, bj("2026-03-10T08:30")).allowed  # before it was received
+    assert decide("cn", call(), fx, bj("2026-03-10T10:00")).allowed  # calls are not covered
+
+
+def test_cn_house_oral_stop_calling_blocks_calls_and_a_written_request_blocks_all() -> None:
+    oral = cn_facts(cease_notices=[{"person_id": "p", "in_writing": False, "channels": ["call"],
+                                    "received_at": bj("2026-03-10T09:00").isoformat()}])
+    refused = decide("cn", call(), oral, bj("2026-03-11T10:00"))
+    assert blocked_by(refused) == {OPT_OUT} and refused.next_allowed_at is None
+    letter = action("letter", actor={"actor_id": "lender-7", "kind": "internal"},
+                    recipient={"person_id": "p", "role": "borrower",
+                               "contact_point": "m1"})
+    assert decide("cn", letter, oral, bj("2026-03-11T10:00")).allowed
+    written = cn_facts(cease_notices=[{"person_id": "p", "in_writing": True,
+                                       "received_at": bj("2026-03-10T09:00").isoformat()}])
+    assert blocked_by(decide("cn", letter, written, bj("2026-03-11T10:00"))) == {OPT_OUT}
+    notice = action("letter", actor={"actor_id": "lender-7", "kind": "internal"},
+                    recipient={"person_id": "p", "role": "borrower", "contact_point": "m1"},
+                    purpose="pre_report_notice")
+    assert decide("cn", notice, written, bj("2026-03-11T10:00")).allowed  # owed (CN-21)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
+from zoneinfo import ZoneInfo
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arrears.compliance import packs
 from arrears.compliance.predicates import validation_period_end
 
 from compliance_builders import (
@@ -494,3 +500,210 @@ def test_us_32_seven_year_limit_and_no_re_aging() -> None:
                      report={"negative": True, "first_delinquency_on": "2023-05-01"})
     assert "us.fcra.reporting_period" in blocked_by(decide("us", re_aged, fx,
                                                            at("2025-06-10T10:00")))
+
+
+# --- issue 16 item 8: Reg F counts per debt collector, the firm (US-2, US-3, US-4, US-5) -------
+
+ABC = {"actor_id": "agent-b", "kind": "agency", "organisation": "ABC Recovery"}
+
+
+def _firm_attempts(agents: list[str], org: str = "ABC Recovery") -> list[dict[str, object]]:
+    return [{**a, "actor_id": agent, "organisation": org}
+            for a, agent in zip(MON_TUE_WED_SEVEN, agents, strict=True)]
+
+
+def test_us_2_two_agents_of_one_agency_share_one_allowance() -> None:
+    fx = facts(attempts=_firm_attempts(["agent-a"] * 4 + ["agent-c"] * 3))
+    decision = decide("us", action(actor=ABC), fx, at("2025-06-05T10:00"))
+    assert FREQ in blocked_by(decision)
+    assert decision.next_allowed_at == at("2025-06-09T08:00")
+    other_firm = {"actor_id": "agent-x", "kind": "agency", "organisation": "XYZ Collect"}
+    assert decide("us", action(actor=other_firm), fx, at("2025-06-05T10:00")).allowed
+
+
+def test_us_2_records_without_an_organisation_stay_the_actors_own() -> None:
+    """Documents written before organisations were recorded keep their meaning: an attempt
+    without one counts for its actor (whatever firm that actor now names), not for others."""
+    own = facts(attempts=[{**a, "actor_id": "agent-b"} for a in MON_TUE_WED_SEVEN])
+    assert FREQ in blocked_by(decide("us", action(actor=ABC), own, at("2025-06-05T10:00")))
+    colleague = facts(attempts=[{**a, "actor_id": "agent-a"} for a in MON_TUE_WED_SEVEN])
+    assert decide("us", action(actor=ABC), colleague, at("2025-06-05T10:00")).allowed
+
+
+@settings(max_examples=60, deadline=None)
+@given(agents=st.lists(st.sampled_from(["agent-a", "agent-b", "agent-c"]), min_size=7,
+                       max_size=7),
+       day=st.integers(min_value=4, max_value=9))
+def test_us_2_decision_does_not_depend_on_which_agent_of_the_firm_dialled(
+    agents: list[str], day: int
+) -> None:
+    when = at(f"2025-06-{day:02d}T16:00")
+    spread = decide("us", action(actor=ABC), facts(attempts=_firm_attempts(agents)), when)
+    single = decide("us", action(actor=ABC), facts(attempts=_firm_attempts(["agent-b"] * 7)),
+                    when)
+    assert (spread.allowed, blocked_by(spread), spread.next_allowed_at) == (
+        single.allowed, blocked_by(single), single.next_allowed_at)
+
+
+def test_us_3_a_colleagues_conversation_starts_the_firms_cooldown() -> None:
+    talk = attempt("2025-06-02T10:00", outcome="conversation", actor="agent-a")
+    fx = facts(attempts=[{**talk, "organisation": "ABC Recovery"}])
+    assert COOL in blocked_by(decide("us", action(actor=ABC), fx, at("2025-06-04T10:00")))
+    other = {"actor_id": "agent-x", "kind": "agency", "organisation": "XYZ Collect"}
+    assert decide("us", action(actor=other), fx, at("2025-06-04T10:00")).allowed
+
+
+def test_us_4_consent_given_to_the_firm_covers_its_agents_only() -> None:
+    talk = {**attempt("2025-06-02T10:00", outcome="conversation", actor="agent-a"),
+            "organisation": "ABC Recovery"}
+    consent = {"person_id": "p", "scope": "calls", "actor_id": "agent-a",
+               "organisation": "ABC Recovery", "given_at": t("2025-06-02T10:05"),
+               "valid_from": t("2025-06-05T00:00"), "valid_until": t("2025-06-06T00:00")}
+    fx = facts(attempts=[talk], consents=[consent])
+    assert decide("us", action(actor=ABC), fx, at("2025-06-05T10:00")).allowed
+    to_agent_only = facts(attempts=[talk], consents=[{**consent, "organisation": ""}])
+    assert COOL in blocked_by(decide("us", action(actor=ABC), to_agent_only,
+                                     at("2025-06-05T10:00")))
+
+
+# --- issue 16 item 9: printed end date, oral "stop calling", several zones per number -----------
+
+
+def test_us_22_23_a_later_printed_end_date_extends_the_dispute_window() -> None:
+    # Sent Wed 2025-03-05 -> computed end Fri 2025-04-11; the notice printed 2025-04-30.
+    dispute = {"debt_id": "D1", "received_at": t("2025-04-20T10:00"), "in_writing": True}
+    computed = facts(debts=[us_debt(validation_sent_on="2025-03-05")], disputes=[dispute])
+    assert decide("us", action(), computed, at("2025-04-22T10:00")).allowed
+    printed = facts(debts=[us_debt(validation_sent_on="2025-03-05",
+                                   validation_period_end_on="2025-04-30")], disputes=[dispute])
+    assert "us.fdcpa.dispute_suspends_collection" in blocked_by(
+        decide("us", action(), printed, at("2025-04-22T10:00")))
+    earlier = facts(debts=[us_debt(validation_sent_on="2025-03-05",
+                                   validation_period_end_on="2025-04-01")],
+                    disputes=[{**dispute, "received_at": t("2025-04-09T10:00")}])
+    assert "us.fdcpa.dispute_suspends_collection" in blocked_by(  # never shortened
+        decide("us", action(), earlier, at("2025-04-10T10:00")))
+
+
+def test_us_24_printed_end_date_extends_the_overshadowing_window() -> None:
+    letter = action("letter", content="From a debt collector: pay within 10 days or we will sue.")
+    debt = us_debt(validation_sent_on="2025-03-05")
+    assert not flagged_by(decide("us", letter, facts(debts=[debt]), at("2025-04-20T10:00")))
+    printed = facts(debts=[{**debt, "validation_period_end_on": "2025-04-30"}])
+    assert "us.fdcpa.overshadowing" in flagged_by(decide("us", letter, printed,
+                                                         at("2025-04-20T10:00")))
+
+
+def test_us_12_19_oral_stop_calling_is_one_fact() -> None:
+    stop = {"person_id": "p", "received_at": t("2025-06-10T11:00"), "in_writing": False,
+            "channels": ["call"]}
+    fx = facts(cease_notices=[stop])
+    call = decide("us", action(), fx, at("2025-06-11T10:00"))
+    assert blocked_by(call) == {"us.regf.medium_opt_out"}  # not a written cease (US-12)
+    sms = action("sms", content="From a debt collector: please call us. Reply STOP to opt out.")
+    assert decide("us", sms, fx, at("2025-06-11T10:00")).allowed
+    assert decide("us", action(), fx, at("2025-06-10T10:00")).allowed  # before it was said
+
+
+@pytest.mark.parametrize(
+    ("wall", "allowed"),
+    [("2025-06-03T07:30", False), ("2025-06-03T08:30", False), ("2025-06-03T09:00", True),
+     ("2025-06-03T19:59", True), ("2025-06-03T20:00", False)],
+)
+def test_us_8_a_contact_point_spanning_two_zones(wall: str, allowed: bool) -> None:
+    # The address is in Chicago; the number is known in New York and Denver. Allowed only when
+    # 08:00-21:00 holds in all three: 09:00-20:00 Chicago time.
+    cell = {"id": "cell", "kind": "cell", "zones": ["America/New_York", "America/Denver"],
+            "reassigned_check_at": t("2025-01-02T10:00")}
+    fx = facts(people=[person(points=(cell,))])
+    decision = decide("us", action(), fx, at(wall))
+    assert decision.allowed is allowed
+    if not allowed:
+        assert blocked_by(decision) == {HOURS}
+        assert decision.next_allowed_at in (at("2025-06-03T09:00"), at("2025-06-04T09:00"))
+        opens = decision.next_allowed_at
+        assert opens is not None
+        for zone_name in ("America/New_York", "America/Denver", "America/Chicago"):
+            local = opens.astimezone(ZoneInfo(zone_name)).time()
+            assert time(8) <= local < time(21)
+
+
+# --- issue 16 items 5-6: false threats and required disclosures in messages (US-25, US-30) ----
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "This is a debt collector. You will be a r r e s t e d.",
+        "This is a debt collector. A warrant has been issued in your name.",
+        "This is a debt collector. The P.O.L.I.C.E. will come to your house.",
+        "This is a debt collector. We will garnish your wages without a court order.",
+        "This is a debt collector. We will press charges.",
+    ],
+)
+def test_us_30_false_threats_through_evasions(content: str) -> None:
+    decision = decide("us", action(content=content), facts(), at("2025-06-03T10:00"))
+    assert "us.fdcpa.false_representation" in blocked_by(decision)
+
+
+TIME_BARRED_DISCLOSURES = [
+    "From a debt collector. The law limits how long you can be sued on a debt. Because of the "
+    "age of your debt, we will not sue you for it. Reply STOP to opt out.",
+    "From a debt collector. Because of the age of your debt, we cannot sue you for it. Reply "
+    "STOP to opt out.",
+    "From a debt collector. 由于债务已超过诉讼时效，我们不会起诉您。Reply STOP to opt out.",
+]
+
+
+@pytest.mark.parametrize("content", TIME_BARRED_DISCLOSURES)
+@pytest.mark.parametrize("kind", ["letter", "sms"])
+def test_us_25_required_time_barred_disclosure_can_be_sent(content: str, kind: str) -> None:
+    fx = facts(debts=[us_debt(time_barred_on="2024-12-31")])
+    decision = decide("us", action(kind, content=content), fx, at("2025-06-02T10:00"))
+    assert decision.allowed, decision.violations
+
+
+@pytest.mark.parametrize(
+    "threat",
+    [
+        "if you don't pay we will sue",
+        "We won't hesitate to sue.",
+        "We will not sue you if you pay today.",
+        "不还钱就起诉你",
+        "我们不会手软，将起诉",
+    ],
+)
+def test_us_25_threats_phrased_around_a_negation_are_still_blocked(threat: str) -> None:
+    fx = facts(debts=[us_debt(time_barred_on="2024-12-31")])
+    letter = action("letter", content=f"From a debt collector. {threat}")
+    assert "us.regf.time_barred_debt" in blocked_by(decide("us", letter, fx,
+                                                           at("2025-06-02T10:00")))
+
+
+CREDITOR = {"actor_id": "bank", "kind": "internal", "collects_in_own_name": True}
+STOP_SMS = [{"person_id": "p", "channel": "sms", "at": t("2025-06-02T10:00")}]
+TEXT = "From a debt collector: please call us. Reply STOP to opt out."
+
+
+def test_us_17_19_after_reply_stop_no_more_texts_from_collector_or_creditor() -> None:
+    fx = facts(opt_outs=STOP_SMS)
+    agency = decide("us", action("sms", content=TEXT), fx, at("2025-06-03T10:00"))
+    assert blocked_by(agency) == {"us.regf.medium_opt_out"}
+    own = decide("us", action("sms", actor=CREDITOR, content=TEXT), fx, at("2025-06-03T10:00"))
+    assert blocked_by(own) == {"us.house.medium_opt_out"}  # house policy outside US-1
+    assert decide("us", action(actor=CREDITOR), fx, at("2025-06-03T10:00")).allowed  # a call
+
+
+def test_us_house_rules_bind_the_creditor_to_cease_and_inconvenient_times() -> None:
+    written = facts(cease_notices=[{"person_id": "p", "received_at": t("2025-06-10T11:00")}])
+    creditor = action(actor=CREDITOR)
+    assert blocked_by(decide("us", creditor, written, at("2025-06-11T10:00"))) == {
+        "us.house.cease_communication"}
+    assert blocked_by(decide("us", action(), written, at("2025-06-11T10:00"))) == {
+        "us.fdcpa.cease_communication"}
+    busy = facts(inconvenient_times=[{"person_id": "p", "start": "09:00", "end": "12:00"}])
+    refused = decide("us", creditor, busy, at("2025-06-11T10:00"))
+    assert blocked_by(refused) == {"us.house.named_inconvenient_time"}
+    assert refused.next_allowed_at == at("2025-06-11T12:00")
+    rule = packs.get("us").rule("us.house.medium_opt_out")
+    assert (rule.ref, rule.layer) == ("US-19", "house policy")

@@ -12,10 +12,14 @@ from arrears.application.ports import LoggedContact
 from arrears.compliance import codec
 from arrears.compliance.facts import (
     Attempt,
+    CeaseNotice,
     ContactPoint,
     Credential,
     Debt,
+    Dispute,
     Facts,
+    InconvenientTime,
+    OptOut,
     Outcome,
     Person,
     VisitAuthorization,
@@ -84,15 +88,30 @@ def actor_of(actor: str) -> Actor:
 
 def attempts_from_log(history: Sequence[LoggedContact], person_id: str,
                       debt_ids: tuple[str, ...]) -> tuple[Attempt, ...]:
-    """Logged contacts as compliance history (outbound attempts about `debt_ids`)."""
+    """Logged contacts as compliance history (outbound attempts about `debt_ids`), each under
+    its collector firm so frequency limits count per firm (US-2, US-5)."""
     return tuple(
         Attempt(at=contact.at, channel=LOGGED_CHANNELS.get(contact.channel, ActionKind.CALL),
-                actor_id=actor_of(contact.actor).actor_id, person_id=person_id,
+                actor_id=actor_of(contact.actor).actor_id,
+                organisation=actor_of(contact.actor).organisation, person_id=person_id,
                 debt_ids=debt_ids,
                 outcome=CONTACT_OUTCOMES.get(contact.outcome, Outcome.UNANSWERED),
                 contact_point=CONTACT_POINTS.get(
                     LOGGED_CHANNELS.get(contact.channel, ActionKind.CALL), "mobile"))
         for contact in history)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Preferences:
+    """What the borrower asked about being contacted, in force at one instant (US-9, US-12,
+    US-19; `cn.house.opt_out`)."""
+
+    opt_outs: tuple[OptOut, ...] = ()
+    cease_notices: tuple[CeaseNotice, ...] = ()
+    inconvenient_times: tuple[InconvenientTime, ...] = ()
+
+
+NO_PREFERENCES = Preferences()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +123,9 @@ class Debtor:
     points: tuple[ContactPoint, ...]
     debts: tuple[Debt, ...]
     attempts: tuple[Attempt, ...] = ()
+    preferences: Preferences = NO_PREFERENCES
+    disputes: tuple[Dispute, ...] = ()
+    """Disputes about its debts (US-23, US-27; `cn.house.objection_suspends`)."""
 
     def facts(
         self,
@@ -115,7 +137,10 @@ class Debtor:
     ) -> Facts:
         person = Person(person_id=self.person_id, role=Role.BORROWER, zones=self.zones,
                         contact_points=self.points)
+        wishes = self.preferences
         return Facts(debts=self.debts, people=(person,), attempts=self.attempts,
+                     opt_outs=wishes.opt_outs, cease_notices=wishes.cease_notices,
+                     inconvenient_times=wishes.inconvenient_times, disputes=self.disputes,
                      agency_whitelist=agency_whitelist, refused_to_pay_at=refused_to_pay_at,
                      credentials=credentials, visit_authorizations=visit_authorizations)
 
@@ -146,7 +171,8 @@ def compliance_document(action: Action, facts: Facts) -> dict[str, Any]:
 def outbound(kind: ActionKind, debtor: Debtor, at: datetime, point: str,
              purpose: Purpose = Purpose.REMINDER) -> Attempt:
     """A message about to go out, as history for the next decision in the same run."""
-    return Attempt(at=at, channel=kind, actor_id=LENDER.actor_id, person_id=debtor.person_id,
+    return Attempt(at=at, channel=kind, actor_id=LENDER.actor_id,
+                   organisation=LENDER.organisation, person_id=debtor.person_id,
                    debt_ids=tuple(d.debt_id for d in debtor.debts), outcome=Outcome.SENT,
                    contact_point=point, purpose=purpose)
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from arrears.application.handlers import eod, payments, servicing
+from arrears.application.access import Role
+from arrears.application.handlers import eod, payments, plans, servicing
 from arrears.application.loan_import import LoanRow
-from arrears.application.ports import Borrower, Clock, ContactPerson, Phone, UnitOfWork
-from arrears.domain.delinquency import BUCKETS
+from arrears.application.ports import Borrower, Clock, ContactPerson, Phone, UnitOfWorkFactory
+from arrears.domain.delinquency import BUCKETS, LoanStatus
+from arrears.domain.errors import DomainError
 from arrears.domain.loan import LoanState, due_on, summarize
 from arrears.domain.schedule import due_dates
 
@@ -45,6 +47,16 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 CITIES = (("Beijing", "北京市朝阳区"), ("Shanghai", "上海市浦东新区"),
           ("Guangdong", "深圳市南山区"), ("Sichuan", "成都市武侯区"), ("Hubei", "武汉市洪山区"))
 MOBILE_PREFIXES = ("138", "139", "136", "137", "150", "151", "186", "187", "188")
+ZH_EMAIL_SHARE = 0.2
+# Hardship plans: a late borrower is offered one on reaching OFFER_DPD days past due (M1);
+# this share accepts it, and of those this share keeps it (the others pay nothing more).
+OFFER_DPD = 10
+PLAN_ACCEPT_SHARE = 0.4
+PLAN_KEEP_SHARE = 0.6
+OFFERS = {CASH_LOAN: {"kind": "reage", "terms": 6, "treatments": {"penalty": "waive"}},
+          PHONE_PLAN: {"kind": "deferral", "months": 2}}
+"""Share of zh-CN borrowers who give an e-mail address; every en borrower gives one (notices
+to expatriate borrowers go by e-mail)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +65,7 @@ class PlannedLoan:
     behaviour: Behaviour
     pay_days: tuple[date, ...]  # days the borrower pays what is due
     payoff_day: date | None
+    plan: str | None = None  # offered a plan: "keep" or "break" it; None: declines
 
 
 def _national_id(rng: random.Random) -> str:
@@ -72,6 +85,9 @@ def _phone(rng: random.Random) -> str:
 def plan_book(loans: int, days: int, start: date, seed: int) -> list[PlannedLoan]:
     """The synthetic portfolio and each borrower's payment plan."""
     rng = random.Random(seed)
+    # A stream of its own: drawing e-mail addresses does not shift the rest of a seed's book.
+    contact_rng = random.Random(f"{seed}:contact")
+    plan_rng = random.Random(f"{seed}:plan")  # so are the answers to a plan offer
     behaviours = list(BEHAVIOUR_WEIGHTS)
     weights = list(BEHAVIOUR_WEIGHTS.values())
     window = max(1, min(days, DISBURSEMENT_WINDOW_DAYS))
@@ -89,10 +105,15 @@ def plan_book(loans: int, days: int, start: date, seed: int) -> list[PlannedLoan
         region, address = rng.choice(CITIES)
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN)
                                                            if rng.random() < 0.6 else "")
+        borrower_ref = f"DB-{index + 1:06d}"
+        national_id = _national_id(rng)
+        street = f"{address}{rng.randint(1, 999)}号"
+        language = "zh-CN" if rng.random() < 0.9 else "en"
+        email = f"{borrower_ref.lower()}@mail.example.com" if (
+            language == "en" or contact_rng.random() < ZH_EMAIL_SHARE) else ""
         borrower = Borrower(
-            borrower_ref=f"DB-{index + 1:06d}", name=name, national_id=_national_id(rng),
-            address=f"{address}{rng.randint(1, 999)}号", region=region,
-            time_zone="Asia/Shanghai", language="zh-CN" if rng.random() < 0.9 else "en",
+            borrower_ref=borrower_ref, name=name, national_id=national_id, address=street,
+            region=region, time_zone="Asia/Shanghai", language=language, email=email,
             phones=(Phone(number=_phone(rng), time_zone="Asia/Shanghai"),),
             contacts=(ContactPerson(name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                                     relation=rng.choice(("spouse", "parent", "friend")),
@@ -118,9 +139,12 @@ def plan_book(loans: int, days: int, start: date, seed: int) -> list[PlannedLoan
             pay_days.append(due + timedelta(days=delay))
         if behaviour is Behaviour.PREPAYS:
             payoff_day = dues[0] + timedelta(days=rng.randint(1, 60))
+        accepts = plan_rng.random() < PLAN_ACCEPT_SHARE
+        keeps = plan_rng.random() < PLAN_KEEP_SHARE
         planned.append(PlannedLoan(row=row, behaviour=behaviour,
                                    pay_days=tuple(sorted(set(pay_days))),
-                                   payoff_day=payoff_day))
+                                   payoff_day=payoff_day,
+                                   plan=("keep" if keeps else "break") if accepts else None))
     return planned
 
 
@@ -129,18 +153,27 @@ class DemoResult:
     start: date
     through: date
     payments_posted: int
+    plans: dict[str, dict[str, int]] = field(default_factory=dict)
+    """kind -> proposed, approved, kept, broken."""
+    cure_rates: dict[str, str] = field(default_factory=dict)
+    """Of the loans that reached OFFER_DPD: the share current or settled at the end, with a
+    plan and without one."""
 
 
 def simulate(
     planned: list[PlannedLoan], start: date, days: int, products: dict[str, dict[str, Any]], *,
-    uow_factory: Callable[[], UnitOfWork], clock: Clock,
+    uow_factory: UnitOfWorkFactory, clock: Clock,
     is_duplicate_key_error: Callable[[Exception], bool],
     write_off_dpd: int, on_day: Callable[[date], None] = lambda _: None,
     engine: str = eod.SCALAR, close_batch: eod.BatchCloser | None = None,
-    eod_batch_size: int = eod.BATCH_SIZE,
+    eod_batch_size: int = eod.BATCH_SIZE, plan_policies: dict[str, Any] | None = None,
 ) -> DemoResult:
-    """Run the book from `start` for `days` business dates: board, pay, close each day."""
+    """Run the book from `start` for `days` business dates: board, pay, offer plans (with
+    `plan_policies`), close each day."""
     servicing.init_book(start, products, uow_factory=uow_factory)
+    offers = _PlanOffers(planned, uow_factory=uow_factory, clock=clock)
+    if plan_policies is not None:
+        plans.set_policies(plan_policies, uow_factory=uow_factory)
     boarding: dict[date, list[LoanRow]] = defaultdict(list)
     paying: dict[date, list[tuple[str, bool]]] = defaultdict(list)
     for plan in planned:
@@ -155,7 +188,9 @@ def simulate(
     while day <= last:
         if boarding[day]:
             servicing.board_rows(boarding[day], uow_factory=uow_factory, clock=clock)
-        for loan_ref, payoff in paying[day]:
+        if plan_policies is not None:
+            offers.offer(day)
+        for loan_ref, payoff in offers.payments(paying[day], day):
             with uow_factory() as uow:
                 booked = uow.book.get(loan_ref)
             if booked is None:
@@ -175,7 +210,80 @@ def simulate(
                     engine=engine, close_batch=close_batch, batch_size=eod_batch_size)
         on_day(day)
         day += ONE_DAY
-    return DemoResult(start=start, through=last, payments_posted=posted)
+    return DemoResult(start=start, through=last, payments_posted=posted,
+                      plans=offers.counts(), cure_rates=offers.cure_rates())
+
+
+class _PlanOffers:
+    """The demo's hardship plans: offered to late borrowers who would accept one, approved by
+    a supervisor; a borrower keeping it pays each installment on its due date, one breaking it
+    pays nothing more."""
+
+    def __init__(self, planned: list[PlannedLoan], *, uow_factory: UnitOfWorkFactory,
+                 clock: Clock) -> None:
+        self.answers = {p.row.loan_ref: p.plan for p in planned}
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.reached: set[str] = set()  # loans that reached OFFER_DPD
+        self.under_plan: dict[str, bool] = {}  # loan -> keeps it
+        self.due: dict[date, list[str]] = defaultdict(list)  # a keeper's plan due dates
+
+    def offer(self, day: date) -> None:
+        with self.uow_factory() as uow:
+            late = [row for row in uow.reports.loan_list(
+                status=LoanStatus.OVERDUE.value, bucket="M1", product=None, borrower=None,
+                limit=len(self.answers)) if row.dpd == OFFER_DPD]
+        for row in late:
+            self.reached.add(row.loan_ref)
+            answer = self.answers.get(row.loan_ref)
+            if answer is None or row.loan_ref in self.under_plan:
+                continue
+            try:
+                shown = plans.propose(row.loan_ref, OFFERS[row.product_code],
+                                      proposed_by="strategy", uow_factory=self.uow_factory,
+                                      clock=self.clock)
+                plans.approve(shown["plan_id"], by="S-DEMO", role=Role.SUPERVISOR,
+                              uow_factory=self.uow_factory, clock=self.clock)
+            except DomainError:
+                continue  # the policy refuses this loan a plan: it goes on being collected
+            self.under_plan[row.loan_ref] = answer == "keep"
+            if answer == "keep":
+                for due in (date.fromisoformat(r["due_date"]) for r in shown["new_schedule"]):
+                    self.due[max(due, day)].append(row.loan_ref)
+
+    def payments(self, scheduled: list[tuple[str, bool]], day: date
+                 ) -> list[tuple[str, bool]]:
+        """The day's payments: a borrower under a plan pays by the plan, not as before."""
+        kept = [(loan, False) for loan in self.due[day]]
+        return [(loan, payoff) for loan, payoff in scheduled
+                if loan not in self.under_plan] + kept
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        with self.uow_factory() as uow:
+            found = uow.plans.counts()
+        kinds: dict[str, dict[str, int]] = {}
+        for (kind, status), count in sorted(found.items()):
+            figures = kinds.setdefault(kind, dict.fromkeys(
+                ("proposed", "approved", "kept", "broken"), 0))
+            figures["proposed"] += count
+            if status in ("approved", "kept", "broken"):
+                figures["approved"] += count
+            if status in ("kept", "broken"):
+                figures[status] += count
+        return kinds
+
+    def cure_rates(self) -> dict[str, str]:
+        with self.uow_factory() as uow:
+            rows = uow.reports.loan_list(status=None, bucket=None, product=None, borrower=None,
+                                         limit=len(self.answers))
+        cured = {row.loan_ref for row in rows if row.dpd == 0}
+        with_plan = set(self.under_plan)
+        without = self.reached - with_plan
+
+        def rate(loans: set[str]) -> str:
+            return f"{len(loans & cured) / len(loans):.4f}" if loans else "0.0000"
+
+        return {"with_plan": rate(with_plan), "without_plan": rate(without)}
 
 
 def next_installment(state: LoanState, day: date) -> int:

@@ -7,21 +7,32 @@ worker takes the batch again, so a message can be delivered twice, never more of
 batches in flight, and always with the same id, which the receiving side de-duplicates on.
 
 Before each send the compliance engine decides again, at the instant of sending, with the
-action and facts the message was planned with: a message whose hour has passed waits for
-`next_allowed_at` (not counted as an attempt); one the engine now refuses for good is
-`blocked` with the rule ids. Failures back off exponentially (base × 2^(attempts-1), capped)
-and go to `dead` after the attempt limit. A per-channel token bucket limits the send rate.
+action and facts the message was planned with, and the borrower's contact preferences and the
+loan's disputes as the book holds them then (an opt-out, a request to stop or a dispute
+received since planning blocks it, a revocation or an answer lets it go): a message whose
+hour has passed waits for `next_allowed_at` (not counted as an attempt); one the engine now
+refuses for good is `blocked` with the rule ids. Failures back off exponentially (base ×
+2^(attempts-1), capped) and go to `dead` after the attempt limit. A per-channel token bucket
+limits the send rate.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from arrears.application.ports import ClaimedMessage, Clock, DeliveryOutcome, UnitOfWork
+from arrears.application.contact_decisions import with_preferences
+from arrears.application.disputes import DisputeRow
+from arrears.application.ports import (
+    ClaimedMessage,
+    Clock,
+    ContactPreferenceRow,
+    DeliveryOutcome,
+    UnitOfWork,
+)
 from arrears.compliance import codec, packs
 from arrears.compliance import engine as compliance_engine
 from arrears.compliance.model import Action, Decision
@@ -124,15 +135,30 @@ class BatchReport:
     dead: int
 
 
-SendCheck = Callable[[ClaimedMessage, datetime], Decision]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Standing:
+    """What the book holds at send time from the message's borrower: their contact
+    preference rows and the disputes of the message's loan."""
+
+    preferences: Sequence[ContactPreferenceRow] = ()
+    disputes: Sequence[DisputeRow] = ()
 
 
-def decide_at_send(message: ClaimedMessage, at: datetime) -> Decision:
+AtSend = Standing | None
+"""None when the message names no borrower (then the facts it was planned with stand)."""
+SendCheck = Callable[[ClaimedMessage, datetime, AtSend], Decision]
+
+
+def decide_at_send(message: ClaimedMessage, at: datetime, standing: AtSend) -> Decision:
     """The compliance decision for sending `message` at `at`, with the facts it was planned
-    with (hours, wording, identification and every other rule of its pack)."""
+    with (hours, wording, identification and every other rule of its pack), the borrower's
+    preferences in force at `at` and the loan's disputes."""
     document = message.compliance
     action = codec.parse_dataclass(document["action"], Action, "compliance.action")
     facts = codec.parse_facts(document["facts"])
+    if standing is not None:
+        facts = with_preferences(facts, action.recipient.person_id, standing.preferences, at,
+                                 disputes=standing.disputes)
     return compliance_engine.decide(action, facts, packs.get(message.pack), at)
 
 
@@ -152,12 +178,20 @@ def deliver_batch(
     with uow_factory() as uow:
         batch = uow.messages.claim(now, policy.batch_size, worker, now + policy.lease,
                                    sorted(channels))
+        borrowers = sorted({m.borrower_id for m in batch if m.borrower_id is not None})
+        preferences = uow.collections.contact_preferences(borrowers) if borrowers else {}
+        disputes = uow.disputes.of_loans(sorted({m.loan_ref for m in batch
+                                                 if m.borrower_id is not None}))
         uow.commit()
     if not batch:
         return BatchReport(claimed=0, delivered=0, failed=0, deferred=0, blocked=0, dead=0)
     outcomes: list[DeliveryOutcome] = []
     for message in batch:
-        outcomes.append(_deliver_one(message, channels, clock, policy, limiter, check, on_sent))
+        standing = None if message.borrower_id is None else Standing(
+            preferences=preferences.get(message.borrower_id, ()),
+            disputes=disputes.get(message.loan_ref, ()))
+        outcomes.append(_deliver_one(message, standing, channels, clock, policy, limiter, check,
+                                     on_sent))
     with uow_factory() as uow:
         uow.messages.settle(worker, outcomes)
         uow.commit()
@@ -169,6 +203,7 @@ def deliver_batch(
 
 def _deliver_one(
     message: ClaimedMessage,
+    standing: AtSend,
     channels: Mapping[str, Channel],
     clock: Clock,
     policy: DeliveryPolicy,
@@ -177,7 +212,7 @@ def _deliver_one(
     on_sent: Callable[[ClaimedMessage], None],
 ) -> DeliveryOutcome:
     at = clock.now()
-    decision = check(message, at)
+    decision = check(message, at, standing)
     if not decision.allowed:
         rules = ",".join(v.rule_id for v in decision.violations)
         if decision.next_allowed_at is not None:

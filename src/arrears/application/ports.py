@@ -6,10 +6,14 @@ The SQL adapter (`arrears.adapters.db`) implements them; handlers never see SQLA
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol, Self
 
+from arrears.application.complaints import ComplaintStore
+from arrears.application.disputes import DisputeStore
+from arrears.application.trust import CredentialStore, EvidenceStore
 from arrears.domain.delinquency import Bucket, LoanStatus
 from arrears.domain.ledger import Account
 from arrears.domain.loan import Loan, LoanState, PaymentApplied
@@ -48,6 +52,7 @@ class Borrower:
     phones: tuple[Phone, ...]
     contacts: tuple[ContactPerson, ...] = ()
     behaviour: str | None = None  # only the demo's synthetic borrowers carry one
+    email: str = ""  # an address the borrower gave for notices ('' when none)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +78,7 @@ class StoredPayment:
     amount: int
     reverses_id: int | None
     reversed: bool
+    prepayment: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,9 +126,13 @@ class LoanBook(Protocol):
     def products(self) -> dict[str, Product]: ...
     def product_definitions(self) -> dict[str, dict[str, Any]]: ...
     def add_product(self, code: str, definition: dict[str, Any]) -> None: ...
-    def existing_borrowers(self, refs: Iterable[str]) -> dict[str, int]: ...
+    def existing_borrowers(self, refs: Iterable[str]) -> dict[str, tuple[int, Borrower]]:
+        """The borrowers among `refs` the book holds: ref → (id, the person as stored)."""
+        ...
     def existing_loans(self, refs: Iterable[str]) -> set[str]: ...
-    def add_borrower(self, borrower: Borrower) -> int: ...
+    def add_borrowers(self, borrowers: Sequence[Borrower]) -> dict[str, int]:
+        """Insert new borrowers (distinct refs); ref → id."""
+        ...
     def add_loans(self, updates: Sequence[LoanUpdate]) -> list[int]: ...
     def get(self, loan_ref: str, *, for_update: bool = False) -> BookedLoan | None: ...
     def get_many(self, ids: Sequence[int], *, for_update: bool = False
@@ -131,7 +141,8 @@ class LoanBook(Protocol):
     def payment_by_key(self, key: str) -> StoredPayment | None: ...
     def payments_of(self, loan_id: int) -> list[StoredPayment]: ...
     def add_payment(self, loan_id: int, applied: PaymentApplied, recorded_at: datetime,
-                    reverses_id: int | None = None, recovery: bool = False) -> int: ...
+                    reverses_id: int | None = None, recovery: bool = False,
+                    prepayment: bool = False) -> int: ...
     def emit(self, events: Sequence[Event]) -> None: ...
     def eod_run(self, day: date) -> EodRun | None: ...
     def start_eod(self, day: date, engine: str, at: datetime) -> None: ...
@@ -141,10 +152,26 @@ class LoanBook(Protocol):
     def record_failures(self, day: date, failures: Sequence[tuple[int, str]]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoanListRow:
+    """A loan as the loan list selects it: its stored classification, by which it is filtered."""
+
+    id: int
+    loan_ref: str
+    borrower_ref: str
+    product_code: str
+    status: str
+    bucket: str
+    dpd: int
+
+
 class Reports(Protocol):
     """Read-side aggregates; rows of plain values, no domain objects."""
 
     def portfolio(self) -> list[tuple[str, str, int, int]]: ...
+    def restructured(self) -> tuple[int, dict[str, int], int]:
+        """(loans holding a hardship plan, such loans per plan kind, total forgiven)."""
+        ...
     def bucket_moves(self, first: date, last: date) -> list[tuple[str, str, int]]: ...
     def account_totals(self, first: date | None = None,
                        last: date | None = None) -> dict[str, int]: ...
@@ -153,6 +180,11 @@ class Reports(Protocol):
     def eod_failures(self, day: date) -> list[tuple[str, str]]: ...
     def borrower_of(self, loan_ref: str) -> dict[str, Any] | None: ...
     def payments_of(self, loan_ref: str) -> list[dict[str, Any]]: ...
+    def loan_list(self, *, status: str | None, bucket: str | None, product: str | None,
+                  borrower: str | None, limit: int) -> list[LoanListRow]:
+        """Loans matching every filter given (None matches any), most days past due first,
+        then by loan id in byte order, at most `limit`."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -162,10 +194,36 @@ class UnitOfWork(Protocol):
     reports: Reports
     messages: MessageStore
     collections: CollectionsStore
+    credentials: CredentialStore
+    evidence: EvidenceStore
+    complaints: ComplaintStore
+    plans: PlanStore
+    disputes: DisputeStore
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes units of work on one book, and holds the book's one end-of-day lock."""
+
+    def __call__(self) -> UnitOfWork: ...
+
+    def eod_lock(self) -> AbstractContextManager[str | None]:
+        """Try to take the book's end-of-day lock for the block, without waiting. Yields None
+        when taken, else who holds it (the block then holds nothing). A holder that dies,
+        even by SIGKILL, releases it."""
+        ...
+
+
+class StaleWrite(Exception):
+    """A conditional write found loans no longer in the state it read them in: another
+    writer came first. The unit of work must roll back, so nothing of it is kept."""
+
+    def __init__(self, expected: int, written: int) -> None:
+        super().__init__(f"{expected - written} of {expected} loans changed after they were "
+                         "read (another writer came first)")
 
 
 # --- collections: the notification outbox (issue 6) ----------------------------------------
@@ -207,6 +265,8 @@ class ClaimedMessage:
     pack: str
     compliance: dict[str, Any]
     attempts: int
+    borrower_id: int | None = None
+    """Whose preferences the send-time re-check reads from the book."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -383,6 +443,29 @@ class VisitAuthorizationRow:
     legal_review_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactPreferenceRow:
+    """What a borrower said about being contacted, as received: an opt-out of a channel, a
+    request to stop (written or oral, naming channels), or an inconvenient time window in the
+    borrower's local time. Never updated: a revocation is a row of its own (`revokes_id`)."""
+
+    id: int
+    borrower_id: int
+    kind: str  # opt_out | cease | inconvenient_time | revocation
+    received_at: datetime
+    received_via: str  # phone | sms | email | letter | portal
+    recorded_at: datetime
+    channels: tuple[str, ...] = ()
+    in_writing: bool = False
+    contact_point: str = ""
+    """Only this contact point (a window at the work number); '' for all."""
+    window_start: time | None = None
+    window_end: time | None = None
+    weekdays: tuple[int, ...] = ()
+    """Monday = 0; () for every day."""
+    revokes_id: int | None = None
+
+
 class CollectionsStore(Protocol):
     """Cases, actions, collectors, agencies, promises and contacts in one unit of work."""
 
@@ -396,8 +479,8 @@ class CollectionsStore(Protocol):
                      ) -> dict[int, list[LoggedContact]]:
         """Logged contacts (every channel) at or after `since`, per borrower."""
         ...
-    def last_refusal(self, borrower_id: int) -> datetime | None:
-        """When the borrower last refused to pay on a logged contact."""
+    def last_refusals(self, borrower_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each borrower last refused to pay on a logged contact (absent: never)."""
         ...
     def overdue_borrowers(self) -> list[tuple[int, int, int, str, str]]:
         """(borrower id, max DPD, overdue loans' principal, language, region)."""
@@ -443,7 +526,6 @@ class CollectionsStore(Protocol):
     def paid_total(self, loan_id: int, through: date) -> int: ...
     def log_contact(self, case_id: int, actor: str, channel: str, outcome: str,
                     at: datetime, notes: str, recording_ref: str, complaint: bool) -> int: ...
-    def add_credential(self, row: CredentialRow) -> int: ...
     def credentials(self, collector_refs: Sequence[str]) -> list[CredentialRow]: ...
     def add_visit_authorization(self, row: VisitAuthorizationRow) -> int: ...
     def visit_authorizations(self, loan_id: int) -> list[VisitAuthorizationRow]: ...
@@ -451,6 +533,68 @@ class CollectionsStore(Protocol):
                         planned_at: datetime, created_at: datetime) -> bool:
         """Record a visit the engine allowed; False if `visit_key` is already on file."""
         ...
+    def add_contact_preference(self, row: ContactPreferenceRow) -> int: ...
+    def contact_preferences(self, borrower_ids: Sequence[int]
+                            ) -> dict[int, list[ContactPreferenceRow]]:
+        """Every preference row of these borrowers, revocations included, in id order."""
+        ...
     def summary(self) -> dict[str, Any]:
         """messages_by_channel, blocked_by_rule, cases_by_queue."""
+        ...
+
+
+# --- hardship plans (issue 9) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRecord:
+    """A plan as the book keeps it, from proposal to outcome. `terms` is the plan's JSON
+    document (`plan_file.plan_document`), `preview` the preview document last shown."""
+
+    id: int
+    plan_ref: str
+    loan_id: int
+    kind: str
+    status: str
+    in_force: bool
+    effective_on: date
+    terms: dict[str, Any]
+    waived: int
+    preview: dict[str, Any]
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str = ""
+    outcome_on: date | None = None
+    last_payment_id: int = 0
+
+
+class PlanStore(Protocol):
+    """Plans and plan policies inside one unit of work. Never commits."""
+
+    def policies(self) -> dict[str, dict[str, Any]]:
+        """product code -> the policy JSON object."""
+        ...
+    def set_policy(self, product_code: str, definition: dict[str, Any]) -> None: ...
+    def add(self, record: PlanRecord) -> int: ...
+    def get(self, plan_ref: str, *, for_update: bool = False) -> PlanRecord | None: ...
+    def of_loan(self, loan_id: int) -> list[PlanRecord]:
+        """Every plan of the loan, oldest first."""
+        ...
+    def update(self, record: PlanRecord) -> None:
+        """Write the record's status, in_force, decision, reason, outcome and preview."""
+        ...
+    def watched(self, loan_ids: Sequence[int]) -> list[PlanRecord]:
+        """The approved plans not yet kept or broken among these loans."""
+        ...
+    def all_watched(self) -> list[PlanRecord]:
+        """Every approved plan not yet kept or broken."""
+        ...
+    def listing(self, *, loan_id: int | None, status: str | None,
+                limit: int) -> list[tuple[PlanRecord, str]]:
+        """(plan, loan ref), newest first."""
+        ...
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(kind, status) -> plans."""
         ...

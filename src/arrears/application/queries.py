@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from arrears.application.handlers.eod import current_state
 from arrears.application.loan_file import money_text, status_document
 from arrears.application.loan_import import mask
 from arrears.application.ports import UnitOfWork
-from arrears.domain.delinquency import ACTIVE_STATUSES, BUCKETS
+from arrears.domain.delinquency import ACTIVE_STATUSES, BUCKETS, Bucket, LoanStatus
 from arrears.domain.errors import DomainError
 from arrears.domain.ledger import Account
 from arrears.domain.loan import summarize
+
+DEFAULT_LIST_LIMIT = 50
+MAX_LIST_LIMIT = 10_000
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class FilterRejected(DomainError):
+    """A list filter no loan could match; `field` is the filter's name."""
 
 
 def loan_document(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> dict[str, Any]:
@@ -47,6 +57,63 @@ def loan_document(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> di
     return document
 
 
+def _choice(kind: type[E], value: str | None, field: str) -> E | None:
+    if value is None:
+        return None
+    by_name = {member.value.casefold(): member for member in kind}
+    if value.casefold() not in by_name:
+        raise FilterRejected(field, f"unknown value {value!r} (expected one of "
+                                    f"{', '.join(member.value for member in kind)})")
+    return by_name[value.casefold()]
+
+
+def loan_list_document(
+    *, status: str | None = None, bucket: str | None = None, product: str | None = None,
+    borrower: str | None = None, limit: int = DEFAULT_LIST_LIMIT,
+    uow_factory: Callable[[], UnitOfWork],
+) -> dict[str, Any]:
+    """The loans matching every filter given, most days past due first, then by loan id, at
+    most `limit`: status, bucket and DPD as end-of-day stored them (a written-off loan keeps
+    its DPD at the write-off, since end-of-day no longer ages it). The store selects the
+    loans; their amounts come from the domain, the one place that knows grace windows and
+    each product's rounding, for the selected loans only."""
+    wanted_status = _choice(LoanStatus, status, "status")
+    wanted_bucket = _choice(Bucket, bucket, "bucket")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise FilterRejected("limit", f"must be from 1 to {MAX_LIST_LIMIT:,} (got {limit})")
+    with uow_factory() as uow:
+        closed = uow.book.closed_through()
+        if closed is None:
+            raise DomainError("book", "has no business date yet; run `arrears init`")
+        if product is not None:
+            codes = sorted(uow.book.product_definitions())
+            if product not in codes:
+                raise FilterRejected("product", f"no product {product!r} (the book has "
+                                                f"{', '.join(codes) or 'none'})")
+        # One row beyond the limit tells whether more loans match.
+        rows = uow.reports.loan_list(
+            status=wanted_status.value if wanted_status else None,
+            bucket=wanted_bucket.value if wanted_bucket else None,
+            product=product, borrower=borrower, limit=limit + 1)
+        if not rows and borrower is not None and not uow.book.existing_borrowers([borrower]):
+            raise FilterRejected("borrower", f"no borrower {borrower!r}")
+        shown = rows[:limit]
+        booked = {loan.id: loan for loan in uow.book.get_many([row.id for row in shown])}
+    loans = []
+    for row in shown:
+        loan = booked[row.id].loan
+        summary = summarize(loan, booked[row.id].state)
+        loans.append({
+            "loan_id": row.loan_ref, "borrower_id": row.borrower_ref,
+            "product": row.product_code, "status": row.status, "bucket": row.bucket,
+            "dpd": row.dpd, "currency": loan.currency,
+            "principal_outstanding": money_text(summary.principal_outstanding, loan.currency),
+            "total_due": money_text(summary.total_due, loan.currency),
+        })
+    return {"as_of": closed.isoformat(), "loans": loans, "count": len(loans), "limit": limit,
+            "more": len(rows) > limit}
+
+
 def portfolio_document(
     as_of: date | None, *, uow_factory: Callable[[], UnitOfWork]
 ) -> dict[str, Any]:
@@ -60,6 +127,7 @@ def portfolio_document(
             raise DomainError("as_of", f"the book is closed through {closed}; report that date")
         currency = book_currency(uow)
         rows = uow.reports.portfolio()
+        restructured, by_kind, waived = uow.reports.restructured()
         moves = uow.reports.bucket_moves(closed, closed)
         failures = uow.reports.eod_failures(closed)
     buckets = {b.value: {"loans": 0, "principal": 0} for b in BUCKETS}
@@ -82,6 +150,8 @@ def portfolio_document(
                                "principal": money_text(t["principal"], currency)}
                       for status, t in sorted(by_status.items())},
         "active": {"loans": active_loans, "principal": money_text(active_principal, currency)},
+        "restructured": {"loans": restructured, "by_kind": dict(sorted(by_kind.items())),
+                         "waived": money_text(waived, currency)},
         "roll_from_yesterday": [{"from": a, "to": b, "loans": n} for a, b, n in sorted(moves)],
         "eod_failures": [{"loan_id": ref, "error": error} for ref, error in failures],
     }

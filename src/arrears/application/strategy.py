@@ -74,6 +74,9 @@ class Step:
     """For agency placements: what the agency may do."""
     days: int = 0
     """For agency placements: how long the placement lasts (0 = the strategy's default)."""
+    reminder: bool = False
+    """A due-date reminder from the product's offsets: the one contact a hardship plan being
+    kept still gets."""
 
     def fires(self, d: int) -> bool:
         return self.first <= d <= self.last and (d - self.first) % self.every == 0
@@ -103,7 +106,7 @@ class Strategy:
             template = "reminder" if d <= 0 else "overdue"
             for channel in self.reminder_channels:
                 fired.append(Step(name=f"reminder{d:+d}-{channel.value}", kind=channel,
-                                  first=d, last=d, template=template))
+                                  first=d, last=d, template=template, reminder=True))
         fired.extend(step for step in self.arms[arm] if step.fires(d))
         return fired
 
@@ -236,6 +239,8 @@ def parse_strategy_text(text: str, source: str = "strategy") -> Strategy:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise StrategyError("strategy", f"{source} is not valid TOML: {error}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise StrategyError("strategy", f"{source} is nested too deeply") from None
     return parse_strategy(document, source)
 
 
@@ -244,6 +249,9 @@ def load_strategy_file(path: Path) -> Strategy:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise StrategyError("strategy", f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise StrategyError("strategy", f"{path} is not UTF-8 text (byte {error.start})"
+                            ) from None
     return parse_strategy_text(text, str(path))
 
 

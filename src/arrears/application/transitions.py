@@ -38,9 +38,13 @@ def change(
         amounts[account] = amounts.get(account, 0) + amount
     penalty = compound = 0
     if record_accrual:
-        for old, new in zip(booked.state.installments, state.installments, strict=True):
-            penalty += new.penalty_accrued - old.penalty_accrued
-            compound += new.compound_accrued - old.compound_accrued
+        # Summed over every row: a plan can add and drop installments.
+        for old in booked.state.installments:
+            penalty -= old.penalty_accrued
+            compound -= old.compound_accrued
+        for new in state.installments:
+            penalty += new.penalty_accrued
+            compound += new.compound_accrued
     update = LoanUpdate(
         booked=booked, loan=loan, state=state, status=summary.status, dpd=summary.dpd,
         bucket=summary.bucket, entry=entry, business_date=business_date,

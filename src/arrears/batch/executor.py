@@ -9,9 +9,11 @@ computes the day, and:
   by an earlier failure) are written back in bulk: changed installment rows, the loan's DPD
   and date, one ledger entry (penalty and compound accrued, interest and fees falling due,
   each recognised against its income) and the accrual row — the very rows the scalar path
-  writes for them;
-- every other loan (the transitions: a few per cent of a day) goes through the scalar
-  `close_loan_day`, so events and delinquency history come from one implementation.
+  writes for them. The loan row is written only if it is still at the date it was read at
+  (`StaleWrite` otherwise), and a loan already at the day is not read at all;
+- every other loan (the transitions: a few per cent of a day, and loans under a hardship
+  plan) goes through the scalar `close_loan_day`, so events, delinquency history and plans
+  come from one implementation.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ class StateColumns:
     `loan_key` is the loan's database id; `product` indexes `products`; dates are day numbers
     (days since 1970-01-01) with `written_off_on` = NEVER when none; `behind` is 1 on the rows
     of a loan an earlier end-of-day set aside (it has dates to catch up); `credit` is the
-    borrower's unapplied credit, which a `hold` product applies when an installment falls due.
+    borrower's unapplied credit, which a `hold` product applies when an installment falls due;
+    `state_on` is the day number the loan's stored state is at, which its write-back checks;
+    `planned` is 1 on the rows of a loan holding a hardship plan (it takes the scalar path).
     """
 
     columns: dict[str, np.ndarray]
@@ -62,7 +66,7 @@ class AccrualWrite:
     day: date
     loan_refs: dict[int, str]
     installment_rows: list[tuple[int, int, int, int]]  # loan id, number, penalty, compound
-    loans: list[tuple[int, int]]  # loan id, DPD
+    loans: list[tuple[int, int, int]]  # loan id, DPD, the state's day number as read
     postings: list[tuple[int, str, int]]  # loan id, account, amount
     accruals: list[tuple[int, int, int]]  # loan id, penalty increment, compound increment
 
@@ -71,9 +75,13 @@ class ColumnStore(Protocol):
     """Bulk access to the book for the vectorised executor, inside a unit of work."""
 
     def read_state(self, uow: UnitOfWork, ids: Sequence[int], day: date) -> StateColumns:
-        """Installment rows of `ids` that can change on `day` (due by then, not paid)."""
+        """Installment rows of `ids` that can change on `day` (due by then, not paid), of
+        the loans not yet at `day`."""
         ...
-    def write_accruals(self, uow: UnitOfWork, write: AccrualWrite) -> None: ...
+    def write_accruals(self, uow: UnitOfWork, write: AccrualWrite) -> None:
+        """Write `write` back, or raise `StaleWrite` if a loan is no longer at the state date
+        it was read at."""
+        ...
 
 
 Arrays = dict[str, np.ndarray]
@@ -115,7 +123,9 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
     seg = np.repeat(np.arange(starts.size), np.diff(np.append(starts, loan_key.size)))
     behind = cols["behind"][starts] == 1
     holds_credit = cols["credit"][starts] > 0  # applied on due dates by the domain
-    scalar = behind | holds_credit | loans["bucket_changed"] | loans["write_off"]
+    # Pauses, settlement offers and plan-changed rows are the domain's alone.
+    planned = cols["planned"][starts] == 1
+    scalar = behind | holds_credit | planned | loans["bucket_changed"] | loans["write_off"]
     due_today = cols["due_on"] == today
     new_interest = _segment_sums(cols["unpaid_interest"] * due_today, starts)
     new_fee = _segment_sums(cols["unpaid_fee"] * due_today, starts)
@@ -132,7 +142,8 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
         installment_rows=list(zip(loan_key[changed].tolist(), rows["number"][changed].tolist(),
                                   rows["penalty_accrued"][changed].tolist(),
                                   rows["compound_accrued"][changed].tolist(), strict=True)),
-        loans=list(zip(keys[fast].tolist(), loans["dpd"][fast].tolist(), strict=True)),
+        loans=list(zip(keys[fast].tolist(), loans["dpd"][fast].tolist(),
+                       cols["state_on"][starts][fast].tolist(), strict=True)),
         postings=_postings(keys[fast], delta_p[fast], delta_c[fast], new_interest[fast],
                            new_fee[fast]),
         accruals=[(k, p, c) for k, p, c in zip(keys[fast].tolist(), inc_p[fast].tolist(),
@@ -161,7 +172,7 @@ def vectorised_closer(store: ColumnStore, *, write_off_dpd: int, clock: Clock,
     def close(uow: UnitOfWork, ids: list[int], day: date) -> tuple[int, int]:
         write, _ = plan_batch(store.read_state(uow, ids, day), day, write_off_dpd, kernel)
         store.write_accruals(uow, write)
-        fast = {loan for loan, _ in write.loans}
+        fast = {loan for loan, _, _ in write.loans}
         scalar_ids = [loan for loan in ids if loan not in fast]  # incl. loans with no rows
         processed, failed = close_batch_scalar(uow, scalar_ids, day,
                                                write_off_dpd=write_off_dpd, clock=clock)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from arrears.compliance.facts import Facts
 from arrears.compliance.model import Action, Decision, Flag, Violation, WordMatch
+from arrears.domain.dates import check_date, check_instant
 from arrears.domain.errors import DomainError
 from arrears.domain.money import Money, parse_decimal
 
@@ -92,9 +93,13 @@ def _parse(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, str):
             raise CodecError(path, "not an ISO date")
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise CodecError(path, f"{value!r} is not an ISO date") from None
+        try:
+            return check_date(day, path)
+        except DomainError as error:
+            raise CodecError(path, error.reason) from None
     if tp is time:
         if not isinstance(value, str):
             raise CodecError(path, "not a wall time (HH:MM)")
@@ -133,7 +138,10 @@ def parse_instant(value: Any, path: str) -> datetime:
         raise CodecError(path, f"{value!r} is not an ISO instant") from None
     if parsed.tzinfo is None:
         raise CodecError(path, f"{value!r} has no UTC offset (instants must be timezone-aware)")
-    return parsed
+    try:
+        return check_instant(parsed, path)
+    except DomainError as error:
+        raise CodecError(path, error.reason) from None
 
 
 def parse_dataclass(value: Any, cls: type[T], path: str) -> T:
@@ -189,14 +197,14 @@ def parse_facts(document: Any) -> Facts:
                     f"facts.people[{i}].zones[{j}]", f"{name!r} is not an IANA time zone"
                 ) from None
         for j, point in enumerate(person.contact_points):
-            if point.zone:
+            path = f"facts.people[{i}].contact_points[{j}]"
+            named = [(f"{path}.zone", point.zone)] if point.zone else []
+            named += [(f"{path}.zones[{k}]", name) for k, name in enumerate(point.zones)]
+            for where, name in named:
                 try:
-                    zone(point.zone)
+                    zone(name)
                 except DomainError:
-                    raise CodecError(
-                        f"facts.people[{i}].contact_points[{j}].zone",
-                        f"{point.zone!r} is not an IANA time zone",
-                    ) from None
+                    raise CodecError(where, f"{name!r} is not an IANA time zone") from None
     return facts
 
 

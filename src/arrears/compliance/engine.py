@@ -13,7 +13,9 @@ the action passes. Each step only skips instants at which some rule still fails,
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from arrears.compliance import wording
@@ -52,6 +54,7 @@ class Context:
         "memo",
         "zones",
         "home_zone",
+        "firm_keys",
         "local",
         "_screen",
     )
@@ -81,6 +84,8 @@ class Context:
         """The recipient's candidate zones, or the pack's fallback zones when none is known."""
         self.home_zone: ZoneInfo = self.zones[0]
         """The first candidate zone: the one frequency rules count calendar days in."""
+        self.firm_keys: tuple[str, ...] = action.actor.history_keys
+        """History buckets of the acting collector firm (`model.firm_key`)."""
         self._screen: wording.Screen | None = None
         self._set_time(at)
 
@@ -101,6 +106,15 @@ class Context:
             found = local_midnight(day, self.home_zone).timestamp()
             self.memo[key] = found
         return found  # type: ignore[return-value]
+
+    def firm_history(
+        self, table: Mapping[Any, tuple[float, ...]], *key: str
+    ) -> tuple[float, ...]:
+        """Sorted stamps of `table[(firm, *key)]` over the acting firm's history buckets."""
+        found = [stamps for firm in self.firm_keys if (stamps := table.get((firm, *key)))]
+        if len(found) < 2:
+            return found[0] if found else ()
+        return tuple(sorted(found[0] + found[1]))
 
     def at_time(self, at: datetime) -> Context:
         """The same evaluation at another instant (sharing the zone and wording caches)."""

@@ -15,7 +15,8 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import TypeVar
 
-from arrears.compliance.model import ActionKind, Purpose, Role
+from arrears.compliance.model import ActionKind, Purpose, Role, firm_key
+from arrears.domain.errors import DomainError
 from arrears.domain.money import Money
 
 
@@ -59,6 +60,10 @@ class ContactPoint:
     kind: str
     """cell, home, work, email, app, social, address …"""
     zone: str = ""
+    """The zone the number or address puts the person in; '' when unknown."""
+    zones: tuple[str, ...] = ()
+    """More zones when one is not enough (an area code spanning two zones): the contact must
+    be convenient in every one of them (US-8). `zone` and `zones` add up."""
     employer_provided: bool = False
     invalid: bool = False
     """The number is empty/not in service (空号) or the address bounces."""
@@ -87,12 +92,13 @@ class Person:
                 return point
         return None
 
-    def candidate_zones(self, point_id: str = "") -> tuple[str, ...]:
+    def candidate_zones(self) -> tuple[str, ...]:
         """All zones the person may be in: their own plus each contact point's."""
         zones = list(self.zones)
         for point in self.contact_points:
-            if point.zone and point.zone not in zones:
-                zones.append(point.zone)
+            for name in (point.zone, *point.zones):
+                if name and name not in zones:
+                    zones.append(name)
         return tuple(zones)
 
 
@@ -109,6 +115,10 @@ class Attempt:
     contact_point: str = ""
     direction: Direction = Direction.OUTBOUND
     purpose: Purpose = Purpose.COLLECTION
+    organisation: str = ""
+    """The collector firm the actor worked for (Reg F counts per debt collector, US-2/US-5);
+    '' when not recorded: the attempt then counts for the actor alone, and for the firm of an
+    action by that same actor."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +131,9 @@ class Consent:
     """Exclusive end of the period the person agreed to."""
     actor_id: str = ""
     """The collector the consent was given to directly; '' if relayed (e.g. by the creditor)."""
+    organisation: str = ""
+    """The collector firm it was given to directly (US-4: consent to the debt collector covers
+    its every agent); '' when not recorded: then it covers `actor_id` alone."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,11 +151,16 @@ class InconvenientTime:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CeaseNotice:
+    """A request to stop: in writing it ends communication (US-12); oral, it names media not
+    to use — an oral "stop calling" is `in_writing: false, channels: [call]` (US-19)."""
+
     person_id: str
     received_at: datetime
     in_writing: bool = True
     debt_ids: tuple[str, ...] = ()
     """'' means every debt."""
+    channels: tuple[ActionKind, ...] = ()
+    """Media the person asked the collector to stop using: each is an opt-out (US-19)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,12 +235,22 @@ class Debt:
     """First day the statute of limitations has run (US-25)."""
     initial_communication_at: datetime | None = None
     validation_sent_on: date | None = None
+    validation_period_end_on: date | None = None
+    """The validation-period end date printed on the notice sent. A date later than the one
+    computed from `validation_sent_on` extends the period (US-22, US-23); an earlier one
+    does not shorten it."""
     paid_in_full_on: date | None = None
     delinquency_commenced_on: date | None = None
+    creditor: str = ""
+    """Whose debt it is; the CN call caps count per creditor, its own team and agencies
+    together (CN-2). '' when not recorded: counted with every creditor's calls."""
+
+    def __post_init__(self) -> None:
+        if self.dpd < 0:  # a negative DPD would read as "not yet due" to every rule
+            raise DomainError("dpd", f"must not be negative (got {self.dpd})")
 
 
 _K = TypeVar("_K")
-
 
 def _frozen(source: dict[_K, list[float]]) -> dict[_K, tuple[float, ...]]:
     return {key: tuple(sorted(values)) for key, values in source.items()}
@@ -230,70 +258,105 @@ def _frozen(source: dict[_K, list[float]]) -> dict[_K, tuple[float, ...]]:
 
 @dataclass(frozen=True, slots=True)
 class FactsIndex:
-    """Sorted epoch-second tuples per bucket, built once per `Facts`."""
+    """Sorted epoch-second tuples per bucket, built once per `Facts`.
+
+    Collector buckets are keyed by `firm_key`: Reg F counts per debt collector, the firm, not
+    per agent (US-2, US-5). The CN buckets are keyed by creditor (CN-2: a lender and its
+    agencies together).
+    """
 
     placed_calls: dict[tuple[str, str, str], tuple[float, ...]]
-    """(actor, person, debt) -> outbound voice attempts that reached the line (Reg F count)."""
+    """(firm, person, debt) -> outbound voice attempts that reached the line (Reg F count)."""
     conversations: dict[tuple[str, str, str], tuple[float, ...]]
-    """(actor, person, debt) -> voice conversations, either direction."""
-    calls_by_person_outcome: dict[tuple[str, str], tuple[float, ...]]
-    """(person, outcome) -> outbound voice attempts by anyone (CN-2 aggregates)."""
-    calls_by_point_outcome: dict[tuple[str, str, str], tuple[float, ...]]
-    """(person, contact point, outcome) -> outbound voice attempts by anyone."""
+    """(firm, person, debt) -> voice conversations, either direction."""
+    calls_by_creditor: dict[tuple[str, str, str], tuple[float, ...]]
+    """(creditor, person, outcome) -> outbound voice attempts by anyone for that creditor."""
+    calls_by_creditor_point: dict[tuple[str, str, str, str], tuple[float, ...]]
+    """(creditor, person, contact point, outcome) -> outbound voice attempts."""
+    creditors_by_person: dict[str, tuple[str, ...]]
+    """person -> creditors whose calls reached them ('' for calls about unknown debts)."""
     calls_by_point: dict[tuple[str, str], tuple[float, ...]]
     """(person, contact point) -> every outbound voice attempt by anyone."""
     unanswered_by_point: dict[tuple[str, str], tuple[float, ...]]
     """(person, contact point) -> outbound voice attempts that rang out or hit voicemail."""
-    calls_by_actor_person: dict[tuple[str, str], tuple[float, ...]]
-    """(actor, person) -> placed calls about any debt (aggregate-volume flag)."""
+    calls_by_firm_person: dict[tuple[str, str], tuple[float, ...]]
+    """(firm, person) -> placed calls about any debt (aggregate-volume flag)."""
     messages_by_person_channel: dict[tuple[str, str], tuple[float, ...]]
     debts: dict[str, Debt]
     people: dict[str, Person]
+    opt_outs: tuple[OptOut, ...]
+    """The opt-outs on record plus one per medium named by a cease notice (US-19)."""
     zone_cache: dict[str, tuple[object, ...]] = field(default_factory=dict)
     """person id -> resolved candidate zones, filled by the engine on first use."""
 
 
+def attempt_creditors(debt_ids: tuple[str, ...], debts: dict[str, Debt]) -> tuple[str, ...]:
+    """The creditors an attempt or action is for; ('',) when any of its debts is unknown or
+    names no creditor (then it counts with every creditor, CN-2)."""
+    creditors: list[str] = []
+    for debt_id in debt_ids:
+        debt = debts.get(debt_id)
+        if debt is None or not debt.creditor:
+            return ("",)
+        if debt.creditor not in creditors:
+            creditors.append(debt.creditor)
+    return tuple(creditors) or ("",)
+
+
 def build_index(facts: Facts) -> FactsIndex:
+    debts = {debt.debt_id: debt for debt in facts.debts}
     placed: defaultdict[tuple[str, str, str], list[float]] = defaultdict(list)
     talks: defaultdict[tuple[str, str, str], list[float]] = defaultdict(list)
-    by_person: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
-    by_point: defaultdict[tuple[str, str, str], list[float]] = defaultdict(list)
-    by_actor: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
+    by_creditor: defaultdict[tuple[str, str, str], list[float]] = defaultdict(list)
+    by_point: defaultdict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    creditors_of: defaultdict[str, list[str]] = defaultdict(list)
+    by_firm: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
     point_all: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
     point_unanswered: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
     messages: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
     for attempt in facts.attempts:
         ts = attempt.at.timestamp()
+        firm = firm_key(attempt.actor_id, attempt.organisation)
         if attempt.channel is ActionKind.CALL:
             if attempt.outcome is Outcome.CONVERSATION:
                 for debt in attempt.debt_ids:
-                    talks[(attempt.actor_id, attempt.person_id, debt)].append(ts)
+                    talks[(firm, attempt.person_id, debt)].append(ts)
             if attempt.direction is not Direction.OUTBOUND:
                 continue
             outcome = attempt.outcome.value
-            by_person[(attempt.person_id, outcome)].append(ts)
-            by_point[(attempt.person_id, attempt.contact_point, outcome)].append(ts)
-            point_all[(attempt.person_id, attempt.contact_point)].append(ts)
+            person = attempt.person_id
+            for creditor in attempt_creditors(attempt.debt_ids, debts):
+                by_creditor[(creditor, person, outcome)].append(ts)
+                by_point[(creditor, person, attempt.contact_point, outcome)].append(ts)
+                if creditor not in creditors_of[person]:
+                    creditors_of[person].append(creditor)
+            point_all[(person, attempt.contact_point)].append(ts)
             if attempt.outcome in (Outcome.UNANSWERED, Outcome.VOICEMAIL):
-                point_unanswered[(attempt.person_id, attempt.contact_point)].append(ts)
+                point_unanswered[(person, attempt.contact_point)].append(ts)
             if attempt.outcome is not Outcome.NOT_CONNECTED:
-                by_actor[(attempt.actor_id, attempt.person_id)].append(ts)
+                by_firm[(firm, person)].append(ts)
                 for debt in attempt.debt_ids:
-                    placed[(attempt.actor_id, attempt.person_id, debt)].append(ts)
+                    placed[(firm, person, debt)].append(ts)
         elif attempt.direction is Direction.OUTBOUND:
             messages[(attempt.person_id, attempt.channel.value)].append(ts)
-
+    derived = tuple(
+        OptOut(person_id=notice.person_id, channel=channel, at=notice.received_at)
+        for notice in facts.cease_notices
+        for channel in notice.channels
+    )
     return FactsIndex(
         placed_calls=_frozen(placed),
         conversations=_frozen(talks),
-        calls_by_person_outcome=_frozen(by_person),
-        calls_by_point_outcome=_frozen(by_point),
+        calls_by_creditor=_frozen(by_creditor),
+        calls_by_creditor_point=_frozen(by_point),
+        creditors_by_person={person: tuple(found) for person, found in creditors_of.items()},
         calls_by_point=_frozen(point_all),
         unanswered_by_point=_frozen(point_unanswered),
-        calls_by_actor_person=_frozen(by_actor),
+        calls_by_firm_person=_frozen(by_firm),
         messages_by_person_channel=_frozen(messages),
-        debts={debt.debt_id: debt for debt in facts.debts},
+        debts=debts,
         people={person.person_id: person for person in facts.people},
+        opt_outs=facts.opt_outs + derived,
     )
 
 

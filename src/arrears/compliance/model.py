@@ -90,6 +90,12 @@ class Severity(StrEnum):
     REVIEW = "review"
 
 
+def firm_key(actor_id: str, organisation: str) -> str:
+    """The history bucket of a record: its collector firm, or the actor alone when the record
+    names no firm (documents written before organisations were recorded)."""
+    return f"org:{organisation}" if organisation else f"actor:{actor_id}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Actor:
     """Who proposes the action."""
@@ -97,11 +103,20 @@ class Actor:
     actor_id: str
     kind: ActorKind
     organisation: str = ""
+    """The collector firm (agency, or the lender) the actor works for; '' = the actor alone.
+    Frequency limits and consents belong to the firm (US-2, US-4, US-5)."""
     collects_in_own_name: bool = False
     """A creditor's employee collecting the creditor's own debt in its own name (US-1)."""
     on_private_channel: bool = False
     """Calling or messaging from a personal phone or social account (CN-6)."""
     private_channel_approved: bool = False
+
+    @property
+    def history_keys(self) -> tuple[str, ...]:
+        """The history buckets that are this actor's firm's: the firm's own, and this actor's
+        records that name no firm."""
+        own = firm_key(self.actor_id, "")
+        return (firm_key(self.actor_id, self.organisation), own) if self.organisation else (own,)
 
     @property
     def is_debt_collector(self) -> bool:

@@ -14,11 +14,17 @@ from decimal import Decimal, localcontext
 from enum import StrEnum
 
 from arrears.domain.errors import DomainError
+from arrears.domain.product import MAX_TERMS
 from arrears.domain.rates import MONTHS_PER_YEAR
 
 _LOW, _HIGH = Decimal("-0.99"), Decimal(10)
 _ITERATIONS = 200
 _TOLERANCE = Decimal("1e-24")
+# A loan's flows: the advance and at most one payment a month over the longest term. The
+# largest flow is the ceiling on amounts (`money.MAX_MINOR_UNITS`) in currency units; both
+# keep the bisection's powers (1 + 1000 %)^periods and sums inside the 40-digit context.
+MAX_FLOWS = MAX_TERMS + 1
+MAX_FLOW = Decimal(10) ** 11
 
 
 class Annualisation(StrEnum):
@@ -51,8 +57,12 @@ def irr(flows: Sequence[Decimal]) -> Decimal:
     Flows are one per period, the first at period 0; they must change sign exactly once so the
     rate is unique (a loan: money out, then payments in).
     """
-    if len(flows) < 2:
-        raise DomainError("cashflows", "at least two cash flows are needed")
+    if not 2 <= len(flows) <= MAX_FLOWS:
+        raise DomainError("cashflows", f"between 2 and {MAX_FLOWS} cash flows are needed "
+                                       f"(got {len(flows)})")
+    for index, flow in enumerate(flows):
+        if abs(flow) > MAX_FLOW:
+            raise DomainError(f"cashflows[{index}]", f"{flow} is above {MAX_FLOW:,} in size")
     signs = [flow > 0 for flow in flows if flow != 0]
     changes = sum(1 for a, b in zip(signs, signs[1:], strict=False) if a != b)
     if changes != 1:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from arrears.domain.errors import DomainError
+
 DAYS_PER_BUCKET = 30
 WRITE_OFF_DPD = 180
+# A write-off needs an overdue loan, so 0 cannot mean "at once" (nor fall back to the default);
+# ten years is past any lender's policy, so a larger threshold is a typo.
+MIN_WRITE_OFF_DPD, MAX_WRITE_OFF_DPD = 1, 3650
 
 
 class Bucket(StrEnum):
@@ -39,6 +44,14 @@ def days_past_due(as_of: date, earliest_overdue_due_date: date | None) -> int:
     if earliest_overdue_due_date is None:
         return 0
     return max(0, (as_of - earliest_overdue_due_date).days)
+
+
+def check_write_off_dpd(days: int, field: str) -> int:
+    """`days` if it can be a write-off threshold, else a `DomainError` naming `field`."""
+    if not MIN_WRITE_OFF_DPD <= days <= MAX_WRITE_OFF_DPD:
+        raise DomainError(field, f"must be a number of days past due from {MIN_WRITE_OFF_DPD} "
+                                 f"to {MAX_WRITE_OFF_DPD} (got {days})")
+    return days
 
 
 def bucket(dpd: int) -> Bucket:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from arrears.domain.apr import Annualisation, Apr, apr_of, exceeds_cap
 from arrears.domain.errors import InvalidLoan
@@ -32,7 +33,14 @@ def loan_apr(principal: int, product: Product, disbursed_on: date, terms: int) -
     """The APR of a loan's contractual schedule, against the principal actually received."""
     schedule = build_schedule(principal, product, disbursed_on, terms)
     received = principal - upfront_fee(principal, product)
-    return apr_of(cash_flows(received, schedule, terms))
+    return _apr_of_flows(tuple(cash_flows(received, schedule, terms)))
+
+
+@lru_cache(maxsize=65_536)
+def _apr_of_flows(flows: tuple[Decimal, ...]) -> Apr:
+    # The IRR search is most of a loan's boarding cost, and a portfolio repeats its flows: the
+    # same principal and terms give the same flows on every date whose month lengths agree.
+    return apr_of(flows)
 
 
 def check_cost_cap(

@@ -198,9 +198,11 @@ def owed_on(installment: InstallmentState, product: Product, paid_on: date) -> d
 class _Engine:
     """Working copy of one loan's state. Private: callers get frozen snapshots."""
 
-    def __init__(self, loan: Loan, state: LoanState) -> None:
+    def __init__(self, loan: Loan, state: LoanState, *, opened: bool = False) -> None:
         self.loan = loan
-        self.product = loan.product_on(state.as_of)
+        # An opened state already holds its open day's plans (`restructure`): a rate
+        # reduction taking effect that day is in force for it.
+        self.product = loan.product_on(state.as_of + ONE_DAY if opened else state.as_of)
         self.rows = list(state.installments)
         self.prepaid = state.prepaid_principal
         self.unapplied = state.unapplied
@@ -323,7 +325,7 @@ class _Engine:
                 paid_principal=row.paid_principal + allocation.get(Component.PRINCIPAL, 0),
             )
             if row.is_paid and day <= row.due_date + grace_end:
-                row = replace(row, penalty_accrued=0, compound_accrued=0)
+                row = self.closed(row)  # paid within the grace window: no charges left
             self.rows[index] = row
         to_credit = remaining
         if remaining:
@@ -452,7 +454,8 @@ class _Engine:
             first = self.rows[future[0]]
             rest = round_units(accrual_ratio(first.interest, whole - elapsed, whole),
                                self.product.rounding)
-            self.rows[future[0]] = replace(first, interest=accrued + rest)
+            self.rows[future[0]] = replace(
+                first, interest=max(accrued + rest, first.paid_interest))
         self.prepaid += amount
         return 0, amount, 0
 
@@ -462,8 +465,12 @@ class _Engine:
                         first_number=self.rows[future[0]].number,
                         original_principal=self.loan.principal)
         for index, new in zip(future, rows, strict=True):
-            self.rows[index] = replace(self.rows[index], principal=new.principal,
-                                       interest=new.interest, fee=new.fee)
+            # A future row may be part-paid (a plan moved it there): the new spread is of what
+            # is unpaid, on top of what was paid; its fee (flat, or charges a plan carried)
+            # does not depend on the principal left.
+            row = self.rows[index]
+            self.rows[index] = replace(row, principal=row.paid_principal + new.principal,
+                                       interest=max(new.interest, row.paid_interest))
 
     def recompute_future_interest(self, future: list[int]) -> None:
         balance = sum(self.rows[i].unpaid_principal for i in future)
@@ -476,7 +483,7 @@ class _Engine:
                 interest = period_interest(balance, self.product, self.period_start(index),
                                            row.due_date)
             fee = row.fee if row.unpaid_principal > 0 else row.paid_fee
-            self.rows[index] = replace(row, interest=interest, fee=fee)
+            self.rows[index] = replace(row, interest=max(interest, row.paid_interest), fee=fee)
             balance -= row.unpaid_principal
 
 
@@ -500,6 +507,22 @@ class _Engine:
             PlanKind.WAIVER: self.waive_shares,
             PlanKind.RATE_REDUCTION: self.reduce_rate,
         }[plan.kind](plan)
+
+    def track_delinquency(self, as_of: date) -> None:
+        """Keep the first day of the delinquency still unresolved at the end of `as_of`: set
+        when an installment first goes unpaid past its due date, kept while any installment is
+        overdue (paying the oldest does not re-age it, US-32), ended only when nothing is
+        overdue — unless a plan restructured the loan or forgave part of it, which keeps it for
+        ever (credit reporting's first delinquency never re-ages, M2-6)."""
+        overdue = next((row for row in self.rows
+                        if row.due_date < as_of and not row.is_paid), None)
+        if overdue is not None:
+            since = overdue.due_date + ONE_DAY
+            self.delinquent_since = min(since, self.delinquent_since or since)
+        elif self.delinquent_since is not None and not self.waived.total() and not any(
+                plan.kind is not PlanKind.SETTLEMENT and plan.effective_on <= as_of
+                for plan in self.loan.plans):
+            self.delinquent_since = None
 
     def freeze_delinquency(self, day: date) -> None:
         """Keep the first delinquency a plan finds: a plan may cure DPD, never the history."""
@@ -722,7 +745,8 @@ class _Engine:
         if whole > 0:
             rest = round_units(accrual_ratio(first.interest, whole - elapsed, whole),
                                self.product.rounding)
-            self.rows[future[0]] = replace(first, interest=accrued + rest)
+            self.rows[future[0]] = replace(
+                first, interest=max(accrued + rest, first.paid_interest))
 
     def waive_everything(self, day: date) -> None:
         """A settlement offer was paid: forgive all that is left, and close every row."""
@@ -770,10 +794,15 @@ def unique_payments(payments: Iterable[Payment]) -> tuple[Payment, ...]:
 
 
 def advance(
-    loan: Loan, state: LoanState, payments: Iterable[Payment], through: date
+    loan: Loan, state: LoanState, payments: Iterable[Payment], through: date, *,
+    opened: bool = False,
 ) -> tuple[LoanState, tuple[PaymentApplied, ...]]:
-    """The state at the end of `through`, from `state` and the payments dated after it."""
-    engine = _Engine(loan, state)
+    """The state at the end of `through`, from `state` and the payments dated after it.
+
+    `opened`: `state` already holds the plans taking effect on its open day (as a book stores
+    a loan once a plan is approved on the open business date, see `restructure`), so they are
+    not applied again."""
+    engine = _Engine(loan, state, opened=opened)
     todo = sorted(unique_payments(payments), key=lambda p: p.on)
     for position, payment in enumerate(todo):
         if payment.on < loan.disbursed_on:
@@ -782,13 +811,15 @@ def advance(
         if payment.on <= state.as_of:
             raise PaymentRejected(f"payments[{position}].on",
                                   f"{payment.on} is on or before the state date {state.as_of}")
-    plans = [plan for plan in loan.plans if state.as_of < plan.effective_on <= through]
+    first = state.as_of + ONE_DAY if opened else state.as_of
+    plans = [plan for plan in loan.plans if first < plan.effective_on <= through]
     days = sorted({p.on for p in todo if p.on <= through} | {p.effective_on for p in plans})
     for day in days:
         # A plan takes effect at the start of its day: before held credit meets an
         # installment falling due that day, and before the day's payments.
         engine.apply_credit_through(day - ONE_DAY)
         engine.accrue_through(day - ONE_DAY)
+        engine.track_delinquency(day - ONE_DAY)
         for plan in plans:
             if plan.effective_on == day:
                 engine.restructure(plan)
@@ -796,8 +827,10 @@ def advance(
         for payment in todo:
             if payment.on == day:
                 engine.pay(payment)
+        engine.track_delinquency(day)
     engine.apply_credit_through(through)
     engine.accrue_through(through)
+    engine.track_delinquency(through)
     return engine.snapshot(), tuple(engine.applied)
 
 
@@ -845,9 +878,8 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
     if earliest is not None and state.pauses:
         dpd -= paused_days(state.pauses, earliest, as_of)
     first_delinquency = state.delinquent_since
-    if dpd > 0 and earliest is not None:
-        episode = earliest + ONE_DAY
-        first_delinquency = min(episode, first_delinquency or episode)
+    if first_delinquency is None and dpd > 0 and earliest is not None:
+        first_delinquency = earliest + ONE_DAY  # a state stored before the episode was tracked
     penalty = compound = total_due = settle_due = 0
     for row in state.installments:
         if row.due_date > next_day:
@@ -890,16 +922,18 @@ def apply_payment(
 ) -> tuple[LoanState, PaymentApplied]:
     """Apply a payment dated the open day (the day after `state.as_of`), before its accrual.
 
-    The state keeps its date: the day's accrual happens at that day's end-of-day.
+    The state keeps its date: the day's accrual happens at that day's end-of-day. Plans
+    taking effect that day come first (`restructure`), so the terms in force are the day's.
     """
     open_day = state.as_of + ONE_DAY
     if payment.on != open_day:
         raise PaymentRejected("on", f"{payment.on} is not the open business date {open_day}")
     if payment.amount <= 0:
         raise PaymentRejected("amount", "must be positive")
-    engine = _Engine(loan, state)
+    engine = _Engine(loan, state, opened=True)
     engine.apply_credit_through(payment.on)
     engine.pay(payment)
+    engine.track_delinquency(payment.on)
     return engine.snapshot(), engine.applied[-1]
 
 

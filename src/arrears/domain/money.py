@@ -6,6 +6,7 @@ Rounding happens in one named place, `Money.rounded`, half-up by default (DESIGN
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -24,6 +25,16 @@ MINOR_DIGITS: dict[str, int] = {
 # Accrued amounts keep this many extra digits below the minor unit (1/10,000 of a cent).
 SUB_MINOR_DIGITS = 4
 
+# The largest amount accepted from outside, in minor units (10^11 yuan or dollars): far above
+# any consumer loan or payment, and small enough that the EOD kernel's int64 products of
+# amount × rate × days cannot overflow.
+MAX_MINOR_UNITS = 10**13
+
+# What an amount or rate may look like: ASCII digits, one optional point and exponent. Python's
+# Decimal also takes full-width digits, "1_000", "NaN" and surrounding spaces; a file or an
+# operator writing those has made a mistake the system must not guess at.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+
 
 def minor_digits(currency: str) -> int:
     """The number of decimal digits of `currency`'s minor unit."""
@@ -39,6 +50,8 @@ def parse_decimal(text: str | int | Decimal, field: str) -> Decimal:
     """A finite Decimal from text; floats are refused because they are already inexact."""
     if isinstance(text, bool) or isinstance(text, float):
         raise DomainError(field, f"must be a decimal string, not {type(text).__name__}")
+    if isinstance(text, str) and not _DECIMAL_TEXT.fullmatch(text):
+        raise DomainError(field, f"{text!r} is not a decimal number")
     try:
         value = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):

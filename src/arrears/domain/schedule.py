@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from arrears.domain.dates import check_date
 from arrears.domain.errors import InvalidLoan
+from arrears.domain.money import MAX_MINOR_UNITS
 from arrears.domain.product import MAX_TERMS, InterestBasis, Method, Product, Rounding
 from arrears.domain.rates import MONTHS_PER_YEAR
 
@@ -73,10 +75,12 @@ def build_schedule(
     principal: int, product: Product, disbursed_on: date, terms: int
 ) -> tuple[ScheduledInstallment, ...]:
     """The installments of a loan of `principal` minor units over `terms` months."""
-    if principal <= 0:
-        raise InvalidLoan("principal", "must be positive")
+    if not 0 < principal <= MAX_MINOR_UNITS:
+        raise InvalidLoan("principal", f"must be positive and at most {MAX_MINOR_UNITS} minor "
+                                       f"units (got {principal})")
     if not 1 <= terms <= MAX_TERMS:
         raise InvalidLoan("terms", f"must be between 1 and {MAX_TERMS} (got {terms})")
+    check_date(disbursed_on, "disbursed_on")
     dates = due_dates(disbursed_on, terms)
     if product.method is Method.BULLET:
         interest = period_interest(principal, product, disbursed_on, dates[-1], periods=terms)

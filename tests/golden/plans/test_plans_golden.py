@@ -1,8 +1,8 @@
 """Golden `loan status` of a loan under each kind of plan, through the CLI and LOAN.json.
 
-The loan is tests/unit/domain/test_plans.py's worked example (10,000.00 at 18 %, 12 months from
-2026-01-15, nothing paid): the figures each plan changes are computed by hand there; these
-files pin the whole document on 2026-03-20. Regenerate after an intended change with
+The loan is tests/unit/domain/test_plan_arithmetic.py's worked example (10,000.00 at 18 %,
+12 months from 2026-01-15, nothing paid): the figures each plan changes are computed by hand
+there; these files pin the whole document on 2026-03-20. Regenerate after an intended change with
 `ARREARS_UPDATE_GOLDEN=1 pytest tests/golden/plans` and review the diff.
 """
 

@@ -394,3 +394,39 @@ def test_the_same_payment_twice_changes_nothing(history, offset):
     once = state_on(loan, payments, as_of)
     twice = state_on(loan, payments + payments, as_of)
     assert once == twice
+
+
+def test_paying_the_oldest_installment_does_not_re_age_the_first_delinquency():
+    """US-32 / M2-6: the first delinquency date stays while any installment is overdue; only
+    a cure (nothing overdue) ends the episode, and the next one starts afresh."""
+    loan = make_loan()
+    rows = initial_state(loan).installments
+    oldest = rows[0].principal + rows[0].interest + 2_000  # with its penalty
+    partial = [Payment(key="p", on=date(2026, 3, 20), amount=oldest)]
+    still_late = _status(loan, partial, date(2026, 3, 25))
+    assert still_late.dpd > 0
+    assert still_late.first_delinquency_on == date(2026, 2, 16)
+    cured = partial + [Payment(key="q", on=date(2026, 3, 26), amount=200_000)]
+    assert _status(loan, cured, date(2026, 3, 27)).first_delinquency_on is None
+    assert _status(loan, cured, date(2026, 6, 30)).first_delinquency_on not in (
+        None, date(2026, 2, 16))
+
+
+@given(histories(hold=True), st.integers(0, 900), st.integers(1, 60))
+def test_first_delinquency_never_moves_while_the_loan_stays_delinquent(history, offset, more):
+    """Day by day through random partial payments: from one delinquent day to the next the
+    date stays; it is the first day past due of an installment that is still, or was, late."""
+    loan, payments = history
+    day = loan.disbursed_on + timedelta(days=offset)
+    state = state_on(loan, [p for p in payments if p.on <= day], day)
+    before = summarize(loan, state)
+    for _ in range(more):
+        day += timedelta(days=1)
+        state, _ = advance(loan, state, [p for p in payments if p.on == day], day)
+        now = summarize(loan, state)
+        if before.dpd > 0 and now.dpd > 0:
+            assert now.first_delinquency_on == before.first_delinquency_on
+        if now.dpd > 0:
+            assert now.first_delinquency_on is not None
+            assert now.first_delinquency_on <= day - timedelta(days=now.dpd) + timedelta(days=1)
+        before = now

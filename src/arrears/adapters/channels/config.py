@@ -18,6 +18,7 @@ from arrears.adapters.channels.local import JsonLinesChannel
 from arrears.adapters.channels.sms import TwilioSmsChannel, WebhookSmsChannel
 from arrears.application.notifications import Channel
 from arrears.application.ports import Clock
+from arrears.domain.errors import DomainError
 
 MESSAGE_CHANNELS = ("sms", "email", "app_push", "call", "letter")
 
@@ -53,7 +54,15 @@ class ChannelSettings:
         if env.get("ARREARS_SINK_DIR"):
             values["sink_dir"] = Path(env["ARREARS_SINK_DIR"])
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
+        if values["smtp"]:
+            _check_smtp(str(values["smtp"]), "--smtp" if overrides.get("smtp") else "ARREARS_SMTP")
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _check_smtp(text: str, field: str) -> None:
+    _, _, port = text.rpartition(":")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise DomainError(field, f"{text!r} is not HOST:PORT with a port from 1 to 65535")
 
 
 def build_channels(settings: ChannelSettings, engine: sa.Engine, clock: Clock

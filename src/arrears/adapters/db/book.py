@@ -8,26 +8,33 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import fields, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from arrears.adapters.db import collections_tables as ct
+from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
-from arrears.application.loan_file import parse_product
+from arrears.application.loan_file import parse_plan, parse_product
 from arrears.application.ports import (
     BookedLoan,
     Borrower,
+    ContactPerson,
     EodRun,
     Event,
+    LoanListRow,
     LoanUpdate,
+    Phone,
+    StaleWrite,
     StoredPayment,
 )
 from arrears.domain.delinquency import ACTIVE_STATUSES, Bucket, LoanStatus
 from arrears.domain.loan import InstallmentState, Loan, LoanState, PaymentApplied
-from arrears.domain.product import Product
+from arrears.domain.plans import ByComponent, Plan, check_sequence
+from arrears.domain.product import Component, Product
 
 INSTALLMENT_AMOUNTS = tuple(
     f.name for f in fields(InstallmentState) if f.name not in ("number", "due_date")
@@ -50,14 +57,51 @@ REVERSALS_OF = sa.select(t.payment.c.id).where(t.payment.c.reverses_id == sa.bin
 INSERT_PAYMENT = t.payment.insert()
 INSERT_POSTING = t.posting.insert()
 INSERT_OUTBOX = t.outbox.insert()
+# What plans did to a loan, one column per component (`LoanState.waived`, `.capitalised`).
+PLAN_AMOUNT_COLUMNS = tuple((what, component, f"{what}_{component.value}")
+                            for what in ("waived", "capitalised") for component in Component)
 LOAN_STATE_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
-                      "prepaid_principal", "unapplied", "written_off_on")
-UPDATE_LOAN = t.loan.update().where(t.loan.c.id == sa.bindparam("b_id")).values(
-    **{name: sa.bindparam(name) for name in LOAN_STATE_COLUMNS})
+                      "prepaid_principal", "unapplied", "written_off_on", "delinquent_since",
+                      "offer_received", "pauses", *(name for _, _, name in PLAN_AMOUNT_COLUMNS))
+# Conditional on the date the state was read at: a writer working from a stale read changes
+# no row, and `apply` refuses the whole update (see `StaleWrite`).
+UPDATE_LOAN = t.loan.update().where(
+    (t.loan.c.id == sa.bindparam("b_id")) & (t.loan.c.state_on == sa.bindparam("b_state_on"))
+).values(**{name: sa.bindparam(name) for name in LOAN_STATE_COLUMNS})
+PLANS_IN_FORCE = (
+    sa.select(pt.plan.c.loan_id, pt.plan.c.terms)
+    .where(pt.plan.c.loan_id.in_(sa.bindparam("ids", expanding=True)) & pt.plan.c.in_force)
+    .order_by(pt.plan.c.loan_id, pt.plan.c.effective_on, pt.plan.c.id))
+INSERT_INSTALLMENT = t.installment.insert()
+DELETE_INSTALLMENT = t.installment.delete().where(
+    (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
+    & (t.installment.c.number == sa.bindparam("b_number")))
 UPDATE_INSTALLMENT = t.installment.update().where(
     (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
     & (t.installment.c.number == sa.bindparam("b_number"))
-).values(**{name: sa.bindparam(name) for name in INSTALLMENT_AMOUNTS})
+).values(due_on=sa.bindparam("due_on"),
+          **{name: sa.bindparam(name) for name in INSTALLMENT_AMOUNTS})
+
+
+def plan_state_values(state: LoanState) -> dict[str, Any]:
+    """The loan columns holding what plans did to `state`."""
+    values: dict[str, Any] = {
+        "delinquent_since": state.delinquent_since, "offer_received": state.offer_received,
+        "pauses": ";".join(f"{start.isoformat()}/{end.isoformat()}"
+                           for start, end in state.pauses)}
+    for what, component, name in PLAN_AMOUNT_COLUMNS:
+        values[name] = getattr(state, what).of(component)
+    return values
+
+
+def _amounts(row: Any, what: str) -> ByComponent:
+    return ByComponent(**{component.value: getattr(row, name)
+                          for kind, component, name in PLAN_AMOUNT_COLUMNS if kind == what})
+
+
+def _pauses(text: str) -> tuple[tuple[date, date], ...]:
+    pairs = (item.split("/") for item in text.split(";") if item)
+    return tuple((date.fromisoformat(start), date.fromisoformat(end)) for start, end in pairs)
 
 
 def left_behind() -> sa.ColumnElement[bool]:
@@ -106,15 +150,35 @@ class SqlLoanBook:
         self.connection.execute(t.product.insert().values(
             code=code, definition=json.dumps(definition, ensure_ascii=False, sort_keys=True)))
 
-    def existing_borrowers(self, refs: Iterable[str]) -> dict[str, int]:
-        wanted = list(set(refs))
-        found: dict[str, int] = {}
-        for chunk in _chunks(wanted):
-            rows = self.connection.execute(
-                sa.select(t.borrower.c.borrower_ref, t.borrower.c.id)
-                .where(t.borrower.c.borrower_ref.in_(chunk)))
-            found.update({ref: id_ for ref, id_ in rows})
-        return found
+    def existing_borrowers(self, refs: Iterable[str]) -> dict[str, tuple[int, Borrower]]:
+        rows: list[Any] = []
+        for chunk in _chunks(list(set(refs))):
+            rows.extend(self.connection.execute(
+                sa.select(t.borrower).where(t.borrower.c.borrower_ref.in_(chunk))))
+        phones: dict[int, list[Phone]] = defaultdict(list)
+        contacts: dict[int, list[ContactPerson]] = defaultdict(list)
+        emails: dict[int, str] = {}
+        for chunk in _chunks([row.id for row in rows]):
+            for phone in self.connection.execute(
+                    sa.select(t.borrower_phone).where(t.borrower_phone.c.borrower_id.in_(chunk))
+                    .order_by(t.borrower_phone.c.id)):
+                phones[phone.borrower_id].append(Phone(number=phone.number,
+                                                       time_zone=phone.time_zone,
+                                                       kind=phone.kind))
+            for contact in self.connection.execute(
+                    sa.select(t.contact_person).where(t.contact_person.c.borrower_id.in_(chunk))
+                    .order_by(t.contact_person.c.id)):
+                contacts[contact.borrower_id].append(ContactPerson(
+                    name=contact.name, relation=contact.relation, phone=contact.phone))
+            emails.update(self.connection.execute(
+                sa.select(ct.borrower_email.c.borrower_id, ct.borrower_email.c.address)
+                .where(ct.borrower_email.c.borrower_id.in_(chunk))).all())
+        return {row.borrower_ref: (row.id, Borrower(
+            borrower_ref=row.borrower_ref, name=row.name, national_id=row.national_id,
+            address=row.address, region=row.region, time_zone=row.time_zone,
+            language=row.language, phones=tuple(phones[row.id]),
+            contacts=tuple(contacts[row.id]), behaviour=row.behaviour,
+            email=emails.get(row.id, ""))) for row in rows}
 
     def existing_loans(self, refs: Iterable[str]) -> set[str]:
         found: set[str] = set()
@@ -123,44 +187,84 @@ class SqlLoanBook:
                 sa.select(t.loan.c.loan_ref).where(t.loan.c.loan_ref.in_(chunk))))
         return found
 
-    def add_borrower(self, borrower: Borrower) -> int:
-        borrower_id = int(self.connection.execute(t.borrower.insert().values(
-            borrower_ref=borrower.borrower_ref, name=borrower.name,
-            national_id=borrower.national_id, address=borrower.address, region=borrower.region,
-            time_zone=borrower.time_zone, language=borrower.language,
-            behaviour=borrower.behaviour,
-        )).inserted_primary_key[0])
-        if borrower.phones:
-            self.connection.execute(t.borrower_phone.insert(), [
-                {"borrower_id": borrower_id, "number": p.number, "time_zone": p.time_zone,
-                 "kind": p.kind} for p in borrower.phones])
-        if borrower.contacts:
-            self.connection.execute(t.contact_person.insert(), [
-                {"borrower_id": borrower_id, "name": c.name, "relation": c.relation,
-                 "phone": c.phone} for c in borrower.contacts])
-        return borrower_id
+    def add_borrowers(self, borrowers: Sequence[Borrower]) -> dict[str, int]:
+        """Bulk inserts per table (see `_insert_many`), not a round of statements per
+        borrower."""
+        if not borrowers:
+            return {}
+        ids = _insert_returning_ids(
+            self.connection, t.borrower, ("borrower_ref", "name", "national_id", "address",
+                                          "region", "time_zone", "language", "behaviour"),
+            [(b.borrower_ref, b.name, b.national_id, b.address, b.region, b.time_zone,
+              b.language, b.behaviour) for b in borrowers])
+        phones, contacts, emails = [], [], []
+        for borrower in borrowers:
+            borrower_id = ids[borrower.borrower_ref]
+            phones.extend((borrower_id, p.number, p.time_zone, p.kind) for p in borrower.phones)
+            contacts.extend((borrower_id, c.name, c.relation, c.phone) for c in borrower.contacts)
+            if borrower.email:
+                emails.append((borrower_id, borrower.email))
+        _insert_many(self.connection, t.borrower_phone,
+                     ("borrower_id", "number", "time_zone", "kind"), phones)
+        _insert_many(self.connection, t.contact_person,
+                     ("borrower_id", "name", "relation", "phone"), contacts)
+        _insert_many(self.connection, ct.borrower_email, ("borrower_id", "address"), emails)
+        return ids
 
     # --- loans -----------------------------------------------------------------------
 
     def add_loans(self, updates: Sequence[LoanUpdate]) -> list[int]:
-        """Insert new loans with their schedule (`update.booked.state`), then apply the update
-        that brings each to its boarding state with its opening ledger entry."""
-        ids = []
+        """Insert new loans straight at their boarding state (`update.state`), with its
+        installments and the opening ledger entry: what inserting the schedule
+        (`update.booked.state`) and then `apply` would leave, in one write per row. A boarding
+        accrues nothing, so the update's accrual is not written. Bulk inserts per table for the
+        whole batch (see `_insert_many`)."""
+        if not updates:
+            return []
+        as_date = _driver_dates(self.connection.dialect)
+        # Loans boarded on the same terms share one state object: its rows are built once.
+        schedules: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
         for update in updates:
-            booked, loan = update.booked, update.booked.loan
-            loan_id = int(self.connection.execute(t.loan.insert().values(
-                loan_ref=loan.loan_id, borrower_id=booked.borrower_id,
-                product_code=booked.product_code, currency=loan.currency,
-                principal=loan.principal, disbursed_on=loan.disbursed_on, terms=loan.terms,
-                state_on=booked.state.as_of, status=booked.status.value, dpd=booked.dpd,
-                bucket=booked.bucket.value,
-            )).inserted_primary_key[0])
-            ids.append(loan_id)
-            self.connection.execute(t.installment.insert(), [
-                {"loan_id": loan_id, "number": row.number, "due_on": row.due_date,
-                 **{name: getattr(row, name) for name in INSTALLMENT_AMOUNTS}}
-                for row in booked.state.installments])
-            self.apply([replace(update, booked=replace(booked, id=loan_id))])
+            if id(update.state) not in schedules:
+                earliest = min((row.due_date for row in update.state.installments
+                                if not row.is_paid), default=None)
+                schedules[id(update.state)] = (
+                    earliest and as_date(earliest),
+                    [(row.number, as_date(row.due_date),
+                      *(getattr(row, name) for name in INSTALLMENT_AMOUNTS))
+                     for row in update.state.installments])
+        # A loan boarded overdue starts its delinquency before the book knew it (and a state
+        # may carry what plans did): the same columns `apply` writes.
+        plan_columns = tuple(plan_state_values(updates[0].state))
+        by_ref = _insert_returning_ids(
+            self.connection, t.loan,
+            ("loan_ref", "borrower_id", "product_code", "currency", "principal", "disbursed_on",
+             "terms", "state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
+             "prepaid_principal", "unapplied", "written_off_on", *plan_columns),
+            [(u.loan.loan_id, u.booked.borrower_id, u.booked.product_code, u.loan.currency,
+              u.loan.principal, as_date(u.loan.disbursed_on), u.loan.terms,
+              as_date(u.state.as_of), u.status.value, u.dpd, u.bucket.value,
+              schedules[id(u.state)][0], u.state.prepaid_principal, u.state.unapplied,
+              u.loan.written_off_on and as_date(u.loan.written_off_on),
+              *(value if not isinstance(value, date) else as_date(value)
+                for value in plan_state_values(u.state).values())) for u in updates])
+        ids = [by_ref[update.loan.loan_id] for update in updates]
+        installments, postings, changes = [], [], []
+        for update, loan_id in zip(updates, ids, strict=True):
+            installments.extend((loan_id, *row) for row in schedules[id(update.state)][1])
+            day = as_date(update.business_date)
+            postings.extend((update.entry, loan_id, day, account.value, amount)
+                            for account, amount in update.postings)
+            if update.bucket != update.booked.bucket:
+                changes.append({"loan_id": loan_id, "business_date": update.business_date,
+                                "from_bucket": update.booked.bucket.value,
+                                "to_bucket": update.bucket.value, "dpd": update.dpd})
+        _insert_many(self.connection, t.installment,
+                     ("loan_id", "number", "due_on", *INSTALLMENT_AMOUNTS), installments)
+        _insert_many(self.connection, t.posting,
+                     ("entry", "loan_id", "business_date", "account", "amount"), postings)
+        if changes:
+            self.connection.execute(t.delinquency_change.insert(), changes)
         return ids
 
     def _load(self, loan_rows: Sequence[Any]) -> list[BookedLoan]:
@@ -179,16 +283,26 @@ class SqlLoanBook:
         products = self._products
         if any(row.product_code not in products for row in loan_rows):
             products = self.products()
+        plans: dict[int, list[Plan]] = defaultdict(list)
+        currencies = {row.id: row.currency for row in loan_rows}
+        for chunk in _chunks(ids):
+            for loan_id, terms in self.connection.execute(PLANS_IN_FORCE, {"ids": chunk}):
+                plans[loan_id].append(parse_plan(json.loads(terms), currencies[loan_id]))
         return [
             BookedLoan(
                 id=row.id, borrower_id=row.borrower_id, product_code=row.product_code,
                 loan=Loan(loan_id=row.loan_ref, currency=row.currency,
                           principal=row.principal, disbursed_on=row.disbursed_on,
                           terms=row.terms, product=products[row.product_code],
-                          written_off_on=row.written_off_on),
+                          written_off_on=row.written_off_on,
+                          plans=check_sequence(tuple(plans[row.id]))),
                 state=LoanState(as_of=row.state_on, installments=tuple(by_loan[row.id]),
                                 prepaid_principal=row.prepaid_principal,
-                                unapplied=row.unapplied),
+                                unapplied=row.unapplied, waived=_amounts(row, "waived"),
+                                capitalised=_amounts(row, "capitalised"),
+                                pauses=_pauses(row.pauses),
+                                delinquent_since=row.delinquent_since,
+                                offer_received=row.offer_received),
                 status=LoanStatus(row.status), dpd=row.dpd, bucket=Bucket(row.bucket),
             )
             for row in loan_rows
@@ -209,23 +323,35 @@ class SqlLoanBook:
         return loaded
 
     def apply(self, updates: Sequence[LoanUpdate]) -> None:
-        """Write each loan's new state, its ledger entry and its accrual, changed rows only."""
+        """Write each loan's new state, its ledger entry and its accrual, changed rows only;
+        `StaleWrite` if a loan is no longer at the date its state was read at. Installments
+        are matched by number: a re-age adds rows and drops closed ones that took nothing."""
         loan_rows, installment_rows, postings, accruals, changes = [], [], [], [], []
+        new_rows: list[dict[str, Any]] = []
+        dropped: list[dict[str, Any]] = []
         for update in updates:
             booked, state = update.booked, update.state
             unpaid = [row.due_date for row in state.installments if not row.is_paid]
             loan_rows.append({
-                "b_id": booked.id, "state_on": state.as_of, "status": update.status.value,
-                "dpd": update.dpd, "bucket": update.bucket.value,
+                "b_id": booked.id, "b_state_on": booked.state.as_of, "state_on": state.as_of,
+                "status": update.status.value, "dpd": update.dpd, "bucket": update.bucket.value,
                 "earliest_unpaid_due_on": min(unpaid) if unpaid else None,
                 "prepaid_principal": state.prepaid_principal, "unapplied": state.unapplied,
-                "written_off_on": update.loan.written_off_on,
+                "written_off_on": update.loan.written_off_on, **plan_state_values(state),
             })
-            for old, new in zip(booked.state.installments, state.installments, strict=True):
-                if old != new:
-                    installment_rows.append({
-                        "b_loan_id": booked.id, "b_number": new.number,
-                        **{name: getattr(new, name) for name in INSTALLMENT_AMOUNTS}})
+            stored = {row.number: row for row in booked.state.installments}
+            for new in state.installments:
+                old = stored.pop(new.number, None)
+                values = {name: getattr(new, name) for name in INSTALLMENT_AMOUNTS}
+                if old is None:
+                    new_rows.append({"loan_id": booked.id, "number": new.number,
+                                     "due_on": new.due_date, **values})
+                elif old != new:
+                    # A prepayment under `prepay` can bring the last interest due forward,
+                    # and a plan moves due dates.
+                    installment_rows.append({"b_loan_id": booked.id, "b_number": new.number,
+                                             "due_on": new.due_date, **values})
+            dropped.extend({"b_loan_id": booked.id, "b_number": number} for number in stored)
             postings.extend(
                 {"entry": update.entry, "loan_id": booked.id,
                  "business_date": update.business_date, "account": account.value,
@@ -240,9 +366,15 @@ class SqlLoanBook:
                                 "from_bucket": booked.bucket.value,
                                 "to_bucket": update.bucket.value, "dpd": update.dpd})
         if loan_rows:
-            self.connection.execute(UPDATE_LOAN, loan_rows)
+            written = self.connection.execute(UPDATE_LOAN, loan_rows).rowcount
+            if written != len(loan_rows):
+                raise StaleWrite(len(loan_rows), written)
         if installment_rows:
             self.connection.execute(UPDATE_INSTALLMENT, installment_rows)
+        if dropped:
+            self.connection.execute(DELETE_INSTALLMENT, dropped)
+        if new_rows:
+            self.connection.execute(INSERT_INSTALLMENT, new_rows)
         if postings:
             self.connection.execute(INSERT_POSTING, postings)
         for table, rows in ((t.accrual, accruals), (t.delinquency_change, changes)):
@@ -254,7 +386,7 @@ class SqlLoanBook:
     def _payment(self, row: Any, reversed_ids: set[int]) -> StoredPayment:
         return StoredPayment(id=row.id, loan_id=row.loan_id, key=row.idempotency_key,
                              on=row.paid_on, amount=row.amount, reverses_id=row.reverses_id,
-                             reversed=row.id in reversed_ids)
+                             reversed=row.id in reversed_ids, prepayment=row.prepayment)
 
     def payment_by_key(self, key: str) -> StoredPayment | None:
         row = self.connection.execute(PAYMENT_BY_KEY, {"key": key}).first()
@@ -271,13 +403,15 @@ class SqlLoanBook:
         return [self._payment(row, reversed_ids) for row in rows]
 
     def add_payment(self, loan_id: int, applied: PaymentApplied, recorded_at: datetime,
-                    reverses_id: int | None = None, recovery: bool = False) -> int:
+                    reverses_id: int | None = None, recovery: bool = False,
+                    prepayment: bool = False) -> int:
         return int(self.connection.execute(INSERT_PAYMENT, {
             "loan_id": loan_id, "idempotency_key": applied.key, "paid_on": applied.on,
             "amount": applied.amount, "to_fee": applied.to_fee, "to_penalty": applied.to_penalty,
             "to_compound": applied.to_compound, "to_interest": applied.to_interest,
             "to_principal": applied.to_principal, "to_credit": applied.to_credit,
-            "recovery": recovery, "reverses_id": reverses_id, "recorded_at": recorded_at,
+            "recovery": recovery, "prepayment": prepayment, "reverses_id": reverses_id,
+            "recorded_at": recorded_at,
         }).inserted_primary_key[0])
 
     def emit(self, events: Sequence[Event]) -> None:
@@ -336,6 +470,79 @@ class SqlLoanBook:
                  for loan_id, error in failures])
 
 
+def _insert_sql(dialect: sa.Dialect, table: sa.Table, columns: Sequence[str], rows: int) -> str:
+    quote = dialect.identifier_preparer.quote
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+    group = f"({', '.join([mark] * len(columns))})"
+    return (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(name) for name in columns)}) VALUES {', '.join([group] * rows)}")
+
+
+def _insert_many(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
+                 rows: list[tuple[Any, ...]]) -> None:
+    """Bulk rows of a boarding (some twenty installment, ledger and contact rows a loan)
+    handed straight to the driver, in the transaction: SQLAlchemy's per-row parameter
+    handling costs about twice the driver's insert itself. PostgreSQL takes them by COPY
+    (psycopg binds a multi-row INSERT slower than it pipelines an executemany, and COPY is
+    some ten times either); SQLite runs multi-row statements about twice as fast as an
+    executemany. Values must already be in the driver's form (`_driver_dates`)."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        preparer = connection.dialect.identifier_preparer
+        sql = (f"COPY {preparer.format_table(table)} "
+               f"({', '.join(preparer.quote(name) for name in columns)}) FROM STDIN")
+        with connection.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        _insert_pages(connection, table, columns, rows)
+
+
+def _insert_returning_ids(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
+                          rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Insert rows whose first column is a unique reference; reference → new id. Multi-row
+    statements straight to the driver, as `_insert_many` (SQLAlchemy's own multi-row insert
+    with RETURNING goes one row per statement on SQLite when asked to keep the rows' order;
+    matching ids by reference needs no order)."""
+    quote = connection.dialect.identifier_preparer.quote
+    return dict(_insert_pages(connection, table, columns, rows,
+                              f" RETURNING {quote(columns[0])}, {quote('id')}"))
+
+
+def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
+                  rows: list[tuple[Any, ...]], returning: str = "") -> list[Any]:
+    """Multi-row INSERT statements of at most 900 values each (see `_chunks`); the rows
+    `returning` (a RETURNING clause) gives back, if any."""
+    per_statement = max(1, 900 // len(columns))
+    full = _insert_sql(connection.dialect, table, columns, per_statement) + returning
+    returned: list[Any] = []
+    for chunk in _chunks(rows, per_statement):
+        sql = full if len(chunk) == per_statement else (
+            _insert_sql(connection.dialect, table, columns, len(chunk)) + returning)
+        result = connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        if returning:
+            returned.extend(result.all())
+    return returned
+
+
+def _driver_dates(dialect: sa.Dialect) -> Callable[[date], Any]:
+    """Dates as the dialect's `Date` type stores them (SQLite: ISO text), memoised: a batch
+    holds few distinct due dates."""
+    process = sa.Date().dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return lambda day: day
+    seen: dict[date, Any] = {}
+
+    def convert(day: date) -> Any:
+        if day not in seen:
+            seen[day] = process(day)
+        return seen[day]
+
+    return convert
+
+
 def _chunks(items: list[Any], size: int = 900) -> Iterable[list[Any]]:
     # SQLite limits bound parameters per statement; 900 stays under every version's limit.
     for start in range(0, len(items), size):
@@ -361,6 +568,21 @@ class SqlReports:
             .select_from(t.loan.join(outstanding, outstanding.c.loan_id == t.loan.c.id))
             .group_by(t.loan.c.status, t.loan.c.bucket))
         return [(status, bucket, int(count), int(total)) for status, bucket, count, total in rows]
+
+    def restructured(self) -> tuple[int, dict[str, int], int]:
+        """(loans holding a plan, such loans per plan kind, everything plans forgave)."""
+        in_force = (sa.select(pt.plan.c.loan_id, pt.plan.c.kind).where(pt.plan.c.in_force)
+                    .subquery())
+        by_kind = {kind: int(count) for kind, count in self.connection.execute(
+            sa.select(in_force.c.kind, sa.func.count(sa.distinct(in_force.c.loan_id)))
+            .group_by(in_force.c.kind))}
+        loans = int(self.connection.scalar(
+            sa.select(sa.func.count(sa.distinct(in_force.c.loan_id)))) or 0)
+        waived = sum(t.loan.c[name] for what, _, name in PLAN_AMOUNT_COLUMNS
+                     if what == "waived")
+        total = int(self.connection.scalar(sa.select(sa.func.coalesce(sa.func.sum(waived), 0)))
+                    or 0)
+        return loans, by_kind, total
 
     def bucket_moves(self, first: date, last: date) -> list[tuple[str, str, int]]:
         """(from, to, loans) for the delinquency changes dated in [first, last]."""
@@ -418,3 +640,24 @@ class SqlReports:
                 t.payment.join(t.loan, t.loan.c.id == t.payment.c.loan_id))
             .where(t.loan.c.loan_ref == loan_ref).order_by(t.payment.c.id)).mappings()
         return [dict(row) for row in rows]
+
+    def loan_list(self, *, status: str | None, bucket: str | None, product: str | None,
+                  borrower: str | None, limit: int) -> list[LoanListRow]:
+        loan_ref: sa.ColumnElement[str] = t.loan.c.loan_ref
+        if self.connection.dialect.name == "postgresql":
+            # The database's collation might sort ids by language rules; SQLite compares bytes.
+            loan_ref = loan_ref.collate("C")
+        query = (
+            sa.select(t.loan.c.id, t.loan.c.loan_ref, t.borrower.c.borrower_ref,
+                      t.loan.c.product_code, t.loan.c.status, t.loan.c.bucket, t.loan.c.dpd)
+            .select_from(t.loan.join(t.borrower, t.borrower.c.id == t.loan.c.borrower_id))
+            .order_by(t.loan.c.dpd.desc(), loan_ref).limit(limit))
+        for column, wanted in ((t.loan.c.status, status), (t.loan.c.bucket, bucket),
+                               (t.loan.c.product_code, product),
+                               (t.borrower.c.borrower_ref, borrower)):
+            if wanted is not None:
+                query = query.where(column == wanted)
+        return [LoanListRow(id=row.id, loan_ref=row.loan_ref, borrower_ref=row.borrower_ref,
+                            product_code=row.product_code, status=row.status,
+                            bucket=row.bucket, dpd=row.dpd)
+                for row in self.connection.execute(query)]

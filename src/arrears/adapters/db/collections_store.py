@@ -12,11 +12,13 @@ import sqlalchemy as sa
 
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.complaints_store import complaints_by_actor
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.ports import (
     AgencyRow,
     CaseRow,
     CollectorRow,
+    ContactPreferenceRow,
     CredentialRow,
     LoggedContact,
     PlannedAction,
@@ -24,6 +26,7 @@ from arrears.application.ports import (
     PromiseRow,
     VisitAuthorizationRow,
 )
+from arrears.domain.complaints import per_thousand
 from arrears.domain.delinquency import ACTIVE_STATUSES
 
 
@@ -115,13 +118,49 @@ class SqlCollections:
                     at=instant, actor=actor, channel=channel, outcome=outcome))
         return history
 
-    def last_refusal(self, borrower_id: int) -> datetime | None:
+    def add_contact_preference(self, row: ContactPreferenceRow) -> int:
+        return int(self.connection.execute(ct.contact_preference.insert().values(
+            borrower_id=row.borrower_id, kind=row.kind, channels=",".join(row.channels),
+            in_writing=row.in_writing, contact_point=row.contact_point,
+            window_start=row.window_start, window_end=row.window_end,
+            weekdays=",".join(str(day) for day in row.weekdays), revokes_id=row.revokes_id,
+            received_at=utc(row.received_at), received_via=row.received_via,
+            recorded_at=utc(row.recorded_at),
+        )).inserted_primary_key[0])
+
+    def contact_preferences(self, borrower_ids: Sequence[int]
+                            ) -> dict[int, list[ContactPreferenceRow]]:
+        found: dict[int, list[ContactPreferenceRow]] = {}
+        p = ct.contact_preference.c
+        for chunk in _chunks(list(borrower_ids)):
+            for r in self.connection.execute(
+                    sa.select(ct.contact_preference).where(p.borrower_id.in_(chunk))
+                    .order_by(p.id)):
+                received, recorded = aware(r.received_at), aware(r.recorded_at)
+                assert received is not None and recorded is not None
+                found.setdefault(r.borrower_id, []).append(ContactPreferenceRow(
+                    id=r.id, borrower_id=r.borrower_id, kind=r.kind, received_at=received,
+                    received_via=r.received_via, recorded_at=recorded,
+                    channels=tuple(c for c in r.channels.split(",") if c),
+                    in_writing=r.in_writing, contact_point=r.contact_point,
+                    window_start=r.window_start, window_end=r.window_end,
+                    weekdays=tuple(int(d) for d in r.weekdays.split(",") if d),
+                    revokes_id=r.revokes_id))
+        return found
+
+    def last_refusals(self, borrower_ids: Sequence[int]) -> dict[int, datetime]:
         case, log = ct.collection_case, ct.contact_log
-        value = self.connection.scalar(
-            sa.select(sa.func.max(log.c.at))
-            .select_from(log.join(case, case.c.id == log.c.case_id))
-            .where(case.c.borrower_id == borrower_id, log.c.outcome == "refused"))
-        return aware(value)
+        found: dict[int, datetime] = {}
+        for chunk in _chunks(list(borrower_ids)):
+            for borrower_id, at in self.connection.execute(
+                    sa.select(case.c.borrower_id, sa.func.max(log.c.at))
+                    .select_from(log.join(case, case.c.id == log.c.case_id))
+                    .where(case.c.borrower_id.in_(chunk), log.c.outcome == "refused")
+                    .group_by(case.c.borrower_id)):
+                instant = aware(at)
+                assert instant is not None
+                found[borrower_id] = instant
+        return found
 
     # --- cases -----------------------------------------------------------------------
 
@@ -243,23 +282,26 @@ class SqlCollections:
     def agency_performance(self) -> list[dict[str, Any]]:
         a, p, log = ct.agency, ct.placement, ct.contact_log
         out = []
+        # The complaints register's count: registered complaints naming the agency, and its
+        # contacts logged as complaints that no registered complaint links.
+        complaints_of = complaints_by_actor(self.connection)
         for agency in self.agencies():
             placed = self.connection.execute(
                 sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(
                     p.c.balance_at_placement), 0), sa.func.coalesce(sa.func.sum(
                         p.c.recovered), 0)).where(p.c.agency_id == agency.id)).one()
-            contacts, complaints = self.connection.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(
-                    sa.case((log.c.complaint.is_(True), 1), else_=0)), 0))
-                .where(log.c.actor == f"agency:{agency.agency_ref}")).one()
+            actor = f"agency:{agency.agency_ref}"
+            contacts = self.connection.scalar(
+                sa.select(sa.func.count()).where(log.c.actor == actor)) or 0
+            complaints = complaints_of.get(actor, 0)
             out.append({
                 "agency": agency.agency_ref, "placements": int(placed[0]),
                 "placed_balance": int(placed[1]), "recovered": int(placed[2]),
                 "recovery_rate": f"{int(placed[2]) / int(placed[1]):.4f}" if placed[1] else
                 "0.0000",
                 "contacts": int(contacts),
-                "complaints_per_1000_contacts": f"{1000 * int(complaints) / contacts:.2f}"
-                if contacts else "0.00"})
+                "complaints": complaints,
+                "complaints_per_1000_contacts": per_thousand(complaints, int(contacts))})
         del a
         return out
 
@@ -345,16 +387,6 @@ class SqlCollections:
         )).inserted_primary_key[0])
 
     # --- credentials and field visits ----------------------------------------------------
-
-    def add_credential(self, row: CredentialRow) -> int:
-        collector_id = self.connection.scalar(sa.select(ct.collector.c.id).where(
-            ct.collector.c.collector_ref == row.collector_ref))
-        assert collector_id is not None, row.collector_ref
-        return int(self.connection.execute(ct.collector_credential.insert().values(
-            credential_ref=row.credential_ref, collector_id=collector_id,
-            valid_from=utc(row.valid_from), valid_until=utc(row.valid_until),
-            revoked_at=utc(row.revoked_at) if row.revoked_at else None,
-        )).inserted_primary_key[0])
 
     def credentials(self, collector_refs: Sequence[str]) -> list[CredentialRow]:
         c, cred = ct.collector, ct.collector_credential

@@ -186,16 +186,25 @@ placement_loan = sa.Table(
     sa.Column("balance", Amount, nullable=False),
 )
 
-# A collector's credential: "this person collects for this lender until this instant"
-# (CN-9 asks for credentialed field collectors). Signing it is a later issue's work.
+# A signed credential: "this collector (or agency, under a placement) collects this debt for
+# this lender by these means until this instant" (CN-6, CN-9), as the JWS that was handed out.
+# A collector's general badge names no loan; a placement credential names no collector.
+# Added by 2026-12-02_borrower_protection: agency, loan, scope, visit date, key id, token.
 collector_credential = sa.Table(
     "collector_credential", metadata,
     _id(),
     sa.Column("credential_ref", sa.String(60), nullable=False, unique=True),
-    sa.Column("collector_id", Id, sa.ForeignKey("collector.id"), nullable=False, index=True),
+    sa.Column("collector_id", Id, sa.ForeignKey("collector.id"), nullable=True, index=True),
     sa.Column("valid_from", Instant, nullable=False),
     sa.Column("valid_until", Instant, nullable=False),  # exclusive
     sa.Column("revoked_at", Instant, nullable=True),
+    sa.Column("agency_id", Id, sa.ForeignKey("agency.id"), nullable=True),
+    sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), nullable=True, index=True),
+    sa.Column("scope", sa.String(20), nullable=False, server_default=""),  # comma separated
+    sa.Column("visit_on", sa.Date, nullable=True),
+    sa.Column("kid", sa.String(64), nullable=False, server_default=""),
+    sa.Column("token", sa.Text, nullable=False, server_default=""),
+    sa.Column("issued_at", Instant, nullable=True),
 )
 
 # A written field-visit authorization from the creditor for one loan, naming the collectors
@@ -236,4 +245,26 @@ borrower_email = sa.Table(
     "borrower_email", metadata,
     sa.Column("borrower_id", Id, sa.ForeignKey("borrower.id"), primary_key=True),
     sa.Column("address", sa.String(200), nullable=False),
+)
+
+# What a borrower said about being contacted, as received (US-9, US-12, US-19, cn.house.opt_out):
+# an opt-out of a channel, a request to stop (written or oral, naming channels), or a window
+# they said is inconvenient (borrower-local wall times). Rows are never updated: a revocation is
+# a row of its own naming the row it withdraws, so the book keeps what was in force when.
+contact_preference = sa.Table(
+    "contact_preference", metadata,
+    _id(),
+    sa.Column("borrower_id", Id, sa.ForeignKey("borrower.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # opt_out|cease|inconvenient_time|revocation
+    sa.Column("channels", sa.String(100), nullable=False, server_default=""),  # comma separated
+    sa.Column("in_writing", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("contact_point", sa.String(20), nullable=False, server_default=""),
+    sa.Column("window_start", sa.Time, nullable=True),
+    sa.Column("window_end", sa.Time, nullable=True),
+    sa.Column("weekdays", sa.String(20), nullable=False, server_default=""),  # Monday = 0
+    sa.Column("revokes_id", Id, sa.ForeignKey("contact_preference.id"), nullable=True,
+              unique=True),
+    sa.Column("received_at", Instant, nullable=False),
+    sa.Column("received_via", sa.String(10), nullable=False),
+    sa.Column("recorded_at", Instant, nullable=False),
 )

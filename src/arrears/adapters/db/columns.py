@@ -3,7 +3,11 @@ integer columns (dates as day numbers computed by the database), accrual results
 in bulk. On PostgreSQL the candidate ids go as one array parameter, and the results go through
 COPY: new rows straight into their tables, updates into temporary tables applied by one
 set-based UPDATE each (a row-at-a-time driver moves a few tens of thousands of rows a second,
-COPY several hundred thousand). SQLite uses prepared statements with executemany."""
+COPY several hundred thousand). SQLite uses prepared statements with executemany.
+
+Only loans not yet at the day are read, and a loan row is written back only if it is still at
+the state date it was read at: a batch that finds otherwise raises `StaleWrite`, and its unit
+of work rolls back everything the batch wrote."""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import SqlLoanBook, _chunks, left_behind
-from arrears.application.ports import UnitOfWork
+from arrears.application.ports import StaleWrite, UnitOfWork
+from arrears.batch.columns import from_day_number
 from arrears.batch.executor import AccrualWrite, StateColumns
 from arrears.batch.kernels import NEVER
 from arrears.domain.delinquency import BUCKETS
@@ -27,16 +33,24 @@ COLUMNS = (("loan_key", np.int64), ("number", np.int16), ("product", np.int16),
            ("unpaid_fee", np.int64), ("penalty_accrued", np.int64),
            ("compound_accrued", np.int64), ("penalty_paid", np.int64),
            ("compound_paid", np.int64), ("prev_bucket", np.int8),
-           ("written_off_on", np.int32), ("behind", np.int8), ("credit", np.int64))
+           ("written_off_on", np.int32), ("behind", np.int8), ("credit", np.int64),
+           ("state_on", np.int32), ("planned", np.int8))
 
 UPDATE_ACCRUED = t.installment.update().where(
     (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
     & (t.installment.c.number == sa.bindparam("b_number"))
 ).values(penalty_accrued=sa.bindparam("p"), compound_accrued=sa.bindparam("c"))
-UPDATE_LOAN_DAY = t.loan.update().where(t.loan.c.id == sa.bindparam("b_id")).values(
-    state_on=sa.bindparam("day"), dpd=sa.bindparam("dpd"))
+UPDATE_LOAN_DAY = t.loan.update().where(
+    (t.loan.c.id == sa.bindparam("b_id")) & (t.loan.c.state_on == sa.bindparam("b_state_on"))
+).values(state_on=sa.bindparam("day"), dpd=sa.bindparam("dpd"))
 INSERT_POSTING = t.posting.insert()
 INSERT_ACCRUAL = t.accrual.insert()
+
+
+def _under_plan() -> sa.ColumnElement[bool]:
+    """The loan holds a hardship plan: pauses, offers and re-aged rows are the domain's."""
+    return sa.select(pt.plan.c.id).where(
+        (pt.plan.c.loan_id == t.loan.c.id) & pt.plan.c.in_force).exists()
 
 
 def _day_number(column: sa.ColumnElement[object], dialect: str) -> sa.ColumnElement[int]:
@@ -69,11 +83,13 @@ class SqlColumnStore:
             i.principal - i.paid_principal, i.interest - i.paid_interest, i.fee - i.paid_fee,
             i.penalty_accrued, i.compound_accrued, i.penalty_paid, i.compound_paid,
             bucket_index, sa.func.coalesce(_day_number(t.loan.c.written_off_on, dialect), NEVER),
-            sa.case((left_behind(), 1), else_=0), t.loan.c.unapplied)
+            sa.case((left_behind(), 1), else_=0), t.loan.c.unapplied,
+            _day_number(t.loan.c.state_on, dialect), sa.case((_under_plan(), 1), else_=0))
         query = (
             sa.select(*(sa.cast(column, sa.BigInteger) for column in selected))
             .select_from(t.installment.join(t.loan, t.loan.c.id == i.loan_id))
             .where(wanted & i.due_on.__le__(sa.bindparam("day"))
+                   & (t.loan.c.state_on < sa.bindparam("day"))
                    & ((i.principal > i.paid_principal) | (i.interest > i.paid_interest)
                       | (i.fee > i.paid_fee)))
             .order_by(i.loan_id, i.number))
@@ -108,13 +124,14 @@ class SqlColumnStore:
             _copy_accruals(connection, write)
             return
         day = write.day
+        if write.loans:
+            _check_written(write, connection.execute(UPDATE_LOAN_DAY, [
+                {"b_id": loan, "b_state_on": from_day_number(read_on), "day": day, "dpd": dpd}
+                for loan, dpd, read_on in write.loans]).rowcount)
         if write.installment_rows:
             connection.execute(UPDATE_ACCRUED, [
                 {"b_loan_id": loan, "b_number": number, "p": p, "c": c}
                 for loan, number, p, c in write.installment_rows])
-        if write.loans:
-            connection.execute(UPDATE_LOAN_DAY, [
-                {"b_id": loan, "day": day, "dpd": dpd} for loan, dpd in write.loans])
         if write.postings:
             connection.execute(INSERT_POSTING, [
                 {"entry": f"eod:{day.isoformat()}:{write.loan_refs[loan]}", "loan_id": loan,
@@ -124,6 +141,11 @@ class SqlColumnStore:
             connection.execute(INSERT_ACCRUAL, [
                 {"loan_id": loan, "business_date": day, "penalty": p, "compound": c}
                 for loan, p, c in write.accruals])
+
+
+def _check_written(write: AccrualWrite, loans_written: int) -> None:
+    if loans_written != len(write.loans):
+        raise StaleWrite(len(write.loans), loans_written)
 
 
 COPY_HEADER = 19  # "PGCOPY\n\377\r\n\0", flags and header-extension length
@@ -153,7 +175,8 @@ def _copy_out(connection: sa.Connection, query: sa.Select[Any], params: dict[str
 
 
 def _copy_accruals(connection: sa.Connection, write: AccrualWrite) -> None:
-    """The PostgreSQL write path: COPY in the same transaction as the rest of the batch."""
+    """The PostgreSQL write path: COPY in the same transaction as the rest of the batch. The
+    loan rows go first, so a stale write is refused before anything else is written."""
     day = write.day
     raw = connection.connection.driver_connection
     assert raw is not None
@@ -161,27 +184,31 @@ def _copy_accruals(connection: sa.Connection, write: AccrualWrite) -> None:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS eod_accrued (loan_id bigint, number int, "
             "penalty bigint, compound bigint) ON COMMIT DELETE ROWS;"
-            "CREATE TEMP TABLE IF NOT EXISTS eod_loan_day (id bigint, dpd int) "
+            "CREATE TEMP TABLE IF NOT EXISTS eod_loan_day (id bigint, dpd int, read_on date) "
             "ON COMMIT DELETE ROWS")
-        for statement, rows in (
-            ("COPY eod_accrued FROM STDIN", write.installment_rows),
-            ("COPY eod_loan_day FROM STDIN", write.loans),
-            ("COPY posting (entry, loan_id, business_date, account, amount) FROM STDIN",
-             [(f"eod:{day.isoformat()}:{write.loan_refs[loan]}", loan, day, account, amount)
-              for loan, account, amount in write.postings]),
-            ("COPY accrual (loan_id, business_date, penalty, compound) FROM STDIN",
-             [(loan, day, p, c) for loan, p, c in write.accruals]),
-        ):
-            if rows:
-                with cursor.copy(statement) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+        _copy_rows(cursor, "COPY eod_loan_day FROM STDIN",
+                   [(loan, dpd, from_day_number(read_on)) for loan, dpd, read_on in write.loans])
+        if write.loans:
+            cursor.execute(
+                "UPDATE loan AS l SET state_on = %s, dpd = s.dpd FROM eod_loan_day AS s "
+                "WHERE l.id = s.id AND l.state_on = s.read_on", (day,))
+            _check_written(write, cursor.rowcount)
+        _copy_rows(cursor, "COPY eod_accrued FROM STDIN", write.installment_rows)
+        _copy_rows(cursor, "COPY posting (entry, loan_id, business_date, account, amount) "
+                           "FROM STDIN",
+                   [(f"eod:{day.isoformat()}:{write.loan_refs[loan]}", loan, day, account, amount)
+                    for loan, account, amount in write.postings])
+        _copy_rows(cursor, "COPY accrual (loan_id, business_date, penalty, compound) FROM STDIN",
+                   [(loan, day, p, c) for loan, p, c in write.accruals])
         if write.installment_rows:
             cursor.execute(
                 "UPDATE installment AS i SET penalty_accrued = s.penalty, "
                 "compound_accrued = s.compound FROM eod_accrued AS s "
                 "WHERE i.loan_id = s.loan_id AND i.number = s.number")
-        if write.loans:
-            cursor.execute(
-                "UPDATE loan AS l SET state_on = %s, dpd = s.dpd FROM eod_loan_day AS s "
-                "WHERE l.id = s.id", (day,))
+
+
+def _copy_rows(cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    if rows:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,65 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
+from arrears.domain.errors import DomainError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Errors that mean the store itself cannot serve any command: PostgreSQL SQLSTATEs (class 08
+# connection, 53 insufficient resources, 57P0x shutting down, 25006 read-only) and SQLite
+# result codes. A lock wait that timed out is not among them: callers retry those.
+_UNAVAILABLE_SQLSTATE = re.compile(r"08...|53...|57P0[1-4]|25006")
+_UNAVAILABLE_SQLITE = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN",
+                       "SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_PERM")
+_UNDEFINED_TABLE, _UNDEFINED_COLUMN = "42P01", "42703"
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@/]*@")
+
+
+class StoreUnavailable(Exception):
+    """The database cannot serve the command: its URL does not parse, its driver is missing,
+    it cannot be opened or written, or the book in it is not initialised. It names a `field`
+    and a `reason` like a `DomainError` but is not one, so nothing that sets aside a bad input
+    (EOD sets aside a loan) sets aside a dead store instead of stopping."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def masked(url: str) -> str:
+    """`url` with any password replaced, for messages (it may not even parse)."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+def _first_line(error: BaseException, url: sa.URL) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.replace(url.password, "***") if url.password else text
+
+
+def _explain(context: sa.engine.ExceptionContext) -> None:
+    """Replace a driver error that no caller can act on with one naming the store."""
+    if context.is_pre_ping or context.engine is None:
+        return  # a failed ping makes the pool reconnect; the reconnect reports for itself
+    error = context.original_exception
+    url = context.engine.url
+    shown = url.render_as_string(hide_password=True)
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    code = getattr(error, "sqlite_errorname", None) or ""
+    reason = _first_line(error, url)
+    if sqlstate == _UNDEFINED_TABLE or reason.startswith("no such table"):
+        raise StoreUnavailable("db", f"the book at {shown} is not initialised; "
+                                     f"run `arrears init`")
+    if sqlstate == _UNDEFINED_COLUMN or reason.startswith("no such column"):
+        raise StoreUnavailable("db", f"the book at {shown} has an older schema; "
+                                     f"run `arrears init` to upgrade it")
+    if context.connection is None:
+        raise StoreUnavailable("--db", f"cannot open {shown}: {reason}")
+    if _UNAVAILABLE_SQLSTATE.fullmatch(sqlstate) or code.startswith(_UNAVAILABLE_SQLITE):
+        raise StoreUnavailable("--db", f"{shown}: {reason}")
+    if "cannot contain NUL" in reason:  # inputs refuse NUL first; this is the net under them
+        raise DomainError("text", "contains a NUL character, which PostgreSQL cannot store")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,14 +91,41 @@ def _begin_immediate(connection: sa.Connection) -> None:
 
 
 def create_engine(url: str) -> sa.Engine:
-    """An engine for `url` (`sqlite:///path.db` or `postgresql+psycopg://…`)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        sa.event.listen(engine, "begin", _begin_immediate)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    """An engine for `url` (`sqlite:///path.db` or `postgresql+psycopg://…`); errors that
+    make the store unusable surface as `StoreUnavailable`."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreUnavailable("--db", f"{masked(url)!r} is not a database URL (expected "
+                                       f"sqlite:///PATH or postgresql+psycopg://…)") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            _check_folder(parsed)
+            # Bound parameters carry ID numbers and phones: never put them in an error message.
+            engine = sa.create_engine(
+                parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                hide_parameters=True)
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "begin", _begin_immediate)
+        else:
+            engine = sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    except (sa.exc.NoSuchModuleError, ImportError):
+        raise StoreUnavailable("--db", f"no installed driver {parsed.drivername!r} for "
+                                       f"{shown}") from None
+    except sa.exc.ArgumentError as error:
+        raise StoreUnavailable("--db", f"{shown}: {_first_line(error, parsed)}") from None
+    sa.event.listen(engine, "handle_error", _explain)
+    return engine
+
+
+def _check_folder(url: sa.URL) -> None:
+    # SQLite creates the file but not its folder, and would only say "unable to open".
+    name = url.database or ""
+    if name and name != ":memory:" and not name.startswith("file:"):
+        folder = Path(name).parent
+        if not folder.is_dir():
+            raise StoreUnavailable("--db", f"folder {folder} does not exist")
 
 
 def alembic_config(url: str) -> Config:

@@ -83,14 +83,15 @@ class SqlMessageStore:
                 attempts=m.attempts + 1))
         rows = self.connection.execute(
             sa.select(m.message_id, m.channel, t.loan.c.loan_ref, m.recipient, m.subject,
-                      m.body, m.language, m.pack, m.compliance, m.attempts)
+                      m.body, m.language, m.pack, m.compliance, m.attempts, m.borrower_id)
             .select_from(ct.message.outerjoin(t.loan, t.loan.c.id == m.loan_id))
             .where(m.id.in_(ids)).order_by(m.next_attempt_at, m.id))
         return [
             ClaimedMessage(message_id=r.message_id, channel=r.channel, loan_ref=r.loan_ref or "",
                            recipient=r.recipient, subject=r.subject, body=r.body,
                            language=r.language, pack=r.pack,
-                           compliance=json.loads(r.compliance), attempts=r.attempts)
+                           compliance=json.loads(r.compliance), attempts=r.attempts,
+                           borrower_id=r.borrower_id)
             for r in rows
         ]
 

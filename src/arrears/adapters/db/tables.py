@@ -89,6 +89,15 @@ loan = sa.Table(
     sa.Column("prepaid_principal", Amount, nullable=False, server_default="0"),
     sa.Column("unapplied", Amount, nullable=False, server_default="0"),
     sa.Column("written_off_on", sa.Date, nullable=True),
+    # What hardship plans did to the state (`LoanState`): amounts forgiven and moved into
+    # principal per component, the first delinquency a plan froze, money towards a
+    # settlement offer, and paused days as "start/end" ISO pairs joined by ";".
+    *(sa.Column(f"{what}_{component}", Amount, nullable=False, server_default="0")
+      for what in ("waived", "capitalised")
+      for component in ("fee", "penalty", "compound", "interest", "principal")),
+    sa.Column("delinquent_since", sa.Date, nullable=True),
+    sa.Column("offer_received", Amount, nullable=False, server_default="0"),
+    sa.Column("pauses", sa.Text, nullable=False, server_default=""),
     sa.CheckConstraint("principal > 0", name="principal_positive"),
 )
 
@@ -123,6 +132,7 @@ payment = sa.Table(
     sa.Column("to_principal", Amount, nullable=False),
     sa.Column("to_credit", Amount, nullable=False),
     sa.Column("recovery", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("prepayment", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("reverses_id", Id, sa.ForeignKey("payment.id"), nullable=True, unique=True),
     sa.Column("recorded_at", Instant, nullable=False),
 )

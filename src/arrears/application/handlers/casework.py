@@ -1,9 +1,11 @@
 """Collector casework: promises to pay (kept or broken, settled after EOD), contact logging
-through the compliance engine, agency recoveries, collector credentials, and field visits
-under a written authorization.
+through the compliance engine, agency recoveries, collectors, and field visits under a
+written authorization (signed credentials are `handlers.credentials`). Contacts, visit
+authorizations and visits are appended to the borrower's evidence chain as they are written.
 
 Every logged contact and every field-visit request is decided by the compliance engine at its
-instant, with the borrower's logged contacts as attempt history: a contact the engine would
+instant, with the facts `contact_decisions` assembles from the book (logged contacts as
+attempt history, the borrower's opt-outs and requests to stop): a contact the engine would
 block is refused with the rule ids and nothing is written; a visit is recorded only when the
 engine allows it.
 """
@@ -15,39 +17,33 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from arrears.application.contact_decisions import (
+    aware,
+    case_loan,
+    check_actor,
+    loan_facts,
+)
 from arrears.application.contacts import (
     AGENCY_PREFIX,
     CONTACT_OUTCOMES,
     CONTACT_POINTS,
     LOGGED_CHANNELS,
-    Debtor,
     actor_of,
-    attempts_from_log,
     contact_action,
     reason,
     rule_ids,
 )
-from arrears.application.handlers.eod import current_state
+from arrears.application.handlers import evidence
 from arrears.application.ports import (
-    BookedLoan,
-    CaseRow,
     Clock,
-    CredentialRow,
-    PlanRow,
     UnitOfWork,
     VisitAuthorizationRow,
 )
 from arrears.compliance import engine as compliance_engine
-from arrears.compliance import packs
-from arrears.compliance.facts import ContactPoint, Credential, Debt, VisitAuthorization
-from arrears.compliance.model import ActionKind, Decision, FieldVisit, Pack
+from arrears.compliance.facts import Credential, VisitAuthorization
+from arrears.compliance.model import ActionKind, Decision, FieldVisit
 from arrears.domain.errors import DomainError
-from arrears.domain.loan import summarize
-from arrears.domain.money import Money
 
-HISTORY_DAYS = 35
-"""How far back logged contacts are read as attempt history (covers the 7-day and daily
-frequency windows, and the last attempts the 'lost contact' test looks at)."""
 RECOVERY_LOOKBACK_DAYS = 35
 """Placements in force within this many days are re-totalled each day (back-dated payments)."""
 MAX_NOTES = 4000
@@ -63,62 +59,6 @@ class ContactRefused(DomainError):
         super().__init__("compliance", reason(decision))
         self.rule_ids = rule_ids(decision)
         self.next_allowed_at = decision.next_allowed_at
-
-
-# --- shared: one loan's case and its compliance view ---------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _CaseLoan:
-    booked: BookedLoan
-    row: PlanRow
-    case: CaseRow
-    pack: Pack
-
-
-def _case_loan(uow: UnitOfWork, loan_ref: str) -> _CaseLoan:
-    if not loan_ref.strip():
-        raise DomainError("loan_id", "must not be empty")
-    booked = uow.book.get(loan_ref)
-    if booked is None:
-        raise DomainError("loan_id", f"no loan {loan_ref!r}")
-    case = uow.collections.case_of_borrower(booked.borrower_id)
-    if case is None:
-        raise DomainError("loan_id", f"{loan_ref} has no open collection case")
-    row = uow.collections.plan_row(booked.id)
-    if row is None:
-        raise DomainError("loan_id", f"{loan_ref} is not an active loan")
-    product = uow.book.products()[row.product_code]
-    return _CaseLoan(booked=booked, row=row, case=case,
-                     pack=packs.get(product.jurisdiction.lower()))
-
-
-def _debtor(uow: UnitOfWork, found: _CaseLoan, at: datetime) -> Debtor:
-    """The borrower as the engine sees them at `at`: outstanding balance (payoff), DPD from
-    the last EOD, and the logged contacts before `at` as attempt history."""
-    row = found.row
-    closed = uow.book.closed_through()
-    state = found.booked.state if closed is None else current_state(found.booked, closed)
-    summary = summarize(found.booked.loan, state)
-    debt = Debt(debt_id=row.loan_ref, balance=Money.from_minor(summary.payoff_amount,
-                                                               row.currency),
-                dpd=summary.dpd)
-    history = uow.collections.call_history([row.borrower_id],
-                                           at - timedelta(days=HISTORY_DAYS))
-    earlier = [c for c in history.get(row.borrower_id, ()) if c.at <= at]
-    points = (ContactPoint(id="mobile", kind="cell", zone=row.phone_zone),
-              ContactPoint(id="email", kind="email"),
-              ContactPoint(id="address", kind="address"),
-              ContactPoint(id="app", kind="app"))
-    return Debtor(person_id=row.borrower_ref, zones=(row.time_zone,), points=points,
-                  debts=(debt,),
-                  attempts=attempts_from_log(earlier, row.borrower_ref, (row.loan_ref,)))
-
-
-def _aware(value: datetime, field: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise DomainError(field, "must be timezone-aware")
-    return value
 
 
 def _business_day(uow: UnitOfWork) -> date:
@@ -140,12 +80,12 @@ def record_promise(loan_ref: str, amount: int, due: date, *, collector: str = ""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise DomainError("amount", "must be a positive number of minor units")
     with uow_factory() as uow:
-        found = _case_loan(uow, loan_ref)
+        found = case_loan(uow, loan_ref)
         today = _business_day(uow)
         if due < today:
             raise DomainError("due_on", f"{due} is before the open business date {today}")
         if collector:
-            _check_actor(uow, collector, found.case, today)
+            check_actor(uow, collector, found.case, today)
         paid_before = uow.collections.paid_total(found.booked.id, today - ONE_DAY)
         promise_id = uow.collections.add_promise(
             found.case.id, found.booked.id, amount, due, clock.now(), paid_before,
@@ -188,23 +128,6 @@ def evaluate_promises(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> Pr
 # --- contact logging -----------------------------------------------------------------------
 
 
-def _check_actor(uow: UnitOfWork, actor: str, case: CaseRow, on: date) -> None:
-    """An internal collector on file, or an agency the case is placed with on `on`."""
-    store = uow.collections
-    if actor.startswith(AGENCY_PREFIX):
-        ref = actor.removeprefix(AGENCY_PREFIX)
-        agency = next((a for a in store.agencies() if a.agency_ref == ref), None)
-        if agency is None:
-            raise DomainError("actor", f"no agency {ref!r}")
-        placed = store.active_placements(on).get(case.id)
-        if placed is None or placed[1] != agency.id:
-            raise DomainError("actor", f"the case is not placed with {ref} on {on}")
-        return
-    if actor not in {c.collector_ref for c in store.collectors()}:
-        raise DomainError("actor", f"no active collector {actor!r} (agencies: "
-                                   f"{AGENCY_PREFIX}<ref>)")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContactLogged:
     contact_id: int
@@ -213,11 +136,12 @@ class ContactLogged:
 
 def log_contact(loan_ref: str, *, actor: str, channel: str, outcome: str, at: datetime,
                 notes: str = "", recording_ref: str = "", complaint: bool = False,
-                uow_factory: Callable[[], UnitOfWork]) -> ContactLogged:
+                script: str = "", uow_factory: Callable[[], UnitOfWork]) -> ContactLogged:
     """Log a contact with a borrower about `loan_ref`: its outcome (no answer, busy, voicemail,
     conversation, refused, wrong party), notes and a recording reference. The engine decides
-    it first, at `at`, with the borrower's earlier logged contacts as history; a contact it
-    would block raises `ContactRefused` (rule ids in the reason) and nothing is written.
+    it first, at `at`, with the borrower's earlier logged contacts as history and `script` (the
+    words the collector used, if given) as its content; a contact it would block raises
+    `ContactRefused` (rule ids in the reason) and nothing is written.
     Logged contacts are the history later decisions count (CN-2, Reg F 7-in-7)."""
     if outcome not in CONTACT_OUTCOMES:
         raise DomainError("outcome", f"unknown outcome {outcome!r} (expected one of "
@@ -228,28 +152,29 @@ def log_contact(loan_ref: str, *, actor: str, channel: str, outcome: str, at: da
                                      " field visits go through a visit request)")
     if not actor.strip():
         raise DomainError("actor", "must not be empty")
-    _aware(at, "at")
-    if len(notes) > MAX_NOTES:
-        raise DomainError("notes", f"longer than {MAX_NOTES} characters")
+    aware(at, "at")
+    for field, text in (("notes", notes), ("script", script)):
+        if len(text) > MAX_NOTES:
+            raise DomainError(field, f"longer than {MAX_NOTES} characters")
     if len(recording_ref) > 200:
         raise DomainError("recording_ref", "longer than 200 characters")
     kind = LOGGED_CHANNELS[channel]
     with uow_factory() as uow:
-        found = _case_loan(uow, loan_ref)
+        found = case_loan(uow, loan_ref)
         on = at.astimezone(ZoneInfo(found.pack.reference_zone)).date()
-        _check_actor(uow, actor, found.case, on)
-        debtor = _debtor(uow, found, at)
-        whitelist = tuple(a.agency_ref for a in uow.collections.agencies() if a.whitelisted)
-        action = contact_action(kind, debtor, point=CONTACT_POINTS[kind],
-                                actor=actor_of(actor), voicemail=outcome == "voicemail")
-        facts = debtor.facts(agency_whitelist=whitelist,
-                             refused_to_pay_at=uow.collections.last_refusal(
-                                 found.booked.borrower_id))
-        decision = compliance_engine.decide(action, facts, found.pack, at)
+        check_actor(uow, actor, found.case, on)
+        assembled = loan_facts(uow, found, at)
+        action = contact_action(kind, assembled.debtor, point=CONTACT_POINTS[kind],
+                                content=script, actor=actor_of(actor),
+                                voicemail=outcome == "voicemail")
+        decision = compliance_engine.decide(action, assembled.facts, found.pack, at)
         if not decision.allowed:
             raise ContactRefused(decision)
         contact_id = uow.collections.log_contact(found.case.id, actor, channel, outcome, at,
                                                  notes, recording_ref, complaint)
+        evidence.contact_logged(uow, found.row, actor=actor, channel=channel, outcome=outcome,
+                                at=at, notes=notes, recording_ref=recording_ref,
+                                complaint=complaint, decision=decision)
         uow.commit()
     return ContactLogged(contact_id=contact_id, decision=decision)
 
@@ -300,24 +225,6 @@ def add_collector(collector_ref: str, name: str, *, languages: tuple[str, ...],
     return collector_id
 
 
-def issue_credential(collector_ref: str, credential_ref: str, valid_from: datetime,
-                     valid_until: datetime, *, uow_factory: Callable[[], UnitOfWork]) -> int:
-    """Put a collector's credential on file (valid in [valid_from, valid_until))."""
-    if not credential_ref.strip():
-        raise DomainError("credential_ref", "must not be empty")
-    _aware(valid_from, "valid_from")
-    if _aware(valid_until, "valid_until") <= valid_from:
-        raise DomainError("valid_until", "must be after valid_from")
-    with uow_factory() as uow:
-        if collector_ref not in {c.collector_ref for c in uow.collections.collectors()}:
-            raise DomainError("collector", f"no active collector {collector_ref!r}")
-        credential_id = uow.collections.add_credential(CredentialRow(
-            collector_ref=collector_ref, credential_ref=credential_ref, valid_from=valid_from,
-            valid_until=valid_until))
-        uow.commit()
-    return credential_id
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VisitAuthorizationRequest:
     """A creditor's authorization for a field visit on one loan (CN-9)."""
@@ -343,27 +250,29 @@ def authorize_visit(request: VisitAuthorizationRequest, *,
         raise DomainError("collectors", "name at least one collector")
     if len(set(request.collectors)) != len(request.collectors):
         raise DomainError("collectors", "a collector is named twice")
-    _aware(request.issued_at, "issued_at")
-    if _aware(request.valid_until, "valid_until") <= request.issued_at:
+    aware(request.issued_at, "issued_at")
+    if aware(request.valid_until, "valid_until") <= request.issued_at:
         raise DomainError("valid_until", "must be after issued_at")
     if request.legal_review_at is not None:
-        _aware(request.legal_review_at, "legal_review_at")
+        aware(request.legal_review_at, "legal_review_at")
         if not request.legal_reviewer.strip():
             raise DomainError("legal_reviewer", "name who reviewed it")
     elif request.legal_reviewer.strip():
         raise DomainError("legal_review_at", "give the instant of the legal review")
     with uow_factory() as uow:
-        found = _case_loan(uow, request.loan_ref)
+        found = case_loan(uow, request.loan_ref)
         known = {c.collector_ref for c in uow.collections.collectors()}
         unknown = [c for c in request.collectors if c not in known]
         if unknown:
             raise DomainError("collectors", f"no active collector {unknown[0]!r}")
-        authorization_id = uow.collections.add_visit_authorization(VisitAuthorizationRow(
+        row = VisitAuthorizationRow(
             id=0, authorization_ref=request.authorization_ref, case_id=found.case.id,
             loan_id=found.booked.id, collectors=request.collectors, written=request.written,
             recording=request.recording, issued_at=request.issued_at,
             valid_until=request.valid_until, legal_reviewer=request.legal_reviewer,
-            legal_review_at=request.legal_review_at))
+            legal_review_at=request.legal_review_at)
+        authorization_id = uow.collections.add_visit_authorization(row)
+        evidence.visit_authorized(uow, found.booked.borrower_id, found.row.loan_ref, row)
         uow.commit()
     return authorization_id
 
@@ -385,7 +294,7 @@ def decide_visit(uow: UnitOfWork, loan_ref: str, at: datetime, *, visit_key: str
     """Ask the engine whether a field visit on `loan_ref` may take place at `at`, under the
     named authorization (or the latest one on file valid at `at`); record the visit under
     `visit_key` when it may. The caller commits."""
-    found = _case_loan(uow, loan_ref)
+    found = case_loan(uow, loan_ref)
     store = uow.collections
     on_file = store.visit_authorizations(found.booked.id)
     if authorization_ref:
@@ -400,7 +309,6 @@ def decide_visit(uow: UnitOfWork, loan_ref: str, at: datetime, *, visit_key: str
     visit = FieldVisit(collector_ids=collectors,
                        recording=chosen.recording if chosen is not None else True,
                        authorization_id=chosen.authorization_ref if chosen is not None else "")
-    debtor = _debtor(uow, found, at)
     credentials = tuple(
         Credential(collector_id=c.collector_ref, valid_from=c.valid_from,
                    valid_until=c.valid_until, revoked_at=c.revoked_at)
@@ -411,10 +319,11 @@ def decide_visit(uow: UnitOfWork, loan_ref: str, at: datetime, *, visit_key: str
                            issued_at=a.issued_at, valid_until=a.valid_until,
                            written=a.written, legal_review_at=a.legal_review_at)
         for a in on_file)
-    facts = debtor.facts(refused_to_pay_at=store.last_refusal(found.booked.borrower_id),
-                         credentials=credentials, visit_authorizations=authorizations)
-    action = contact_action(ActionKind.FIELD_VISIT, debtor, point="address", visit=visit)
-    decision = compliance_engine.decide(action, facts, found.pack, at)
+    assembled = loan_facts(uow, found, at, credentials=credentials,
+                           visit_authorizations=authorizations)
+    action = contact_action(ActionKind.FIELD_VISIT, assembled.debtor, point="address",
+                            visit=visit)
+    decision = compliance_engine.decide(action, assembled.facts, found.pack, at)
     if decision.allowed and chosen is None:
         # A pack without a visit-authorization rule: the house still wants one (DESIGN §3).
         return VisitOutcome(allowed=False, authorization_ref="", rule_ids=(NO_AUTHORIZATION,),
@@ -423,6 +332,9 @@ def decide_visit(uow: UnitOfWork, loan_ref: str, at: datetime, *, visit_key: str
     recorded = False
     if decision.allowed and chosen is not None:
         recorded = store.add_field_visit(visit_key, chosen, at, at)
+        if recorded:
+            evidence.visit_recorded(uow, found.booked.borrower_id, found.row.loan_ref,
+                                    chosen.authorization_ref, at, chosen.collectors, decision)
     return VisitOutcome(allowed=decision.allowed,
                         authorization_ref=chosen.authorization_ref if chosen else "",
                         rule_ids=rule_ids(decision), reason=reason(decision),
@@ -433,7 +345,7 @@ def request_visit(loan_ref: str, at: datetime, *, authorization_ref: str = "",
                   uow_factory: Callable[[], UnitOfWork]) -> VisitOutcome:
     """A field-visit request: it becomes a visit (recorded) only when the engine allows it
     at `at`; otherwise the outcome names the rules that refused it and nothing is written."""
-    _aware(at, "at")
+    aware(at, "at")
     with uow_factory() as uow:
         outcome = decide_visit(uow, loan_ref, at, authorization_ref=authorization_ref,
                                visit_key=f"request:{loan_ref}:{at.isoformat()}")

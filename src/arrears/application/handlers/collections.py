@@ -5,7 +5,8 @@ Every action passes the compliance engine at the instant it is planned for. An a
 is rendered and committed to the outbox with its action row, in one transaction. A blocked
 action is never dropped: it is rescheduled to `next_allowed_at` when the engine gives one
 (the message waits in the outbox until then), or cancelled with the rule ids and reason; both
-are recorded on the action row.
+are recorded on the action row, and every action (with its message's text) is appended to the
+borrower's evidence chain in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,29 +14,33 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from arrears.application.contact_decisions import (
+    HISTORY_DAYS,
+    agency_whitelist,
+    debt_of,
+    debtor_of,
+)
 from arrears.application.contacts import (
     CHANNEL_KINDS,
     Debtor,
-    attempts_from_log,
     compliance_document,
     contact_action,
     outbound,
 )
 from arrears.application.contacts import reason as _reason
 from arrears.application.contacts import rule_ids as _rule_ids
-from arrears.application.handlers import casework
+from arrears.application.handlers import casework, evidence
 from arrears.application.loan_file import money_text
 from arrears.application.ports import (
     AgencyRow,
     BookedLoan,
     Clock,
-    LoggedContact,
     OutgoingMessage,
     PlannedAction,
     PlanRow,
@@ -51,7 +56,7 @@ from arrears.application.strategy import (
 )
 from arrears.compliance import engine as compliance_engine
 from arrears.compliance import packs
-from arrears.compliance.facts import ContactPoint, Debt
+from arrears.compliance.facts import Facts
 from arrears.compliance.model import (
     ActionKind,
     Actor,
@@ -62,13 +67,12 @@ from arrears.compliance.model import (
 from arrears.domain.delinquency import bucket as bucket_of
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import due_on
-from arrears.domain.money import Money
+from arrears.domain.money import parse_decimal
 
 __all__ = ["default_strategies"]
 
 ONE_DAY = timedelta(days=1)
 BATCH_SIZE = 500
-CALL_HISTORY_DAYS = 8
 ELECTRONIC = frozenset({StepKind.SMS, StepKind.EMAIL, StepKind.APP_PUSH})
 OPT_OUT_PACKS = {"cn": frozenset({StepKind.SMS}), "us": ELECTRONIC}
 """Channels whose messages carry an opt-out line, per pack (US-17 every electronic message;
@@ -105,18 +109,6 @@ class StrategyReport:
 
 def stable_id(prefix: str, key: str) -> str:
     return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:26]}"
-
-
-def _debtor(row: PlanRow, amount: int, dpd: int,
-            history: Sequence[LoggedContact]) -> Debtor:
-    points = (ContactPoint(id="mobile", kind="cell", zone=row.phone_zone),
-              ContactPoint(id="email", kind="email"),
-              ContactPoint(id="address", kind="address"),
-              ContactPoint(id="app", kind="app"))
-    debt = Debt(debt_id=row.loan_ref, balance=Money.from_minor(amount, row.currency), dpd=dpd)
-    return Debtor(person_id=row.borrower_ref, zones=(row.time_zone,), points=points,
-                  debts=(debt,), attempts=attempts_from_log(history, row.borrower_ref,
-                                                            (row.loan_ref,)))
 
 
 def _recipient(kind: StepKind, row: PlanRow) -> tuple[str, str]:
@@ -191,6 +183,7 @@ def run_strategies(
             batch = _plan_batch(chunk, day, uow, clock, renderer, chosen, lender, report)
             uow.collections.add_actions(batch.actions)
             uow.messages.enqueue(batch.messages)
+            evidence.actions_planned(uow, chunk, batch.actions, batch.messages, clock.now())
             uow.commit()
     return report
 
@@ -201,20 +194,34 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
     planned_day = day + ONE_DAY
     products = uow.book.products()
     booked_by_id = {b.id: b for b in uow.book.get_many([r.loan_id for r in rows])}
+    # While a hardship plan is being kept, dunning stops: only its due-date reminders go out.
+    under_plan = {plan.loan_id for plan in uow.plans.watched([r.loan_id for r in rows])}
     wanted: list[tuple[PlanRow, Strategy, str, Step, int, str]] = []
     for row in rows:
         strategy = strategies[row.product_code]
         d = (planned_day - row.due_on).days
         arm = strategy.arm_of(row.loan_ref)
         for step in strategy.steps_for(arm, d, products[row.product_code].reminders.days):
+            if row.loan_id in under_plan and not step.reminder:
+                continue
             wanted.append((row, strategy, arm, step, d, f"{day.isoformat()}:{row.loan_ref}:"
                                                         f"{step.name}"))
     existing = uow.collections.existing_action_keys([w[5] for w in wanted])
     todo = [w for w in wanted if w[5] not in existing]
     report.loans += len({w[0].loan_id for w in todo})
+    # The book's facts for the whole batch, read once and assembled per borrower by the same
+    # functions contact logging, the worker and the API use (`contact_decisions`). Every
+    # planned instant falls within a day of UTC midnight of the planned date.
+    store = uow.collections
+    borrowers = sorted({w[0].borrower_id for w in todo})
     since = datetime.combine(planned_day, datetime.min.time(), ZoneInfo("UTC")) - timedelta(
-        days=CALL_HISTORY_DAYS)
-    history = uow.collections.call_history(sorted({w[0].borrower_id for w in todo}), since)
+        days=HISTORY_DAYS + 1)
+    history = store.call_history(borrowers, since)
+    preferences = store.contact_preferences(borrowers)
+    disputes = uow.disputes.of_loans(sorted({w[0].loan_ref for w in todo}))
+    refusals = store.last_refusals(borrowers)
+    whitelist = agency_whitelist(uow)
+    closed = uow.book.closed_through()
     batch = _Batch()
     now = clock.now()
     debtors: dict[int, Debtor] = {}
@@ -223,29 +230,32 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
         pack_code = products[row.product_code].jurisdiction.lower()
         pack = packs.get(pack_code)
         amount = due_on(booked.loan, booked.state, max(row.due_on, planned_day))
-        debtor = debtors.get(row.loan_id) or _debtor(row, amount, max(d, 0),
-                                                     history.get(row.borrower_id, ()))
         planned_at = datetime.combine(planned_day, strategy.send_time,
                                       ZoneInfo(row.time_zone))
+        debtor = debtors.get(row.loan_id) or debtor_of(
+            row, debt_of(booked, row, closed), at=planned_at,
+            history=history.get(row.borrower_id, ()),
+            preferences=preferences.get(row.borrower_id, ()),
+            disputes=disputes.get(row.loan_ref, ()))
+        facts = debtor.facts(agency_whitelist=whitelist,
+                             refused_to_pay_at=refusals.get(row.borrower_id))
         base = dict(action_key=key, loan_id=row.loan_id, business_date=day,
                     strategy=strategy.name, arm=arm, step=step.name, kind=step.kind.value,
                     planned_at=planned_at)
         if step.kind in MESSAGE_KINDS:
-            action, message = _plan_message(row, booked, step, d, amount, day, debtor,
+            action, message = _plan_message(row, booked, step, d, amount, day, debtor, facts,
                                              planned_at, key, pack_code, pack, renderer,
                                              lender, now, base)
             if message is not None and step.kind is StepKind.CALL:
-                debtor = Debtor(person_id=debtor.person_id, zones=debtor.zones,
-                                points=debtor.points, debts=debtor.debts,
-                                attempts=(*debtor.attempts, outbound(
-                                    ActionKind.CALL, debtor, message.next_attempt_at,
-                                    "mobile", Purpose.COLLECTION)))
+                debtor = replace(debtor, attempts=(*debtor.attempts, outbound(
+                    ActionKind.CALL, debtor, message.next_attempt_at, "mobile",
+                    Purpose.COLLECTION)))
             if message is not None:
                 batch.messages.append(message)
                 report.messages[message.channel] += 1
         else:
-            action = _escalate(uow, row, step, strategy, debtor, planned_day, planned_at,
-                               pack, base)
+            action = _escalate(uow, row, step, strategy, debtor, facts, amount, max(d, 0),
+                               planned_day, planned_at, pack, base)
         debtors[row.loan_id] = debtor
         batch.actions.append(action)
         report.actions[f"{step.kind.value}:{action.status}"] += 1
@@ -255,7 +265,8 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
 
 
 def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, day: date,
-                  debtor: Debtor, planned_at: datetime, key: str, pack_code: str, pack: Any,
+                  debtor: Debtor, facts: Facts, planned_at: datetime, key: str, pack_code: str,
+                  pack: Any,
                   renderer: Renderer, lender: Lender, now: datetime, base: dict[str, Any]
                   ) -> tuple[PlannedAction, OutgoingMessage | None]:
     address, point = _recipient(step.kind, row)
@@ -268,7 +279,6 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
     purpose = Purpose.REMINDER if d <= 0 else Purpose.COLLECTION
     content = f"{rendered.subject}\n{rendered.body}" if rendered.subject else rendered.body
     action = contact_action(kind, debtor, point=point, content=content, purpose=purpose)
-    facts = debtor.facts()
     decision = compliance_engine.decide(action, facts, pack, planned_at)
     message_id = stable_id("msg", key)
     if not decision.allowed and decision.next_allowed_at is None:
@@ -292,22 +302,21 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
 
 
 def _escalate(uow: UnitOfWork, row: PlanRow, step: Step, strategy: Strategy, debtor: Debtor,
-              planned_day: date, planned_at: datetime, pack: Any, base: dict[str, Any]
-              ) -> PlannedAction:
+              facts: Facts, amount: int, dpd: int, planned_day: date, planned_at: datetime,
+              pack: Any, base: dict[str, Any]) -> PlannedAction:
     case = uow.collections.case_of_borrower(row.borrower_id)
     if case is None:
         return PlannedAction(**base, status="cancelled", reason="no open collection case")
     if step.kind is StepKind.AGENCY_PLACEMENT:
-        return _place(uow, case.id, row, step, strategy, debtor, planned_day, planned_at, pack,
-                      base)
+        return _place(uow, case.id, row, step, strategy, debtor, facts, amount, dpd,
+                      planned_day, planned_at, pack, base)
     if step.kind is StepKind.LEGAL_REVIEW:
         action = contact_action(ActionKind.LEGAL_ACTION, debtor, point="address")
-        decision = compliance_engine.decide(action, debtor.facts(), pack, planned_at)
+        decision = compliance_engine.decide(action, facts, pack, planned_at)
         if not decision.allowed:
             return _blocked(base, decision)
         uow.collections.update_case(case.id, case.bucket, "legal", case.collector_id,
-                                    planned_day, debtor.debts[0].balance.minor_units()
-                                    if debtor.debts[0].balance else 0)
+                                    planned_day, amount)
         return PlannedAction(**base, status="done", reason="case moved to the legal queue")
     # A field-visit request becomes a visit only when the engine allows it (CN-9: two
     # credentialed collectors, recording, written authorization with legal review …), under
@@ -334,12 +343,12 @@ def _blocked(base: dict[str, Any], decision: Decision) -> PlannedAction:
 
 
 def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: Strategy,
-           debtor: Debtor, planned_day: date, planned_at: datetime, pack: Any,
-           base: dict[str, Any]) -> PlannedAction:
+           debtor: Debtor, facts: Facts, minor: int, dpd: int, planned_day: date,
+           planned_at: datetime, pack: Any, base: dict[str, Any]) -> PlannedAction:
+    """Place the case with the least loaded eligible agency; `minor` is the amount due placed
+    with it."""
     store = uow.collections
     placements = store.active_placements(planned_day)
-    balance = debtor.debts[0].balance
-    minor = balance.minor_units() if balance is not None else 0
     if case_id in placements:
         # Another loan of the same borrower: the placement covers it from now on.
         added = store.add_placement_loan(placements[case_id][0], row.loan_id, minor)
@@ -347,7 +356,6 @@ def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: St
                              reason="already placed" + ("; loan added" if added else ""))
     agencies = store.agencies()
     load: Counter[int] = Counter(agency_id for _, agency_id in placements.values())
-    whitelist = tuple(a.agency_ref for a in agencies if a.whitelisted)
     reasons = []
     candidates = []
     for agency in agencies:
@@ -364,8 +372,7 @@ def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: St
         actor = Actor(actor_id=f"agency:{agency.agency_ref}", kind=ActorKind.AGENCY,
                       organisation=agency.agency_ref)
         action = contact_action(ActionKind.LETTER, debtor, point="address", actor=actor)
-        decision = compliance_engine.decide(action, debtor.facts(agency_whitelist=whitelist),
-                                            pack, planned_at)
+        decision = compliance_engine.decide(action, facts, pack, planned_at)
         if not decision.allowed:
             reasons.append(f"{agency.agency_ref}: {_reason(decision)}")
             continue
@@ -373,7 +380,7 @@ def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: St
         placement_id = store.place(case_id, agency.id, step.scope, planned_day,
                                    planned_day + timedelta(days=days), 0)
         store.add_placement_loan(placement_id, row.loan_id, minor)
-        store.update_case(case_id, bucket_of(debtor.debts[0].dpd).value,
+        store.update_case(case_id, bucket_of(dpd).value,
                           f"agency:{agency.agency_ref}", None, planned_day, minor)
         return PlannedAction(**base, status="done", reason=f"placed with {agency.agency_ref}")
     return PlannedAction(**base, status="cancelled", rule_ids=("agency.none_eligible",),
@@ -465,11 +472,7 @@ class Agency:
 
 
 def parse_rate(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise DomainError("agency.commission_rate", f"{text!r} is not a decimal") from None
-    return value
+    return parse_decimal(text, "agency.commission_rate")
 
 
 def add_agency(agency: Agency, *, jurisdiction: str, uow_factory: Callable[[], UnitOfWork]

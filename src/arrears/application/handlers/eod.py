@@ -7,18 +7,35 @@ date lags (`current_state` brings it forward when it is read). Each batch commit
 new state, ledger entries, accruals, delinquency changes and events together. A crash loses at
 most the batch in flight, and the re-run skips the loans already at the date. A loan whose
 computation fails is set aside with its error and the run goes on; it catches up on a later
-date. A date that completed is not run again.
+date. A date that completed is not run again. The transaction that closes a date also
+settles which hardship plans were kept or broken that day (`plan_outcomes`).
+
+One run per book at a time: a run holds the book's end-of-day lock from its first read to its
+last commit, and a second run started meanwhile is refused at once (`EodRefused`, field `eod`)
+rather than queued behind it; run again when the first has finished and the date is found
+completed. The writes do not rely on the lock alone: a loan found at the date once its row is
+locked was closed by another writer and is left alone, and every loan row is written only if
+it is still in the state that was read (`StaleWrite` rolls the batch back otherwise), so a
+writer working from a stale read never posts a day twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from arrears.application.ports import BookedLoan, Clock, UnitOfWork
+from arrears.application.handlers.plan_outcomes import review_plans
+from arrears.application.ports import (
+    BookedLoan,
+    Clock,
+    StaleWrite,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from arrears.application.transitions import Change, change
-from arrears.domain.delinquency import WRITE_OFF_DPD
+from arrears.domain.delinquency import WRITE_OFF_DPD, check_write_off_dpd
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import LoanState, advance, summarize
 
@@ -45,13 +62,14 @@ def current_state(booked: BookedLoan, closed: date) -> LoanState:
     over the dates it missed)."""
     if booked.state.as_of >= closed:
         return booked.state
-    return advance(booked.loan, booked.state, [], closed)[0]
+    return advance(booked.loan, booked.state, [], closed, opened=True)[0]
 
 
 def close_loan_day(booked: BookedLoan, day: date, write_off_dpd: int, clock: Clock) -> Change:
     """One loan's end-of-day for `day`: accrual, DPD and bucket, write-off at the threshold."""
     loan = booked.loan
-    state, _ = advance(loan, booked.state, [], day)
+    # A stored state already holds the plans of its open day (approved on that day).
+    state, _ = advance(loan, booked.state, [], day, opened=True)
     if loan.written_off_on is None and summarize(loan, state).dpd >= write_off_dpd:
         loan = replace(loan, written_off_on=day)
     return change(booked, loan, state, entry=f"eod:{day.isoformat()}:{loan.loan_id}",
@@ -65,9 +83,13 @@ failed). The scalar closer is `close_scalar_batch`; the vectorised executor brin
 
 def close_batch_scalar(uow: UnitOfWork, ids: list[int], day: date, *, write_off_dpd: int,
                        clock: Clock) -> tuple[int, int]:
-    """Close `ids` one by one with the domain; a loan that fails is set aside with its error."""
+    """Close `ids` one by one with the domain; a loan that fails is set aside with its error.
+    A loan already at `day` once its row is locked was closed by another writer after the ids
+    were chosen: it is left as it is."""
     changes, failures = [], []
     for booked in uow.book.get_many(ids, for_update=True):
+        if booked.state.as_of >= day:
+            continue
         try:
             changes.append(close_loan_day(booked, day, write_off_dpd, clock))
         except Exception as error:  # set aside with its error; the run goes on
@@ -78,17 +100,42 @@ def close_batch_scalar(uow: UnitOfWork, ids: list[int], day: date, *, write_off_
     return len(changes), len(failures)
 
 
+@contextmanager
+def exclusive(uow_factory: UnitOfWorkFactory) -> Iterator[None]:
+    """Hold the book's end-of-day lock for the block, or refuse without waiting."""
+    with uow_factory.eod_lock() as holder:
+        if holder is not None:
+            raise EodRefused("eod", f"another end-of-day run is in progress on this book "
+                                    f"({holder}); run again when it has finished")
+        yield
+
+
 def run_eod(
-    day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock,
+    day: date, *, uow_factory: UnitOfWorkFactory, clock: Clock,
     write_off_dpd: int = WRITE_OFF_DPD, batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] = lambda _: None,
     engine: str = SCALAR, close_batch: BatchCloser | None = None,
 ) -> EodReport:
     """Close business date `day`, which must be the open date (the day after the last closed)."""
+    check_write_off_dpd(write_off_dpd, "write_off_dpd")
+    with exclusive(uow_factory):
+        return _close_date(day, uow_factory=uow_factory, batch_size=batch_size,
+                           on_batch=on_batch, engine=engine,
+                           closer=_closer(close_batch, write_off_dpd, clock), clock=clock)
+
+
+def _closer(close_batch: BatchCloser | None, write_off_dpd: int, clock: Clock) -> BatchCloser:
     def scalar(uow: UnitOfWork, ids: list[int], on: date) -> tuple[int, int]:
         return close_batch_scalar(uow, ids, on, write_off_dpd=write_off_dpd, clock=clock)
 
-    closer = close_batch or scalar
+    return close_batch or scalar
+
+
+def _close_date(
+    day: date, *, uow_factory: UnitOfWorkFactory, clock: Clock, batch_size: int,
+    on_batch: Callable[[int], None], engine: str, closer: BatchCloser,
+) -> EodReport:
+    """`run_eod` under the lock."""
     with uow_factory() as uow:
         run = uow.book.eod_run(day)
         if run is not None and run.status == "completed":
@@ -109,12 +156,17 @@ def run_eod(
             ids = uow.book.loans_needing_eod(day, after_id, batch_size)
             if not ids:
                 break
-            processed, failed = closer(uow, ids, day)
+            try:
+                processed, failed = closer(uow, ids, day)
+            except StaleWrite as error:  # leaving the unit of work rolls the batch back
+                raise EodRefused("eod", f"{error}; the batch was rolled back: run again to "
+                                        "resume") from error
             uow.book.progress_eod(day, processed, failed)
             uow.commit()
         after_id = ids[-1]
         on_batch(len(ids))
     with uow_factory() as uow:
+        review_plans(uow, day, clock)
         uow.book.finish_eod(day, clock.now())
         uow.book.close_through(day)
         run = uow.book.eod_run(day)
@@ -125,23 +177,28 @@ def run_eod(
 
 
 def run_eod_through(
-    through: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock,
+    through: date, *, uow_factory: UnitOfWorkFactory, clock: Clock,
     write_off_dpd: int = WRITE_OFF_DPD, on_day: Callable[[date], None] = lambda _: None,
     on_batch: Callable[[int], None] = lambda _: None,
     engine: str = SCALAR, close_batch: BatchCloser | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> list[EodReport]:
-    """Catch up: close every open date through `through`, in order."""
-    with uow_factory() as uow:
-        closed = uow.book.closed_through()
-    if closed is None:
-        raise EodRefused("business_date", "the book has no business date; run `arrears init`")
-    reports = []
-    day = closed + ONE_DAY
-    while day <= through:
-        reports.append(run_eod(day, uow_factory=uow_factory, clock=clock,
-                               write_off_dpd=write_off_dpd, on_batch=on_batch, engine=engine,
-                               close_batch=close_batch, batch_size=batch_size))
-        on_day(day)
-        day += ONE_DAY
+    """Catch up: close every open date through `through`, in order, holding the book's lock
+    for the whole catch-up."""
+    check_write_off_dpd(write_off_dpd, "write_off_dpd")
+    closer = _closer(close_batch, write_off_dpd, clock)
+    with exclusive(uow_factory):
+        with uow_factory() as uow:
+            closed = uow.book.closed_through()
+        if closed is None:
+            raise EodRefused("business_date",
+                             "the book has no business date; run `arrears init`")
+        reports = []
+        day = closed + ONE_DAY
+        while day <= through:
+            reports.append(_close_date(day, uow_factory=uow_factory, clock=clock,
+                                       batch_size=batch_size, on_batch=on_batch,
+                                       engine=engine, closer=closer))
+            on_day(day)
+            day += ONE_DAY
     return reports

@@ -30,6 +30,7 @@ from arrears.domain.loan import (
     advance,
     apply_payment,
     initial_state,
+    restructure,
 )
 
 ONE_DAY = timedelta(days=1)
@@ -43,6 +44,10 @@ def _check_key(key: str, field: str) -> None:
         raise PaymentRejected(field, "must not be empty")
     if len(key) > MAX_KEY_LENGTH:
         raise PaymentRejected(field, f"must be at most {MAX_KEY_LENGTH} characters")
+
+
+class KeyReused(PaymentRejected):
+    """The idempotency key already names another posting (another loan, amount or date)."""
 
 
 class DuplicateKeyRace(Exception):
@@ -59,11 +64,15 @@ class PaymentResult:
 
 def restate(booked: BookedLoan, payments: list[Payment], closed: date
             ) -> tuple[LoanState, tuple[PaymentApplied, ...]]:
-    """The loan replayed from disbursement with `payments`: those dated up to the closed date
-    through end-of-day, those of the open day applied after it."""
+    """The loan replayed from disbursement with `payments` and its plans: those dated up to
+    the closed date through end-of-day; then the open day's plans, then its payments (the
+    stored state of a book holds its open day's plans, see `loan.advance`)."""
     past = [p for p in payments if p.on <= closed]
     today = [p for p in payments if p.on > closed]
     state, applied = advance(booked.loan, initial_state(booked.loan), past, closed)
+    for plan in booked.loan.plans:
+        if plan.effective_on == closed + ONE_DAY:
+            state = restructure(booked.loan, state, plan)
     for payment in today:
         state, one = apply_payment(booked.loan, state, payment)
         applied += (one,)
@@ -72,23 +81,25 @@ def restate(booked: BookedLoan, payments: list[Payment], closed: date
 
 def live_payments(book: LoanBook, booked: BookedLoan) -> list[Payment]:
     """The loan's payments that stand (neither reversals nor reversed), in posting order."""
-    return [Payment(key=p.key, on=p.on, amount=p.amount) for p in book.payments_of(booked.id)
-            if p.reverses_id is None and not p.reversed]
+    return [Payment(key=p.key, on=p.on, amount=p.amount, prepayment=p.prepayment)
+            for p in book.payments_of(booked.id) if p.reverses_id is None and not p.reversed]
 
 
 def post_payment(
     loan_ref: str, amount: int, on: date, key: str, *,
     uow_factory: Callable[[], UnitOfWork], clock: Clock,
     is_duplicate_key_error: Callable[[Exception], bool] = lambda _: False,
+    prepayment: bool = False,
 ) -> PaymentResult:
     """Post a payment once per `key`. A retry with the same key and content is a no-op; the
-    same key with other content is refused."""
+    same key with other content is refused. A `prepayment` reduces future principal with
+    what is left after everything due (DESIGN §9)."""
     if amount <= 0:
         raise PaymentRejected("amount", "must be positive")
     _check_key(key, "key")
     try:
         with uow_factory() as uow:
-            result = _post(uow, loan_ref, amount, on, key, clock)
+            result = _post(uow, loan_ref, amount, on, key, clock, prepayment)
             uow.commit()
             return result
     except Exception as error:
@@ -106,7 +117,7 @@ def _duplicate(existing: StoredPayment, loan_id: int, loan_ref: str, amount: int
                key: str) -> PaymentResult:
     """A retry of a posted payment is a no-op; the same key for anything else is refused."""
     if (existing.loan_id, existing.amount, existing.on) != (loan_id, amount, on):
-        raise PaymentRejected(
+        raise KeyReused(
             "key", f"{key!r} was already used for {existing.amount} minor units on "
                    f"{existing.on} to another loan or amount")
     return PaymentResult(payment_id=existing.id, loan_id=loan_ref, duplicate=True,
@@ -114,7 +125,7 @@ def _duplicate(existing: StoredPayment, loan_id: int, loan_ref: str, amount: int
 
 
 def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
-          clock: Clock) -> PaymentResult:
+          clock: Clock, prepayment: bool) -> PaymentResult:
     book = uow.book
     booked = book.get(loan_ref, for_update=True)
     if booked is None:
@@ -132,7 +143,7 @@ def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
         raise PaymentRejected("on", f"{on} is before disbursement on {booked.loan.disbursed_on}")
     if on > open_day:
         raise PaymentRejected("on", f"{on} is after the open business date {open_day}")
-    payment = Payment(key=key, on=on, amount=amount)
+    payment = Payment(key=key, on=on, amount=amount, prepayment=prepayment)
     recovery = booked.loan.written_off_on is not None
     if on == closed + ONE_DAY:
         state, applied = apply_payment(booked.loan, current_state(booked, closed), payment)
@@ -141,7 +152,8 @@ def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
         applied = next(item for item in replay if item.key == key)
     moved = change(booked, booked.loan, state, entry=f"pay:{key}", business_date=open_day,
                    at=clock.now())
-    payment_id = book.add_payment(booked.id, applied, clock.now(), recovery=recovery)
+    payment_id = book.add_payment(booked.id, applied, clock.now(), recovery=recovery,
+                                  prepayment=prepayment)
     _write(book, moved, Event(
         message_id=f"payment.posted:{key}", topic="payment.posted", loan_id=booked.id,
         business_date=open_day, created_at=clock.now(),
@@ -165,8 +177,8 @@ def reverse_payment(
         earlier = book.payment_by_key(reversal_key)
         if earlier is not None:
             if earlier.reverses_id != original.id:
-                raise PaymentRejected("reversal_key",
-                                      f"{reversal_key!r} was already used for another posting")
+                raise KeyReused("reversal_key",
+                                f"{reversal_key!r} was already used for another posting")
             return PaymentResult(payment_id=earlier.id, loan_id="", duplicate=True, applied=None)
         if original.reversed:
             raise PaymentRejected("key", f"payment {key!r} is already reversed")

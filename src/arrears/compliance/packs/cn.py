@@ -9,17 +9,19 @@ are `CNParams` fields; [U] marks defaults not confirmed in the text read. Not le
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 
 from arrears.compliance.engine import Context
-from arrears.compliance.facts import ConsentScope, NoticeKind, Outcome
+from arrears.compliance.facts import ConsentScope, NoticeKind, Outcome, attempt_creditors
 from arrears.compliance.model import (
     CONTACT_KINDS,
     ActionKind,
     ActorKind,
     Check,
+    FieldVisit,
     Finding,
     Pack,
     Purpose,
@@ -36,6 +38,10 @@ CBA_2026 = date(2026, 1, 30)
 CARD_2011 = date(2011, 1, 13)
 CREDIT_REG_2013 = date(2013, 3, 15)
 CIVIL_CODE = date(2021, 1, 1)
+CRIMINAL_AMENDMENT_XI = date(2021, 3, 1)
+"""刑法修正案（十一） in force: Art. 293-1 (collecting illegal debts by intrusion, harassment)."""
+CBRC_2009 = date(2009, 6, 19)
+"""银监发〔2009〕60号 (credit-card business notice) [U: day of issue as reported]."""
 
 FORBIDDEN_CONDUCT = (
     "threat_violence",
@@ -45,6 +51,7 @@ FORBIDDEN_CONDUCT = (
     "third_party_disclosure",
     "borrow_elsewhere",
     "insult",
+    "unlawful_seizure",
 )
 
 
@@ -86,6 +93,14 @@ class CNParams:
     """CN-9 house policy: outstanding balance (in the debt's currency) before any visit."""
     negative_record_years: int = 5
     """CN-22: years a negative record is kept after the adverse event ends."""
+    house_policy_from: date = date.min
+    """CN-9: when the lender's own visit conditions above took effect (default: always)."""
+    opt_out_policy_from: date = date.min
+    """When the lender began honouring borrowers' opt-outs and requests to stop (house
+    policy `cn.house.opt_out`; default: always)."""
+    objection_policy_from: date = date.min
+    """When the lender began stopping collection on a debt under objection (house policy
+    `cn.house.objection_suspends`; default: always)."""
 
 
 DEFAULT_PARAMS = CNParams()
@@ -95,8 +110,17 @@ def _outside(context: Context) -> bool:
     return context.action.recipient.role not in (Role.BORROWER, Role.GUARANTOR)
 
 
+def _creditors_counted(context: Context, creditor: str) -> tuple[str, ...]:
+    """Whose calls count against `creditor`'s cap: its own and those about unknown debts; an
+    unknown creditor is charged with every creditor's calls (CN-2, fail closed)."""
+    if creditor:
+        return (creditor, "")
+    return context.index.creditors_by_person.get(context.action.recipient.person_id, ())
+
+
 def calls_per_day(params: CNParams) -> Check:
-    """CN-2: connected calls per debtor per day; unanswered attempts per contact method."""
+    """CN-2: connected calls per debtor per day; unanswered attempts per contact method. Both
+    count per creditor: the institution and its agencies together, whichever agent dialled."""
     count_tz = zone(params.count_zone)
 
     def check(context: Context) -> Finding | None:
@@ -106,11 +130,22 @@ def calls_per_day(params: CNParams) -> Check:
         since = local_midnight(day, count_tz).timestamp()
         tomorrow = local_midnight(day + timedelta(days=1), count_tz)
         person = context.action.recipient.person_id
+        point = context.action.recipient.contact_point
         index = context.index
-        connected = sum(
-            count_since(index.calls_by_person_outcome.get((person, o.value), ()), since)
-            for o in params.connected_outcomes
-        )
+        connected = unanswered = 0
+        for creditor in attempt_creditors(context.action.debt_ids, index.debts):
+            counted = _creditors_counted(context, creditor)
+            connected = max(connected, sum(
+                count_since(index.calls_by_creditor.get((c, person, o.value), ()), since)
+                for c in counted
+                for o in params.connected_outcomes
+            ))
+            unanswered = max(unanswered, sum(
+                count_since(index.calls_by_creditor_point.get((c, person, point, o.value), ()),
+                            since)
+                for c in counted
+                for o in params.unanswered_outcomes
+            ))
         if connected >= params.connected_calls_per_day:
             return Finding(
                 detail_en=f"{connected} calls to the debtor already connected on {day} "
@@ -118,11 +153,6 @@ def calls_per_day(params: CNParams) -> Check:
                 detail_zh=f"{day} 当天（含委外机构）已接通债务人电话 {connected} 次",
                 not_before=tomorrow,
             )
-        point = context.action.recipient.contact_point
-        unanswered = sum(
-            count_since(index.calls_by_point_outcome.get((person, point, o.value), ()), since)
-            for o in params.unanswered_outcomes
-        )
         if unanswered >= params.unanswered_attempts_per_method_per_day and not (
             common.consent_covers(context, ConsentScope.CALLS, direct=False)
         ):
@@ -266,41 +296,85 @@ def repayment(context: Context) -> Finding | None:
     return None
 
 
-def field_visit(params: CNParams) -> Check:
-    """CN-9 and house conditions: two credentialed collectors, recording, authorization."""
+# --- field visits (CN-9): one rule per requirement, each from the text that introduced it ---
+
+
+def _visit_check(
+    problems: Callable[[Context, FieldVisit], list[tuple[str, str]]],
+) -> Check:
+    """A visit rule: `problems` lists what is wrong with the visit; none means it passes."""
 
     def check(context: Context) -> Finding | None:
         visit = context.action.visit
         if visit is None:
             return Finding(detail_en="visit details are missing", detail_zh="缺少外访信息")
-        problems: list[tuple[str, str]] = []
-        collectors = set(visit.collector_ids)
-        if len(collectors) < params.min_field_collectors:
+        found = problems(context, visit)
+        if not found:
+            return None
+        return Finding(
+            detail_en="; ".join(en for en, _ in found),
+            detail_zh="；".join(zh for _, zh in found),
+        )
+
+    return check
+
+
+def visit_team(params: CNParams) -> Check:
+    """CN-9 (CBA Art. 22): at least two collectors attend."""
+
+    def problems(context: Context, visit: FieldVisit) -> list[tuple[str, str]]:
+        if len(set(visit.collector_ids)) >= params.min_field_collectors:
+            return []
+        return [(
+            f"at least {params.min_field_collectors} collectors must attend",
+            f"外访至少需要 {params.min_field_collectors} 名催收人员",
+        )]
+
+    return _visit_check(problems)
+
+
+def _visit_credentials(context: Context, visit: FieldVisit) -> list[tuple[str, str]]:
+    """CN-9 (NIFA 公约 Art. 15): every collector shows a valid credential."""
+    problems: list[tuple[str, str]] = []
+    for collector in sorted(set(visit.collector_ids)):
+        valid = any(
+            c.collector_id == collector
+            and c.valid_from <= context.at < c.valid_until
+            and (c.revoked_at is None or c.revoked_at > context.at)
+            for c in context.facts.credentials
+        )
+        if not valid:
             problems.append(
-                (
-                    f"at least {params.min_field_collectors} collectors must attend",
-                    f"外访至少需要 {params.min_field_collectors} 名催收人员",
-                )
+                (f"{collector} has no valid credential", f"{collector} 没有有效的催收证件")
             )
-        for collector in sorted(collectors):
-            valid = any(
-                c.collector_id == collector
-                and c.valid_from <= context.at < c.valid_until
-                and (c.revoked_at is None or c.revoked_at > context.at)
-                for c in context.facts.credentials
-            )
-            if not valid:
-                problems.append(
-                    (f"{collector} has no valid credential", f"{collector} 没有有效的催收证件")
-                )
-        if not visit.recording:
-            problems.append(("the whole visit must be recorded", "外访必须全程录音录像"))
-        if visit.misleading_uniform:
-            problems.append(("no police-like or misleading dress", "不得穿着误导性（类警服）服装"))
-        if visit.enters_premises and not visit.premises_consent:
-            problems.append(
-                ("no entering the home without consent", "未经同意不得进入住宅或私人场所")
-            )
+    return problems
+
+
+def _visit_recording(context: Context, visit: FieldVisit) -> list[tuple[str, str]]:
+    """CN-9 (NIFA 2018: 现场催收要全程录音录像)."""
+    return [] if visit.recording else [("the whole visit must be recorded", "外访必须全程录音录像")]
+
+
+def _visit_dress(context: Context, visit: FieldVisit) -> list[tuple[str, str]]:
+    """CN-9 (NIFA 公约 Art. 20) / CN-6: no police-like or otherwise misleading dress."""
+    if not visit.misleading_uniform:
+        return []
+    return [("no police-like or misleading dress", "不得穿着误导性（类警服）服装")]
+
+
+def _visit_premises(context: Context, visit: FieldVisit) -> list[tuple[str, str]]:
+    """CN-9 / CN-7: no entering the home or other private premises without consent."""
+    if visit.enters_premises and not visit.premises_consent:
+        return [("no entering the home without consent", "未经同意不得进入住宅或私人场所")]
+    return []
+
+
+def visit_house_conditions(params: CNParams) -> Check:
+    """CN-9 house policy (`CNParams`): written authorization with legal review, remote contact
+    failed or refused, minimum days past due and balance."""
+
+    def problems(context: Context, visit: FieldVisit) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
         if params.visit_requires_authorization:
             auth = next(
                 (
@@ -311,29 +385,29 @@ def field_visit(params: CNParams) -> Check:
                 None,
             )
             if auth is None or not auth.written:
-                problems.append(("a written visit authorization is required", "需要书面外访授权"))
+                found.append(("a written visit authorization is required", "需要书面外访授权"))
             else:
                 if not auth.issued_at <= context.at < auth.valid_until:
-                    problems.append(("the authorization is not valid now", "外访授权不在有效期内"))
+                    found.append(("the authorization is not valid now", "外访授权不在有效期内"))
                 if not set(context.action.debt_ids) <= set(auth.debt_ids):
-                    problems.append(
+                    found.append(
                         ("the authorization does not cover this debt", "外访授权未涵盖该债务")
                     )
-                if not collectors <= set(auth.collector_ids):
-                    problems.append(
+                if not set(visit.collector_ids) <= set(auth.collector_ids):
+                    found.append(
                         ("a collector is not named in the authorization", "有催收人员不在授权名单")
                     )
                 if params.visit_requires_legal_review and (
                     auth.legal_review_at is None or auth.legal_review_at > context.at
                 ):
-                    problems.append(("no legal review is recorded", "没有法务审核记录"))
+                    found.append(("no legal review is recorded", "没有法务审核记录"))
         if params.visit_requires_remote_failure:
             refused = context.facts.refused_to_pay_at
             if not (
                 (refused is not None and refused <= context.at)
                 or debtor_unreachable(context, params)
             ):
-                problems.append(
+                found.append(
                     (
                         "remote contact has neither failed nor been refused",
                         "远程联系既未失败也未被拒绝",
@@ -341,43 +415,96 @@ def field_visit(params: CNParams) -> Check:
                 )
         for debt in common.debts(context):
             if debt.dpd < params.visit_min_dpd:
-                problems.append(
+                found.append(
                     (
                         f"{debt.debt_id} is {debt.dpd} days past due (< {params.visit_min_dpd})",
                         f"{debt.debt_id} 逾期 {debt.dpd} 天，未达 {params.visit_min_dpd} 天",
                     )
                 )
             if debt.balance is not None and debt.balance.amount < params.visit_min_balance:
-                problems.append(
+                found.append(
                     (
                         f"{debt.debt_id} balance {debt.balance} is below "
                         f"{params.visit_min_balance}",
                         f"{debt.debt_id} 余额 {debt.balance} 低于 {params.visit_min_balance}",
                     )
                 )
-        if not problems:
-            return None
-        return Finding(
-            detail_en="; ".join(en for en, _ in problems),
-            detail_zh="；".join(zh for _, zh in problems),
-        )
+        return found
+
+    return _visit_check(problems)
+
+
+# --- borrower's requests to stop (house policy, CN-7) -----------------------------------------
+
+
+STOP_NOTICE_PURPOSES = frozenset({Purpose.PRE_REPORT_NOTICE})
+"""A letter the lender owes even after a written request to stop: the advance notice of a
+negative credit report (CN-21)."""
+
+
+def stop_requests() -> Check:
+    """House policy: no contact through a medium the borrower opted out of or asked the lender
+    to stop using, and after a written request to stop, no contact at all but the notices
+    owed. No PRC text read obliges this (rules.md Part B); contacting a person who asked not
+    to be contacted is the harassment CN-7 forbids (民法典 1033(1): no disturbing private life
+    by phone or message without consent)."""
+    opted_out = common.medium_opt_out()
+    ceased = common.written_cease(also_allowed=STOP_NOTICE_PURPOSES)
+
+    def check(context: Context) -> Finding | None:
+        return opted_out(context) or ceased(context)
 
     return check
 
 
-def agency_whitelist(context: Context) -> Finding | None:
-    """CN-11: only agencies on the lender's published whitelist may collect."""
+# --- objections (house policy, CN-23) ---------------------------------------------------------
+
+
+OBJECTION_PURPOSES = frozenset({Purpose.VERIFICATION, Purpose.OPT_OUT_CONFIRMATION,
+                                Purpose.TERMINATION_NOTICE})
+"""What may still go out while an objection is open: its written reply, and confirmations."""
+
+
+def objection_suspends(context: Context) -> Finding | None:
+    """House policy: while an objection (异议) about a debt is unanswered, nothing is collected
+    on it. CN-23 only requires the item be marked and answered within 20 days; collecting a
+    debt the lender is still verifying would press an amount that may be wrong (CN-7)."""
+    if context.action.purpose in OBJECTION_PURPOSES:
+        return None
+    for dispute in common.open_disputes(context, context.action.debt_ids):
+        on = dispute.received_at.astimezone(context.home_zone).date().isoformat()
+        return Finding(
+            detail_en=f"an objection about {dispute.debt_id} received {on} has not been "
+            "answered",
+            detail_zh=f"{on} 收到的关于 {dispute.debt_id} 的异议尚未答复，催收暂停",
+        )
+    return None
+
+
+# --- outsourcing (CN-11) --------------------------------------------------------------------
+
+
+def _agency_listed(context: Context, en: str, zh: str) -> Finding | None:
     actor = context.action.actor
     whitelist = context.facts.agency_whitelist
     if actor.kind is not ActorKind.AGENCY or whitelist is None:
         return None
     if actor.organisation in whitelist or actor.actor_id in whitelist:
         return None
-    return Finding(
-        detail_en=f"agency {actor.organisation or actor.actor_id} is not on the published "
-        "whitelist",
-        detail_zh=f"委外机构 {actor.organisation or actor.actor_id} 不在公布的白名单内",
-    )
+    name = actor.organisation or actor.actor_id
+    return Finding(detail_en=f"agency {name} is not on the {en}",
+                   detail_zh=f"委外机构 {name} 不在{zh}内")
+
+
+def agency_approved(context: Context) -> Finding | None:
+    """CN-11 (银监发〔2009〕60号 Art. 13): only agencies approved by the lender's head office
+    collect; `agency_whitelist` is that list (before 2026 it need not be published)."""
+    return _agency_listed(context, "lender's approved agency list", "总行批准的委外机构名单")
+
+
+def agency_whitelist(context: Context) -> Finding | None:
+    """CN-11 (CBA 2026): only agencies on the lender's published whitelist may collect."""
+    return _agency_listed(context, "published whitelist", "公布的白名单")
 
 
 def pre_report_notice(context: Context) -> Finding | None:
@@ -455,6 +582,7 @@ CALL = frozenset({ActionKind.CALL})
 TIMED = CONTACT_KINDS - {ActionKind.LETTER}
 MESSAGES = CONTACT_KINDS
 REPORT = frozenset({ActionKind.CREDIT_REPORT})
+VISIT = frozenset({ActionKind.FIELD_VISIT})
 
 
 def rules(params: CNParams = DEFAULT_PARAMS) -> tuple[Rule, ...]:
@@ -519,17 +647,77 @@ def rules(params: CNParams = DEFAULT_PARAMS) -> tuple[Rule, ...]:
             "self-regulation",
         ),
         _rule(
-            "cn.cba2026.field_visit", "CN-9", "CBA 指引 第22条; NIFA 公约 第15、20、21条", CBA_2026,
-            frozenset({ActionKind.FIELD_VISIT}), field_visit(p),
-            "Field visits need two credentialed collectors, full recording, written "
-            "authorization and no entry without consent.",
-            "外访须至少两名持证人员、全程录音录像、书面授权，未经同意不得入户。",
+            "cn.nifa2018.visit_credentials", "CN-9", "NIFA 公约 第15条; CBA 指引 (2026)",
+            NIFA_2018, VISIT, _visit_check(_visit_credentials),
+            "Field collectors show valid credentials.",
+            "外访人员须主动出示有效证件。",
             "self-regulation",
         ),
         _rule(
-            "cn.cba2026.agency_whitelist", "CN-11", "CBA 指引 (2026); 银监发〔2009〕60号 第13条",
+            "cn.nifa2018.visit_recording", "CN-9",
+            "NIFA 公约 第21条 (“现场催收要全程录音录像”); CBA 指引 (2026)", NIFA_2018, VISIT,
+            _visit_check(_visit_recording),
+            "The whole field visit is audio- and video-recorded.",
+            "外访须全程录音录像。",
+            "self-regulation",
+        ),
+        _rule(
+            "cn.nifa2018.visit_dress", "CN-9",
+            "NIFA 公约 第15、20条 [U: Art. 20 attribution]; CBA 指引 (2026)", NIFA_2018, VISIT,
+            _visit_check(_visit_dress),
+            "No police-like or otherwise misleading dress on a field visit.",
+            "外访不得穿着类警服等误导性服装。",
+            "self-regulation",
+        ),
+        _rule(
+            "cn.criminal2021.visit_premises", "CN-9",
+            "刑法 第293条之一 (刑法修正案（十一）); CBA 指引 (2026)", CRIMINAL_AMENDMENT_XI,
+            VISIT, _visit_check(_visit_premises),
+            "No entering the home or other private premises without consent.",
+            "未经同意不得进入住宅或其他私人场所。",
+            "law",
+        ),
+        _rule(
+            "cn.cba2026.field_visit", "CN-9", "CBA 指引 第22条", CBA_2026, VISIT, visit_team(p),
+            "Field visits need at least two collectors.",
+            "外访须至少两名催收人员。",
+            "self-regulation",
+        ),
+        _rule(
+            "cn.house.visit_conditions", "CN-9", "house policy (CNParams): authorization, "
+            "legal review, failed or refused remote contact, minimum DPD and balance",
+            p.house_policy_from, VISIT, visit_house_conditions(p),
+            "The lender's own conditions for a field visit must hold.",
+            "外访须满足本机构的外访条件（授权、法务审核、远程联系失败或拒绝还款、逾期天数与金额）。",
+            "house policy",
+        ),
+        _rule(
+            "cn.house.opt_out", "CN-7", "house policy, after the harassment red line: "
+            "CBA 指引 (2026); NIFA 公约 第16条; 民法典 第1033条",
+            p.opt_out_policy_from, CONTACT_KINDS, stop_requests(),
+            "A borrower's opt-out of a channel, or request to stop calls or all contact, is "
+            "honoured.",
+            "借款人退订某一联系渠道或要求停止致电、停止联系的，予以尊重。",
+            "house policy",
+        ),
+        _rule(
+            "cn.house.objection_suspends", "CN-23", "house policy, after 征信业管理条例 "
+            "第25条 and CN-7", p.objection_policy_from, CONTACT_KINDS, objection_suspends,
+            "Collection of a debt stops while the borrower's objection to it is unanswered.",
+            "借款人对债务提出异议且尚未答复的，暂停对该债务的催收。",
+            "house policy",
+        ),
+        _rule(
+            "cn.cbrc2009.agency_approval", "CN-11", "银监发〔2009〕60号 第13条", CBRC_2009,
+            MESSAGES | REPORT | {ActionKind.LEGAL_ACTION}, agency_approved,
+            "Only agencies approved by the lender's head office may collect.",
+            "仅经总行批准的委外机构可以催收。",
+            "regulator rule",
+        ),
+        _rule(
+            "cn.cba2026.agency_whitelist", "CN-11", "CBA 指引 (2026)",
             CBA_2026, MESSAGES | REPORT | {ActionKind.LEGAL_ACTION}, agency_whitelist,
-            "Only whitelisted agencies may collect.",
+            "Only agencies on the lender's published whitelist may collect.",
             "仅白名单内的委外机构可以催收。",
             "self-regulation",
         ),
@@ -562,7 +750,7 @@ def pack(params: CNParams = DEFAULT_PARAMS) -> Pack:
     return Pack(
         code="cn",
         name="中华人民共和国 — 催收规范",
-        version="2026.1",
+        version="2026.3",
         reference_zone="Asia/Shanghai",
         fallback_zones=("Asia/Shanghai",),
         rules=rules(params),

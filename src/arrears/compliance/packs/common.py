@@ -12,8 +12,17 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from arrears.compliance.engine import Context
-from arrears.compliance.facts import ConsentScope, Debt, Dispute
-from arrears.compliance.model import Check, Finding, Role, Severity, WordMatch
+from arrears.compliance.facts import Consent, ConsentScope, Debt, Dispute
+from arrears.compliance.model import (
+    ActionKind,
+    Check,
+    Finding,
+    Purpose,
+    Role,
+    Severity,
+    WordMatch,
+    firm_key,
+)
 from arrears.compliance.predicates import (
     from_stamp,
     local_midnight,
@@ -30,17 +39,24 @@ def hhmm(value: time) -> str:
     return value.strftime("%H:%M")
 
 
+def given_to_firm(context: Context, consent: Consent) -> bool:
+    """Whether `consent` was given directly to the acting collector firm (US-4): to the firm,
+    or to this very actor. A relayed consent names neither."""
+    if not (consent.actor_id or consent.organisation):
+        return False
+    return firm_key(consent.actor_id, consent.organisation) in context.firm_keys
+
+
 def consent_covers(
     context: Context, scope: ConsentScope, *, direct: bool, at: datetime | None = None
 ) -> bool:
     """Whether the recipient gave a consent of `scope` that covers `at` (default: the action's)."""
     moment = context.at if at is None else at
     person_id = context.action.recipient.person_id
-    actor_id = context.action.actor.actor_id
     for consent in context.facts.consents:
         if consent.person_id != person_id or consent.scope is not scope:
             continue
-        if direct and consent.actor_id != actor_id:
+        if direct and not given_to_firm(context, consent):
             continue
         if consent.given_at <= moment and consent.valid_from <= moment < consent.valid_until:
             return True
@@ -52,12 +68,11 @@ def next_consent_start(
 ) -> datetime | None:
     """The earliest future start of a consent of `scope` already on record."""
     person_id = context.action.recipient.person_id
-    actor_id = context.action.actor.actor_id
     best: datetime | None = None
     for consent in context.facts.consents:
         if consent.person_id != person_id or consent.scope is not scope:
             continue
-        if direct and consent.actor_id != actor_id:
+        if direct and not given_to_firm(context, consent):
             continue
         start = max(consent.valid_from, consent.given_at)
         if start > context.at and start < consent.valid_until and (best is None or start < best):
@@ -154,6 +169,68 @@ def inconvenient_times() -> Check:
             detail_zh=f"当事人已告知 {listed} 不方便联系",
             not_before=bound,
         )
+
+    return check
+
+
+def medium_opt_out() -> Check:
+    """Not through a medium the person asked the collector not to use: an opt-out on record,
+    or a medium a request to stop names (`FactsIndex.opt_outs`). One confirmation of the
+    opt-out may still go out on that medium (US-19)."""
+
+    def check(context: Context) -> Finding | None:
+        action = context.action
+        person_id = action.recipient.person_id
+        for opt_out in context.index.opt_outs:
+            if opt_out.person_id != person_id or opt_out.channel is not action.kind:
+                continue
+            if opt_out.at > context.at:
+                continue
+            if opt_out.contact_point and opt_out.contact_point != action.recipient.contact_point:
+                continue
+            if action.purpose is Purpose.OPT_OUT_CONFIRMATION and not any(
+                a.person_id == person_id
+                and a.purpose is Purpose.OPT_OUT_CONFIRMATION
+                and opt_out.at <= a.at < context.at
+                for a in context.facts.attempts
+            ):
+                continue  # one confirmation of the opt-out is allowed
+            on = opt_out.at.astimezone(context.home_zone).date().isoformat()
+            return Finding(
+                detail_en=f"the person opted out of {action.kind.value} on {on}",
+                detail_zh=f"当事人已于 {on} 要求停止通过{action.kind.value}联系",
+            )
+        return None
+
+    return check
+
+
+CEASE_NOTICE_PURPOSES = frozenset({Purpose.TERMINATION_NOTICE, Purpose.REMEDY_NOTICE})
+"""Letters that may still go out after a written request to stop (US-12's exceptions)."""
+
+
+def written_cease(*, also_allowed: frozenset[Purpose] = frozenset()) -> Check:
+    """After a written request to stop (or refusal to pay), no communication about the debts
+    it covers, except letters for `CEASE_NOTICE_PURPOSES` and `also_allowed`."""
+    allowed = CEASE_NOTICE_PURPOSES | also_allowed
+
+    def check(context: Context) -> Finding | None:
+        if context.action.purpose in allowed and context.action.kind is ActionKind.LETTER:
+            return None
+        person_id = context.action.recipient.person_id
+        for notice in context.facts.cease_notices:
+            if notice.person_id != person_id or not notice.in_writing:
+                continue
+            if notice.received_at > context.at:
+                continue
+            if notice.debt_ids and not set(notice.debt_ids) & set(context.action.debt_ids):
+                continue
+            on = notice.received_at.astimezone(context.home_zone).date().isoformat()
+            return Finding(
+                detail_en=f"a written cease/refusal notice was received {on}",
+                detail_zh=f"已于 {on} 收到书面停止联系/拒付通知",
+            )
+        return None
 
     return check
 

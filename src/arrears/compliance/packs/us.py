@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from arrears.compliance.engine import Context
-from arrears.compliance.facts import ConsentScope, NoticeKind, Outcome
+from arrears.compliance.facts import ConsentScope, Debt, NoticeKind, Outcome
 from arrears.compliance.model import (
     CONTACT_KINDS,
     ELECTRONIC_KINDS,
@@ -27,6 +27,7 @@ from arrears.compliance.model import (
     Purpose,
     Role,
     Rule,
+    firm_key,
 )
 from arrears.compliance.packs import common
 from arrears.compliance.predicates import (
@@ -46,7 +47,13 @@ CONSUMER_ROLES = frozenset({Role.BORROWER, Role.GUARANTOR, Role.SPOUSE})
 """1006.6(a): 'consumer' includes the spouse; a co-signer/guarantor is obligated on the debt."""
 PERMITTED_PARTIES = CONSUMER_ROLES | {Role.ATTORNEY}
 FORBIDDEN_HARASSMENT = ("threat_violence", "insult", "third_party_disclosure")
-FORBIDDEN_FALSE = ("threat_arrest", "impersonation", "false_blacklist", "exaggerated_consequence")
+FORBIDDEN_FALSE = (
+    "threat_arrest",
+    "impersonation",
+    "false_blacklist",
+    "exaggerated_consequence",
+    "unlawful_seizure",
+)
 
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _PHONE = re.compile(r"\d[\d\-\s().]{6,}\d")
@@ -93,6 +100,8 @@ class USParams:
         "America/Los_Angeles",
     )
     """US-8: zones assumed when the location is unknown (all contiguous-US zones)."""
+    house_policy_from: date = date.min
+    """When the lender began holding its own staff to the borrower's stated preferences."""
 
 
 DEFAULT_PARAMS = USParams()
@@ -107,18 +116,23 @@ def debt_collector_scope(context: Context) -> bool:
     return any(debt.consumer for debt in context.debts)
 
 
+def outside_fdcpa(context: Context) -> bool:
+    """The complement of `debt_collector_scope`: a creditor's own staff collecting in its own
+    name, where the house applies the borrower-preference rules the FDCPA does not (US-1)."""
+    return not debt_collector_scope(context)
+
+
 # --- frequency: US-2 … US-6 ------------------------------------------------------------------
 
 
 def _consent_excludes(context: Context, params: USParams, at: datetime) -> bool:
     """US-4(i): a call placed with the person's direct prior consent, within its period."""
     person_id = context.action.recipient.person_id
-    actor_id = context.action.actor.actor_id
     tz = context.home_zone
     for consent in context.facts.consents:
         if consent.scope is not ConsentScope.CALLS or consent.person_id != person_id:
             continue
-        if consent.actor_id != actor_id or consent.given_at > at:
+        if not common.given_to_firm(context, consent) or consent.given_at > at:
             continue
         given_day = consent.given_at.astimezone(tz).date()
         expires = min(
@@ -130,7 +144,7 @@ def _consent_excludes(context: Context, params: USParams, at: datetime) -> bool:
         used = False
         start = max(consent.valid_from, consent.given_at).timestamp()
         for debt_id in context.action.debt_ids:
-            talks = context.index.conversations.get((actor_id, person_id, debt_id), ())
+            talks = context.firm_history(context.index.conversations, person_id, debt_id)
             if stamps_between(talks, start, at.timestamp()):
                 used = True  # the consented conversation has happened
         if not used:
@@ -153,11 +167,10 @@ def call_count(params: USParams) -> Check:
         tz = context.home_zone
         today = context.local.date()
         since = context.day_start(params.window_days - 1)
-        actor = context.action.actor.actor_id
         person = context.action.recipient.person_id
         worst: tuple[int, str, datetime | None] | None = None
         for debt_id in context.action.debt_ids:
-            stamps = context.index.placed_calls.get((actor, person, debt_id), ())
+            stamps = context.firm_history(context.index.placed_calls, person, debt_id)
             count, bound = common.day_count_block(
                 stamps,
                 context,
@@ -193,11 +206,10 @@ def conversation_cooldown(params: USParams) -> Check:
             return None
         tz = context.home_zone
         today = context.local.date()
-        actor = context.action.actor.actor_id
         person = context.action.recipient.person_id
         latest: tuple[date, str] | None = None
         for debt_id in context.action.debt_ids:
-            talks = context.index.conversations.get((actor, person, debt_id), ())
+            talks = context.firm_history(context.index.conversations, person, debt_id)
             last = last_before(talks, context.ts + 1e-6)
             if last is None:
                 continue
@@ -246,8 +258,7 @@ def call_patterns(params: USParams) -> Check:
             ):
                 notes_en.append("redial within minutes of an unanswered call")
                 notes_zh.append("未接通后数分钟内重拨")
-            actor = context.action.actor.actor_id
-            all_debts = index.calls_by_actor_person.get((actor, person), ())
+            all_debts = context.firm_history(index.calls_by_firm_person, person)
             since = context.day_start(params.window_days - 1)
             total = count_since(all_debts, since)
             if total + 1 > params.max_calls:
@@ -333,32 +344,6 @@ def attorney(params: USParams) -> Check:
     return check
 
 
-def cease() -> Check:
-    """US-12: after a written refusal/cease notice, only the three permitted notices."""
-
-    allowed = {Purpose.TERMINATION_NOTICE, Purpose.REMEDY_NOTICE}
-
-    def check(context: Context) -> Finding | None:
-        if context.action.purpose in allowed and context.action.kind is ActionKind.LETTER:
-            return None
-        person_id = context.action.recipient.person_id
-        for notice in context.facts.cease_notices:
-            if notice.person_id != person_id or not notice.in_writing:
-                continue
-            if notice.received_at > context.at:
-                continue
-            if notice.debt_ids and not set(notice.debt_ids) & set(context.action.debt_ids):
-                continue
-            return Finding(
-                detail_en=f"a written cease/refusal notice was received "
-                f"{notice.received_at.date().isoformat()}",
-                detail_zh=f"已于 {notice.received_at.date().isoformat()} 收到书面停止联系/拒付通知",
-            )
-        return None
-
-    return check
-
-
 def third_parties() -> Check:
     """US-13: about the debt, only the consumer, their attorney (and creditor/CRA parties)."""
 
@@ -416,7 +401,7 @@ def location_contacts() -> Check:
         for attempt in context.facts.attempts:
             if (
                 attempt.person_id == action.recipient.person_id
-                and attempt.actor_id == action.actor.actor_id
+                and firm_key(attempt.actor_id, attempt.organisation) in context.firm_keys
                 and attempt.purpose is Purpose.LOCATION_INFO
                 and attempt.at < context.at
                 and attempt.outcome in (Outcome.ANSWERED, Outcome.CONVERSATION)
@@ -532,37 +517,6 @@ def text_number(params: USParams) -> Check:
     return check
 
 
-def medium_opt_out() -> Check:
-    """US-19: not through a medium the person asked the collector not to use."""
-
-    def check(context: Context) -> Finding | None:
-        action = context.action
-        person_id = action.recipient.person_id
-        for opt_out in context.facts.opt_outs:
-            if opt_out.person_id != person_id or opt_out.channel is not action.kind:
-                continue
-            if opt_out.at > context.at:
-                continue
-            if opt_out.contact_point and opt_out.contact_point != action.recipient.contact_point:
-                continue
-            if action.purpose is Purpose.OPT_OUT_CONFIRMATION and not any(
-                a.person_id == person_id
-                and a.purpose is Purpose.OPT_OUT_CONFIRMATION
-                and opt_out.at <= a.at < context.at
-                for a in context.facts.attempts
-            ):
-                continue  # one confirmation of the opt-out is allowed
-            return Finding(
-                detail_en=f"the person opted out of {action.kind.value} on "
-                f"{opt_out.at.date().isoformat()}",
-                detail_zh=f"当事人已于 {opt_out.at.date().isoformat()} 要求停止通过"
-                f"{action.kind.value}联系",
-            )
-        return None
-
-    return check
-
-
 def public_social_media(context: Context) -> Finding | None:
     """US-19: never through social media viewable by the public or the person's contacts."""
     if context.action.kind is ActionKind.SOCIAL_MEDIA and context.action.publicly_visible:
@@ -652,6 +606,18 @@ def validation_content(params: USParams) -> Check:
     return check
 
 
+def _validation_end(debt: Debt, params: USParams) -> date | None:
+    """Last day of the debt's validation period: computed from the send date (US-22), or the
+    date printed on the notice when that is later (the collector may give more time)."""
+    if debt.validation_sent_on is None:
+        return debt.validation_period_end_on
+    end = validation_period_end(
+        debt.validation_sent_on, params.receipt_business_days, params.validation_period_days
+    )
+    printed = debt.validation_period_end_on
+    return printed if printed is not None and printed > end else end
+
+
 def disputes_suspend(params: USParams) -> Check:
     """US-23: a written dispute in the validation period suspends collection until answered."""
 
@@ -664,12 +630,8 @@ def disputes_suspend(params: USParams) -> Check:
             if not dispute.in_writing:
                 continue
             debt = context.index.debts.get(dispute.debt_id)
-            if debt is not None and debt.validation_sent_on is not None:
-                end = validation_period_end(
-                    debt.validation_sent_on,
-                    params.receipt_business_days,
-                    params.validation_period_days,
-                )
+            end = _validation_end(debt, params) if debt is not None else None
+            if end is not None:
                 if dispute.received_at.astimezone(context.home_zone).date() > end:
                     continue
             return Finding(
@@ -692,13 +654,9 @@ def overshadowing(params: USParams) -> Check:
             return None
         today = common.local_date(context)
         for debt in common.debts(context):
-            if debt.validation_sent_on is None:
+            end = _validation_end(debt, params)
+            if end is None or debt.validation_sent_on is None:
                 continue
-            end = validation_period_end(
-                debt.validation_sent_on,
-                params.receipt_business_days,
-                params.validation_period_days,
-            )
             if debt.validation_sent_on <= today <= end:
                 return common.review(
                     f"a payment demand during the validation period (ends {end}) may "
@@ -744,12 +702,11 @@ def report_after_contact(params: USParams) -> Check:
 
     def check(context: Context) -> Finding | None:
         tz = context.home_zone
-        actor = context.action.actor.actor_id
         person = context.action.recipient.person_id
         today = common.local_date(context)
         pending: datetime | None = None
         for debt_id in context.action.debt_ids:
-            talks = context.index.conversations.get((actor, person, debt_id), ())
+            talks = context.firm_history(context.index.conversations, person, debt_id)
             if last_before(talks, context.ts + 1e-6) is not None:
                 continue
             sends: list[tuple[date, datetime | None]] = []
@@ -937,7 +894,7 @@ def rules(params: USParams = DEFAULT_PARAMS) -> tuple[Rule, ...]:
         ),
         _rule(
             "us.fdcpa.cease_communication", "US-12", "15 U.S.C. 1692c(c); 12 CFR 1006.6(c)",
-            FDCPA, CONTACT_KINDS | {ActionKind.LEGAL_ACTION}, cease(),
+            FDCPA, CONTACT_KINDS | {ActionKind.LEGAL_ACTION}, common.written_cease(),
             "After a written refusal to pay or request to cease, stop communicating except "
             "the permitted notices.",
             "收到书面拒付或停止联系通知后，除法定通知外不得再联系。",
@@ -984,7 +941,7 @@ def rules(params: USParams = DEFAULT_PARAMS) -> tuple[Rule, ...]:
         ),
         _rule(
             "us.regf.medium_opt_out", "US-19", "12 CFR 1006.14(h)(1)", REG_F, CONTACT_KINDS,
-            medium_opt_out(),
+            common.medium_opt_out(),
             "Do not use a medium the person asked the collector not to use.",
             "不得使用当事人已要求停止的联系方式。",
         ),
@@ -1082,17 +1039,51 @@ def rules(params: USParams = DEFAULT_PARAMS) -> tuple[Rule, ...]:
     )
 
 
+HOUSE_PREFERENCES = (
+    "house policy: a creditor collecting its own debts in its own name is outside the FDCPA "
+    "(US-1); the lender still honours what the borrower asked"
+)
+
+
+def house_rules(params: USParams = DEFAULT_PARAMS) -> tuple[Rule, ...]:
+    """The borrower's stated preferences and written disputes bind the lender's own staff too:
+    the same checks as US-12, US-19, US-9 and US-23, in the scope the FDCPA leaves out."""
+
+    def house(rule_id: str, ref: str, kinds: frozenset[ActionKind], check: Check,
+              en: str, zh: str) -> Rule:
+        return Rule(rule_id=rule_id, ref=ref, citation=f"{HOUSE_PREFERENCES} ({ref})",
+                    effective_from=params.house_policy_from, kinds=kinds, check=check,
+                    scope=outside_fdcpa, reason_en=en, reason_zh=zh, layer="house policy")
+
+    return (
+        house("us.house.cease_communication", "US-12", CONTACT_KINDS, common.written_cease(),
+              "After a written request to stop, the lender's own staff stop communicating "
+              "except the permitted notices.",
+              "收到书面停止联系请求后，本机构人员除法定通知外不再联系。"),
+        house("us.house.medium_opt_out", "US-19", CONTACT_KINDS, common.medium_opt_out(),
+              "The lender's own staff do not use a medium the borrower opted out of.",
+              "本机构人员不使用借款人已退订的联系方式。"),
+        house("us.house.named_inconvenient_time", "US-9", TIMED, common.inconvenient_times(),
+              "The lender's own staff do not call at a time the borrower said is inconvenient.",
+              "本机构人员不在借款人告知的不便时间联系。"),
+        house("us.house.dispute_suspends", "US-23", COLLECTING, disputes_suspend(params),
+              "The lender's own staff stop collecting a debt disputed in writing until the "
+              "verification is sent.",
+              "借款人书面提出异议后，本机构人员在发出核实材料前暂停催收该债务。"),
+    )
+
+
 def pack(params: USParams = DEFAULT_PARAMS) -> Pack:
     """The US pack built with `params`."""
     return Pack(
         code="us",
         name="United States — FDCPA / Regulation F",
-        version="2025.1",
+        version="2025.3",
         reference_zone="America/New_York",
         fallback_zones=params.fallback_zones,
-        rules=rules(params),
+        rules=rules(params) + house_rules(params),
         params=params,
     )
 
 
-__all__ = ["DEFAULT_PARAMS", "USParams", "pack", "rules"]
+__all__ = ["DEFAULT_PARAMS", "USParams", "house_rules", "pack", "rules"]

@@ -1,8 +1,9 @@
-"""Operator commands over the loan book: init, import, pay, eod, loan show, report, demo."""
+"""Operator commands over the loan book: init, import, pay, eod, loan list and show,
+report, demo."""
 
 from __future__ import annotations
 
-import json
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -23,18 +26,29 @@ from arrears.adapters.channels.local import JsonLinesChannel
 from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import tables
 from arrears.adapters.db.columns import SqlColumnStore
+from arrears.adapters.db.engine import masked
 from arrears.application import collections_demo, loan_file, queries
 from arrears.application import demo as demo_book
-from arrears.application.handlers import eod, payments, servicing
+from arrears.application.handlers import eod, payments, plans, servicing
 from arrears.application.loan_import import ImportRejected
 from arrears.batch.executor import BATCH_LOANS, vectorised_closer
+from arrears.compliance import packs
 from arrears.config import Settings
-from arrears.domain.delinquency import ACTIVE_STATUSES
+from arrears.domain.delinquency import ACTIVE_STATUSES, check_write_off_dpd
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import summarize
-from arrears.entrypoints.cli.output import USER_ERROR_EXIT, console, emit_json, fail, user_errors
+from arrears.entrypoints.cli.output import (
+    USER_ERROR_EXIT,
+    console,
+    emit_json,
+    fail,
+    read_json_file,
+    read_text_file,
+    user_errors,
+)
 
 DEFAULT_PRODUCTS = resources.files("arrears") / "default_products.json"
+DEFAULT_PLAN_POLICIES = resources.files("arrears") / "default_plan_policies.json"
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ARREARS_DB "
                                                              "or sqlite:///./arrears.db)")]
@@ -56,13 +70,7 @@ def _date(text: str, field: str) -> date:
 
 
 def _products(path: Path | None) -> dict[str, Any]:
-    source = path or DEFAULT_PRODUCTS
-    try:
-        document = json.loads(source.read_text(encoding="utf-8"))
-    except OSError as error:
-        fail("--products", f"cannot read {source}: {error.strerror}")
-    except json.JSONDecodeError as error:
-        fail("--products", f"{source} is not valid JSON (line {error.lineno})")
+    document = read_json_file(path or DEFAULT_PRODUCTS, "--products")
     if not isinstance(document, dict):
         fail("--products", "must be a JSON object mapping product codes to definitions")
     return document
@@ -87,6 +95,7 @@ def register(app: typer.Typer, loan_app: typer.Typer) -> None:
     app.command("payoff")(payoff)
     app.command("eod")(run_eod)
     loan_app.command("show")(loan_show)
+    loan_app.command("list")(loan_list)
     app.add_typer(report_app, name="report")
     report_app.command("portfolio")(portfolio)
     app.command("demo")(demo)
@@ -97,15 +106,32 @@ def init(
     products: Annotated[Path | None, typer.Option(
         help="JSON mapping product codes to definitions (default: the two shipped products)")]
     = None,
+    plan_policies: Annotated[Path | None, typer.Option(
+        help="JSON mapping product codes to hardship-plan policies (default: the shipped "
+             "policies of the book's shipped products)")] = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create or upgrade the schema, open the book, and add products."""
+    """Create or upgrade the schema, open the book, and add products and their plan
+    policies (on an open book, --business-date must be the date it is open at)."""
     day = _date(business_date, "--business-date")
     built = services(db)
     built.migrate()
     with user_errors():
-        open_day = servicing.init_book(day, _products(products), uow_factory=built.uow_factory)
+        try:
+            open_day = servicing.init_book(day, _products(products),
+                                           uow_factory=built.uow_factory)
+        except servicing.BookAlreadyOpen as error:
+            fail("--business-date", error.reason)
+    policies = read_json_file(plan_policies or DEFAULT_PLAN_POLICIES, "--plan-policies")
+    if not isinstance(policies, dict):
+        fail("--plan-policies", "must be a JSON object mapping product codes to policies")
+    if plan_policies is None:
+        with built.uow_factory() as uow:
+            known = uow.book.products()
+        policies = {code: policy for code, policy in policies.items() if code in known}
+    with user_errors():
+        plans.set_policies(policies, uow_factory=built.uow_factory)
     document = {"open_business_date": open_day.isoformat(),
                 "database": built.engine.url.render_as_string(hide_password=True)}
     emit_json(document) if as_json else console().print(
@@ -118,10 +144,7 @@ def import_loans(
     as_json: JsonFlag = False,
 ) -> None:
     """Import loans and borrowers from CSV: all of them, or none if any row is bad."""
-    try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        fail("FILE.csv", f"cannot read {csv_file}: {error.strerror}")
+    text = read_text_file(csv_file, "FILE.csv", encoding="utf-8-sig")
     built = services(db)
     try:
         report = servicing.import_loans_csv(text, uow_factory=built.uow_factory,
@@ -166,6 +189,9 @@ def pay(
     amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="e.g. 916.80")],
     on: Annotated[str, typer.Option("--on", help="Value date (YYYY-MM-DD)")],
     key: Annotated[str, typer.Option("--key", help="Idempotency key from the payment channel")],
+    prepayment: Annotated[bool, typer.Option(
+        "--prepayment", help="What is left after everything due reduces future principal")]
+    = False,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -177,7 +203,8 @@ def pay(
         units = loan_file.parse_amount(amount, currency, "AMOUNT")
         result = payments.post_payment(loan_id, units, day, key, uow_factory=built.uow_factory,
                                        clock=built.clock,
-                                       is_duplicate_key_error=bootstrap.is_duplicate_key_error)
+                                       is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+                                       prepayment=prepayment)
     document = _payment_document(result, currency)
     emit_json(document) if as_json else console().print(document)
 
@@ -227,6 +254,9 @@ def payoff(
 
 
 ENGINES = ("scalar", "vectorised", "spark")
+# Closed dates cannot be reopened. A year (a leap year's 366 dates) is the longest catch-up an
+# operator plausibly means; a longer run is more likely a mistyped year, so it needs --yes.
+EOD_DATES_WITHOUT_YES = 366
 SPARK_WORKDIR = Path(tempfile.gettempdir()) / "arrears-spark"
 
 
@@ -260,19 +290,30 @@ def run_eod(
     master: Annotated[str, typer.Option(help="Spark master URL, with --engine spark")]
     = "local[2]",
     write_off_dpd: Annotated[int | None, typer.Option(
-        help="Write off at this DPD (default ARREARS_WRITE_OFF_DPD or 180)")] = None,
+        help="Write off at this DPD, 1 to 3650 (default ARREARS_WRITE_OFF_DPD or 180)")]
+    = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help=f"Allow closing more than {EOD_DATES_WITHOUT_YES} dates in one run")]
+    = False,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run end-of-day for each open business date through --through, in order."""
     last = _date(through, "--through")
+    if write_off_dpd is not None:
+        with user_errors():
+            check_write_off_dpd(write_off_dpd, "--write-off-dpd")
     built = services(db)
-    dpd = write_off_dpd or built.settings.write_off_dpd
+    dpd = built.settings.write_off_dpd if write_off_dpd is None else write_off_dpd
     with built.uow_factory() as uow:
         closed = uow.book.closed_through()
     if closed is None:
         fail("--through", "the book has no business date; run `arrears init`")
     total = max(0, (last - closed).days)
+    if total > EOD_DATES_WITHOUT_YES and not yes:
+        fail("--through", f"would close {total:,} business dates ({closed + timedelta(days=1)} "
+                          f"to {last}), which cannot be undone; pass --yes to close more than "
+                          f"{EOD_DATES_WITHOUT_YES} in one run")
     with eod_engine(engine, built, dpd, master) as (closer, batch_size), \
             _progress(total, "end of day", as_json) as progress, user_errors():
         reports = eod.run_eod_through(
@@ -311,6 +352,52 @@ def loan_show(
     console().print(table)
 
 
+def loan_list(
+    status: Annotated[str | None, typer.Option(
+        help="current, overdue, settled or written_off")] = None,
+    bucket: Annotated[str | None, typer.Option(help="C, M1 … M6 or M7+")] = None,
+    product: Annotated[str | None, typer.Option(help="Product code, e.g. WLD-DAILY")] = None,
+    borrower: Annotated[str | None, typer.Option(help="Borrower id, e.g. B-1001")] = None,
+    limit: Annotated[int, typer.Option(
+        help=f"At most this many loans, 1 to {queries.MAX_LIST_LIMIT:,}")]
+    = queries.DEFAULT_LIST_LIMIT,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Loans in the book, most days past due first (then by loan id): find one to show."""
+    built = services(db)
+    with user_errors():
+        try:
+            document = queries.loan_list_document(
+                status=status, bucket=bucket, product=product, borrower=borrower, limit=limit,
+                uow_factory=built.uow_factory)
+        except queries.FilterRejected as error:
+            fail(f"--{error.field}", error.reason)
+    if as_json:
+        emit_json(document)
+        return
+    out = console()
+    if not document["loans"]:
+        out.print(f"no loans match (as of {document['as_of']})")
+        return
+    # Eight columns fit an 80-column terminal only without vertical rules and with short heads.
+    table = Table(title=f"Loans as of {document['as_of']}", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False)
+    for head in ("loan", "borrower", "product", "status", "bucket"):
+        table.add_column(head)
+    for head in ("DPD", "principal", "total due"):
+        table.add_column(head, justify="right")
+    for loan in document["loans"]:
+        table.add_row(*(str(loan[key]) for key in (
+            "loan_id", "borrower_id", "product", "status", "bucket", "dpd",
+            "principal_outstanding", "total_due")))
+    out.print(table)
+    if document["more"]:
+        out.print(f"more loans match than the {document['limit']} shown: narrow the filters "
+                  "or raise --limit")
+    out.print("look at one with `arrears loan show LOAN_ID`")
+
+
 def _portfolio_table(document: dict[str, Any], title: str) -> Table:
     table = Table(title=title)
     for column in ("bucket", "loans", "principal"):
@@ -340,8 +427,18 @@ def portfolio(
         return
     out = console()
     out.print(_portfolio_table(document, f"Portfolio as of {document['as_of']}"))
+    plans_held = document["restructured"]
+    kinds = ", ".join(f"{kind} {count}" for kind, count in plans_held["by_kind"].items())
+    out.print(f"restructured: {plans_held['loans']} loans{f' ({kinds})' if kinds else ''}; "
+              f"waived {plans_held['waived']}")
     for move in document["roll_from_yesterday"]:
         out.print(f"  {move['from']} → {move['to']}: {move['loans']}")
+
+
+# A demo book is planned in memory before it runs: ten million loans is past any benchmark
+# here, and ten years of business dates past any roll-rate question.
+MAX_DEMO_LOANS = 10_000_000
+MAX_DEMO_DAYS = 3650
 
 
 def demo(
@@ -360,10 +457,10 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Simulate a synthetic book of cash loans and phone plans, then report on it."""
-    if loans < 1:
-        fail("--loans", "must be at least 1")
-    if days < 1:
-        fail("--days", "must be at least 1")
+    if not 1 <= loans <= MAX_DEMO_LOANS:
+        fail("--loans", f"must be from 1 to {MAX_DEMO_LOANS:,} (got {loans})")
+    if not 1 <= days <= MAX_DEMO_DAYS:
+        fail("--days", f"must be from 1 to {MAX_DEMO_DAYS} (got {days})")
     first = _date(start, "--start")
     built = services(db)
     if engine not in ENGINES:
@@ -377,11 +474,12 @@ def demo(
     # tests exercise the PDF channel).
     channels["letter"] = JsonLinesChannel(sinks / "letter.jsonl")
     renderer = JinjaRenderer()
+    floor = collections_demo.Floor(seed)
 
     def after_eod(day: date, progress: Progress) -> None:
         if collections:
             collections_demo.run_day(day, uow_factory=built.uow_factory, clock=built.clock,
-                                     renderer=renderer, channels=channels)
+                                     renderer=renderer, channels=channels, floor=floor)
         progress.advance(progress.task_ids[0])
 
     with eod_engine(engine, built, built.settings.write_off_dpd, "local[2]") as (
@@ -394,10 +492,11 @@ def demo(
             clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
             write_off_dpd=built.settings.write_off_dpd,
             on_day=lambda day: after_eod(day, progress), engine=engine, close_batch=closer,
-            eod_batch_size=batch_size)
+            eod_batch_size=batch_size,
+            plan_policies=read_json_file(DEFAULT_PLAN_POLICIES, "--plan-policies"))
     document = demo_summary(built, result, seed)
     if collections:
-        document.update(collections_demo.summary(uow_factory=built.uow_factory))
+        document.update(collections_demo.summary(uow_factory=built.uow_factory, floor=floor))
     if as_json:
         emit_json(document)
         return
@@ -415,8 +514,42 @@ def demo(
         money.add_row(key, value)
     money.add_row("payments_posted", str(document["payments_posted"]))
     out.print(money)
+    out.print(_plans_table(document))
     if collections:
         out.print(_collections_table(document))
+        out.print(_blocked_table(document["blocked_by_rule"]))
+    worst = queries.loan_list_document(status="overdue", limit=1,
+                                       uow_factory=built.uow_factory)["loans"]
+    _explore_hint(out, masked(db), sinks if collections else None,
+                  worst[0]["loan_id"] if worst else "LOAN_ID")
+
+
+def _explore_hint(out: Console, db: str, sinks: Path | None, example: str) -> None:
+    """Where the demo left its book, and the commands that look into it."""
+    book = f"--db {shlex.quote(db)}"
+    out.print(f"\nThe book is in {db}", soft_wrap=True, markup=False, highlight=False)
+    if sinks is not None:
+        out.print(f"Messages and letters are in {sinks}/", soft_wrap=True, markup=False,
+                  highlight=False)
+    out.print("Look into it:")
+    for command in (f"arrears loan list --status overdue {book}",
+                    f"arrears loan show {shlex.quote(example)} {book}",
+                    f"arrears report portfolio {book}",
+                    *((f"arrears cases list {book}",) if sinks is not None else ())):
+        out.print(f"  {command}", soft_wrap=True, markup=False, highlight=False)
+
+
+def _plans_table(document: dict[str, Any]) -> Table:
+    table = Table(title="Hardship plans over the run")
+    for column in ("kind", "proposed", "approved", "kept", "broken"):
+        table.add_column(column, justify="right")
+    for kind, figures in document["plans"].items():
+        table.add_row(kind, *(str(figures[key]) for key in ("proposed", "approved", "kept",
+                                                            "broken")))
+    rates = document["cure_rates"]
+    table.caption = (f"cured: {Decimal(rates['with_plan']):.1%} of late loans with a plan, "
+                     f"{Decimal(rates['without_plan']):.1%} without")
+    return table
 
 
 def _collections_table(document: dict[str, Any]) -> Table:
@@ -426,11 +559,25 @@ def _collections_table(document: dict[str, Any]) -> Table:
     for channel, statuses in sorted(document["messages_by_channel"].items()):
         for status, count in sorted(statuses.items()):
             table.add_row("messages", f"{channel} {status}", str(count))
-    for rule, outcome in sorted(document["blocked_by_rule"].items()):
-        for what, count in sorted(outcome.items()):
-            table.add_row("blocked", f"{rule} ({what})", str(count))
+    for what, count in document.get("manual_calls", {}).items():
+        table.add_row("collectors' calls", what, str(count))
     for queue, count in sorted(document["cases_by_queue"].items()):
         table.add_row("open cases", queue, str(count))
+    return table
+
+
+def _blocked_table(blocked: dict[str, dict[str, int]]) -> Table:
+    """Each rule that blocked something, with its id in the rules reference (CN-1, US-7 …)."""
+    refs = {rule.rule_id: rule.ref for code in packs.REGISTRY
+            for rule in packs.get(code).rules}
+    table = Table(title="Blocked by the compliance engine")
+    table.add_column("rule")
+    table.add_column("ref")
+    table.add_column("rescheduled", justify="right")
+    table.add_column("cancelled", justify="right")
+    for rule_id, outcome in blocked.items():
+        table.add_row(rule_id, refs.get(rule_id, ""), str(outcome.get("rescheduled", 0)),
+                      str(outcome.get("cancelled", 0)))
     return table
 
 
@@ -452,6 +599,8 @@ def demo_summary(built: bootstrap.Services, result: demo_book.DemoResult,
         "start": result.start.isoformat(),
         "payments_posted": result.payments_posted,
         "roll_rates": demo_book.roll_rates(moves),
+        "plans": result.plans,
+        "cure_rates": result.cure_rates,
         "income": queries.income_document(result.start, result.through,
                                           uow_factory=built.uow_factory),
     })

@@ -8,6 +8,7 @@ runs them on their own (the reliability tests start and kill the worker that way
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -19,21 +20,33 @@ import typer
 
 from arrears import bootstrap
 from arrears.adapters.channels.config import MESSAGE_CHANNELS, ChannelSettings, build_channels
-from arrears.adapters.channels.render import JinjaRenderer
+from arrears.adapters.channels.render import LANGUAGES, TEMPLATES, JinjaRenderer
 from arrears.application import collections_demo, loan_file, notifications
-from arrears.application.handlers import casework
+from arrears.application.handlers import casework, credentials
 from arrears.application.handlers import collections as handlers
 from arrears.application.ports import Clock
-from arrears.application.strategy import load_strategy_file
+from arrears.application.strategy import Strategy, load_strategy_file
 from arrears.config import Settings
-from arrears.domain.errors import DomainError
-from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+from arrears.domain.dates import check_instant
+from arrears.domain.money import MAX_MINOR_UNITS
+from arrears.entrypoints.cli.output import console, emit_json, fail, run_guarded, user_errors
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ARREARS_DB "
                                                              "or sqlite:///./arrears.db)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 AtOption = Annotated[str | None, typer.Option(
     "--at", help="Run with the clock frozen at this ISO instant (replays and tests)")]
+
+# A retry waits at most the policy's backoff cap, so a longer first delay would mean nothing; 30
+# attempts already retry for about two days at that cap.
+BACKOFF_CAP_SECONDS = notifications.DeliveryPolicy().backoff_cap.total_seconds()
+MAX_ATTEMPTS = 30
+# Messages one lease claims: more than a worker could send before its lease runs out.
+MAX_BATCH = 100_000
+# Cases one collector or agency may hold at once.
+MAX_CAPACITY = 1_000_000
+# A day is past any lease, poll interval or gateway timeout, and within what a timedelta holds.
+LONGEST_WAIT_SECONDS = 86_400.0
 
 strategies_app = typer.Typer(help="Collection strategies.", no_args_is_help=True)
 cases_app = typer.Typer(help="Collection cases and queues.", no_args_is_help=True)
@@ -59,14 +72,13 @@ def _instant(text: str, field: str) -> datetime:
         fail(field, f"{text!r} is not an ISO instant")
     if value.tzinfo is None:
         fail(field, f"{text!r} has no UTC offset")
-    return value
+    with user_errors():
+        return check_instant(value, field)
 
 
 def _day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(field, f"{text!r} is not a valid date (YYYY-MM-DD)")
+    with user_errors():
+        return loan_file.parse_date(text, field)
 
 
 def _services(db: str | None, at: str | None) -> bootstrap.Services:
@@ -135,15 +147,21 @@ def worker(
 ) -> None:
     """Deliver the notification outbox: at least once, with retries, backoff, dead-letter,
     rate limits, and a compliance check at the instant of sending."""
-    if batch_size < 1:
-        fail("--batch-size", "must be at least 1")
+    if not 1 <= batch_size <= MAX_BATCH:
+        fail("--batch-size", f"must be from 1 to {MAX_BATCH:,} (got {batch_size})")
+    if not 1 <= max_attempts <= MAX_ATTEMPTS:
+        fail("--max-attempts", f"must be a whole number from 1 to {MAX_ATTEMPTS} "
+                               f"(got {max_attempts})")
+    policy = notifications.DeliveryPolicy(
+        batch_size=batch_size, max_attempts=max_attempts,
+        lease=_seconds(_wait(lease_seconds, "--lease-seconds", LONGEST_WAIT_SECONDS)),
+        backoff_base=_seconds(_wait(backoff_seconds, "--backoff-seconds", BACKOFF_CAP_SECONDS)))
+    _wait(poll, "--poll", LONGEST_WAIT_SECONDS)
+    _wait(http_timeout, "--http-timeout", LONGEST_WAIT_SECONDS)
     built = _services(db, at)
     channel_settings = ChannelSettings.from_env(
         sink_dir=sink_dir, smtp=smtp, sms_webhook=sms_webhook, http_timeout=http_timeout)
     channels = build_channels(channel_settings, built.engine, built.clock)
-    policy = notifications.DeliveryPolicy(
-        batch_size=batch_size, lease=_seconds(lease_seconds), max_attempts=max_attempts,
-        backoff_base=_seconds(backoff_seconds))
     limiter = notifications.RateLimiter(_rates(rate or []))
     name = worker_id or f"{socket.gethostname()}-{os.getpid()}"
     totals: dict[str, int] = {"batches": 0, "claimed": 0, "delivered": 0, "failed": 0,
@@ -172,8 +190,22 @@ def worker(
         console().print(totals)
 
 
+def _at_most(value: int, field: str, most: int) -> None:
+    # The store holds 64-bit integers; a larger count or fee is a typo, not a business.
+    if value > most:
+        fail(field, f"must be at most {most:,} (got {value})")
+
+
 def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
+
+
+def _wait(value: float, field: str, most: float) -> float:
+    """`value` if it is a wait in seconds the worker can keep; NaN, an infinity, zero or a
+    negative would make every retry immediate (so dead-letter at once) or overflow."""
+    if not (math.isfinite(value) and 0 < value <= most):
+        fail(field, f"must be a number of seconds above 0 and at most {most:g} (got {value})")
+    return value
 
 
 def strategies_check(
@@ -183,9 +215,21 @@ def strategies_check(
     """Validate a strategy file (errors name the field)."""
     with user_errors():
         strategy = load_strategy_file(path)
+    _check_templates(strategy)
     document = {"strategy": strategy.name, "product": strategy.product,
                 "steps": {arm: len(steps) for arm, steps in strategy.arms.items()}}
     emit_json(document) if as_json else console().print(document)
+
+
+def _check_templates(strategy: Strategy) -> None:
+    # A step naming a missing template would pass here and then fail at every send.
+    for arm, steps in strategy.arms.items():
+        for index, step in enumerate(steps):
+            missing = [language for language in LANGUAGES if step.template and not (
+                TEMPLATES / language / f"{step.template}.txt.j2").is_file()]
+            if missing:
+                fail(f"strategy.{arm}[{index}].template",
+                     f"no template {step.template!r} in {', '.join(missing)}")
 
 
 def strategies_run(
@@ -235,6 +279,8 @@ def agencies_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a licensed agency (checked: licence dates, capacity, commission terms)."""
+    _at_most(capacity, "--capacity", MAX_CAPACITY)
+    _at_most(fixed_fee, "--fixed-fee", MAX_MINOR_UNITS)
     built = _services(db, None)
     with user_errors():
         agency = handlers.Agency(
@@ -341,6 +387,7 @@ def collectors_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Put a collector on file (cases are assigned at the next case sync)."""
+    _at_most(capacity, "--capacity", MAX_CAPACITY)
     built = _services(db, None)
     with user_errors():
         casework.add_collector(collector, name, languages=tuple(language or ()),
@@ -358,14 +405,17 @@ def collectors_credential(
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Put a collector's credential on file (field visits need credentialed collectors)."""
+    """Issue a collector's signed general badge (field visits need credentialed collectors);
+    `arrears credentials issue` signs one for a debt and scope."""
     start = _instant(valid_from, "--valid-from")
     end = _instant(valid_until, "--valid-until")
     built = _services(db, None)
     with user_errors():
-        casework.issue_credential(collector, credential, start, end,
-                                  uow_factory=built.uow_factory)
-    document = {"collector": collector, "credential": credential, "added": True}
+        issued = credentials.issue_badge(collector, credential, start, end,
+                                         uow_factory=built.uow_factory, keys=built.keys,
+                                         clock=built.clock, issuer=handlers.Lender().name_en)
+    document = {"collector": collector, "credential": credential, "added": True,
+                "token": issued.token, "kid": issued.kid}
     emit_json(document) if as_json else console().print(document)
 
 
@@ -430,10 +480,7 @@ def main() -> None:
     app = typer.Typer(no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False)
     register(app)
-    try:
-        app()
-    except DomainError as error:  # pragma: no cover - commands report their own errors
-        fail(error.field, error.reason)
+    run_guarded(typer.main.get_command(app), None, "arrears")
 
 
 if __name__ == "__main__":

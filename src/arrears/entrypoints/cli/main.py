@@ -6,7 +6,6 @@ and one line on stderr naming the field (DESIGN §8).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -15,15 +14,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from typer.exceptions import TyperException
 
 from arrears.application import loan_file
-from arrears.domain.apr import Annualisation, apr_of, exceeds_cap
-from arrears.domain.errors import DomainError
+from arrears.domain.apr import MAX_FLOW, Annualisation, apr_of, exceeds_cap
 from arrears.domain.loan import state_on, summarize
 from arrears.domain.money import minor_digits, parse_decimal
 from arrears.domain.product import (
     DEFAULT_APR_CAPS,
+    MAX_TERMS,
     InterestBasis,
     Method,
     Product,
@@ -31,15 +29,24 @@ from arrears.domain.product import (
 )
 from arrears.domain.rates import DayCount
 from arrears.domain.schedule import build_schedule
+from arrears.entrypoints.cli import api as api_cli
 from arrears.entrypoints.cli import book
+from arrears.entrypoints.cli import borrowers as borrowers_cli
+from arrears.entrypoints.cli import bureau as bureau_cli
 from arrears.entrypoints.cli import collections as collections_cli
+from arrears.entrypoints.cli import complaints as complaints_cli
 from arrears.entrypoints.cli import compliance as compliance_cli
+from arrears.entrypoints.cli import disputes as disputes_cli
+from arrears.entrypoints.cli import plans as plans_cli
+from arrears.entrypoints.cli import statement as statement_cli
+from arrears.entrypoints.cli import trust as trust_cli
+from arrears.entrypoints.cli import users as users_cli
 from arrears.entrypoints.cli.output import (
-    USER_ERROR_EXIT,
     console,
     emit_json,
     fail,
     read_json_file,
+    run_guarded,
     user_errors,
 )
 
@@ -55,15 +62,24 @@ app.add_typer(loan_app, name="loan")
 book.register(app, loan_app)
 app.add_typer(compliance_cli.app, name="compliance")
 collections_cli.register(app)
+borrowers_cli.register(app)
+trust_cli.register(app)
+api_cli.register(app)
+bureau_cli.register(app)
+statement_cli.register(app)
+complaints_cli.register(app)
+disputes_cli.register(app)
+users_cli.register(app)
+plans_cli.register(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+# An annual rate cap, as a fraction: 100 is 10,000 % a year, past any law's ceiling.
+MAX_CAP = Decimal(100)
 
 
 def _as_of(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail("--as-of", f"{text!r} is not a valid date (YYYY-MM-DD)")
+    with user_errors():
+        return loan_file.parse_date(text, "--as-of")
 
 
 @app.command()
@@ -175,17 +191,19 @@ def apr(
         else:
             if principal is None or payment is None or terms is None:
                 fail("--principal", "give --principal, --payment and --terms, or --cashflows")
-            if terms < 1:
-                fail("--terms", "must be at least 1")
+            if not 1 <= terms <= MAX_TERMS:
+                fail("--terms", f"must be from 1 to {MAX_TERMS} (got {terms})")
             lent = parse_decimal(principal, "--principal")
             level = parse_decimal(payment, "--payment")
             for name, value in (("--principal", lent), ("--payment", level)):
-                if value <= 0:
-                    fail(name, f"must be positive (got {value})")
+                if not 0 < value <= MAX_FLOW:
+                    fail(name, f"must be positive and at most {MAX_FLOW:,} (got {value})")
             flows = [-lent] + [level] * terms
         annualisation = loan_file.parse_enum(Annualisation, basis, "--basis")
         if cap is not None:
             limit, cap_name = parse_decimal(cap, "--cap"), "--cap"
+            if not 0 <= limit <= MAX_CAP:
+                fail("--cap", f"must be from 0 to {MAX_CAP} (got {limit})")
         elif jurisdiction in DEFAULT_APR_CAPS:
             limit, cap_name = DEFAULT_APR_CAPS[jurisdiction], f"{jurisdiction} cost cap"
         else:
@@ -210,17 +228,5 @@ def apr(
 
 
 def run(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: click usage errors become one line and exit code 2."""
-    command = typer.main.get_command(app)
-    try:
-        code = command.main(args=list(argv) if argv is not None else None,
-                            prog_name="arrears", standalone_mode=False)
-    except TyperException as error:  # click's usage errors, as vendored by Typer
-        sys.stderr.write(f"error: {error.format_message()}\n")
-        sys.exit(USER_ERROR_EXIT)
-    except DomainError as error:
-        sys.stderr.write(f"error: {error.field}: {error.reason}\n")
-        sys.exit(USER_ERROR_EXIT)
-    except typer.Abort:
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+    """Console entry point: every error is one line on stderr (see `run_guarded`)."""
+    run_guarded(typer.main.get_command(app), argv, "arrears")

@@ -1,0 +1,1 @@
+"""One router per area, each thin: parse → scope check → handler or query → document."""

@@ -1,0 +1,114 @@
+"""Cases (list, queue, assign), agencies and their placements. Agency keys see only their own
+agency and the cases placed with it while placed; collector keys only their assigned cases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from arrears.application.access import (
+    AccessEntry,
+    NotFound,
+    Principal,
+    Role,
+    Scope,
+    open_business_date,
+)
+from arrears.application.handlers import case_assignment
+from arrears.application.handlers import collections as collection_handlers
+from arrears.application.loan_file import money_text
+from arrears.application.queries import book_currency
+from arrears.entrypoints.api import schemas
+from arrears.entrypoints.api.deps import Ctx, require
+from arrears.entrypoints.api.pages import DEFAULT_LIMIT, MAX_LIMIT, after_of, cursor_of
+
+router = APIRouter(prefix="/api/v1", tags=["collections"])
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=40)]
+
+
+@router.get("/cases", response_model=schemas.CasePage)
+def list_cases(ctx: Ctx,
+               principal: Annotated[Principal, Depends(require(Scope.CASES_READ))],
+               queue: Annotated[str | None, Query(max_length=60)] = None,
+               cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Any:
+    """Open cases by id, optionally one queue's; each page's borrowers are access-logged."""
+    after = after_of(cursor)
+    with ctx.uow_factory() as uow:
+        on = open_business_date(uow)
+        currency = book_currency(uow)
+        rows = uow.api.case_page(
+            after=after, limit=limit + 1, on=on, queue=queue,
+            collector_ref=principal.collector_ref if principal.role is Role.COLLECTOR
+            else None,
+            agency_ref=principal.agency_ref if principal.role is Role.AGENCY else None)
+        shown = rows[:limit]
+        now = ctx.services.clock.now()
+        uow.api.log_access([AccessEntry(at=now, key_ref=principal.key_ref,
+                                        role=principal.role.value, route="cases.list",
+                                        loan_ref=None, borrower_ref=r.borrower_ref)
+                            for r in shown])
+        uow.commit()
+    return {"cases": [{"case_id": r.case_id, "borrower_id": r.borrower_ref,
+                       "bucket": r.bucket, "queue": r.queue, "collector_id": r.collector_ref,
+                       "agency_id": r.agency_ref, "balance": money_text(r.balance, currency),
+                       "opened_on": r.opened_on, "loan_ids": list(r.loan_refs)}
+                      for r in shown],
+            "next_cursor": cursor_of(shown[-1].case_id) if len(rows) > limit else None}
+
+
+@router.put("/cases/{case_id}/assignment", status_code=204)
+def assign_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)],
+                body: schemas.Assignment, ctx: Ctx,
+                _: Annotated[Principal, Depends(require(Scope.CASES_ASSIGN))]) -> None:
+    """Assign an open case to a collector who works its bucket."""
+    try:
+        case_assignment.assign_case(case_id, body.collector_id, uow_factory=ctx.uow_factory)
+    except case_assignment.CaseNotFound as error:
+        raise NotFound(error.field, error.reason) from None
+
+
+def _page(items: list[dict[str, Any]], key: str, after: int, limit: int
+          ) -> tuple[list[dict[str, Any]], str | None]:
+    rest = [item for item in items if item[key] > after]
+    shown = rest[:limit]
+    return shown, cursor_of(shown[-1][key]) if len(rest) > limit else None
+
+
+@router.get("/agencies", response_model=schemas.AgencyPage)
+def list_agencies(ctx: Ctx,
+                  principal: Annotated[Principal, Depends(require(Scope.AGENCIES_READ))],
+                  cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Any:
+    """Agencies on file; an agency key sees only its own."""
+    with ctx.uow_factory() as uow:
+        rows = uow.collections.agencies()
+    items = [{"id": a.id, "agency_id": a.agency_ref, "name": a.name,
+              "licence_no": a.licence_no, "licence_valid_from": a.licence_valid_from,
+              "licence_valid_until": a.licence_valid_until, "whitelisted": a.whitelisted,
+              "capacity": a.capacity}
+             for a in rows if principal.role is not Role.AGENCY
+             or a.agency_ref == principal.agency_ref]
+    shown, next_cursor = _page(items, "id", after_of(cursor), limit)
+    return {"agencies": shown, "next_cursor": next_cursor}
+
+
+@router.get("/agencies/{agency_id}/placements", response_model=schemas.PlacementPage)
+def list_placements(agency_id: Annotated[str, schemas.Field(min_length=1, max_length=40)],
+                    ctx: Ctx,
+                    principal: Annotated[Principal, Depends(require(Scope.AGENCIES_READ))],
+                    cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Any:
+    """The cases placed with an agency on the open business date."""
+    if principal.role is Role.AGENCY and agency_id != principal.agency_ref:
+        raise NotFound("agency_id", f"no agency {agency_id!r}")
+    with ctx.uow_factory() as uow:
+        if agency_id not in {a.agency_ref for a in uow.collections.agencies()}:
+            raise NotFound("agency_id", f"no agency {agency_id!r}")
+        on = open_business_date(uow)
+        currency = book_currency(uow)
+    cases = collection_handlers.agency_cases(agency_id, on, uow_factory=ctx.uow_factory)
+    items = [{"case_id": c["case_id"], "borrower_id": c["borrower_ref"], "bucket": c["bucket"],
+              "balance": money_text(c["balance"], currency), "scope": c["scope"],
+              "ends_on": c["ends_on"]} for c in cases]
+    shown, next_cursor = _page(items, "case_id", after_of(cursor), limit)
+    return {"placements": shown, "next_cursor": next_cursor}

@@ -1,0 +1,61 @@
+"""`arrears serve --demo`: a small demo book (built once through the `arrears demo` code,
+reused on later starts) with one web login per role, fresh passwords at every start, a
+session secret for this run, and borrowers' sign-in codes going to a local sink."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from arrears import bootstrap
+from arrears.application.handlers import users
+from arrears.domain.errors import DomainError
+from arrears.entrypoints.cli import book
+
+DEMO_DB = "sqlite:///./arrears-web-demo.db"
+DEMO_SINKS = Path("arrears-web-demo-sinks")
+DEMO_LOANS, DEMO_DAYS = 500, 60
+DEMO_USERS = (
+    ("demo-admin", "admin", {}),
+    ("demo-supervisor", "supervisor", {}),
+    ("demo-compliance", "compliance", {}),
+    ("demo-collector", "collector", {"collector": "C-01"}),
+    ("demo-agency", "agency", {"agency": "AG-HUAXIN"}),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoLogin:
+    name: str
+    role: str
+    password: str
+
+
+def prepare(db: str) -> list[DemoLogin]:
+    """The demo book at `db` (built when it has no business date yet) and its logins."""
+    built = book.services(db)
+    built.migrate()
+    with built.uow_factory() as uow:
+        ready = uow.book.closed_through() is not None
+    if not ready:
+        book.demo(loans=DEMO_LOANS, days=DEMO_DAYS, seed=7, start="2026-01-01", db=db,
+                  collections=True, sinks=DEMO_SINKS, engine="scalar", as_json=False)
+    os.environ.setdefault("ARREARS_SESSION_SECRET", secrets.token_urlsafe(32))
+    os.environ.setdefault("ARREARS_SINK_DIR", str(DEMO_SINKS))
+    return [_login(built, name, role, extra) for name, role, extra in DEMO_USERS]
+
+
+def _login(built: bootstrap.Services, name: str, role: str, extra: dict[str, str]
+           ) -> DemoLogin:
+    password = secrets.token_urlsafe(12)
+    factory = built.web_uow_factory()
+    try:
+        users.create_user(name, role, password, uow_factory=factory, clock=built.clock,
+                          **extra)
+    except DomainError as error:
+        if error.field != "name":  # anything but "already exists" is a real problem
+            raise
+        users.set_password(name, password, uow_factory=factory)
+    return DemoLogin(name=name, role=role, password=password)

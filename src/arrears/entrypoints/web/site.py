@@ -1,0 +1,35 @@
+"""`mount(app, …)`: the pages and their static files on the API's app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from arrears import bootstrap
+from arrears.adapters.channels.config import ChannelSettings, build_channels
+from arrears.entrypoints.api.deps import TokenBuckets
+from arrears.entrypoints.web import borrower, public, staff
+from arrears.entrypoints.web.pages import WebContext
+from arrears.entrypoints.web.session import Sessions, WebSettings
+
+PER_MINUTE = 1 / 60
+
+
+def mount(app: FastAPI, services: bootstrap.Services, settings: WebSettings) -> None:
+    templates = Environment(loader=PackageLoader("arrears.entrypoints.web", "templates"),
+                            autoescape=select_autoescape(default=True), trim_blocks=True,
+                            lstrip_blocks=True)
+    app.state.web = WebContext(
+        services=services, uow_factory=services.web_uow_factory(), settings=settings,
+        sessions=Sessions(settings.session_secret), templates=templates,
+        verify_limiter=TokenBuckets(settings.verify_per_minute * PER_MINUTE,
+                                    settings.verify_per_minute),
+        sign_in_limiter=TokenBuckets(settings.sign_in_per_minute * PER_MINUTE,
+                                     settings.sign_in_per_minute),
+        code_channel=build_channels(ChannelSettings.from_env(), services.engine,
+                                    services.clock)["sms"])
+    app.mount("/static", StaticFiles(packages=[("arrears.entrypoints.web", "static")]),
+              name="static")
+    for router in (public.router, staff.router, borrower.router):
+        app.include_router(router)

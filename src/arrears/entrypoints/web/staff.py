@@ -1,0 +1,142 @@
+"""Staff pages: sign in and out, the collector workbench (my queue; a case with its figures,
+schedule, payments, contact history and each channel's next allowed time), the call-script
+screen as it is typed, and logging a contact's outcome.
+
+Every read goes through the scoping the API uses (`application.access`): a case out of the
+user's scope is a 404, as it is for an API key of the same role.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from starlette.datastructures import FormData
+
+from arrears.application import queries, workbench
+from arrears.application.access import NotFound, Principal
+from arrears.application.contact_decisions import CHANNELS
+from arrears.application.contacts import CONTACT_OUTCOMES
+from arrears.application.handlers import casework, users
+from arrears.application.loan_file import money_text
+from arrears.domain.errors import DomainError
+from arrears.entrypoints.web.pages import (
+    SignInRequired,
+    checked_form,
+    limit,
+    page_router,
+    redirect,
+    render,
+    session_of,
+    text,
+    web,
+)
+
+router = page_router()
+Form = Annotated[FormData, Depends(checked_form)]
+
+
+def staff(request: Request) -> Principal:
+    """The signed-in staff user's principal, else a redirect to the sign-in page."""
+    name = session_of(request).get("staff")
+    principal = None if name is None else users.signed_in_user(
+        name, uow_factory=web(request).uow_factory)
+    if principal is None:
+        raise SignInRequired("/login")
+    return principal
+
+
+Staff = Annotated[Principal, Depends(staff)]
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return render(request, "login.html", {"name": "", "error": False})
+
+
+@router.post("/login")
+def login(request: Request, form: Form) -> Response:
+    ctx = web(request)
+    limit(request, ctx.sign_in_limiter)
+    name = text(form, "name", max_length=20)
+    principal = users.sign_in(name, text(form, "password", max_length=users.MAX_PASSWORD),
+                              uow_factory=ctx.uow_factory)
+    if principal is None:
+        return render(request, "login.html", {"name": name,
+                                              "error": True}, status=401)
+    session_of(request).sign_in("staff", name)
+    return redirect(request, "/work")
+
+
+@router.post("/logout")
+def logout(request: Request, _: Form) -> Response:
+    session_of(request).clear()
+    return redirect(request, "/")
+
+
+@router.get("/work")
+def my_queue(request: Request, principal: Staff) -> Response:
+    ctx = web(request)
+    rows = workbench.queue(principal, ctx.services.clock.now(), uow_factory=ctx.uow_factory)
+    with ctx.uow_factory() as uow:
+        currency = queries.book_currency(uow)
+    return render(request, "queue.html", {
+        "principal": principal, "rows": rows, "currency": currency,
+        "zone": ctx.services.settings.business_time_zone,
+        "balances": {r.case_id: money_text(r.balance, currency) for r in rows}})
+
+
+def _case_values(request: Request, principal: Principal, loan_id: str) -> dict[str, Any]:
+    ctx = web(request)
+    view = workbench.case_view(principal, loan_id, ctx.services.clock.now(),
+                               uow_factory=ctx.uow_factory)
+    return {"principal": principal, "view": view,
+            "loan": queries.loan_document(loan_id, uow_factory=ctx.uow_factory),
+            "channels": CHANNELS, "outcomes": tuple(CONTACT_OUTCOMES),
+            "error": None, "refused": None, "logged": False, "form": {}}
+
+
+@router.get("/work/loans/{loan_id}")
+def case_page(request: Request, loan_id: str, principal: Staff, logged: str = "") -> Response:
+    values = _case_values(request, principal, loan_id)
+    values["logged"] = logged == "1"
+    return render(request, "case.html", values)
+
+
+@router.post("/work/loans/{loan_id}/screen")
+def screen_script(request: Request, loan_id: str, principal: Staff, form: Form) -> Response:
+    """The fragment listing the script's forbidden wording (htmx swaps it in as one types)."""
+    ctx = web(request)
+    pack = workbench.pack_in_scope(principal, loan_id, ctx.services.clock.now(),
+                                   uow_factory=ctx.uow_factory)
+    script = text(form, "script", required=False, max_length=casework.MAX_NOTES)
+    return render(request, "_script_matches.html",
+                  {"matches": workbench.screen_script(script, pack), "script": script})
+
+
+@router.post("/work/loans/{loan_id}/contacts")
+def log_contact(request: Request, loan_id: str, principal: Staff, form: Form) -> Response:
+    """Log an outcome as the signed-in collector (or agency); the engine decides it first."""
+    ctx = web(request)
+    fields = {name: text(form, name, required=False, max_length=casework.MAX_NOTES)
+              for name in ("channel", "outcome", "notes", "script")}
+    try:
+        if principal.actor is None:
+            raise DomainError("actor", "only collectors and agencies log their contacts")
+        workbench.pack_in_scope(principal, loan_id, ctx.services.clock.now(),
+                                uow_factory=ctx.uow_factory)  # out of scope: a 404
+        casework.log_contact(loan_id, actor=principal.actor, channel=fields["channel"],
+                             outcome=fields["outcome"], at=ctx.services.clock.now(),
+                             notes=fields["notes"], script=fields["script"],
+                             uow_factory=ctx.uow_factory)
+    except casework.ContactRefused as refused:
+        values = _case_values(request, principal, loan_id)
+        values.update(refused=refused, form=fields)
+        return render(request, "case.html", values, status=422)
+    except NotFound:
+        raise
+    except DomainError as error:
+        values = _case_values(request, principal, loan_id)
+        values.update(error=error, form=fields)
+        return render(request, "case.html", values, status=422)
+    return redirect(request, f"/work/loans/{loan_id}?logged=1")

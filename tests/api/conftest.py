@@ -1,0 +1,34 @@
+"""API fixtures: a small book on each backend and a TestClient over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from arrears import bootstrap
+
+from api_support import app_for, build
+from loopback import BACKENDS, postgres_schema_url
+
+
+@pytest.fixture(params=BACKENDS)
+def small_book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[bootstrap.Services]:
+    """The example loans boarded, open on OPEN, no collections yet."""
+    if request.param == "sqlite":
+        built = build(f"sqlite:///{tmp_path / 'book.db'}")
+        yield built
+        built.engine.dispose()
+        return
+    for url in postgres_schema_url():
+        built = build(url)
+        yield built
+        built.engine.dispose()
+
+
+@pytest.fixture
+def client(small_book: bootstrap.Services) -> Iterator[TestClient]:
+    with TestClient(app_for(small_book), raise_server_exceptions=False) as test_client:
+        yield test_client

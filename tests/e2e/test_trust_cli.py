@@ -1,0 +1,110 @@
+"""`arrears credentials …` and `arrears evidence …` end to end on a SQLite file: the JSON
+shapes scripts rely on, exit codes (0 genuine / intact, 1 not, 2 bad input), and a bundle
+checked against the published JWKS."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from arrears.entrypoints.cli.main import run
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def invoke(capsys, *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        run(list(argv))
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+def test_credentials_and_evidence_commands(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ARREARS_KEY_DIR", str(tmp_path / "keys"))
+    db = f"sqlite:///{tmp_path / 'book.db'}"
+    for argv in (("init", "--business-date", "2026-02-02"),
+                 ("import", "loans", str(EXAMPLES / "loans.csv")),
+                 ("collectors", "add", "C-01", "--name", "王敏", "--bucket", "M2"),
+                 ("eod", "--through", "2026-03-20"),
+                 ("strategies", "run", "--day", "2026-03-20")):
+        code, _, err = invoke(capsys, *argv, "--db", db, "--json")
+        assert code == 0, (argv, err)
+    code, out, err = invoke(capsys, "credentials", "issue", "--collector", "C-01", "--debt",
+                            "WLD-1001", "--scope", "call", "--db", db, "--json")
+    assert code == 0, err
+    issued = json.loads(out)
+    assert set(issued) == {"token", "qr_svg", "kid", "claims"}
+    assert issued["qr_svg"].startswith("<svg") and issued["claims"]["debt"] == "WLD-1001"
+    token = issued["token"]
+    code, out, _ = invoke(capsys, "credentials", "verify", token, "--debt", "WLD-1001",
+                          "--db", db, "--json")
+    verdict = json.loads(out)
+    assert code == 0 and verdict["verdict"] == "genuine"
+    assert verdict["collector"] == {"id": "C-01", "name": "王敏"} and verdict["agency"] is None
+    assert verdict["scope"] == ["call"]
+    code, out, _ = invoke(capsys, "credentials", "verify", token, "--debt", "WLD-1002",
+                          "--db", db, "--json")
+    assert code == 1 and json.loads(out)["verdict"] == "wrong_debt"
+    code, _, err = invoke(capsys, "credentials", "verify", token, "--on", "2026-13-01",
+                          "--db", db)
+    assert code == 2 and err.startswith("error: --on:")
+    code, _, err = invoke(capsys, "credentials", "issue", "--collector", "C-01", "--debt",
+                          "WLD-1001", "--scope", "fax", "--db", db)
+    assert code == 2 and err.startswith("error: scope:")
+    code, out, _ = invoke(capsys, "credentials", "revoke", token, "--db", db, "--json")
+    assert code == 0 and json.loads(out)["revoked"] is True
+    code, out, _ = invoke(capsys, "credentials", "verify", token, "--db", db, "--json")
+    assert code == 1 and json.loads(out)["verdict"] == "revoked"
+    code, out, _ = invoke(capsys, "credentials", "keys", "--db", db)
+    jwks = json.loads(out)
+    assert [k["kid"] for k in jwks["keys"]] == [issued["kid"]]
+    (tmp_path / "jwks.json").write_text(out)
+
+    code, out, err = invoke(capsys, "contacts", "log", "WLD-1001", "--actor", "C-01",
+                            "--outcome", "conversation", "--at", "2026-03-21T10:00:00+08:00",
+                            "--db", db, "--json")
+    assert code == 0, err
+    bundle = tmp_path / "b.zip"
+    code, out, err = invoke(capsys, "evidence", "export", "B-1001", "--out", str(bundle),
+                            "--db", db, "--json")
+    assert code == 0, err
+    code, out, _ = invoke(capsys, "evidence", "verify", str(bundle), "--jwks",
+                          str(tmp_path / "jwks.json"), "--json")
+    assert code == 0 and json.loads(out)["intact"] is True
+    with zipfile.ZipFile(bundle) as original:
+        members = {n: original.read(n) for n in original.namelist()}
+    lines = members["entries.jsonl"].split(b"\n")
+    members["entries.jsonl"] = b"\n".join([lines[1], lines[0], *lines[2:]])
+    with zipfile.ZipFile(tmp_path / "bad.zip", "w") as tampered:
+        for name, data in members.items():
+            tampered.writestr(name, data)
+    code, out, _ = invoke(capsys, "evidence", "verify", str(tmp_path / "bad.zip"), "--db", db,
+                          "--json")
+    report = json.loads(out)
+    assert code == 1 and report["intact"] is False
+    assert any(p["where"] == "entry 1" for p in report["problems"])
+    code, _, err = invoke(capsys, "evidence", "export", "NOPE", "--out", str(bundle),
+                          "--db", db)
+    assert code == 2 and err.startswith("error: BORROWER_ID:")
+    code, _, err = invoke(capsys, "evidence", "verify", str(tmp_path / "missing.zip"),
+                          "--db", db)
+    assert code == 2 and err.startswith("error: BUNDLE.zip:")
+    # Hostile input: a token no parser should agree on is forged (exit 1), never a crash; a
+    # purge naming a day to come is refused (it would drop what retention still requires).
+    huge = b'{"alg":"EdDSA","kid":"k","n":' + b"9" * 5000 + b"}"
+    far = json.dumps({**issued["claims"], "nbf": 10**30}).encode()  # past any datetime
+    for hostile in (f"{_b64(huge)}.{_b64(b'{}')}.{_b64(bytes(64))}",
+                    f"{_b64(b'[' * 50_000)}.{_b64(b'{}')}.{_b64(bytes(64))}",
+                    f"{token.split('.')[0]}.{_b64(far)}.AA"):
+        code, out, err = invoke(capsys, "credentials", "verify", hostile, "--db", db, "--json")
+        assert code == 1 and json.loads(out)["verdict"] == "forged", err
+    code, _, err = invoke(capsys, "evidence", "purge", "--as-of", "2999-01-01", "--db", db)
+    assert code == 2 and err.startswith("error: --as-of:"), err
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -1,0 +1,331 @@
+"""Hardship plans on a real book: propose → preview → approve → end-of-day → kept or broken;
+the rules that refuse a plan; undo; restatement across a plan; prepayments kept on replay."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from arrears import bootstrap
+from arrears.adapters.channels.render import JinjaRenderer
+from arrears.adapters.db import collections_tables as ct
+from arrears.adapters.db import plan_tables as pt
+from arrears.adapters.db import tables as t
+from arrears.application.access import Role
+from arrears.application.handlers import collections, eod, payments, plans, servicing
+from arrears.application.strategy import parse_strategy_text
+from arrears.domain.delinquency import LoanStatus
+from arrears.domain.errors import DomainError
+from arrears.domain.loan import Payment, due_on, restructure, state_on, summarize
+
+from book_checks import assert_ledger_consistent
+from shipped import default_policies, default_products
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+OPEN = date(2026, 2, 2)
+PLAN_DAY = date(2026, 3, 2)  # WLD-1001's first installment (due 2026-02-15) is 15 days late
+LOAN = "WLD-1001"
+REAGE = {"kind": "reage", "terms": 6}
+FIRST_NEW_DUE = date(2026, 4, 2)
+
+
+def _book(services: bootstrap.Services, **policy: Any) -> None:
+    """The example book, closed through the day before PLAN_DAY, WLD-DAILY's policy changed
+    by `policy`."""
+    servicing.init_book(OPEN, default_products(), uow_factory=services.uow_factory)
+    servicing.import_loans_csv((EXAMPLES / "loans.csv").read_text(),
+                               uow_factory=services.uow_factory, clock=services.clock)
+    policies = default_policies()
+    policies["WLD-DAILY"].update(policy)
+    plans.set_policies(policies, uow_factory=services.uow_factory)
+    _eod(services, PLAN_DAY - timedelta(days=1))
+
+
+def _eod(services: bootstrap.Services, through: date, **options: Any) -> None:
+    eod.run_eod_through(through, uow_factory=services.uow_factory, clock=services.clock,
+                        **options)
+
+
+def _propose(services: bootstrap.Services, terms: dict[str, Any] = REAGE, loan: str = LOAN,
+             by: str = "borrower") -> dict[str, Any]:
+    return plans.propose(loan, terms, proposed_by=by, uow_factory=services.uow_factory,
+                         clock=services.clock)
+
+
+def _approve(services: bootstrap.Services, plan_id: str, by: str = "C-02",
+             role: Role = Role.COLLECTOR) -> dict[str, Any]:
+    return plans.approve(plan_id, by=by, role=role, uow_factory=services.uow_factory,
+                         clock=services.clock)
+
+
+def _booked(services: bootstrap.Services, loan: str = LOAN):
+    with services.uow_factory() as uow:
+        booked = uow.book.get(loan)
+    assert booked is not None
+    return booked
+
+
+def _status(services: bootstrap.Services, plan_id: str) -> str:
+    with services.engine.connect() as connection:
+        return str(connection.scalar(sa.select(pt.plan.c.status)
+                                     .where(pt.plan.c.plan_ref == plan_id)))
+
+
+def _pay_due(services: bootstrap.Services, day: date, key: str) -> None:
+    booked = _booked(services)
+    amount = due_on(booked.loan, eod.current_state(booked, day - timedelta(days=1)), day)
+    payments.post_payment(LOAN, amount, day, key, uow_factory=services.uow_factory,
+                          clock=services.clock)
+
+
+def _standing(services: bootstrap.Services) -> list[Payment]:
+    with services.uow_factory() as uow:
+        booked = uow.book.get(LOAN)
+        assert booked is not None
+        return payments.live_payments(uow.book, booked)
+
+
+def _refused(call: Any, field: str) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        call()
+    assert refused.value.field == field, refused.value
+    return refused.value
+
+
+def test_propose_preview_approve_then_end_of_day_finds_it_kept(services):
+    _book(services, kept_after_payments=1)
+    shown = _propose(services)
+    assert shown["status"] == "proposed" and shown["kind"] == "reage"
+    assert [row["due_date"] for row in shown["new_schedule"]] == [
+        (FIRST_NEW_DUE.replace(month=FIRST_NEW_DUE.month + k)).isoformat() for k in range(6)]
+    assert shown["old_schedule"][0]["due_date"] == "2026-02-15"
+    assert shown["apr"]["cap"]["exceeded"] is False
+    assert set(shown["waived"]) == {"fee", "penalty", "compound", "interest", "principal"}
+    untouched = _booked(services).state
+    assert _booked(services).state == untouched  # a proposal changes nothing
+
+    _approve(services, shown["plan_id"])
+    booked = _booked(services)
+    assert [p.plan_id for p in booked.loan.plans] == [shown["plan_id"]]
+    summary = summarize(booked.loan, booked.state)
+    assert summary.dpd == 0
+    assert summary.first_delinquency_on == date(2026, 2, 16)  # never re-aged
+    assert max(row.number for row in booked.state.installments) > 12  # new rows appended
+    eve = state_on(booked.loan, _standing(services), PLAN_DAY - timedelta(days=1))
+    assert booked.state == restructure(booked.loan, eve, booked.loan.plans[0])
+    assert_ledger_consistent(services)
+
+    _eod(services, FIRST_NEW_DUE - timedelta(days=1))
+    assert _status(services, shown["plan_id"]) == "approved"
+    booked = _booked(services)
+    summary = summarize(booked.loan,
+                        eod.current_state(booked, FIRST_NEW_DUE - timedelta(days=1)))
+    assert summary.restructured and summary.first_delinquency_on == date(2026, 2, 16)
+    _pay_due(services, FIRST_NEW_DUE, "plan-first")
+    _eod(services, FIRST_NEW_DUE)
+    assert _status(services, shown["plan_id"]) == "kept"
+    assert_ledger_consistent(services)
+
+
+@pytest.mark.parametrize("on_break", ["keep", "revert"])
+def test_end_of_day_finds_a_plan_broken_and_keeps_or_reverts_it(services, on_break):
+    _book(services, broken_after_days=15, on_break=on_break)
+    plan_id = _propose(services, {"kind": "reage", "terms": 6,
+                                  "treatments": {"penalty": "waive"}})["plan_id"]
+    _approve(services, plan_id)
+    waived = _booked(services).state.waived.total()
+    assert waived > 0
+    _eod(services, FIRST_NEW_DUE + timedelta(days=15))
+    assert _status(services, plan_id) == "approved"  # 15 days late: not yet
+    _eod(services, FIRST_NEW_DUE + timedelta(days=16))
+    assert _status(services, plan_id) == "broken"
+    booked = _booked(services)
+    if on_break == "keep":
+        assert [p.plan_id for p in booked.loan.plans] == [plan_id]
+        assert booked.state.waived.total() == waived
+    else:  # rescinded: the loan as if the plan had never been
+        assert booked.loan.plans == ()
+        assert booked.state == state_on(booked.loan, [], booked.state.as_of)
+        assert booked.state.waived.total() == 0
+    assert_ledger_consistent(services)
+
+
+def test_the_approver_is_never_the_proposer(services):
+    _book(services)
+    plan_id = _propose(services, by="C-01")["plan_id"]
+    _refused(lambda: _approve(services, plan_id, by="C-01"), "plan.approved_by")
+    _refused(lambda: plans.reject(plan_id, by="C-01", uow_factory=services.uow_factory,
+                                  clock=services.clock), "plan.approved_by")
+    assert _status(services, plan_id) == "proposed"
+    plans.reject(plan_id, by="S-01", uow_factory=services.uow_factory, clock=services.clock)
+    assert _status(services, plan_id) == "rejected"
+    assert _booked(services).loan.plans == ()
+
+
+@pytest.mark.parametrize(("policy", "terms", "field"), [
+    ({"kinds": ["deferral"]}, REAGE, "policy.kinds"),
+    ({"dpd": [30, 90]}, REAGE, "policy.dpd"),
+    ({"max_extra_terms": 0}, {"kind": "deferral", "months": 2}, "policy.max_extra_terms"),
+    ({"max_waiver_share": "0"}, {"kind": "waiver", "waive": {"penalty": "1"}},
+     "policy.max_waiver_share"),
+    ({"min_first_payment": "5000.00"}, REAGE, "policy.min_first_payment"),
+])
+def test_a_proposal_outside_the_policy_is_refused_naming_the_rule(services, policy, terms,
+                                                                  field):
+    _book(services, **policy)
+    _refused(lambda: _propose(services, terms), field)
+    with services.engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(pt.plan)) == 0
+
+
+def test_plans_per_year_are_limited(services):
+    _book(services, plans_per_year=1, dpd=[0, 90])
+    _approve(services, _propose(services)["plan_id"])
+    _refused(lambda: _propose(services, {"kind": "waiver", "waive": {"penalty": "1"}}),
+             "policy.plans_per_year")
+
+
+def test_a_waiver_above_the_collectors_limit_needs_a_supervisor(services):
+    _book(services, collector_waiver_limit="0.01")
+    plan_id = _propose(services, {"kind": "waiver", "waive": {"penalty": "1",
+                                                              "compound": "1"}})["plan_id"]
+    _refused(lambda: _approve(services, plan_id), "policy.collector_waiver_limit")
+    assert _status(services, plan_id) == "proposed"
+    _approve(services, plan_id, by="S-01", role=Role.SUPERVISOR)
+    assert _status(services, plan_id) == "approved"
+    summary = summarize(_booked(services).loan, _booked(services).state)
+    assert summary.penalty_interest == summary.compound_interest == 0
+    assert_ledger_consistent(services)
+
+
+def test_no_plan_for_a_written_off_loan(services):
+    servicing.init_book(OPEN, default_products(), uow_factory=services.uow_factory)
+    servicing.import_loans_csv((EXAMPLES / "loans.csv").read_text(),
+                               uow_factory=services.uow_factory, clock=services.clock)
+    plans.set_policies(default_policies(), uow_factory=services.uow_factory)
+    _eod(services, PLAN_DAY - timedelta(days=1), write_off_dpd=10)
+    assert _booked(services).status is LoanStatus.WRITTEN_OFF
+    _refused(lambda: _propose(services), "loan.written_off")
+
+
+def test_a_plan_whose_apr_exceeds_the_cap_is_refused(services):
+    _book(services)
+    refused = _refused(lambda: _propose(services, {**REAGE, "rate": "0.30"}), "apr.cap")
+    assert "24.00%" in refused.reason
+
+
+def _loan_rows(services: bootstrap.Services) -> dict[str, list[tuple[Any, ...]]]:
+    with services.engine.connect() as connection:
+        loan_id = connection.scalar(sa.select(t.loan.c.id).where(t.loan.c.loan_ref == LOAN))
+        return {
+            "loan": [tuple(row) for row in connection.execute(
+                sa.select(t.loan).where(t.loan.c.id == loan_id))],
+            "installment": [tuple(row) for row in connection.execute(
+                sa.select(t.installment).where(t.installment.c.loan_id == loan_id)
+                .order_by(t.installment.c.number))],
+        }
+
+
+def test_undo_restores_the_loan_exactly_and_nets_the_ledger_to_zero(services):
+    _book(services)
+    before = _loan_rows(services)
+    plan_id = _propose(services, {"kind": "reage", "terms": 6,
+                                  "treatments": {"penalty": "waive",
+                                                 "compound": "capitalise"}})["plan_id"]
+    _approve(services, plan_id)
+    assert _loan_rows(services) != before
+    plans.undo(plan_id, by="S-01", uow_factory=services.uow_factory, clock=services.clock)
+    assert _loan_rows(services) == before
+    assert _status(services, plan_id) == "undone"
+    assert _booked(services).loan.plans == ()
+    net: dict[str, int] = defaultdict(int)
+    with services.engine.connect() as connection:
+        for account, amount in connection.execute(
+                sa.select(t.posting.c.account, t.posting.c.amount)
+                .where(t.posting.c.entry.in_([f"plan:{plan_id}", f"plan-undo:{plan_id}"]))):
+            net[account] += amount
+    assert net and all(amount == 0 for amount in net.values())
+    assert_ledger_consistent(services)
+
+
+def test_undo_is_refused_once_a_payment_came_after_the_plan(services):
+    _book(services)
+    plan_id = _propose(services)["plan_id"]
+    _approve(services, plan_id)
+    payments.post_payment(LOAN, 10_000, PLAN_DAY, "after-plan", uow_factory=services.uow_factory,
+                          clock=services.clock)
+    _refused(lambda: plans.undo(plan_id, by="S-01", uow_factory=services.uow_factory,
+                                clock=services.clock), "plan.latest")
+
+
+def test_a_back_dated_payment_before_a_plan_replays_across_it(services):
+    _book(services)
+    plan_id = _propose(services)["plan_id"]
+    _approve(services, plan_id)
+    _eod(services, date(2026, 3, 10))
+    payments.post_payment(LOAN, 50_000, date(2026, 2, 20), "late-news",
+                          uow_factory=services.uow_factory, clock=services.clock)
+    booked = _booked(services)
+    assert [p.plan_id for p in booked.loan.plans] == [plan_id]
+    assert booked.state == state_on(booked.loan, _standing(services), date(2026, 3, 10))
+    assert booked.state != state_on(replace(booked.loan, plans=()), _standing(services),
+                                    date(2026, 3, 10))
+    assert_ledger_consistent(services)
+
+
+def test_a_prepayment_keeps_its_flag_through_restatement(services):
+    _book(services)
+    payments.post_payment(LOAN, 300_000, PLAN_DAY, "prepay", uow_factory=services.uow_factory,
+                          clock=services.clock, prepayment=True)
+    payments.post_payment(LOAN, 1_000, date(2026, 2, 25), "back-dated",
+                          uow_factory=services.uow_factory, clock=services.clock)
+    standing = _standing(services)
+    assert [p.prepayment for p in standing] == [False, True]
+    booked = _booked(services)
+    closed = PLAN_DAY - timedelta(days=1)
+    assert booked.state.prepaid_principal > 0
+    assert booked.state == payments.restate(booked, standing, closed)[0]
+    as_plain = [replace(p, prepayment=False) for p in standing]
+    assert booked.state != payments.restate(booked, as_plain, closed)[0]
+    assert_ledger_consistent(services)
+
+
+DUNNING = """
+name = "dunning"
+product = "WLD-DAILY"
+send_time = "10:00"
+[reminders]
+channels = ["sms"]
+[[champion]]
+name = "sms-late"
+kind = "sms"
+from = 1
+to = 400
+template = "overdue"
+"""
+
+
+def test_dunning_stops_under_a_plan_being_kept_but_its_reminders_go_out(services):
+    _book(services, broken_after_days=15)
+    plan_id = _propose(services)["plan_id"]
+    _approve(services, plan_id)
+    day = FIRST_NEW_DUE + timedelta(days=2)  # the first plan installment is 3 days late next
+    _eod(services, day)
+    assert _status(services, plan_id) == "approved"
+    collections.run_strategies(day, uow_factory=services.uow_factory, clock=services.clock,
+                               renderer=JinjaRenderer(),
+                               strategies={"WLD-DAILY": parse_strategy_text(DUNNING)})
+    with services.engine.connect() as connection:
+        steps = defaultdict(set)
+        for loan, step in connection.execute(
+                sa.select(t.loan.c.loan_ref, ct.collection_action.c.step)
+                .join(t.loan, t.loan.c.id == ct.collection_action.c.loan_id)):
+            steps[loan].add(step)
+    assert steps[LOAN] == {"reminder+3-sms"}  # the plan's reminder, no dunning
+    assert "sms-late" in steps["WLD-1002"]  # a loan without a plan is dunned

@@ -1,0 +1,63 @@
+"""Web fixtures: the book of `web_book` (one per module), the app served on a loopback port,
+and Debian's chromium driven by Playwright (the browser tests skip, saying why, only when no
+chromium binary is found, and fail instead under CI, which must have it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from loopback import LiveServer
+from web_book import BEFORE_HOURS, Book, app_for, build_book
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
+    tmp = tmp_path_factory.mktemp("web")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARREARS_SINK_DIR", str(tmp / "sinks"))  # where sign-in codes land
+        built = build_book(tmp)
+        yield built
+    built.services.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def before_hours(book: Book) -> None:
+    book.clock.at = BEFORE_HOURS
+
+
+@pytest.fixture(scope="module")
+def server(book: Book) -> Iterator[LiveServer]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARREARS_SINK_DIR", str(book.sinks))
+        live = LiveServer(app_for(book))
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: .ci/run installs Debian's chromium")
+        pytest.skip("no chromium binary on PATH (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(base_url=server.url, locale="en-US")
+    opened = context.new_page()
+    yield opened
+    context.close()
+

@@ -1,0 +1,138 @@
+"""The pages in a real browser (Debian's chromium under Playwright) against a live server:
+credential verification, the collector workbench, agency scoping, the borrower portal, both
+languages; each page screenshotted into the test's folder and checked with axe-core."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from arrears.application import servicing_queries
+
+from web_book import (
+    BORROWER_PHONE,
+    COLLECTOR_LOAN,
+    PASSWORD,
+    PLACED_LOAN,
+    WORKING_HOURS,
+    Book,
+    check_accessibility,
+    codes_sent,
+)
+
+
+def shot(page: Any, tmp_path: Path, name: str) -> None:
+    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, name: str) -> None:
+    page.goto("/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def tampered(token: str) -> str:
+    """The token with one character of its signature changed."""
+    head, payload, signature = token.split(".")
+    flipped = "A" if signature[5] != "A" else "B"
+    return ".".join((head, payload, signature[:5] + flipped + signature[6:]))
+
+
+def test_verification_says_genuine_for_a_real_token_and_forged_for_a_tampered_one(
+        page: Any, book: Book, tmp_path: Path) -> None:
+    page.goto(f"/verify?token={book.token}")  # the QR code's link
+    verdict = page.get_by_role("status")
+    assert verdict.get_by_role("heading").inner_text() == "Genuine"
+    assert "C-01" in verdict.inner_text() and "phone calls" in verdict.inner_text()
+    shot(page, tmp_path, "verify-genuine")
+    check_accessibility(page)
+
+    page.get_by_label("Credential").fill(tampered(book.token))
+    page.get_by_role("button", name="Check").click()
+    verdict = page.get_by_role("status")
+    assert verdict.get_by_role("heading").inner_text() == "Forged"
+    assert "C-01" not in verdict.inner_text()  # nothing a forger wrote is shown as fact
+    shot(page, tmp_path, "verify-forged")
+
+
+def test_a_collector_works_a_case(page: Any, book: Book, tmp_path: Path) -> None:
+    sign_in(page, "c01")
+    assert page.url.endswith("/work")
+    page.get_by_role("link", name=COLLECTOR_LOAN).wait_for()
+    shot(page, tmp_path, "queue")
+    check_accessibility(page)
+
+    page.get_by_role("link", name=COLLECTOR_LOAN).click()
+    call = page.locator("tr[data-channel=call]")
+    assert "Blocked" in call.inner_text()
+    assert "2026-03-22 08:00" in call.inner_text()  # the next allowed time, borrower's clock
+    assert "cn.gbt45251.collection_hours" in call.inner_text()  # and the rule that says so
+
+    page.get_by_label("What you will say").press_sequentially("Pay today or you will be "
+                                                              "arrested")
+    flagged = page.locator("#script-check")
+    flagged.get_by_text("The script breaks these rules").wait_for()
+    assert "arrested" in flagged.inner_text() and "CN-7" in flagged.inner_text()
+    shot(page, tmp_path, "case-script-flagged")
+    check_accessibility(page)
+
+    book.clock.at = WORKING_HOURS
+    page.get_by_label("What you will say").fill("This is a reminder about your installment.")
+    page.get_by_label("Outcome", exact=True).select_option("no_answer")
+    page.get_by_role("button", name="Log outcome").click()
+    page.get_by_text("Outcome logged.").wait_for()
+    history = page.locator("#history").locator("..")
+    assert "No answer" in history.inner_text() and "C-01" in history.inner_text()
+    shot(page, tmp_path, "case-logged")
+
+
+def test_an_agency_cannot_open_another_agencys_case(page: Any, tmp_path: Path) -> None:
+    sign_in(page, "unlisted")
+    response = page.goto(f"/work/loans/{PLACED_LOAN}")
+    assert response is not None and response.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "Not found"
+    shot(page, tmp_path, "agency-not-found")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "huaxin")  # the agency it is placed with may
+    response = page.goto(f"/work/loans/{PLACED_LOAN}")
+    assert response is not None and response.status == 200
+
+
+def test_a_borrower_signs_in_with_a_texted_code_and_sees_what_they_owe(
+        page: Any, book: Book, tmp_path: Path) -> None:
+    page.goto("/borrower/login")
+    page.get_by_label("Mobile number").fill(BORROWER_PHONE)
+    page.get_by_role("button", name="Send me a code").click()
+    page.get_by_label("Code from the text message").wait_for()
+    assert BORROWER_PHONE not in page.url
+    sent = [m for m in codes_sent(book) if m["to"] == f"+86{BORROWER_PHONE}"]
+    code = re.search(r"\b(\d{6})\b", sent[-1]["body"])
+    assert code is not None
+    page.get_by_label("Code from the text message").fill(code.group(1))
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/me")
+
+    status = servicing_queries.loan_status_document(COLLECTOR_LOAN,
+                                                    uow_factory=book.services.uow_factory)
+    owed = f"{float(status['total_due']):,.2f}"
+    assert owed in page.locator(".owe").inner_text()
+    assert COLLECTOR_LOAN in page.get_by_role("heading", level=2).first.inner_text()
+    shot(page, tmp_path, "portal")
+    check_accessibility(page)
+
+
+def test_both_languages_render(page: Any, tmp_path: Path) -> None:
+    page.goto("/verify")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "Verify a collector"
+    page.get_by_role("button", name="中文").click()
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.get_by_role("heading", level=1).inner_text() == "核验催收人员"
+    assert page.url.endswith("/verify")
+    shot(page, tmp_path, "verify-zh")
+    check_accessibility(page)
+    page.get_by_role("button", name="English").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Verify a collector"
