@@ -49,6 +49,12 @@ def test_credentials_and_evidence_commands(capsys, tmp_path, monkeypatch) -> Non
     code, out, _ = invoke(capsys, "credentials", "verify", token, "--debt", "WLD-1002",
                           "--db", db, "--json")
     assert code == 1 and json.loads(out)["verdict"] == "wrong_debt"
+    # Without --json a borrower reads the verdict in plain words, with who and what.
+    code, out, _ = invoke(capsys, "credentials", "verify", token, "--debt", "WLD-1001",
+                          "--db", db)
+    assert code == 0 and out.startswith("GENUINE: 王敏 (C-01) may call about WLD-1001")
+    code, out, _ = invoke(capsys, "credentials", "verify", token[:-2] + "AA", "--db", db)
+    assert code == 1 and out.startswith("FORGED: ") and "do not deal with this caller" in out
     code, _, err = invoke(capsys, "credentials", "verify", token, "--on", "2026-13-01",
                           "--db", db)
     assert code == 2 and err.startswith("error: --on:")

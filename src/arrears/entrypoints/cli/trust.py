@@ -146,9 +146,31 @@ def credentials_verify(
                                            scope=scope)
         judgement = credentials.verify(token, question, uow_factory=built.uow_factory,
                                        keys=built.keys)
-    _emit(_verdict_document(judgement), as_json)
+    document = _verdict_document(judgement)
+    if as_json:
+        emit_json(document)
+    else:
+        console().print(_verdict_words(document), markup=False, highlight=False, soft_wrap=True)
     if not judgement.good:
         raise typer.Exit(NOT_GOOD_EXIT)
+
+
+def _verdict_words(document: dict[str, Any]) -> str:
+    """The verdict as a borrower reads it: what it is, who the holder is, what they may do."""
+    verdict = document["verdict"]
+    if document["collector"] is None:
+        return f"{verdict.upper()}: {document['reason']} — do not deal with this caller"
+    collector, agency = document["collector"], document["agency"]
+    holder = f"{collector['name']} ({collector['id']})"
+    if agency is not None:
+        holder += f" of {agency['name']}, licence {agency['licence']}"
+    may = (f"may {' / '.join(document['scope'])} about {document['debt'] or 'your debts'} "
+           f"from {document['valid_from'][:10]} until {document['valid_until'][:10]}")
+    if document["visit_on"]:
+        may += f"; a visit on {document['visit_on']}"
+    if verdict == "genuine":
+        return f"GENUINE: {holder} {may}"
+    return f"{verdict.upper()}: {document['reason']} — {holder} {may}"
 
 
 def credentials_revoke(
