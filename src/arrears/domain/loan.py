@@ -57,6 +57,10 @@ from arrears.domain.schedule import (
 from arrears.domain.waterfall import apply_in_order
 
 ONE_DAY = timedelta(days=1)
+# Plans that move installments to later dates, write new ones or re-price them: interest an
+# installment had earned before such a plan is kept apart from what it accrues after.
+REPRICING_PLANS = frozenset({PlanKind.DEFERRAL, PlanKind.HOLIDAY, PlanKind.REAGE,
+                             PlanKind.RATE_REDUCTION})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +114,10 @@ class InstallmentState:
     penalty_paid: int = 0
     compound_accrued: int = 0
     compound_paid: int = 0
+    # What of `interest` and `fee` was already earned when a plan moved the installment to a
+    # later date or carried arrears into it: owed by a payoff before it falls due (§9).
+    interest_earned: int = 0
+    fee_earned: int = 0
 
     @property
     def unpaid_principal(self) -> int:
@@ -273,18 +281,27 @@ class _Engine:
         self.applied.append(replace(last, amount=payment.amount,
                                     to_credit=last.to_credit + extra))
 
-    def pay_towards_settlement(self, amount: int, day: date) -> tuple[int, int, int]:
-        """Under a settlement the future installments take the money as it is (the interest
-        accrued, then principal) with no new schedule: what is left will be waived."""
+    def pay_towards_settlement(self, amount: int, day: date) -> tuple[int, int, int, int]:
+        """Under a settlement the future installments take the money as it is (what they had
+        earned, the interest accrued, then principal) with no new schedule: what is left will
+        be waived. Returns (to fee, to interest, to principal, left)."""
         future = [i for i in self.future(day) if not self.rows[i].is_paid]
         if not future:
-            return 0, 0, amount
-        first = self.rows[future[0]]
-        accrued = max(0, self.accrued_interest(future[0], day) - first.paid_interest) \
-            if first.unpaid_principal else 0
-        to_interest = min(amount, accrued)
-        self.rows[future[0]] = replace(first, paid_interest=first.paid_interest + to_interest)
-        left = amount - to_interest
+            return 0, 0, 0, amount
+        left = amount
+        to_fee = to_interest = 0
+        for position, index in enumerate(future):
+            row = self.rows[index]
+            interest, fee = self.owed_ahead(index, day, current=position == 0)
+            if position == 0 and not row.unpaid_principal:
+                interest = 0
+            paid_fee = min(left, fee)
+            paid_interest = min(left - paid_fee, interest)
+            left -= paid_fee + paid_interest
+            to_fee += paid_fee
+            to_interest += paid_interest
+            self.rows[index] = replace(row, paid_fee=row.paid_fee + paid_fee,
+                                       paid_interest=row.paid_interest + paid_interest)
         to_principal = 0
         for index in future:
             row = self.rows[index]
@@ -292,7 +309,7 @@ class _Engine:
             self.rows[index] = replace(row, paid_principal=row.paid_principal + take)
             left -= take
             to_principal += take
-        return to_interest, to_principal, left
+        return to_fee, to_interest, to_principal, left
 
     def active_offer(self, day: date) -> Plan | None:
         for plan in self.loan.plans:
@@ -334,12 +351,13 @@ class _Engine:
             pool = remaining + held
             if settling:
                 keep = 0
-                to_interest, to_principal, left = self.pay_towards_settlement(pool, day)
+                to_fee, to_interest, to_principal, left = self.pay_towards_settlement(pool, day)
             else:
                 keep = self.credit_to_keep(pool, day)
                 if payment.prepayment and keep:
                     keep = held  # the credit held stays; this payment's own money prepays
-                to_interest, to_principal, left = self.prepay(pool - keep, day)
+                to_fee, to_interest, to_principal, left = self.prepay(pool - keep, day)
+            totals[Component.FEE] += to_fee
             totals[Component.INTEREST] += to_interest
             totals[Component.PRINCIPAL] += to_principal
             to_credit = left + keep - held
@@ -371,8 +389,8 @@ class _Engine:
         principal = sum(self.rows[i].unpaid_principal for i in future)
         if principal == 0:
             return sum(self.rows[i].unpaid_interest + self.rows[i].unpaid_fee for i in future)
-        first = self.rows[future[0]]
-        return principal + max(0, self.accrued_interest(future[0], day) - first.paid_interest)
+        return principal + sum(sum(self.owed_ahead(index, day, current=position == 0))
+                               for position, index in enumerate(future))
 
     def apply_credit_through(self, day: date) -> None:
         """Apply held credit on each due date up to `day`, at the start of that date (before
@@ -392,56 +410,95 @@ class _Engine:
     def period_start(self, index: int) -> date:
         return self.loan.disbursed_on if index == 0 else self.rows[index - 1].due_date
 
-    def period_days(self, index: int, day: date) -> tuple[int, int]:
-        """(days of installment `index`'s interest period elapsed by `day`, days in it)."""
-        row = self.rows[index]
+    def accrual_start(self, index: int, day: date, *, before_plan_on: date | None = None
+                      ) -> date:
+        """Where the part of installment `index`'s interest not yet earned starts accruing:
+        its period's start, or the date of the plan that moved it there (what the row had
+        earned by then is `interest_earned`). `before_plan_on` leaves out the plan of that
+        date, which is being applied."""
         start = self.period_start(index) if self.product.method is not Method.BULLET \
             else self.loan.disbursed_on
+        if self.rows[index].interest_earned:
+            last = day if before_plan_on is None else before_plan_on - ONE_DAY
+            moved = [plan.effective_on for plan in self.loan.plans
+                     if plan.kind in REPRICING_PLANS and plan.effective_on <= last]
+            if moved:
+                start = max(start, max(moved))
+        return start
+
+    def period_days(self, index: int, day: date, *, before_plan_on: date | None = None
+                    ) -> tuple[int, int]:
+        """(days of installment `index`'s accrual window elapsed by `day`, days in it)."""
+        row = self.rows[index]
+        start = self.accrual_start(index, day, before_plan_on=before_plan_on)
         whole = self.product.day_count.days_between(start, row.due_date)
         elapsed = min(max(0, self.product.day_count.days_between(start, day)), max(whole, 0))
         return elapsed, whole
 
-    def accrued_interest(self, index: int, day: date) -> int:
-        """The contract interest of installment `index` accrued to `day`, pro rata by days."""
+    def accrued_interest(self, index: int, day: date, *, before_plan_on: date | None = None
+                         ) -> int:
+        """The contract interest of installment `index` accrued to `day`: what it had earned
+        when a plan moved it, and the rest pro rata by days."""
         row = self.rows[index]
-        elapsed, whole = self.period_days(index, day)
+        elapsed, whole = self.period_days(index, day, before_plan_on=before_plan_on)
         if whole <= 0:
             return row.interest
-        return round_units(accrual_ratio(row.interest, elapsed, whole), self.product.rounding)
+        earned = min(row.interest_earned, row.interest)
+        return earned + round_units(accrual_ratio(row.interest - earned, elapsed, whole),
+                                    self.product.rounding)
 
-    def prepay(self, amount: int, day: date) -> tuple[int, int, int]:
-        """Apply an excess to future installments; returns (to interest, to principal, left).
+    def owed_ahead(self, index: int, day: date, *, current: bool) -> tuple[int, int]:
+        """(interest, fee) a payoff on `day` owes for installment `index`, not yet due: the
+        current period's interest accrued to `day`, and what any later one had earned."""
+        row = self.rows[index]
+        interest = self.accrued_interest(index, day) if current \
+            else min(row.interest_earned, row.interest)
+        return (max(0, interest - row.paid_interest),
+                max(0, min(row.fee_earned, row.fee) - row.paid_fee))
+
+    def prepay(self, amount: int, day: date) -> tuple[int, int, int, int]:
+        """Apply an excess to future installments; returns (to fee, to interest, to principal,
+        left).
 
         Enough to retire every future principal settles it: the current period's interest
-        accrued to `day` becomes that installment's interest, paid as far as the money goes
-        (what is left of it stays due on its date). Less reduces future principal; the current
-        period keeps the interest accrued so far and is charged the rest on the new balance.
+        accrued to `day`, and what later installments had earned, become their interest and
+        fee, paid as far as the money goes (what is left is due at once). Less reduces future
+        principal; the current period keeps the interest accrued so far and is charged the
+        rest on the new balance.
         """
         future = self.future(day)
         outstanding = sum(self.rows[i].unpaid_principal for i in future)
         if amount == 0 or not future or outstanding == 0:
-            return 0, 0, amount
+            return 0, 0, 0, amount
         accrued = self.accrued_interest(future[0], day)
         if amount >= outstanding:
-            first = self.rows[future[0]]
-            interest = max(accrued, first.paid_interest)
-            to_interest = min(amount - outstanding, interest - first.paid_interest)
+            left = amount - outstanding
+            to_interest = to_fee = 0
+            last_owing = -1
             for position, index in enumerate(future):
                 row = self.rows[index]
+                interest, fee = self.owed_ahead(index, day, current=position == 0)
+                paid_fee = min(left, fee)
+                paid_interest = min(left - paid_fee, interest)
+                left -= paid_fee + paid_interest
+                to_fee += paid_fee
+                to_interest += paid_interest
+                if paid_fee < fee or paid_interest < interest:
+                    last_owing = position
                 self.rows[index] = replace(
                     row, principal=row.paid_principal,
-                    interest=interest if position == 0 else row.paid_interest,
-                    paid_interest=row.paid_interest + (to_interest if position == 0 else 0),
-                    fee=row.paid_fee)
-            if to_interest < interest - first.paid_interest:
-                # §9: interest left after the principal is retired is due at once, so the
-                # next quote and the next payment see it.
-                self.rows[future[0]] = replace(self.rows[future[0]], due_date=day)
+                    interest=row.paid_interest + interest,
+                    paid_interest=row.paid_interest + paid_interest,
+                    fee=row.paid_fee + fee, paid_fee=row.paid_fee + paid_fee)
+            # §9: interest (or an earned charge) left after the principal is retired is due
+            # at once, so the next quote and the next payment see it.
+            for index in future[:last_owing + 1]:
+                self.rows[index] = replace(self.rows[index], due_date=day)
             self.prepaid += outstanding
-            return to_interest, outstanding, amount - outstanding - to_interest
+            return to_fee, to_interest, outstanding, left
         elapsed, whole = self.period_days(future[0], day)
         if self.product.prepayment is Prepayment.REAMORTIZE:
-            self.respread_future(future, outstanding - amount)
+            self.respread_future(future, outstanding - amount, day)
         else:
             left = amount
             for index in reversed(future):
@@ -449,40 +506,47 @@ class _Engine:
                 take = min(left, row.unpaid_principal)
                 self.rows[index] = replace(row, principal=row.principal - take)
                 left -= take
-            self.recompute_future_interest(future)
+            self.recompute_future_interest(future, day)
         if whole > 0:
             first = self.rows[future[0]]
-            rest = round_units(accrual_ratio(first.interest, whole - elapsed, whole),
+            earned = min(first.interest_earned, first.interest)
+            rest = round_units(accrual_ratio(first.interest - earned, whole - elapsed, whole),
                                self.product.rounding)
             self.rows[future[0]] = replace(
                 first, interest=max(accrued + rest, first.paid_interest))
         self.prepaid += amount
-        return 0, amount, 0
+        return 0, 0, amount, 0
 
-    def respread_future(self, future: list[int], remaining_principal: int) -> None:
+    def respread_future(self, future: list[int], remaining_principal: int, day: date) -> None:
         dates = tuple(self.rows[i].due_date for i in future)
-        rows = respread(remaining_principal, self.product, self.period_start(future[0]), dates,
-                        first_number=self.rows[future[0]].number,
+        rows = respread(remaining_principal, self.product, self.accrual_start(future[0], day),
+                        dates, first_number=self.rows[future[0]].number,
                         original_principal=self.loan.principal)
         for index, new in zip(future, rows, strict=True):
             # A future row may be part-paid (a plan moved it there): the new spread is of what
-            # is unpaid, on top of what was paid; its fee (flat, or charges a plan carried)
-            # does not depend on the principal left.
+            # is unpaid, on top of what was paid and of what it had earned; its fee (flat, or
+            # charges a plan carried) does not depend on the principal left.
             row = self.rows[index]
+            earned = min(row.interest_earned, row.interest)
             self.rows[index] = replace(row, principal=row.paid_principal + new.principal,
-                                       interest=max(new.interest, row.paid_interest))
+                                       interest=max(earned + new.interest, row.paid_interest))
 
-    def recompute_future_interest(self, future: list[int]) -> None:
+    def recompute_future_interest(self, future: list[int], day: date) -> None:
+        """Re-price the future installments on the principal left: each bears interest for
+        its accrual window on the balance, on top of what a plan found it had earned."""
         balance = sum(self.rows[i].unpaid_principal for i in future)
         for index in future:
             row = self.rows[index]
+            earned = min(row.interest_earned, row.interest)
             if self.product.method is Method.BULLET:
-                interest = period_interest(balance, self.product, self.loan.disbursed_on,
-                                           row.due_date, periods=self.loan.terms)
+                interest = max(earned, period_interest(
+                    balance, self.product, self.loan.disbursed_on, row.due_date,
+                    periods=self.loan.terms))
             else:
-                interest = period_interest(balance, self.product, self.period_start(index),
-                                           row.due_date)
-            fee = row.fee if row.unpaid_principal > 0 else row.paid_fee
+                interest = earned + period_interest(
+                    balance, self.product, self.accrual_start(index, day), row.due_date)
+            fee = row.fee if row.unpaid_principal > 0 else \
+                max(row.paid_fee, min(row.fee_earned, row.fee))
             self.rows[index] = replace(row, interest=max(interest, row.paid_interest), fee=fee)
             balance -= row.unpaid_principal
 
@@ -557,9 +621,14 @@ class _Engine:
                      / product.day_count.year_days)
         return round_units(exact, product.rounding)
 
-    def shift(self, first: int, months: int, rate: Decimal | None) -> None:
-        """Move row `first` and every later row `months` later; an unpaid row's charges
-        become a fixed charge and its principal bears interest for the added time."""
+    def shift(self, first: int, months: int, rate: Decimal | None, day: date) -> None:
+        """Move row `first` and every later row `months` later on `day`; an unpaid row's
+        charges become a fixed charge and its principal bears interest for the added time.
+        What a row had earned by `day` stays owed by any payoff (`interest_earned`)."""
+        current = next((i for i, row in enumerate(self.rows) if row.due_date > day), None)
+        # Before anything moves: the current period's start is the row before it.
+        accrued_now = None if current is None else \
+            self.accrued_interest(current, day, before_plan_on=day)
         for index in range(first, len(self.rows)):
             row = self.rows[index]
             new_due = add_months(row.due_date, months)
@@ -567,11 +636,20 @@ class _Engine:
                 self.rows[index] = replace(row, due_date=new_due)
                 continue
             penalty, compound = self.owed_charges(row)
+            if row.due_date <= day:
+                earned_interest, earned_fee = row.interest, row.fee
+            elif index == current and accrued_now is not None:
+                earned_interest = accrued_now
+                earned_fee = min(row.fee_earned, row.fee)
+            else:
+                earned_interest = min(row.interest_earned, row.interest)
+                earned_fee = min(row.fee_earned, row.fee)
             extra = self.extra_interest(row.unpaid_principal, row.due_date, new_due, months,
                                         rate)
             self.rows[index] = replace(
                 row, due_date=new_due, interest=row.interest + extra,
                 fee=row.fee + penalty + compound,
+                interest_earned=earned_interest, fee_earned=earned_fee + penalty + compound,
                 penalty_accrued=row.penalty_paid * accrual.SUB_MINOR_PER_MINOR,
                 compound_accrued=row.compound_paid * accrual.SUB_MINOR_PER_MINOR)
 
@@ -579,7 +657,7 @@ class _Engine:
         unpaid = [i for i, row in enumerate(self.rows) if not row.is_paid]
         if not unpaid:
             raise InvalidPlan("plan.kind", "no installment is left to defer")
-        self.shift(unpaid[0], plan.months, plan.rate)
+        self.shift(unpaid[0], plan.months, plan.rate, plan.effective_on)
 
     def holiday(self, plan: Plan) -> None:
         """No installment falls due in [effective_on, until]: those due then and later move
@@ -596,7 +674,7 @@ class _Engine:
         while first_due <= end and add_months(first_due, months) <= end:
             months += 1
         if months:
-            self.shift(later[0], months, plan.rate)
+            self.shift(later[0], months, plan.rate, start)
 
     def reamortize_overdue(self, plan: Plan) -> None:
         """Due dates stay; overdue principal is shared equally by the future installments, and
@@ -626,7 +704,7 @@ class _Engine:
                                 self.product.rounding)
         self.rows[future[0]] = replace(first, interest=first.interest + added)
         if len(future) > 1:
-            self.recompute_future_interest(future[1:])
+            self.recompute_future_interest(future[1:], day)
 
     def reage(self, plan: Plan) -> None:
         """Close every installment and spread what is owed over `terms` new ones."""
@@ -634,21 +712,23 @@ class _Engine:
         assert plan.first_due_on is not None
         owed = ByComponent()
         future = self.future(day)
-        current_interest = 0
+        ahead = {index: self.owed_ahead(index, day, current=position == 0)
+                 for position, index in enumerate(future)}
         if future:
+            # The current period's interest accrued under an earlier plan, not this one.
             first = self.rows[future[0]]
-            current_interest = max(0, self.accrued_interest(future[0], day) - first.paid_interest)
+            ahead[future[0]] = (max(0, self.accrued_interest(future[0], day, before_plan_on=day)
+                                    - first.paid_interest), ahead[future[0]][1])
         for index, row in enumerate(self.rows):
             if row.is_paid and not any(self.owed_charges(row)):
                 continue
             penalty, compound = self.owed_charges(row)
             owed = owed.plus(Component.PRINCIPAL, row.unpaid_principal)
             owed = owed.plus(Component.PENALTY, penalty).plus(Component.COMPOUND, compound)
-            if row.due_date <= day:
-                owed = owed.plus(Component.INTEREST, row.unpaid_interest)
-                owed = owed.plus(Component.FEE, row.unpaid_fee)
+            interest, fee = (row.unpaid_interest, row.unpaid_fee) if row.due_date <= day \
+                else ahead[index]
+            owed = owed.plus(Component.INTEREST, interest).plus(Component.FEE, fee)
             self.rows[index] = self.closed(row)
-        owed = owed.plus(Component.INTEREST, current_interest)
         principal = owed.principal
         carried = dict.fromkeys((Component.INTEREST, Component.FEE), 0)
         spread = dict.fromkeys((Component.INTEREST, Component.FEE), 0)
@@ -695,7 +775,8 @@ class _Engine:
             self.rows.append(InstallmentState(
                 number=new.number, due_date=new.due_date, principal=new.principal,
                 interest=new.interest + extra[Component.INTEREST],
-                fee=new.fee + extra[Component.FEE]))
+                fee=new.fee + extra[Component.FEE],
+                interest_earned=extra[Component.INTEREST], fee_earned=extra[Component.FEE]))
 
     def offer(self, plan: Plan) -> None:
         self.offer_received = 0
@@ -737,16 +818,24 @@ class _Engine:
         future = self.future(day - ONE_DAY)
         if not future:
             raise InvalidPlan("plan.kind", "no future installment to re-price")
-        accrued = self.accrued_interest(future[0], day)
-        elapsed, whole = self.period_days(future[0], day)
+        accrued = self.accrued_interest(future[0], day, before_plan_on=day)
+        elapsed, whole = self.period_days(future[0], day, before_plan_on=day)
+        start = self.accrual_start(future[0], day, before_plan_on=day)
         self.product = replace(self.product, annual_rate=plan.rate)
-        self.recompute_future_interest(future)
+        self.recompute_future_interest(future, day)
         first = self.rows[future[0]]
         if whole > 0:
-            rest = round_units(accrual_ratio(first.interest, whole - elapsed, whole),
+            # The current period keeps what it accrued at the old rate; the rest of its window
+            # bears the new rate, and accrues from the plan's date (`interest_earned`).
+            balance = sum(self.rows[i].unpaid_principal for i in future)
+            window = period_interest(balance, self.product, start, first.due_date) \
+                if self.product.method is not Method.BULLET else period_interest(
+                    balance, self.product, start, first.due_date, periods=self.loan.terms)
+            rest = round_units(accrual_ratio(window, whole - elapsed, whole),
                                self.product.rounding)
             self.rows[future[0]] = replace(
-                first, interest=max(accrued + rest, first.paid_interest))
+                first, interest=max(accrued + rest, first.paid_interest),
+                interest_earned=accrued)
 
     def waive_everything(self, day: date) -> None:
         """A settlement offer was paid: forgive all that is left, and close every row."""
@@ -754,14 +843,14 @@ class _Engine:
         first = future[0] if future else None
         for index, row in enumerate(self.rows):
             penalty, compound = self.owed_charges(row)
-            interest = row.unpaid_interest
+            interest, fee = row.unpaid_interest, row.unpaid_fee
             if row.due_date > day:
-                interest = max(0, self.accrued_interest(index, day) - row.paid_interest) \
-                    if index == first and row.unpaid_principal else 0
+                interest, fee = self.owed_ahead(index, day, current=index == first)
+                if index == first and not row.unpaid_principal:
+                    interest = 0
             for component, amount in ((Component.PRINCIPAL, row.unpaid_principal),
                                       (Component.INTEREST, interest),
-                                      (Component.FEE, row.unpaid_fee if row.due_date <= day
-                                       else 0),
+                                      (Component.FEE, fee),
                                       (Component.PENALTY, penalty),
                                       (Component.COMPOUND, compound)):
                 if amount:

@@ -279,7 +279,8 @@ class SqlLoanBook:
                     interest=row.interest, fee=row.fee, paid_principal=row.paid_principal,
                     paid_interest=row.paid_interest, paid_fee=row.paid_fee,
                     penalty_accrued=row.penalty_accrued, penalty_paid=row.penalty_paid,
-                    compound_accrued=row.compound_accrued, compound_paid=row.compound_paid))
+                    compound_accrued=row.compound_accrued, compound_paid=row.compound_paid,
+                    interest_earned=row.interest_earned, fee_earned=row.fee_earned))
         products = self._products
         if any(row.product_code not in products for row in loan_rows):
             products = self.products()

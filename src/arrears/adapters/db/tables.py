@@ -116,6 +116,9 @@ installment = sa.Table(
     sa.Column("penalty_paid", Amount, nullable=False),
     sa.Column("compound_accrued", Amount, nullable=False),  # sub-minor units
     sa.Column("compound_paid", Amount, nullable=False),
+    # Earned before a plan moved the installment (domain InstallmentState).
+    sa.Column("interest_earned", Amount, nullable=False, server_default="0"),
+    sa.Column("fee_earned", Amount, nullable=False, server_default="0"),
 )
 
 payment = sa.Table(
