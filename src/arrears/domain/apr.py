@@ -51,8 +51,52 @@ def _npv(rate: Decimal, flows: Sequence[Decimal]) -> Decimal:
     return total
 
 
+def _npv_and_slope(rate: Decimal, flows: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
+    """The present value at `rate` and its derivative with respect to the rate."""
+    total = slope = Decimal(0)
+    discount = 1 / (1 + rate)
+    factor = Decimal(1)
+    for period, flow in enumerate(flows):
+        total += flow * factor
+        slope -= period * flow * factor * discount
+        factor *= discount
+    return total, slope
+
+
+def _newton(flows: Sequence[Decimal], low: Decimal, high: Decimal) -> Decimal | None:
+    """The root by Newton's method from a float estimate, or None if it strays from
+    [low, high] or does not settle: the bisection then decides."""
+    floats = [float(flow) for flow in flows]
+    guess = 0.01
+    try:
+        for _ in range(50):
+            value = sum(f / (1 + guess) ** k for k, f in enumerate(floats))
+            slope = sum(-k * f / (1 + guess) ** (k + 1) for k, f in enumerate(floats))
+            if slope == 0 or not -0.99 < guess < 10:
+                return None
+            guess -= value / slope
+            if abs(value / slope) < 1e-12:
+                break
+    except (OverflowError, ZeroDivisionError):
+        return None
+    rate = Decimal(repr(guess))
+    for _ in range(8):
+        if not low < rate < high:
+            return None
+        npv, derivative = _npv_and_slope(rate, flows)
+        if derivative == 0:
+            return None
+        step: Decimal = npv / derivative
+        rate -= step
+        if abs(step) < _TOLERANCE:
+            return rate
+    return None
+
+
 def irr(flows: Sequence[Decimal]) -> Decimal:
-    """The per-period rate at which the flows' present value is zero (bisection, exact Decimal).
+    """The per-period rate at which the flows' present value is zero (exact Decimal, within
+    1e-24: Newton's method from a float estimate, checked by a sign change across the
+    tolerance, else bisection).
 
     Flows are one per period, the first at period 0; they must change sign exactly once so the
     rate is unique (a loan: money out, then payments in).
@@ -77,6 +121,12 @@ def irr(flows: Sequence[Decimal]) -> Decimal:
             raise DomainError(
                 "cashflows", "no rate between -99 % and 1000 % a period fits these flows"
             )
+        found = _newton(flows, low, high)
+        if found is not None:
+            below, above = found - _TOLERANCE, found + _TOLERANCE
+            if low < below and above < high and \
+                    (_npv(below, flows) > 0) != (_npv(above, flows) > 0):
+                return +found
         for _ in range(_ITERATIONS):
             middle = (low + high) / 2
             value = _npv(middle, flows)

@@ -29,9 +29,12 @@ def cash_flows(
     return flows
 
 
-def loan_apr(principal: int, product: Product, disbursed_on: date, terms: int) -> Apr:
-    """The APR of a loan's contractual schedule, against the principal actually received."""
-    schedule = build_schedule(principal, product, disbursed_on, terms)
+def loan_apr(principal: int, product: Product, disbursed_on: date, terms: int, *,
+             schedule: tuple[ScheduledInstallment, ...] | None = None) -> Apr:
+    """The APR of a loan's contractual schedule (built here unless the caller has it),
+    against the principal actually received."""
+    if schedule is None:
+        schedule = build_schedule(principal, product, disbursed_on, terms)
     received = principal - upfront_fee(principal, product)
     return _apr_of_flows(tuple(cash_flows(received, schedule, terms)))
 
@@ -51,9 +54,10 @@ def check_cost_cap(
     *,
     caps: dict[str, Decimal] | None = None,
     basis: Annualisation = Annualisation.NOMINAL,
+    schedule: tuple[ScheduledInstallment, ...] | None = None,
 ) -> Apr:
     """The loan's APR, or `InvalidLoan` if it exceeds its jurisdiction's cost cap (CN-19)."""
-    apr = loan_apr(principal, product, disbursed_on, terms)
+    apr = loan_apr(principal, product, disbursed_on, terms, schedule=schedule)
     cap = (DEFAULT_APR_CAPS if caps is None else caps)[product.jurisdiction]
     if exceeds_cap(apr, cap, basis):
         raise InvalidLoan(

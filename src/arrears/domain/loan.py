@@ -48,6 +48,7 @@ from arrears.domain.product import (
     Product,
 )
 from arrears.domain.schedule import (
+    ScheduledInstallment,
     add_months,
     build_schedule,
     period_interest,
@@ -170,9 +171,12 @@ class PaymentApplied:
     to_credit: int
 
 
-def initial_state(loan: Loan) -> LoanState:
-    """The state at disbursement, before any payment on the disbursement date."""
-    schedule = build_schedule(loan.principal, loan.product, loan.disbursed_on, loan.terms)
+def initial_state(loan: Loan, schedule: tuple[ScheduledInstallment, ...] | None = None
+                  ) -> LoanState:
+    """The state at disbursement, before any payment on the disbursement date (from the
+    loan's schedule, built here unless the caller has it)."""
+    if schedule is None:
+        schedule = build_schedule(loan.principal, loan.product, loan.disbursed_on, loan.terms)
     installments = tuple(
         InstallmentState(number=row.number, due_date=row.due_date, principal=row.principal,
                          interest=row.interest, fee=row.fee)

@@ -16,6 +16,7 @@ from arrears.domain.delinquency import Bucket, LoanStatus
 from arrears.domain.disclosure import check_cost_cap, upfront_fee
 from arrears.domain.errors import DomainError, InvalidLoan
 from arrears.domain.loan import Loan, advance, initial_state
+from arrears.domain.schedule import build_schedule
 
 ONE_DAY = timedelta(days=1)
 MAX_PRODUCT_CODE = 40
@@ -128,8 +129,11 @@ def _boarding(row: LoanRow, loan: Loan, closed: date, at: datetime,
     found = known.get(key)
     if found is None:
         try:
-            check_cost_cap(loan.principal, loan.product, loan.disbursed_on, loan.terms)
-            opening = initial_state(loan)
+            schedule = build_schedule(loan.principal, loan.product, loan.disbursed_on,
+                                      loan.terms)
+            check_cost_cap(loan.principal, loan.product, loan.disbursed_on, loan.terms,
+                           schedule=schedule)
+            opening = initial_state(loan, schedule)
             state = advance(loan, opening, [], closed)[0] if closed > opening.as_of else opening
             booked = BookedLoan(id=0, borrower_id=0, product_code=row.product_code, loan=loan,
                                 state=opening, status=LoanStatus.CURRENT, dpd=0, bucket=Bucket.C)
