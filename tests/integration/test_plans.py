@@ -3,6 +3,7 @@ the rules that refuse a plan; undo; restatement across a plan; prepayments kept 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
@@ -329,3 +330,99 @@ def test_dunning_stops_under_a_plan_being_kept_but_its_reminders_go_out(services
             steps[loan].add(step)
     assert steps[LOAN] == {"reminder+3-sms"}  # the plan's reminder, no dunning
     assert "sms-late" in steps["WLD-1002"]  # a loan without a plan is dunned
+
+
+OFFERING = """
+name = "offering"
+product = "WLD-DAILY"
+send_time = "10:00"
+[[champion]]
+name = "offer-reage"
+kind = "sms"
+from = 1
+to = 400
+offer = { kind = "reage", terms = 6 }
+"""
+
+
+def _offer(services: bootstrap.Services, day: date) -> None:
+    collections.run_strategies(day, uow_factory=services.uow_factory, clock=services.clock,
+                               renderer=JinjaRenderer(),
+                               strategies={"WLD-DAILY": parse_strategy_text(OFFERING)})
+
+
+def _actions(services: bootstrap.Services, loan: str = LOAN) -> list[tuple[str, str, str]]:
+    with services.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(
+            sa.select(ct.collection_action.c.status, ct.collection_action.c.reason,
+                      ct.collection_action.c.message_id)
+            .join(t.loan, t.loan.c.id == ct.collection_action.c.loan_id)
+            .where(t.loan.c.loan_ref == loan).order_by(ct.collection_action.c.id))]
+
+
+def test_a_strategy_step_offers_a_plan_in_a_screened_message_stating_its_cost(services):
+    _book(services)
+    _offer(services, PLAN_DAY - timedelta(days=1))
+    [(status, _, message_id)] = _actions(services)
+    assert status == "scheduled"
+    with services.engine.connect() as connection:
+        body, compliance = connection.execute(
+            sa.select(ct.message.c.body, ct.message.c.compliance)
+            .where(ct.message.c.message_id == message_id)).one()
+        record = connection.execute(
+            sa.select(pt.plan).join(t.loan, t.loan.c.id == pt.plan.c.loan_id)
+            .where(t.loan.c.loan_ref == LOAN)).one()
+    assert (record.status, record.kind, record.proposed_by) == (
+        "proposed", "reage", "strategy:offering")
+    preview = record.preview if isinstance(record.preview, dict) else json.loads(
+        record.preview)
+    # The message names the proposed plan and states what it costs in all and first asks,
+    # the preview's own figures; the compliance engine decided on this very text.
+    assert record.plan_ref in body
+    assert preview["borrower_total_after"] in body
+    assert preview["new_schedule"][0]["payment"] in body
+    assert record.plan_ref in json.loads(compliance)["action"]["content"]
+    # The proposal waits for a person: approving it is the ordinary maker-checker flow.
+    _approve(services, record.plan_ref)
+    assert _status(services, record.plan_ref) == "approved"
+
+
+def test_a_plan_is_offered_once_while_the_offer_is_open(services):
+    _book(services)
+    day = PLAN_DAY - timedelta(days=1)
+    _offer(services, day)
+    _eod(services, day + timedelta(days=1))
+    _offer(services, day + timedelta(days=1))
+    statuses = [(status, reason) for status, reason, _ in _actions(services)]
+    assert statuses[0][0] == "scheduled"
+    assert statuses[1] == ("cancelled", "a plan offer is already open for this loan")
+    with services.engine.connect() as connection:
+        assert connection.scalar(
+            sa.select(sa.func.count()).select_from(pt.plan.join(
+                t.loan, t.loan.c.id == pt.plan.c.loan_id)).where(t.loan.c.loan_ref == LOAN)) == 1
+
+
+def test_no_offer_goes_out_when_the_policy_refuses_the_plan(services):
+    _book(services, dpd=[1, 5])  # WLD-1001 is 15 days late: outside the policy's DPD range
+    _offer(services, PLAN_DAY - timedelta(days=1))
+    [(status, reason, message_id)] = _actions(services)
+    assert (status, message_id) == ("cancelled", None)
+    assert reason.startswith("no plan to offer: policy.dpd:")
+    with services.engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(pt.plan)) == 0
+
+
+@pytest.mark.parametrize("step, field", [
+    ('kind = "agency_placement"\nday = 31\noffer = { kind = "reage" }',
+     "strategy.champion[0].offer"),
+    ('kind = "sms"\nday = 3\noffer = { kind = "forgive_all" }',
+     "strategy.champion[0].offer.kind"),
+    ('kind = "sms"\nday = 3\noffer = { kind = "reage", plan_id = "PL-1" }',
+     "strategy.champion[0].offer.plan_id"),
+    ('kind = "sms"\nday = 3\noffer = "reage"', "strategy.champion[0].offer"),
+])
+def test_a_bad_offer_in_a_strategy_is_refused_naming_the_field(step, field):
+    text = f'name = "s"\nproduct = "WLD-DAILY"\n[[champion]]\nname = "x"\n{step}\n'
+    with pytest.raises(DomainError) as refused:
+        parse_strategy_text(text)
+    assert refused.value.field == field

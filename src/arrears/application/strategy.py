@@ -19,11 +19,17 @@ id (with the strategy's `salt`) puts `challenger_percent` % of loans in the chal
     kind = "call"
     day = 3
     template = "call"
+    [[champion]]                 # a message that offers a hardship plan (proposed for approval)
+    name = "offer-d20"
+    kind = "sms"
+    day = 20
+    offer = { kind = "reage", terms = 6 }
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from dataclasses import dataclass
 from datetime import time
@@ -35,7 +41,11 @@ from typing import Any
 from arrears.domain.errors import DomainError
 
 ARMS = ("champion", "challenger")
-STEP_FIELDS = {"name", "kind", "day", "from", "to", "every", "template", "scope", "days"}
+STEP_FIELDS = {"name", "kind", "day", "from", "to", "every", "template", "scope", "days",
+               "offer"}
+# A plan offer's terms are a plan object (`plan_file`) the book completes: its id and date.
+OFFER_KINDS = ("reage", "deferral", "reamortize", "holiday", "settlement", "waiver",
+               "rate_reduction")
 TOP_FIELDS = {"name", "product", "send_time", "challenger_percent", "salt", "reminders",
               "champion", "challenger", "placement_days", "description"}
 
@@ -77,6 +87,12 @@ class Step:
     reminder: bool = False
     """A due-date reminder from the product's offsets: the one contact a hardship plan being
     kept still gets."""
+    offer: str = ""
+    """For a message that offers a hardship plan: its terms, as canonical JSON."""
+
+    @property
+    def offer_terms(self) -> dict[str, Any]:
+        return json.loads(self.offer) if self.offer else {}
 
     def fires(self, d: int) -> bool:
         return self.first <= d <= self.last and (d - self.first) % self.every == 0
@@ -161,7 +177,8 @@ def _step(raw: Any, field: str) -> Step:
     else:
         raise StrategyError(f"{field}.day", "missing (or give from/to)")
     every = _int(raw.get("every", 1), f"{field}.every", minimum=1, maximum=365)
-    template = raw.get("template", DEFAULT_TEMPLATES.get(kind, ""))
+    offer = _offer(raw["offer"], f"{field}.offer", kind) if "offer" in raw else ""
+    template = raw.get("template", "plan_offer" if offer else DEFAULT_TEMPLATES.get(kind, ""))
     if kind in MESSAGE_KINDS:
         template = _str(template, f"{field}.template")
     elif "template" in raw:
@@ -174,7 +191,26 @@ def _step(raw: Any, field: str) -> Step:
         raise StrategyError(f"{field}.scope", "must be 'remote' or 'remote+visit'")
     days = _int(raw.get("days", 0), f"{field}.days", minimum=0, maximum=3650)
     return Step(name=name, kind=kind, first=first, last=last, every=every, template=template,
-                scope=scope, days=days)
+                scope=scope, days=days, offer=offer)
+
+
+def _offer(raw: Any, field: str, kind: StepKind) -> str:
+    """A plan offer's terms, checked for shape here; the plan policy and the cost cap judge
+    them for each loan when the step fires."""
+    if kind not in MESSAGE_KINDS:
+        raise StrategyError(field, f"a {kind.value} step sends no message to offer a plan in")
+    if not isinstance(raw, dict):
+        raise StrategyError(field, "must be a table, e.g. { kind = \"reage\", terms = 6 }")
+    if raw.get("kind") not in OFFER_KINDS:
+        raise StrategyError(f"{field}.kind", f"must be one of {', '.join(OFFER_KINDS)} "
+                                             f"(got {raw.get('kind')!r})")
+    for key in ("plan_id", "effective_on"):
+        if key in raw:
+            raise StrategyError(f"{field}.{key}", "is chosen by the book when the step fires")
+    try:
+        return json.dumps(raw, sort_keys=True, default=str)
+    except (TypeError, ValueError) as error:
+        raise StrategyError(field, f"cannot be read as plan terms: {error}") from None
 
 
 def parse_strategy(document: Any, source: str = "strategy") -> Strategy:

@@ -35,7 +35,7 @@ from arrears.application.contacts import (
 )
 from arrears.application.contacts import reason as _reason
 from arrears.application.contacts import rule_ids as _rule_ids
-from arrears.application.handlers import casework, evidence
+from arrears.application.handlers import casework, evidence, plans
 from arrears.application.loan_file import money_text
 from arrears.application.ports import (
     AgencyRow,
@@ -68,6 +68,7 @@ from arrears.domain.delinquency import bucket as bucket_of
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import due_on
 from arrears.domain.money import parse_decimal
+from arrears.domain.plans import Plan
 
 __all__ = ["default_strategies"]
 
@@ -123,11 +124,11 @@ def _recipient(kind: StepKind, row: PlanRow) -> tuple[str, str]:
 
 
 def _context(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, day: date,
-             lender: Lender, pack: str) -> dict[str, Any]:
+             lender: Lender, pack: str, offer: dict[str, Any] | None = None) -> dict[str, Any]:
     installment = next((i.number for i in booked.state.installments
                         if i.due_date == row.due_on), 1)
     english = row.language == "en"
-    return {
+    return _offer_context(offer) | {
         "lender": lender.name_en if english else lender.name_zh,
         "service_phone": lender.service_phone,
         "repayment_account": lender.repayment_account,
@@ -138,6 +139,33 @@ def _context(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, 
         "opt_out": step.kind in OPT_OUT_PACKS.get(pack, ELECTRONIC),
         "debt_collector": False,
     }
+
+
+def _offer_context(offer: dict[str, Any] | None) -> dict[str, Any]:
+    """What a plan offer tells the borrower: the plan, its first payment and what it costs in
+    all, against what is owed now (the preview's figures, so the offer and the plan agree)."""
+    if offer is None:
+        return {}
+    unpaid = offer["new_schedule"]  # the installments still asking for money
+    first = unpaid[0] if unpaid else None
+    return {"offer_plan": offer["plan_id"], "offer_kind": offer["kind"],
+            "offer_payments": len(unpaid),
+            "offer_first_amount": first["payment"] if first else "0",
+            "offer_first_due": first["due_date"] if first else "",
+            "offer_total": offer["borrower_total_after"],
+            "owed_now": offer["borrower_total_before"]}
+
+
+def _draft_offer(uow: UnitOfWork, booked: BookedLoan, step: Step
+                 ) -> tuple[Plan | None, dict[str, Any] | None, str]:
+    """(plan, preview, "") for a step's plan offer, or (None, None, why none is offered)."""
+    if plans.open_proposal(uow, booked) is not None:
+        return None, None, "a plan offer is already open for this loan"
+    try:
+        plan, shown = plans.draft(uow, booked, step.offer_terms)
+    except DomainError as refusal:
+        return None, None, f"no plan to offer: {refusal.field}: {refusal.reason}"
+    return plan, shown, ""
 
 
 @dataclass(slots=True)
@@ -239,13 +267,23 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
             disputes=disputes.get(row.loan_ref, ()))
         facts = debtor.facts(agency_whitelist=whitelist,
                              refused_to_pay_at=refusals.get(row.borrower_id))
-        base = dict(action_key=key, loan_id=row.loan_id, business_date=day,
-                    strategy=strategy.name, arm=arm, step=step.name, kind=step.kind.value,
-                    planned_at=planned_at)
+        base: dict[str, Any] = dict(
+            action_key=key, loan_id=row.loan_id, business_date=day, strategy=strategy.name,
+            arm=arm, step=step.name, kind=step.kind.value, planned_at=planned_at)
+        offer = None
+        if step.offer:
+            plan, offer, refusal = _draft_offer(uow, booked, step)
+            if offer is None:
+                batch.actions.append(PlannedAction(**base, status="cancelled", reason=refusal))
+                report.actions[f"{step.kind.value}:cancelled"] += 1
+                continue
         if step.kind in MESSAGE_KINDS:
             action, message = _plan_message(row, booked, step, d, amount, day, debtor, facts,
                                              planned_at, key, pack_code, pack, renderer,
-                                             lender, now, base)
+                                             lender, now, base, offer)
+            if message is not None and offer is not None and plan is not None:
+                plans.record_proposal(uow, booked, plan, offer,
+                                      proposed_by=f"strategy:{strategy.name}", at=now)
             if message is not None and step.kind is StepKind.CALL:
                 debtor = replace(debtor, attempts=(*debtor.attempts, outbound(
                     ActionKind.CALL, debtor, message.next_attempt_at, "mobile",
@@ -267,14 +305,16 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
 def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, day: date,
                   debtor: Debtor, facts: Facts, planned_at: datetime, key: str, pack_code: str,
                   pack: Any,
-                  renderer: Renderer, lender: Lender, now: datetime, base: dict[str, Any]
+                  renderer: Renderer, lender: Lender, now: datetime, base: dict[str, Any],
+                  offer: dict[str, Any] | None = None,
                   ) -> tuple[PlannedAction, OutgoingMessage | None]:
     address, point = _recipient(step.kind, row)
     if not address.strip():
         return PlannedAction(**base, status="cancelled",
                              reason=f"no {step.kind.value} address on file"), None
     rendered = renderer.render(step.template, row.language,
-                               _context(row, booked, step, d, amount, day, lender, pack_code))
+                               _context(row, booked, step, d, amount, day, lender, pack_code,
+                                        offer))
     kind = CHANNEL_KINDS[step.kind.value]
     purpose = Purpose.REMINDER if d <= 0 else Purpose.COLLECTION
     content = f"{rendered.subject}\n{rendered.body}" if rendered.subject else rendered.body

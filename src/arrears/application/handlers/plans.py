@@ -163,39 +163,61 @@ def _document(view: PlanPreview, booked: BookedLoan, status: str) -> dict[str, A
                             status=status, jurisdiction=booked.loan.product.jurisdiction)
 
 
+def draft(uow: UnitOfWork, booked: BookedLoan, terms: Mapping[str, Any], *,
+          caps: Mapping[str, Decimal] = DEFAULT_APR_CAPS) -> tuple[Plan, dict[str, Any]]:
+    """A plan for the open business date from `terms` (a plan object, `plan_file`, without
+    `plan_id`) and its preview, checked against the policy and the cost cap; nothing is stored.
+    A re-age's first new due date defaults to a month after the plan's date."""
+    if "plan_id" in terms:
+        raise PlanRefused("plan.plan_id", "is chosen by the book")
+    open_day = _open_day(uow)
+    document: dict[str, Any] = {"effective_on": open_day.isoformat(), **terms,
+                                "plan_id": f"PL-{sum(uow.plans.counts().values()) + 1:06d}"}
+    if document.get("kind") == PlanKind.REAGE.value and "first_due_on" not in document:
+        document["first_due_on"] = add_months(open_day, 1).isoformat()
+    plan = parse_plan(document, booked.loan.currency)
+    if plan.effective_on != open_day:
+        raise PlanRefused("plan.effective_on", f"a plan takes effect on the open business "
+                                               f"date {open_day}")
+    view, _ = _checked(uow, booked, plan, live_payments(uow.book, booked), caps)
+    return plan, _document(view, booked, PROPOSED) | {"waived_units": forgiven(view)}
+
+
+def record_proposal(uow: UnitOfWork, booked: BookedLoan, plan: Plan, shown: dict[str, Any], *,
+                    proposed_by: str, at: datetime) -> dict[str, Any]:
+    """Store a drafted plan as proposed (it waits for approval); returns its preview."""
+    _actor(proposed_by, "proposed_by")
+    document = {key: value for key, value in shown.items() if key != "waived_units"}
+    uow.plans.add(PlanRecord(
+        id=0, plan_ref=plan.plan_id, loan_id=booked.id, kind=plan.kind.value,
+        status=PROPOSED, in_force=False, effective_on=plan.effective_on,
+        terms=document["plan"], waived=shown["waived_units"], preview=document,
+        proposed_by=proposed_by, proposed_at=at))
+    return document
+
+
+def open_proposal(uow: UnitOfWork, booked: BookedLoan) -> PlanRecord | None:
+    """The plan proposed for the loan and not yet decided, if any."""
+    return next((r for r in uow.plans.of_loan(booked.id) if r.status == PROPOSED), None)
+
+
 def propose(
     loan_ref: str, terms: Mapping[str, Any], *, proposed_by: str,
     uow_factory: Callable[[], UnitOfWork], clock: Clock,
     caps: Mapping[str, Decimal] = DEFAULT_APR_CAPS,
 ) -> dict[str, Any]:
     """Propose a plan for the open business date and return its preview; nothing is stored
-    when a rule refuses it. `terms` is a plan object (`plan_file`) without `plan_id`; a
-    re-age's first new due date defaults to a month after the plan's date."""
+    when a rule refuses it (see `draft`)."""
     _actor(proposed_by, "proposed_by")
-    if "plan_id" in terms:
-        raise PlanRefused("plan.plan_id", "is chosen by the book")
     with uow_factory() as uow:
         booked = uow.book.get(loan_ref, for_update=True)
         if booked is None:
             raise PlanRefused("LOAN", f"no loan {loan_ref!r}")
-        open_day = _open_day(uow)
-        document: dict[str, Any] = {"effective_on": open_day.isoformat(), **terms,
-                                    "plan_id": f"PL-{sum(uow.plans.counts().values()) + 1:06d}"}
-        if document.get("kind") == PlanKind.REAGE.value and "first_due_on" not in document:
-            document["first_due_on"] = add_months(open_day, 1).isoformat()
-        plan = parse_plan(document, booked.loan.currency)
-        if plan.effective_on != open_day:
-            raise PlanRefused("plan.effective_on", f"a plan takes effect on the open business "
-                                                   f"date {open_day}")
-        view, _ = _checked(uow, booked, plan, live_payments(uow.book, booked), caps)
-        shown = _document(view, booked, PROPOSED)
-        uow.plans.add(PlanRecord(
-            id=0, plan_ref=plan.plan_id, loan_id=booked.id, kind=plan.kind.value,
-            status=PROPOSED, in_force=False, effective_on=plan.effective_on,
-            terms=shown["plan"], waived=forgiven(view), preview=shown,
-            proposed_by=proposed_by, proposed_at=clock.now()))
+        plan, shown = draft(uow, booked, terms, caps=caps)
+        document = record_proposal(uow, booked, plan, shown, proposed_by=proposed_by,
+                                   at=clock.now())
         uow.commit()
-    return shown
+    return document
 
 
 def _proposed(uow: UnitOfWork, plan_ref: str, by: str) -> tuple[PlanRecord, BookedLoan]:
