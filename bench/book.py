@@ -2,7 +2,7 @@
 loans per second, each as a ratio to a baseline measured side by side in the same run.
 
     python bench/book.py [--loans 10000] [--payments 3000] [--import-rows 20000]
-                         [--import-days 1] [--json]
+                         [--import-days 1] [--bulk-rows 100000] [--bulk-loans 100000] [--json]
 
 - payments/s: `post_payment` (idempotency check, state, ledger entry, outbox event, one
   transaction each) against a bare loop that inserts one row per transaction with the same
@@ -14,6 +14,12 @@ loans per second, each as a ratio to a baseline measured side by side in the sam
   boarding, all-or-nothing insert into a fresh book), disbursed over the `--import-days` days
   before the open date, against one bare executemany of the same rows' cells into a table of
   text columns — the floor of putting that many rows into the database at all.
+- bulk payments/s (`bulk_payments_per_s`, by database): `import_payments` posting a generic
+  payment file of `--bulk-rows` rows over `--bulk-loans` loans (each first row pays what the
+  loan has due on the open day, any further row of a loan pays 10.00 more), file parsed and
+  posted in chunks of `CHUNK_ROWS`, against the same rows' cells inserted by executemany in
+  transactions of as many rows (`bulk_bare_inserts_per_s`) — the floor of writing that many
+  rows at all.
 PostgreSQL figures are added when ARREARS_TEST_POSTGRES_URL is set.
 """
 
@@ -38,8 +44,10 @@ from rich.console import Console
 from rich.table import Table
 
 from arrears import bootstrap
-from arrears.application import demo, loan_file
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
+from arrears.application import demo, loan_file, payment_file
 from arrears.application.handlers import eod, payments, servicing
+from arrears.application.handlers.payment_import import CHUNK_ROWS, import_payments
 from arrears.config import Settings
 from arrears.domain.loan import advance, due_on
 
@@ -107,6 +115,64 @@ def bench_bare_inserts(url: str, count: int) -> float:
     table.drop(engine)
     engine.dispose()
     return count / elapsed
+
+
+def _payments_due(built: bootstrap.Services, loans: int, rows: int) -> tuple[date, str]:
+    """(the open day, a generic payment file of `rows` rows over `loans` loans) on a book of
+    `loans` loans closed through the day before their first installments fall due."""
+    _board(built, loans)
+    first_due = START + timedelta(days=31)
+    eod.run_eod_through(first_due - timedelta(days=1), uow_factory=built.uow_factory,
+                        clock=built.clock)
+    due: list[tuple[str, int]] = []
+    for start in range(1, loans + 1, 5_000):  # a few thousand loans in memory at a time
+        with built.uow_factory() as uow:
+            due += [(b.loan.loan_id, due_on(b.loan, b.state, first_due) or 100) for b in
+                    uow.book.get_many(list(range(start, min(start + 5_000, loans + 1))))]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("key", "loan_id", "amount", "paid_on"))
+    for row in range(rows):
+        ref, amount = due[row % loans]
+        writer.writerow((f"bulk-{row}", ref, loan_file.money_text(
+            amount if row < loans else 1000, "CNY"), first_due.isoformat()))
+    return first_due, out.getvalue()
+
+
+def bench_bulk_payments(url: str, rows: int, loans: int) -> float:
+    """Payments posted per second from a payment file, parsing included."""
+    built = _fresh(url)
+    _, text = _payments_due(built, loans, rows)
+    started = time.perf_counter()
+    parsed = payment_file.parse(text, payment_file.FORMATS["generic"])
+    report = import_payments(parsed, "bench", clock=built.clock,
+                             uow_factory=SqlPaymentImportUnitOfWorkFactory(built.engine))
+    elapsed = time.perf_counter() - started
+    assert len(report.posted) == rows, report.rejected[:3]
+    built.engine.dispose()
+    return rows / elapsed
+
+
+def bench_bulk_bare_inserts(url: str, rows: int) -> float:
+    """The floor: as many rows of a payment file's four cells, inserted by executemany in
+    transactions of CHUNK_ROWS rows."""
+    engine = bootstrap.build(Settings(database_url=url)).engine
+    table = sa.Table(f"bench_{uuid.uuid4().hex[:8]}", sa.MetaData(),
+                     sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("key", sa.String(60), unique=True),
+                     sa.Column("loan_ref", sa.String(64)), sa.Column("amount", sa.BigInteger),
+                     sa.Column("paid_on", sa.Date))
+    table.create(engine)
+    records = [{"key": f"k{row}", "loan_ref": f"L{row}", "amount": row, "paid_on": START}
+               for row in range(rows)]
+    started = time.perf_counter()
+    for start in range(0, rows, CHUNK_ROWS):
+        with engine.begin() as connection:
+            connection.execute(table.insert(), records[start:start + CHUNK_ROWS])
+    elapsed = time.perf_counter() - started
+    table.drop(engine)
+    engine.dispose()
+    return rows / elapsed
 
 
 def loans_csv(rows: int, days: int) -> str:
@@ -205,10 +271,16 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=20_000, help="rows in the loans CSV")
     parser.add_argument("--import-days", type=int, default=1,
                         help="days the imported loans' disbursements spread over")
+    parser.add_argument("--bulk-rows", type=int, default=100_000,
+                        help="rows in the payment file")
+    parser.add_argument("--bulk-loans", type=int, default=100_000,
+                        help="loans the payment file's rows pay")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     figures: dict[str, Any] = {"loans": args.loans, "payments": args.payments,
-                               "import_rows": args.import_rows, "import_days": args.import_days}
+                               "import_rows": args.import_rows, "import_days": args.import_days,
+                               "bulk_rows": args.bulk_rows, "bulk_loans": args.bulk_loans,
+                               "bulk_payments_per_s": {}, "bulk_bare_inserts_per_s": {}}
     text = loans_csv(args.import_rows, args.import_days)
     with tempfile.TemporaryDirectory() as folder:
         sqlite = f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -221,6 +293,10 @@ def main() -> None:
             f"sqlite:///{Path(folder) / 'import.db'}", text)
         figures["sqlite_bare_executemany_rows_per_s"] = bench_bare_executemany(
             f"sqlite:///{Path(folder) / 'bare_import.db'}", text)
+        figures["bulk_payments_per_s"]["sqlite"] = bench_bulk_payments(
+            f"sqlite:///{Path(folder) / 'bulk.db'}", args.bulk_rows, args.bulk_loans)
+        figures["bulk_bare_inserts_per_s"]["sqlite"] = bench_bulk_bare_inserts(
+            f"sqlite:///{Path(folder) / 'bulk_bare.db'}", args.bulk_rows)
     figures["sqlite_eod_loans_per_s"] = eod_db
     figures["in_memory_eod_loans_per_s"] = eod_memory
     figures["eod_loans_worked"] = worked
@@ -238,9 +314,16 @@ def main() -> None:
             figures["postgres_bare_executemany_rows_per_s"] = bench_bare_executemany(url, text)
         finally:
             drop()
+        url, drop = _pg_schema(base)
+        try:
+            figures["bulk_payments_per_s"]["postgres"] = bench_bulk_payments(
+                url, args.bulk_rows, args.bulk_loans)
+            figures["bulk_bare_inserts_per_s"]["postgres"] = bench_bulk_bare_inserts(
+                url, args.bulk_rows)
+        finally:
+            drop()
     if args.json:
-        print(json.dumps({k: round(v, 1) if isinstance(v, float) else v
-                          for k, v in figures.items()}, indent=2))
+        print(json.dumps(_rounded(figures), indent=2))
         return
     table = Table(title=f"Loan book ({args.loans:,} loans, {args.payments:,} payments)")
     for column in ("measure", "per second", "baseline", "ratio"):
@@ -261,7 +344,19 @@ def main() -> None:
             table.add_row(f"CSV rows imported ({label}, {args.import_rows:,} rows)",
                           f"{imported:,.0f}", f"{bare:,.0f} bare executemany",
                           f"{imported / bare:.2f}")
+    for name, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        if name in figures["bulk_payments_per_s"]:
+            posted = figures["bulk_payments_per_s"][name]
+            bare = figures["bulk_bare_inserts_per_s"][name]
+            table.add_row(f"payment file rows posted ({label}, {args.bulk_rows:,} rows, "
+                          f"{args.bulk_loans:,} loans)", f"{posted:,.0f}",
+                          f"{bare:,.0f} bare inserts", f"{posted / bare:.2f}")
     Console().print(table)
+
+
+def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 1) if isinstance(v, float) else _rounded(v) if isinstance(v, dict)
+            else v for k, v in figures.items()}
 
 
 if __name__ == "__main__":

@@ -165,3 +165,17 @@ def test_simultaneous_reversals_reverse_once_and_answer_without_a_server_error(
     assert other == [201] + [422] * 7
     assert sorted(r.amount for r in payment_rows(small_book)) == [-10_000, -10_000,
                                                                   10_000, 10_000]
+
+
+def test_a_reversal_answers_the_same_document_when_retried(client, small_book) -> None:
+    headers = key(small_book, "admin")
+    assert client.post(PAY, json={"amount": "100.00", "on": OPEN.isoformat()},
+                       headers=headers | {"Idempotency-Key": "p-1"}).status_code == 201
+    first = client.post("/api/v1/payments/p-1/reversals",
+                        headers=headers | {"Idempotency-Key": "r-1"})
+    again = client.post("/api/v1/payments/p-1/reversals",
+                        headers=headers | {"Idempotency-Key": "r-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    assert (first.json()["amount"], first.json()["reverses"], first.json()["key"]) == (
+        "-100.00", True, "r-1")

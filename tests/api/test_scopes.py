@@ -45,7 +45,8 @@ def book(small_book: bootstrap.Services) -> bootstrap.Services:
     day = OPEN
     while day <= CLOSED:
         eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock)
-        casework.evaluate_promises(day, uow_factory=services.uow_factory)
+        casework.evaluate_promises(day, uow_factory=services.uow_factory,
+                                   clock=services.clock)
         handlers.sync_cases(day, uow_factory=services.uow_factory)
         day += timedelta(days=1)
     handlers.run_strategies(CLOSED, uow_factory=services.uow_factory, clock=services.clock,

@@ -60,3 +60,23 @@ def test_a_file_that_is_no_bureau_file_at_all_is_bad_input(
     assert _exit(["bureau", "validate", str(path), "--format", "metro2"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: FILE: ") and reason in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    (["--furnisher", "debt_buyer"], "--original-creditor"),  # K1 is required (M2-1)
+    (["--original-creditor", "Lender Co", "--creditor-classification", "12"],
+     "--original-creditor"),  # a creditor reports no K1
+    (["--furnisher", "collection_agency", "--original-creditor", "Lender Co"],
+     "--original-creditor"),
+    (["--liable-relations", "guarantor=1"], "--liable-relations"),  # not 2 or 5 (M2-9)
+    (["--furnisher", "lender"], "--furnisher"),
+])
+def test_furnisher_options_that_disagree_are_refused_naming_the_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],
+        field: str) -> None:
+    out = tmp_path / "m2.txt"
+    assert _exit(["report", "bureau", "--format", "metro2", "--month", "2026-01", "--out",
+                  str(out), "--db", f"sqlite:///{tmp_path / 'none.db'}", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {field}: ") and err.count("\n") == 1
+    assert not out.exists()

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 import typer
 
-from arrears.entrypoints.cli import main
+from arrears.entrypoints.cli import calculators
 from arrears.entrypoints.cli.main import app, run
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -92,6 +92,7 @@ SAMPLES: dict[tuple[tuple[str, ...], str] | str, str] = {
     "--terms": "12", "--method": "equal_installment", "--start": "2026-01-15",
     "LOAN.json": str(EXAMPLES / "wld-daily-rate.json"), "--as-of": "2026-02-16",
     "FILE.csv": str(EXAMPLES / "loans.csv"),
+    (("import", "payments"), "FILE.csv"): str(EXAMPLES / "payments.csv"),
     "ACTION.json": str(EXAMPLES / "compliance" / "cn-sms-allowed.json"),
     "--facts": str(EXAMPLES / "compliance" / "cn-facts.json"), "--day": "2026-02-16",
     "STRATEGY.toml": str(STRATEGY), "AGENCY_ID": "AG-1", "--name": "Name",
@@ -116,6 +117,8 @@ SAMPLES: dict[tuple[tuple[str, ...], str] | str, str] = {
     (("disputes", "open"), "--received-at"): "2026-02-16T10:00:00+08:00",
     (("disputes", "answer"), "--outcome"): "verified",
     "LOAN": "WLD-1001", (("plans", "propose"), "--kind"): "reage",
+    "--strategy": str(STRATEGY), "--challenger": str(STRATEGY),
+    "URL": "https://lender.example/hook",
 }
 
 
@@ -129,6 +132,8 @@ EXTRA: dict[tuple[str, ...], dict[str, str]] = {
     ("statement",): {"LOAN_ID": "WLD-1001"},
     ("users", "create"): {"--collector": "c-1"},
     ("worker",): {"--until-idle": "on"},
+    ("webhooks", "deliver"): {"--until-idle": "on"},
+    ("simulate",): {"--loans": "5", "--days": "3", "--runs": "1"},
 }
 # ...and where the parameter under test takes the place of some of them (a statement of a
 # loan file names no LOAN_ID but needs --as-of).
@@ -240,7 +245,7 @@ AMOUNT_NAME = re.compile(r"amount|principal|payment|rate$|cap$", re.IGNORECASE)
 AMOUNT_PARAMS = [p for p in PARAMS if p.kind == "text" and AMOUNT_NAME.search(p.name)
                  and p.command not in LONG_RUNNING]
 # Integers any size of which is meaningful.
-ANY_INTEGER = {(("demo",), "--seed")}
+ANY_INTEGER = {(("demo",), "--seed"), (("simulate",), "--seed")}
 INT_PARAMS = [p for p in PARAMS if p.kind == "int" and (p.command, p.name) not in ANY_INTEGER
               and p.command not in LONG_RUNNING]
 
@@ -260,7 +265,7 @@ def test_a_whole_number_of_31_digits_is_refused(capsys, booked, param):
                    param.name)
 
 
-@pytest.mark.parametrize("option", ["--loans", "--days"])
+@pytest.mark.parametrize("option", ["--loans", "--days", "--season-months"])
 def test_demo_sizes_are_bounded(capsys, tmp_path, option):
     assert_refused(capsys, ["demo", option, "1" + "0" * 30, "--db",
                             f"sqlite:///{tmp_path / 'demo.db'}"], option)
@@ -268,7 +273,7 @@ def test_demo_sizes_are_bounded(capsys, tmp_path, option):
 
 # --- files that are not UTF-8, nest 100,000 levels or repeat a member ----------------------
 
-OUTPUTS = {"--out", "--sinks", "--sink-dir"}
+OUTPUTS = {"--out", "--sinks", "--sink-dir", "--rejects"}
 FILE_PARAMS = [p for p in PARAMS if p.kind == "path" and p.name not in OUTPUTS
                and p.command not in LONG_RUNNING]
 HOSTILE_FILES = {
@@ -439,7 +444,7 @@ def test_a_bug_is_reported_as_internal_without_a_traceback(capsys, monkeypatch):
     def broken(*_args: object, **_kwargs: object) -> None:
         raise TypeError("a deliberate bug")
 
-    monkeypatch.setattr(main, "build_schedule", broken)
+    monkeypatch.setattr(calculators, "build_schedule", broken)
     monkeypatch.delenv("ARREARS_DEBUG", raising=False)
     code, out, err = invoke(capsys, ["schedule", "--principal", "1000", "--annual-rate", "0.1",
                                      "--terms", "12", "--method", "equal_installment",

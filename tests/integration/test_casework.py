@@ -4,6 +4,7 @@ complaint rates, and field visits under a written authorization."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from arrears import bootstrap
 from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import collections_tables as ct
+from arrears.adapters.db import tables
 from arrears.application import collections_demo
 from arrears.application.handlers import casework, credentials, eod, payments, servicing
 from arrears.application.handlers import collections as handlers
@@ -55,7 +57,8 @@ def _close_through(services: bootstrap.Services, day: date) -> None:
     current = start
     while current <= day:
         eod.run_eod(current, uow_factory=services.uow_factory, clock=services.clock)
-        casework.evaluate_promises(current, uow_factory=services.uow_factory)
+        casework.evaluate_promises(current, uow_factory=services.uow_factory,
+                                   clock=services.clock)
         casework.refresh_recoveries(current, uow_factory=services.uow_factory)
         handlers.sync_cases(current, uow_factory=services.uow_factory)
         current += timedelta(days=1)
@@ -90,7 +93,8 @@ def test_a_promise_is_kept_when_payments_since_it_cover_the_amount_by_its_date(b
     assert (row.id, row.status, row.settled_on, row.paid) == (
         promise_id, "kept", date(2026, 3, 22), 30_000)
     assert (row.collector_ref, row.promised_on) == ("C-01", date(2026, 3, 21))
-    again = casework.evaluate_promises(date(2026, 3, 22), uow_factory=services.uow_factory)
+    again = casework.evaluate_promises(date(2026, 3, 22), uow_factory=services.uow_factory,
+                                       clock=services.clock)
     assert (again.kept, again.broken, again.open) == (0, 0, 0)
 
 
@@ -105,6 +109,9 @@ def test_a_promise_is_broken_the_day_after_its_date_when_payments_fall_short(boo
     _close_through(services, date(2026, 3, 23))
     (row,) = _rows(services, ct.promise)
     assert (row.status, row.settled_on, row.paid) == ("broken", date(2026, 3, 23), 40_000)
+    (event,) = [e for e in _rows(services, tables.outbox) if e.topic == "promise.broken"]
+    assert (event.message_id, json.loads(event.payload)["paid"]) == (
+        f"promise.broken:{row.id}", 40_000)  # for webhook subscribers
 
 
 @pytest.mark.parametrize(("loan", "amount", "due", "collector", "field"), [

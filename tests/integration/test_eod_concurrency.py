@@ -182,7 +182,7 @@ def test_a_stale_vectorised_write_back_is_refused(database_url):
     with built.uow_factory() as uow:
         ids = uow.book.loans_needing_eod(DAY, 0, LOANS)
         stale, _ = plan_batch(store.read_state(uow, ids, DAY), DAY, WRITE_OFF_DPD)
-    assert stale.loans and stale.postings
+    assert stale.loan_ids.size and stale.ledger()
     _run(built, VECTORISED)
     with built.uow_factory() as uow, pytest.raises(StaleWrite, match="changed after"):
         store.write_accruals(uow, stale)
@@ -206,7 +206,7 @@ def test_a_run_whose_write_back_is_stale_rolls_the_batch_back(database_url):
     with built.uow_factory() as uow:
         ids = uow.book.loans_needing_eod(DAY, 0, LOANS)
         stale, _ = plan_batch(store.read_state(uow, ids, DAY), DAY, WRITE_OFF_DPD)
-    aged = replace(stale, loans=[(loan, dpd, read_on - 1) for loan, dpd, read_on in stale.loans])
+    aged = replace(stale, loans={**stale.loans, "read_on": stale.loans["read_on"] - 1})
     before = _content(built)
 
     def close(uow, batch, day):
@@ -233,3 +233,18 @@ def test_the_cli_refuses_a_second_run_with_one_line(database_url, capsys):
     assert err.count("\n") == 1
     with built.uow_factory() as uow:
         assert uow.book.eod_run(DAY) is None and uow.book.closed_through() < DAY
+
+
+@pytest.mark.parametrize("engine", [eod.SCALAR, VECTORISED])
+def test_batches_closed_side_by_side_write_what_one_at_a_time_writes(database_url, tmp_path,
+                                                                     engine):
+    side_by_side = _book(database_url)
+    one_at_a_time = _book(f"sqlite:///{tmp_path / 'alone.db'}")
+    batches: list[int] = []
+    report = eod.run_eod(DAY, uow_factory=side_by_side.uow_factory, clock=side_by_side.clock,
+                         write_off_dpd=WRITE_OFF_DPD, batch_size=BATCH, on_batch=batches.append,
+                         engine=engine, close_batch=_closer(side_by_side, engine), workers=3)
+    assert report == _run(one_at_a_time, engine)
+    assert sorted(batches) == sorted([BATCH] * (LOANS // BATCH) + [LOANS % BATCH])
+    _assert_day_posted_once(side_by_side)
+    assert _content(side_by_side) == _content(one_at_a_time)

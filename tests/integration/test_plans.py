@@ -20,6 +20,7 @@ from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.application.access import Role
 from arrears.application.handlers import collections, eod, payments, plans, servicing
+from arrears.application.loan_file import money_text
 from arrears.application.strategy import parse_strategy_text
 from arrears.domain.delinquency import LoanStatus
 from arrears.domain.errors import DomainError
@@ -387,19 +388,68 @@ def test_a_strategy_step_offers_a_plan_in_a_screened_message_stating_its_cost(se
     assert _status(services, record.plan_ref) == "approved"
 
 
+def _proposals(services: bootstrap.Services) -> list[Any]:
+    with services.engine.connect() as connection:
+        return list(connection.execute(
+            sa.select(pt.plan).join(t.loan, t.loan.c.id == pt.plan.c.loan_id)
+            .where(t.loan.c.loan_ref == LOAN).order_by(pt.plan.c.id)))
+
+
 def test_a_plan_is_offered_once_while_the_offer_is_open(services):
+    """One open offer a loan: a re-run of the day and a second offer step add none; once its
+    business date has passed it can no longer be approved, so it lapses (it blocked every
+    later offer, and the borrower's own request, for ever) and the next offer goes out."""
     _book(services)
     day = PLAN_DAY - timedelta(days=1)
-    _offer(services, day)
+    twice = OFFERING + '[[champion]]\nname = "offer-deferral"\nkind = "sms"\nfrom = 1\n' \
+                       'to = 400\noffer = { kind = "deferral", months = 1 }\n'
+    for _ in range(2):
+        collections.run_strategies(
+            day, uow_factory=services.uow_factory, clock=services.clock,
+            renderer=JinjaRenderer(), strategies={"WLD-DAILY": parse_strategy_text(twice)})
+    statuses = [(status, reason) for status, reason, _ in _actions(services)]
+    assert sorted(statuses) == [("cancelled", "a plan offer is already open for this loan"),
+                                ("scheduled", "")]
+    [first] = _proposals(services)
     _eod(services, day + timedelta(days=1))
     _offer(services, day + timedelta(days=1))
-    statuses = [(status, reason) for status, reason, _ in _actions(services)]
-    assert statuses[0][0] == "scheduled"
-    assert statuses[1] == ("cancelled", "a plan offer is already open for this loan")
+    assert _actions(services)[-1][0] == "scheduled"
+    lapsed, fresh = _proposals(services)
+    assert (lapsed.plan_ref, lapsed.status) == (first.plan_ref, "rejected")
+    assert lapsed.reason == f"lapsed: not decided on {first.effective_on}"
+    assert fresh.status == "proposed" and fresh.effective_on == day + timedelta(days=2)
+    _approve(services, fresh.plan_ref)
+
+
+def test_an_offer_goes_out_on_its_day_stating_what_settles_the_loan_now(services):
+    _book(services)
+    day = PLAN_DAY - timedelta(days=1)
+    # At 22:30 the CN pack holds a message to 08:00 the next day, when the plan could no
+    # longer be approved: that step is cancelled and nothing is proposed.
+    late = OFFERING.replace('send_time = "10:00"', 'send_time = "22:30"').replace(
+        'name = "offer-reage"', 'name = "offer-late"')
+    collections.run_strategies(day, uow_factory=services.uow_factory, clock=services.clock,
+                               renderer=JinjaRenderer(),
+                               strategies={"WLD-DAILY": parse_strategy_text(late)})
+    assert _actions(services) == [
+        ("cancelled", "the plan offer cannot go out on its business date", None)]
+    assert _proposals(services) == []
+    _offer(services, day)
+    [_, (status, _, message_id)] = _actions(services)
+    assert status == "scheduled"
+    booked = _booked(services)
+    payoff = summarize(booked.loan, eod.current_state(booked, day)).payoff_amount
     with services.engine.connect() as connection:
-        assert connection.scalar(
-            sa.select(sa.func.count()).select_from(pt.plan.join(
-                t.loan, t.loan.c.id == pt.plan.c.loan_id)).where(t.loan.c.loan_ref == LOAN)) == 1
+        body = connection.scalar(sa.select(ct.message.c.body)
+                                 .where(ct.message.c.message_id == message_id))
+    [record] = _proposals(services)
+    preview = record.preview if isinstance(record.preview, dict) else json.loads(
+        record.preview)
+    # "当前共计 X 元" / "X CNY in all now": what a payment today must be to settle, not the old
+    # schedule's total with interest not yet earned (which the offer stated as owed now).
+    assert f"当前共计{money_text(payoff, 'CNY')}元" in body
+    assert preview["borrower_total_before"] not in body
+    assert "payoff_now" not in preview
 
 
 def test_no_offer_goes_out_when_the_policy_refuses_the_plan(services):
@@ -420,6 +470,14 @@ def test_no_offer_goes_out_when_the_policy_refuses_the_plan(services):
     ('kind = "sms"\nday = 3\noffer = { kind = "reage", plan_id = "PL-1" }',
      "strategy.champion[0].offer.plan_id"),
     ('kind = "sms"\nday = 3\noffer = "reage"', "strategy.champion[0].offer"),
+    # A settlement's one discounted sum and deadline are not what the offer message states.
+    ('kind = "sms"\nday = 3\noffer = { kind = "settlement", amount = "100.00" }',
+     "strategy.champion[0].offer.kind"),
+    # TOML floats are refused when the strategy is read, not on every firing.
+    ('kind = "sms"\nday = 3\noffer = { kind = "deferral", months = 2, rate = 0.05 }',
+     "strategy.champion[0].offer.rate"),
+    ('kind = "sms"\nday = 3\noffer = { kind = "reage", terms = 600 }',
+     "strategy.champion[0].offer.terms"),
 ])
 def test_a_bad_offer_in_a_strategy_is_refused_naming_the_field(step, field):
     text = f'name = "s"\nproduct = "WLD-DAILY"\n[[champion]]\nname = "x"\n{step}\n'

@@ -40,14 +40,13 @@ def _state(planned: list[bool]) -> StateColumns:
         "credit": column(0, np.int64), "state_on": column(day_number(DAY) - 1, np.int32),
         "planned": np.array(planned, dtype=np.int8),
     }
-    return StateColumns(columns=columns, products=(make_loan().product,),
-                        product_codes=("P",), loan_refs={k: f"L{k}" for k in range(1, count + 1)})
+    return StateColumns(columns=columns, products=(make_loan().product,), product_codes=("P",))
 
 
 @given(st.lists(st.booleans(), min_size=1, max_size=40))
 def test_a_loan_under_a_plan_takes_the_scalar_path_and_no_other_does(planned):
     write, scalar = plan_batch(_state(planned), DAY, write_off_dpd=180)
-    fast = {loan for loan, _, _ in write.loans}
+    fast = set(write.loan_ids.tolist())
     assert set(scalar) == {key for key, held in enumerate(planned, start=1) if held}
     assert fast == {key for key, held in enumerate(planned, start=1) if not held}
-    assert all(loan in fast for loan, _, _, _ in write.installment_rows)
+    assert set(write.rows["loan_id"].tolist()) <= fast

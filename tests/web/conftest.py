@@ -10,9 +10,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
+
+from arrears.application.handlers import users
 
 from loopback import LiveServer
 from web_book import BEFORE_HOURS, Book, app_for, build_book
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2 at its lowest cost: users are hashed and checked by the same code, only fast
+    (the production cost takes most of a second per user on a busy CI core, and each book
+    has seven users)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8,
+                                                               parallelism=1))
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -101,8 +101,8 @@ def test_an_agency_cannot_open_another_agencys_case(page: Any, tmp_path: Path) -
     assert response is not None and response.status == 200
 
 
-def test_a_borrower_signs_in_with_a_texted_code_and_sees_what_they_owe(
-        page: Any, book: Book, tmp_path: Path) -> None:
+def borrower_signs_in(page: Any, book: Book) -> None:
+    """B-1003 signs in with the code the local message sink received."""
     page.goto("/borrower/login")
     page.get_by_label("Mobile number").fill(BORROWER_PHONE)
     page.get_by_role("button", name="Send me a code").click()
@@ -114,6 +114,11 @@ def test_a_borrower_signs_in_with_a_texted_code_and_sees_what_they_owe(
     page.get_by_label("Code from the text message").fill(code.group(1))
     page.get_by_role("button", name="Sign in").click()
     assert page.url.endswith("/me")
+
+
+def test_a_borrower_signs_in_with_a_texted_code_and_sees_what_they_owe(
+        page: Any, book: Book, tmp_path: Path) -> None:
+    borrower_signs_in(page, book)
 
     status = servicing_queries.loan_status_document(COLLECTOR_LOAN,
                                                     uow_factory=book.services.uow_factory)
@@ -136,3 +141,86 @@ def test_both_languages_render(page: Any, tmp_path: Path) -> None:
     check_accessibility(page)
     page.get_by_role("button", name="English").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Verify a collector"
+
+
+def received(page: Any, prefix: str) -> str:
+    """The id in the page's "Received: …" status."""
+    found = re.search(rf"Received: ({prefix}-\d+)", page.get_by_role("status").inner_text())
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_borrower_asks_for_a_plan_complains_and_objects_and_a_supervisor_approves(
+        page: Any, book: Book, tmp_path: Path) -> None:
+    book.clock.at = WORKING_HOURS  # a new code: the last was sent hours ago
+    borrower_signs_in(page, book)
+    page.get_by_role("link", name=f"Payment plans, disputes and complaints for "
+                                   f"{COLLECTOR_LOAN}").click()
+    offer = page.get_by_role("article", name="Move your payments 1 month(s) later")
+    assert "Next payment" in offer.inner_text() and "You pay in total" in offer.inner_text()
+    shot(page, tmp_path, "portal-loan")
+    check_accessibility(page)
+
+    offer.get_by_role("button", name="Ask for this plan").click()
+    plan_id = received(page, "PL")
+    assert f"You asked for plan {plan_id}; it awaits a decision" in page.inner_text("main")
+
+    page.get_by_label("What happened", exact=True).select_option("harassment")
+    page.get_by_label("Tell us what happened").fill("They called my employer.")
+    page.get_by_role("button", name="File the complaint").click()
+    complaint = received(page, "CMP")
+    row = page.get_by_role("row", name=re.compile(complaint))
+    assert "Harassment" in row.inner_text() and "received" in row.inner_text()
+
+    # About the credit record only: collection and plans go on (an objection about the
+    # debt would stop both until it is answered).
+    page.get_by_label("What it is about").select_option("credit_record")
+    page.get_by_label("What is wrong (optional)").fill("The overdue mark is too early.")
+    page.get_by_role("button", name="Raise the dispute").click()
+    dispute = received(page, "DSP")
+    assert "waiting for our answer" in page.get_by_role("row", name=re.compile(dispute))\
+        .inner_text()
+    shot(page, tmp_path, "portal-loan-filed")
+    check_accessibility(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "sup")
+    assert page.url.endswith("/supervise")
+    shot(page, tmp_path, "supervise")
+    check_accessibility(page)
+    page.get_by_role("link", name=plan_id).click()  # the preview it was proposed on
+    assert "You pay in total" in page.inner_text("main")
+    shot(page, tmp_path, "supervise-plan")
+    check_accessibility(page)
+    page.get_by_role("button", name=f"Approve {plan_id}").click()
+    assert page.get_by_role("status").inner_text() == f"Decision on {plan_id} recorded."
+    assert page.get_by_role("link", name=plan_id).count() == 0
+    with book.services.uow_factory() as uow:
+        record = uow.plans.get(plan_id)
+    assert record is not None and (record.status, record.decided_by) == ("approved", "sup")
+
+
+def test_the_compliance_dashboard_charts_each_figure_with_its_numbers(
+        page: Any, tmp_path: Path) -> None:
+    sign_in(page, "officer")
+    assert page.url.endswith("/compliance")
+    charts = page.locator("figure.chart")
+    assert charts.count() == 6
+    for index in range(charts.count()):
+        figure = charts.nth(index)
+        assert figure.get_by_role("table").count() == 1
+        if figure.locator("svg").count():  # no chart without data: its table says so
+            caption = figure.locator("figcaption").inner_text()
+            assert figure.get_by_role("img", name=caption).count() == 1  # its <title>
+    for drawn in ("Contact actions by day", "Answered in time", "Active loans by bucket",
+                  "Roll rates"):  # the charts this book has data for
+        assert page.get_by_role("img", name=drawn).count() == 1
+    shot(page, tmp_path, "compliance")
+    check_accessibility(page)
+
+    page.get_by_role("button", name="中文").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "合规"
+    shot(page, tmp_path, "compliance-zh")
+    response = page.goto("/supervise")
+    assert response is not None and response.status == 403
+    assert page.get_by_role("heading", level=1).inner_text() == "无权访问"

@@ -21,6 +21,7 @@ from arrears.application.handlers import (
     casework,
     credentials,
     eod,
+    plans,
     servicing,
     users,
 )
@@ -66,20 +67,23 @@ class Book:
     sinks: Path
 
 
-def build_book(tmp: Path) -> Book:
+def build_book(tmp: Path, url: str | None = None) -> Book:
+    """The book on `url` (default: SQLite in `tmp`)."""
     clock = FixedClock(BEFORE_HOURS)
-    services = bootstrap.build(Settings(database_url=f"sqlite:///{tmp / 'book.db'}",
+    services = bootstrap.build(Settings(database_url=url or f"sqlite:///{tmp / 'book.db'}",
                                         key_dir=str(tmp / "keys")), clock=clock)
     services.migrate()
     products = json.loads((resources.files("arrears") / "default_products.json").read_text())
     servicing.init_book(OPEN, products, uow_factory=services.uow_factory)
+    plans.set_policies(json.loads((resources.files("arrears") / "default_plan_policies.json")
+                                  .read_text()), uow_factory=services.uow_factory)
     servicing.import_loans_csv((EXAMPLES / "loans.csv").read_text(),
                                uow_factory=services.uow_factory, clock=clock)
     collections_demo.setup(uow_factory=services.uow_factory, start=OPEN)
     day = OPEN
     while day <= CLOSED:
         eod.run_eod(day, uow_factory=services.uow_factory, clock=clock)
-        casework.evaluate_promises(day, uow_factory=services.uow_factory)
+        casework.evaluate_promises(day, uow_factory=services.uow_factory, clock=clock)
         handlers.sync_cases(day, uow_factory=services.uow_factory)
         day += timedelta(days=1)
     handlers.run_strategies(CLOSED, uow_factory=services.uow_factory, clock=clock,
@@ -94,7 +98,8 @@ def build_book(tmp: Path) -> Book:
     web = services.web_uow_factory()
     for name, role, extra in (("c01", "collector", {"collector": "C-01"}),
                               ("huaxin", "agency", {"agency": "AG-HUAXIN"}),
-                              ("unlisted", "agency", {"agency": "AG-UNLISTED"})):
+                              ("unlisted", "agency", {"agency": "AG-UNLISTED"}),
+                              ("sup", "supervisor", {}), ("officer", "compliance", {})):
         users.create_user(name, role, PASSWORD, uow_factory=web, clock=clock, **extra)
     issued = credentials.issue(
         credentials.IssueRequest(collector="C-01", debt=COLLECTOR_LOAN, scope="call"),

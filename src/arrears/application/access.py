@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from arrears.application.ports import BookedLoan, UnitOfWork
 from arrears.domain.errors import DomainError
@@ -51,6 +51,9 @@ class Scope(StrEnum):
     AGENCIES_READ = "agencies:read"
     EOD_RUN = "eod:run"
     REPORTS_READ = "reports:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    PLANS_WRITE = "plans:write"
+    PLANS_APPROVE = "plans:approve"
 
 
 _FIELD_WORK = frozenset({Scope.LOANS_READ, Scope.COMPLIANCE_DECIDE, Scope.CONTACTS_WRITE,
@@ -58,9 +61,11 @@ _FIELD_WORK = frozenset({Scope.LOANS_READ, Scope.COMPLIANCE_DECIDE, Scope.CONTAC
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
     Role.SUPERVISOR: frozenset(Scope) - {Scope.EOD_RUN, Scope.LOANS_WRITE,
-                                         Scope.PAYMENTS_WRITE},
-    Role.COLLECTOR: _FIELD_WORK,
-    Role.AGENCY: _FIELD_WORK | {Scope.AGENCIES_READ},
+                                         Scope.PAYMENTS_WRITE, Scope.WEBHOOKS_MANAGE},
+    # A collector proposes plans and approves them within the policy's limits (maker-checker
+    # and the waiver limit are the plan handler's); an agency may propose, never approve.
+    Role.COLLECTOR: _FIELD_WORK | {Scope.PLANS_WRITE, Scope.PLANS_APPROVE},
+    Role.AGENCY: _FIELD_WORK | {Scope.AGENCIES_READ, Scope.PLANS_WRITE},
     Role.COMPLIANCE: frozenset({Scope.LOANS_READ, Scope.COMPLIANCE_DECIDE, Scope.CASES_READ,
                                 Scope.AGENCIES_READ, Scope.REPORTS_READ}),
     Role.BORROWER: frozenset(),  # the borrower login (a later issue) grants its own reads
@@ -146,6 +151,14 @@ class ApiStore(Protocol):
         """Mark a live key revoked; False when there is no such live key."""
         ...
     def log_access(self, entries: Sequence[AccessEntry]) -> None: ...
+    def loan_currency(self, loan_ref: str) -> str | None:
+        """The loan's currency, or None when there is no such loan (one indexed read)."""
+        ...
+    def payment(self, key: str) -> dict[str, Any] | None:
+        """The payment (or reversal) posted under `key` as stored, with its loan's id and
+        currency: `id`, `loan_ref`, `currency`, `paid_on`, `amount`, `reverses_id` and the
+        `to_…` parts."""
+        ...
     def case_holder(self, borrower_id: int, on: date, loan_id: int | None = None
                     ) -> CaseHolder | None:
         """The borrower's open case's collector and the agency it is placed with on `on`
@@ -232,6 +245,19 @@ def loan_in_scope(uow: ApiUnitOfWork, principal: Principal, loan_ref: str
             holder.collector_ref == principal.collector_ref else None
     return booked if principal.agency_ref and holder.agency_ref == principal.agency_ref \
         else None
+
+
+def loan_currency_in_scope(uow: ApiUnitOfWork, principal: Principal, loan_ref: str, *,
+                           route: str, at: datetime, personal: bool) -> str:
+    """`check_loan_access` for a caller who needs only the loan's currency: a whole-book
+    role reading no personal data is checked by one indexed read, not by loading the loan."""
+    if principal.role in WHOLE_BOOK and not (personal and principal.role in STAFF):
+        currency = uow.api.loan_currency(loan_ref)
+        if currency is None:
+            raise NotFound("loan_id", f"no loan {loan_ref!r}")
+        return currency
+    return check_loan_access(uow, principal, loan_ref, route=route, at=at,
+                             personal=personal).loan.currency
 
 
 def check_loan_access(uow: ApiUnitOfWork, principal: Principal, loan_ref: str, *,

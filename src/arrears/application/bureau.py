@@ -49,6 +49,17 @@ class NoDisputes:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Associate:
+    """A person the book links to the borrower (one of their contacts). The Metro 2 writer
+    reports only those its liable relations name (`codes.LIABLE_RELATIONS`), in J1 or J2."""
+
+    name: str
+    relation: str
+    address: str = ""
+    """Their own address; "" when the book keeps none (contacts have no address column)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Subject:
     """Who a record is about, as the bureau file needs it (personal data: never logged)."""
 
@@ -57,6 +68,7 @@ class Subject:
     address: str
     region: str
     phone: str
+    associates: tuple[Associate, ...] = ()
 
 
 class BureauStore(Protocol):

@@ -31,10 +31,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from arrears.application import notifications
+from arrears.application.demo import CALLS, STRATEGIES, WORKER
 from arrears.application.handlers import casework, preferences
 from arrears.application.handlers import collections as handlers
 from arrears.application.notifications import Channel, DeliveryPolicy
-from arrears.application.ports import Clock, Renderer, UnitOfWork
+from arrears.application.ports import Clock, PlanRow, Renderer, UnitOfWork
 from arrears.application.strategy import Strategy
 from arrears.domain.errors import DomainError
 
@@ -147,9 +148,18 @@ class Floor:
     def work(self, on: date, *, uow_factory: Callable[[], UnitOfWork], tz: ZoneInfo) -> None:
         """Place the calls of business date `on`, in time order: the day's sampled cases and
         the callbacks that fall due on it; record what a borrower asked that day."""
-        for at, call in self._sessions(on, uow_factory, tz):
+        with uow_factory() as uow:
+            store = uow.collections
+            cases = store.open_cases()
+            collectors = {c.id: c.collector_ref for c in store.collectors()}
+            rows = store.planning_rows(date.min, on - ONE_DAY)
+        # The open cases' loans with the collector working each: (row, collector ref).
+        worked = [(row, collectors[case.collector_id]) for row in rows
+                  if (case := cases.get(row.borrower_id)) is not None
+                  and case.collector_id in collectors]
+        for at, call in self._sessions(on, worked, tz):
             self._push(at, call)
-        self._statement(on, uow_factory, tz)
+        self._statement(on, worked, uow_factory, tz)
         end = datetime.combine(on + ONE_DAY, time(0), tz)
         while self._queue and self._queue[0][0] < end:
             at, _, call = heapq.heappop(self._queue)
@@ -159,17 +169,9 @@ class Floor:
         self._placed += 1  # the tie-breaker keeps the order of equal instants seeded
         heapq.heappush(self._queue, (at, self._placed, call))
 
-    def _sessions(self, on: date, uow_factory: Callable[[], UnitOfWork], tz: ZoneInfo
+    def _sessions(self, on: date, cases: list[tuple[PlanRow, str]], tz: ZoneInfo
                   ) -> list[tuple[datetime, _Call]]:
-        with uow_factory() as uow:
-            store = uow.collections
-            cases = store.open_cases()
-            collectors = {c.id: c.collector_ref for c in store.collectors()}
-            rows = store.planning_rows(date.min, on - ONE_DAY)
-        worked = sorted(
-            (row.loan_ref, collectors[case.collector_id], row.language) for row in rows
-            if (case := cases.get(row.borrower_id)) is not None
-            and case.collector_id in collectors)
+        worked = sorted((row.loan_ref, actor, row.language) for row, actor in cases)
         rng = self._rng
         calls: list[tuple[datetime, _Call]] = []
         for loan_ref, actor, language in rng.sample(worked, min(self.cases_per_day,
@@ -201,23 +203,16 @@ class Floor:
                                                   script=rng.choice(scripts))))
         return calls
 
-    def _statement(self, on: date, uow_factory: Callable[[], UnitOfWork], tz: ZoneInfo
-                   ) -> None:
+    def _statement(self, on: date, cases: list[tuple[PlanRow, str]],
+                   uow_factory: Callable[[], UnitOfWork], tz: ZoneInfo) -> None:
         """Maybe one borrower of a worked case opts out of SMS or asks to stop, during office
         hours of `on`; their collector calls once more the next morning."""
         rng = self._wishes
         if rng.random() >= STATEMENT_CHANCE:
             return
-        with uow_factory() as uow:
-            store = uow.collections
-            cases = store.open_cases()
-            collectors = {c.id: c.collector_ref for c in store.collectors()}
-            rows = store.planning_rows(date.min, on - ONE_DAY)
         candidates = sorted(
-            (row.borrower_ref, row.loan_ref, collectors[case.collector_id], row.language)
-            for row in rows
-            if (case := cases.get(row.borrower_id)) is not None
-            and case.collector_id in collectors and row.borrower_ref not in self._stated)
+            (row.borrower_ref, row.loan_ref, actor, row.language) for row, actor in cases
+            if row.borrower_ref not in self._stated)
         if not candidates:
             return
         borrower, loan_ref, actor, language = rng.choice(candidates)
@@ -290,24 +285,30 @@ def run_day(
     deliver_at: tuple[time, ...] = (time(10, 0), time(10, 30), time(15, 0)),
     policy: DeliveryPolicy = DEMO_POLICY,
     floor: Floor | None = None,
+    on_phase: Callable[[str], None] = lambda _: None,
 ) -> DayReport:
     """After EOD of `day`: settle promises to pay, recount agency recoveries, sync cases,
     plan the next date's actions, let the `floor` place its calls of the next date, then run
     the worker at the next date's sending times (a simulated clock) so the messages reach the
     sinks."""
-    promises = casework.evaluate_promises(day, uow_factory=uow_factory)
+    on_phase(STRATEGIES)
+    promises = casework.evaluate_promises(day, uow_factory=uow_factory, clock=clock)
     casework.refresh_recoveries(day, uow_factory=uow_factory)
     cases = handlers.sync_cases(day, uow_factory=uow_factory)
+    decided = notifications.PlannedDecisions()
     report = handlers.run_strategies(day, uow_factory=uow_factory, clock=clock,
-                                     renderer=renderer, strategies=strategies)
+                                     renderer=renderer, strategies=strategies, decided=decided)
     tz = ZoneInfo(zone)
     if floor is not None:
+        on_phase(CALLS)
         floor.work(day + ONE_DAY, uow_factory=uow_factory, tz=tz)
+    on_phase(WORKER)
     delivered = 0
     for wall in deliver_at:
         worker_clock = _DayClock(datetime.combine(day + ONE_DAY, wall, tz))
         for batch in notifications.drain(uow_factory=uow_factory, channels=channels,
-                                         clock=worker_clock, worker="demo", policy=policy):
+                                         clock=worker_clock, worker="demo", policy=policy,
+                                         check=decided.check):
             delivered += batch.delivered
     return DayReport(strategies=report.document(), cases=cases, promises=promises,
                      delivered=delivered)

@@ -9,22 +9,39 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from arrears.application import seasoning
 from arrears.application.access import Role
+from arrears.application.demo_history import DUE, PAYOFF, RECOVERY, Planned, amount_of
 from arrears.application.handlers import eod, payments, plans, servicing
 from arrears.application.loan_import import LoanRow
 from arrears.application.ports import Borrower, Clock, ContactPerson, Phone, UnitOfWorkFactory
 from arrears.domain.delinquency import BUCKETS, LoanStatus
 from arrears.domain.errors import DomainError
-from arrears.domain.loan import LoanState, due_on, summarize
-from arrears.domain.schedule import due_dates
+from arrears.domain.loan import Payment
+from arrears.domain.schedule import add_months, due_dates
 
 ONE_DAY = timedelta(days=1)
 DISBURSEMENT_WINDOW_DAYS = 45
+BOARDING, PAYMENTS, EOD, STRATEGIES, CALLS, WORKER = (
+    "boarding", "payments", "EOD", "strategies", "calls", "worker")
+PHASES = (BOARDING, PAYMENTS, EOD, STRATEGIES, CALLS, WORKER)
+"""What a demo day does, in order (`simulate`, `collections_demo.run_day`): board the
+loans disbursed that day (the seasoned book first of all), post the payments, close the day,
+plan the next day's contacts (cases, promises, strategies), let the collectors call, and run
+the worker."""
+SEASON_MONTHS = 18
+"""A seasoned book holds vintages disbursed in each of this many months before the start."""
+WRITE_OFF_DPD = 270
+"""The demo lender writes a loan off nine months past due, so M7+ (181+ days) holds loans."""
+RECOVERY_SHARE = 0.35
+"""Of the borrowers who default, this share pays something once their loan is written off."""
+RECOVERY_PERCENTS = (20, 30, 50, 100)
+"""What such a borrower pays, in per cent of what they owe then."""
 
 CASH_LOAN = "WLD-DAILY"
 PHONE_PLAN = "PHONE-24M"
@@ -48,6 +65,8 @@ CITIES = (("Beijing", "北京市朝阳区"), ("Shanghai", "上海市浦东新区
           ("Guangdong", "深圳市南山区"), ("Sichuan", "成都市武侯区"), ("Hubei", "武汉市洪山区"))
 MOBILE_PREFIXES = ("138", "139", "136", "137", "150", "151", "186", "187", "188")
 ZH_EMAIL_SHARE = 0.2
+"""Share of zh-CN borrowers who give an e-mail address; every en borrower gives one (notices
+to expatriate borrowers go by e-mail)."""
 # Hardship plans: a late borrower is offered one on reaching OFFER_DPD days past due (M1);
 # this share accepts it, and of those this share keeps it (the others pay nothing more).
 OFFER_DPD = 10
@@ -55,8 +74,6 @@ PLAN_ACCEPT_SHARE = 0.4
 PLAN_KEEP_SHARE = 0.6
 OFFERS = {CASH_LOAN: {"kind": "reage", "terms": 6, "treatments": {"penalty": "waive"}},
           PHONE_PLAN: {"kind": "deferral", "months": 2}}
-"""Share of zh-CN borrowers who give an e-mail address; every en borrower gives one (notices
-to expatriate borrowers go by e-mail)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +83,26 @@ class PlannedLoan:
     pay_days: tuple[date, ...]  # days the borrower pays what is due
     payoff_day: date | None
     plan: str | None = None  # offered a plan: "keep" or "break" it; None: declines
+    recovery_day: date | None = None  # a defaulter pays once more, long after (written off)
+    recovery_percent: int = 0  # of what they owe that day
+
+    def payments(self) -> list[Planned]:
+        """The payments the borrower means to make, in the order they make them."""
+        ref = self.row.loan_ref
+        made = [Planned(day=day, kind=DUE, key=payment_key(ref, day, DUE))
+                for day in self.pay_days]
+        if self.payoff_day is not None:
+            made.append(Planned(day=self.payoff_day, kind=PAYOFF,
+                                key=payment_key(ref, self.payoff_day, PAYOFF)))
+        if self.recovery_day is not None:
+            made.append(Planned(day=self.recovery_day, kind=RECOVERY,
+                                key=payment_key(ref, self.recovery_day, RECOVERY),
+                                percent=self.recovery_percent))
+        return made
+
+
+def payment_key(loan_ref: str, day: date, kind: str) -> str:
+    return f"demo-{loan_ref}-{day.isoformat()}-{(DUE, PAYOFF, RECOVERY).index(kind)}"
 
 
 def _national_id(rng: random.Random) -> str:
@@ -82,20 +119,28 @@ def _phone(rng: random.Random) -> str:
     return f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randint(0, 99_999_999):08d}"
 
 
-def plan_book(loans: int, days: int, start: date, seed: int) -> list[PlannedLoan]:
-    """The synthetic portfolio and each borrower's payment plan."""
+def plan_book(loans: int, days: int, start: date, seed: int, season_months: int = 0
+              ) -> list[PlannedLoan]:
+    """The synthetic portfolio and each borrower's payment plan. Loans are disbursed in the
+    run's first weeks; with `season_months`, most belong to vintages disbursed in each of that
+    many months before `start` instead (in proportion to the days each covers), so the book
+    starts with the history of a lender's running book."""
     rng = random.Random(seed)
     # A stream of its own: drawing e-mail addresses does not shift the rest of a seed's book.
     contact_rng = random.Random(f"{seed}:contact")
     plan_rng = random.Random(f"{seed}:plan")  # so are the answers to a plan offer
+    vintage_rng = random.Random(f"{seed}:vintage")  # and the vintages and recoveries
+    window = max(1, min(days, DISBURSEMENT_WINDOW_DAYS))
+    vintages = _vintages(start, season_months, window)
     behaviours = list(BEHAVIOUR_WEIGHTS)
     weights = list(BEHAVIOUR_WEIGHTS.values())
-    window = max(1, min(days, DISBURSEMENT_WINDOW_DAYS))
     planned = []
     for index in range(loans):
         behaviour = rng.choices(behaviours, weights)[0]
         phone_plan = rng.random() < 0.4
         disbursed_on = start + timedelta(days=rng.randrange(window))
+        if season_months:
+            disbursed_on = _vintage_day(vintage_rng, vintages, disbursed_on)
         if phone_plan:
             product, terms = PHONE_PLAN, 24
             principal = rng.choice((299_900, 459_900, 599_900, 699_900, 899_900))
@@ -141,11 +186,36 @@ def plan_book(loans: int, days: int, start: date, seed: int) -> list[PlannedLoan
             payoff_day = dues[0] + timedelta(days=rng.randint(1, 60))
         accepts = plan_rng.random() < PLAN_ACCEPT_SHARE
         keeps = plan_rng.random() < PLAN_KEEP_SHARE
+        recovery_day, recovery_percent = None, 0
+        if behaviour is Behaviour.DEFAULTS and stop_after < terms and \
+                vintage_rng.random() < RECOVERY_SHARE:
+            recovery_day = dues[stop_after] + timedelta(
+                days=WRITE_OFF_DPD + vintage_rng.randint(15, 120))
+            recovery_percent = vintage_rng.choice(RECOVERY_PERCENTS)
         planned.append(PlannedLoan(row=row, behaviour=behaviour,
                                    pay_days=tuple(sorted(set(pay_days))),
                                    payoff_day=payoff_day,
-                                   plan=("keep" if keeps else "break") if accepts else None))
+                                   plan=("keep" if keeps else "break") if accepts else None,
+                                   recovery_day=recovery_day,
+                                   recovery_percent=recovery_percent))
     return planned
+
+
+def _vintages(start: date, months: int, window: int) -> tuple[list[date], list[int]]:
+    """(first day, days) of the run's disbursement window and of each of the `months`
+    calendar months before `start`'s."""
+    first = start.replace(day=1)
+    starts = [start, *(add_months(first, -back) for back in range(1, months + 1))]
+    return starts, [window, *((add_months(day, 1) - day).days for day in starts[1:])]
+
+
+def _vintage_day(rng: random.Random, vintages: tuple[list[date], list[int]], in_run: date
+                 ) -> date:
+    """A disbursement date: `in_run` (in the run's window), or a day of one of the months
+    before it, each month as likely as the days it has."""
+    starts, sizes = vintages
+    back = rng.choices(range(len(starts)), sizes)[0]
+    return in_run if back == 0 else starts[back] + timedelta(days=rng.randrange(sizes[back]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,51 +237,100 @@ def simulate(
     write_off_dpd: int, on_day: Callable[[date], None] = lambda _: None,
     engine: str = eod.SCALAR, close_batch: eod.BatchCloser | None = None,
     eod_batch_size: int = eod.BATCH_SIZE, plan_policies: dict[str, Any] | None = None,
+    seasoned: Callable[[], seasoning.SeasoningUnitOfWork] | None = None,
+    on_phase: Callable[[str], None] = lambda _: None,
 ) -> DemoResult:
     """Run the book from `start` for `days` business dates: board, pay, offer plans (with
-    `plan_policies`), close each day."""
+    `plan_policies`), close each day. Loans disbursed before `start` are boarded first with
+    their histories (`seasoning.board`, on the units of work of `seasoned`). `on_phase` is
+    told each phase as it begins (`PHASES`)."""
     servicing.init_book(start, products, uow_factory=uow_factory)
     offers = _PlanOffers(planned, uow_factory=uow_factory, clock=clock)
     if plan_policies is not None:
         plans.set_policies(plan_policies, uow_factory=uow_factory)
+    loan_ids = _LoanIds(len(planned))
+    history = [(p.row, p.payments()) for p in planned if p.row.disbursed_on < start]
+    if history:
+        if seasoned is None:
+            raise ValueError("loans disbursed before the start need a book that takes their "
+                             "histories (`seasoned`)")
+        on_phase(BOARDING)
+        seasoning.board(history, start - ONE_DAY, write_off_dpd, uow_factory=seasoned,
+                        clock=clock)
+        loan_ids.refresh(uow_factory)
     boarding: dict[date, list[LoanRow]] = defaultdict(list)
-    paying: dict[date, list[tuple[str, bool]]] = defaultdict(list)
+    paying: dict[date, list[tuple[str, Planned]]] = defaultdict(list)
     for plan in planned:
         boarding[plan.row.disbursed_on].append(plan.row)
-        for day in plan.pay_days:
-            paying[day].append((plan.row.loan_ref, False))
-        if plan.payoff_day is not None:
-            paying[plan.payoff_day].append((plan.row.loan_ref, True))
+        for payment in plan.payments():
+            paying[payment.day].append((plan.row.loan_ref, payment))
     posted = 0
     last = start + timedelta(days=days - 1)
     day = start
     while day <= last:
         if boarding[day]:
+            on_phase(BOARDING)
             servicing.board_rows(boarding[day], uow_factory=uow_factory, clock=clock)
+            loan_ids.refresh(uow_factory)
+        on_phase(PAYMENTS)
         if plan_policies is not None:
             offers.offer(day)
-        for loan_ref, payoff in offers.payments(paying[day], day):
-            with uow_factory() as uow:
-                booked = uow.book.get(loan_ref)
-            if booked is None:
-                continue
-            state = eod.current_state(booked, day - ONE_DAY)
-            if payoff:
-                amount = summarize(booked.loan, state).payoff_amount
-            else:
-                amount = due_on(booked.loan, state, day) or next_installment(state, day)
-            if amount > 0:
-                payments.post_payment(
-                    loan_ref, amount, day, f"demo-{loan_ref}-{day.isoformat()}-{int(payoff)}",
-                    uow_factory=uow_factory, clock=clock,
-                    is_duplicate_key_error=is_duplicate_key_error)
-                posted += 1
+        posted += _pay_day(offers.payments(paying[day], day), day, loan_ids,
+                           uow_factory=uow_factory, clock=clock)
+        on_phase(EOD)
         eod.run_eod(day, uow_factory=uow_factory, clock=clock, write_off_dpd=write_off_dpd,
                     engine=engine, close_batch=close_batch, batch_size=eod_batch_size)
         on_day(day)
         day += ONE_DAY
     return DemoResult(start=start, through=last, payments_posted=posted,
                       plans=offers.counts(), cure_rates=offers.cure_rates())
+
+
+class _LoanIds:
+    """The book's database id of each of the demo's loan ids, read again after a boarding."""
+
+    def __init__(self, loans: int) -> None:
+        self.loans = loans
+        self.ids: dict[str, int] = {}
+
+    def refresh(self, uow_factory: UnitOfWorkFactory) -> None:
+        with uow_factory() as uow:
+            rows = uow.reports.loan_list(status=None, bucket=None, product=None, borrower=None,
+                                         limit=self.loans)
+        self.ids = {row.loan_ref: row.id for row in rows}
+
+
+def _pay_day(due: list[tuple[str, Planned]], day: date, loan_ids: _LoanIds, *,
+             uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """The day's payments (loan id, payment) in one unit of work, each priced and written as
+    `payments.post_payment` prices and writes it: what a borrower pays is read off the loan as
+    the payments before it that day left it. Returns the number posted."""
+    if not due:
+        return 0
+    at = clock.now()
+    with uow_factory() as uow:
+        book = uow.book
+        loans = {b.loan.loan_id: b for b in book.get_many(
+            sorted({loan_ids.ids[ref] for ref, _ in due}), for_update=True)}
+        updates, events = [], []
+        for loan_ref, planned in due:
+            booked = loans[loan_ref]
+            amount = amount_of(booked.loan, eod.current_state(booked, day - ONE_DAY), planned)
+            if amount <= 0:
+                continue
+            payment = Payment(key=planned.key, on=day, amount=amount)
+            # Dated the open day, a payment is applied to the stored state: nothing replays.
+            posting = payments.price(booked, payment, day, lambda: [], at)
+            book.add_payment(booked.id, posting.applied, at, recovery=posting.recovery)
+            updates.append(posting.moved.update)
+            events += [*posting.moved.events, posting.event]
+            update = posting.moved.update
+            loans[loan_ref] = replace(booked, state=posting.state, status=update.status,
+                                      dpd=update.dpd, bucket=update.bucket)
+        book.apply(updates)
+        book.emit(events)
+        uow.commit()
+    return len(updates)
 
 
 class _PlanOffers:
@@ -251,11 +370,12 @@ class _PlanOffers:
                 for due in (date.fromisoformat(r["due_date"]) for r in shown["new_schedule"]):
                     self.due[max(due, day)].append(row.loan_ref)
 
-    def payments(self, scheduled: list[tuple[str, bool]], day: date
-                 ) -> list[tuple[str, bool]]:
+    def payments(self, scheduled: list[tuple[str, Planned]], day: date
+                 ) -> list[tuple[str, Planned]]:
         """The day's payments: a borrower under a plan pays by the plan, not as before."""
-        kept = [(loan, False) for loan in self.due[day]]
-        return [(loan, payoff) for loan, payoff in scheduled
+        kept = [(loan, Planned(day=day, kind=DUE, key=payment_key(loan, day, DUE)))
+                for loan in self.due[day]]
+        return [(loan, planned) for loan, planned in scheduled
                 if loan not in self.under_plan] + kept
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -284,14 +404,6 @@ class _PlanOffers:
             return f"{len(loans & cured) / len(loans):.4f}" if loans else "0.0000"
 
         return {"with_plan": rate(with_plan), "without_plan": rate(without)}
-
-
-def next_installment(state: LoanState, day: date) -> int:
-    """What the next installment after `day` still asks for (a borrower paying ahead)."""
-    for row in state.installments:
-        if row.due_date > day and not row.is_paid:
-            return row.unpaid_principal + row.unpaid_interest + row.unpaid_fee
-    return 0
 
 
 def roll_rates(moves: list[tuple[str, str, int]]) -> dict[str, str]:

@@ -5,6 +5,7 @@ through its channel with the message's stable id, and records the outcomes in on
 the end of the batch. A worker that dies mid-batch leaves its lease to run out; the next
 worker takes the batch again, so a message can be delivered twice, never more often than the
 batches in flight, and always with the same id, which the receiving side de-duplicates on.
+The commit that records a delivery raises its `message.delivered` event (for webhooks).
 
 Before each send the compliance engine decides again, at the instant of sending, with the
 action and facts the message was planned with, and the borrower's contact preferences and the
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from arrears.application import webhooks
 from arrears.application.contact_decisions import with_preferences
 from arrears.application.disputes import DisputeRow
 from arrears.application.ports import (
@@ -31,6 +33,7 @@ from arrears.application.ports import (
     Clock,
     ContactPreferenceRow,
     DeliveryOutcome,
+    Event,
     UnitOfWork,
 )
 from arrears.compliance import codec, packs
@@ -162,6 +165,31 @@ def decide_at_send(message: ClaimedMessage, at: datetime, standing: AtSend) -> D
     return compliance_engine.decide(action, facts, packs.get(message.pack), at)
 
 
+@dataclass(slots=True)
+class PlannedDecisions:
+    """The decisions a strategy run made for the messages it scheduled, kept for a worker in
+    the same process. A message sent at the very instant it was decided for, with the
+    borrower's contact preferences and the loan's disputes as they stood then, gets the same
+    decision again (the engine is a function of the action, its facts and the instant, and
+    the message carries the action and facts it was decided with), so the worker takes it
+    from here; any other message is decided again (`decide_at_send`)."""
+
+    decisions: dict[str, tuple[datetime, Standing, Decision]] = field(default_factory=dict)
+
+    def record(self, message_id: str, at: datetime, standing: Standing,
+               decision: Decision) -> None:
+        self.decisions[message_id] = (at, standing, decision)
+
+    def check(self, message: ClaimedMessage, at: datetime, standing: AtSend) -> Decision:
+        """A `SendCheck`."""
+        found = self.decisions.pop(message.message_id, None)
+        if found is not None and standing is not None and found[0] == at and \
+                tuple(standing.preferences) == tuple(found[1].preferences) and \
+                tuple(standing.disputes) == tuple(found[1].disputes):
+            return found[2]
+        return decide_at_send(message, at, standing)
+
+
 def deliver_batch(
     *,
     uow_factory: Callable[[], UnitOfWork],
@@ -194,11 +222,32 @@ def deliver_batch(
                                      on_sent))
     with uow_factory() as uow:
         uow.messages.settle(worker, outcomes)
+        uow.events.emit(_delivered(batch, outcomes))
         uow.commit()
     logs = [o.log for o in outcomes]
     return BatchReport(claimed=len(batch), delivered=logs.count("delivered"),
                        failed=logs.count("failed"), deferred=logs.count("deferred"),
                        blocked=logs.count("blocked"), dead=logs.count("dead"))
+
+
+def _delivered(batch: Sequence[ClaimedMessage], outcomes: Sequence[DeliveryOutcome]
+               ) -> list[Event]:
+    """A `message.delivered` event per message handed over (a webhook delivery raises none: it
+    would raise an event for each event). Its id is the message's, so a message delivered
+    twice is reported once."""
+    sent = {o.message_id: o for o in outcomes if o.status == "delivered"}
+    return [Event(message_id=f"message.delivered:{_short(m.message_id)}",
+                  topic="message.delivered", loan_id=None,
+                  business_date=m.business_date or sent[m.message_id].at.date(),
+                  created_at=sent[m.message_id].at,
+                  payload={"message_id": m.message_id, "channel": m.channel,
+                           "loan_id": m.loan_ref or None})
+            for m in batch if m.message_id in sent and m.channel != webhooks.CHANNEL]
+
+
+def _short(message_id: str) -> str:
+    # The event id must fit the outbox's column whatever the message id's length.
+    return hashlib.sha256(message_id.encode()).hexdigest()[:40]
 
 
 def _deliver_one(

@@ -84,8 +84,10 @@ def show_document(plan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> di
 
 
 def list_document(*, loan_ref: str | None, status: str | None, limit: int,
-                  uow_factory: Callable[[], UnitOfWork]) -> dict[str, Any]:
-    """Plans, newest first, of one loan and/or in one status."""
+                  uow_factory: Callable[[], UnitOfWork], before_id: int | None = None,
+                  with_ids: bool = False) -> dict[str, Any]:
+    """Plans, newest first, of one loan and/or in one status (older than `before_id`); with
+    `with_ids`, each plan's row id too, for a caller that pages by it."""
     if status is not None and status not in STATUSES:
         raise DomainError("--status", f"must be one of {', '.join(STATUSES)}")
     if not 1 <= limit <= MAX_LIST_LIMIT:
@@ -97,7 +99,8 @@ def list_document(*, loan_ref: str | None, status: str | None, limit: int,
             if booked is None:
                 raise DomainError("--loan", f"no loan {loan_ref!r}")
             loan_id = booked.id
-        rows = uow.plans.listing(loan_id=loan_id, status=status, limit=limit)
+        rows = uow.plans.listing(loan_id=loan_id, status=status, limit=limit,
+                                 before_id=before_id)
         currency = uow.reports.currencies()
     unit = currency[0] if currency else "CNY"
     return {"plans": [
@@ -105,4 +108,5 @@ def list_document(*, loan_ref: str | None, status: str | None, limit: int,
          "effective_on": r.effective_on.isoformat(), "proposed_by": r.proposed_by,
          "decided_by": r.decided_by, "waived": money_text(r.waived, unit),
          "outcome_on": r.outcome_on.isoformat() if r.outcome_on else None}
+        | ({"row_id": r.id} if with_ids else {})
         for r, ref in rows]}

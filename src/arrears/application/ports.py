@@ -5,7 +5,7 @@ The SQL adapter (`arrears.adapters.db`) implements them; handlers never see SQLA
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -187,10 +187,21 @@ class Reports(Protocol):
         ...
 
 
+class EventLog(Protocol):
+    """Events for webhook subscribers, committed with the change that caused them (into the
+    outbox `LoanBook.emit` writes the loan book's own events to). Never commits."""
+
+    def emit(self, events: Sequence[Event]) -> None:
+        """Record each event once: an id already recorded is skipped, so a change that can
+        happen twice (a message delivered again after a lost lease) reports itself once."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the book: commit explicitly, roll back on exit otherwise."""
 
     book: LoanBook
+    events: EventLog
     reports: Reports
     messages: MessageStore
     collections: CollectionsStore
@@ -263,9 +274,10 @@ class ClaimedMessage:
     body: str
     language: str
     pack: str
-    compliance: dict[str, Any]
+    compliance: Mapping[str, Any]
     attempts: int
     borrower_id: int | None = None
+    business_date: date | None = None
     """Whose preferences the send-time re-check reads from the book."""
 
 
@@ -591,9 +603,9 @@ class PlanStore(Protocol):
     def all_watched(self) -> list[PlanRecord]:
         """Every approved plan not yet kept or broken."""
         ...
-    def listing(self, *, loan_id: int | None, status: str | None,
-                limit: int) -> list[tuple[PlanRecord, str]]:
-        """(plan, loan ref), newest first."""
+    def listing(self, *, loan_id: int | None, status: str | None, limit: int,
+                before_id: int | None = None) -> list[tuple[PlanRecord, str]]:
+        """(plan, loan ref), newest first (older than `before_id` when given)."""
         ...
     def counts(self) -> dict[tuple[str, str], int]:
         """(kind, status) -> plans."""

@@ -4,14 +4,15 @@ payment as stored (so a retried request gets the document the first one got)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from arrears.application.access import ApiUnitOfWork
 from arrears.application.handlers.eod import current_state
 from arrears.application.loan_file import money_text, schedule_document, status_document
 from arrears.application.ports import BookedLoan, UnitOfWork
 from arrears.domain.errors import DomainError
-from arrears.domain.loan import summarize
+from arrears.domain.loan import PaymentApplied, summarize
 from arrears.domain.schedule import build_schedule
 
 PARTS = ("fee", "penalty", "compound", "interest", "principal", "credit")
@@ -58,17 +59,30 @@ def payoff_quote_document(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork
             "payoff_amount": money_text(summary.payoff_amount, booked.loan.currency)}
 
 
-def payment_document(key: str, *, uow_factory: Callable[[], UnitOfWork]) -> dict[str, Any]:
-    """The payment (or reversal) posted under `key`, with its split, as stored."""
+def payment_document(key: str, *, uow_factory: Callable[[], ApiUnitOfWork]
+                     ) -> dict[str, Any]:
+    """The payment (or reversal) posted under `key`, with its split, as stored (one read:
+    it answers every retried payment request, and a loan may have many payments)."""
     with uow_factory() as uow:
-        stored = uow.book.payment_by_key(key)
-        if stored is None:
-            raise DomainError("key", f"no payment {key!r}")
-        booked = uow.book.get_many([stored.loan_id])[0]
-        loan_ref, currency = booked.loan.loan_id, booked.loan.currency
-        row = next(p for p in uow.reports.payments_of(loan_ref)
-                   if p["idempotency_key"] == key)
-    return {"payment_id": stored.id, "loan_id": loan_ref, "key": key,
-            "on": stored.on.isoformat(), "amount": money_text(stored.amount, currency),
-            "currency": currency, "reverses": row["reverses_id"] is not None,
-            **{f"to_{part}": money_text(row[f"to_{part}"], currency) for part in PARTS}}
+        row = uow.api.payment(key)
+    if row is None:
+        raise DomainError("key", f"no payment {key!r}")
+    return _document(row["id"], row["loan_ref"], key, row["paid_on"], row["amount"],
+                     row["currency"], reverses=row["reverses_id"] is not None,
+                     parts={part: row[f"to_{part}"] for part in PARTS})
+
+
+def posted_document(payment_id: int, loan_ref: str, applied: PaymentApplied, currency: str,
+                    *, reverses: bool) -> dict[str, Any]:
+    """`payment_document` of a payment just posted, from what was stored (no read back)."""
+    return _document(payment_id, loan_ref, applied.key, applied.on, applied.amount, currency,
+                     reverses=reverses,
+                     parts={part: getattr(applied, f"to_{part}") for part in PARTS})
+
+
+def _document(payment_id: int, loan_ref: str, key: str, on: date, amount: int, currency: str,
+              *, reverses: bool, parts: dict[str, int]) -> dict[str, Any]:
+    return {"payment_id": payment_id, "loan_id": loan_ref, "key": key, "on": on.isoformat(),
+            "amount": money_text(amount, currency), "currency": currency,
+            "reverses": reverses,
+            **{f"to_{part}": money_text(units, currency) for part, units in parts.items()}}

@@ -38,14 +38,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from arrears.application.loan_file import parse_plan
 from arrears.domain.errors import DomainError
 
 ARMS = ("champion", "challenger")
 STEP_FIELDS = {"name", "kind", "day", "from", "to", "every", "template", "scope", "days",
                "offer"}
 # A plan offer's terms are a plan object (`plan_file`) the book completes: its id and date.
-OFFER_KINDS = ("reage", "deferral", "reamortize", "holiday", "settlement", "waiver",
-               "rate_reduction")
+# The offer states the new schedule's payments and total; a settlement asks one discounted
+# sum by a deadline, which that message would misstate, so no step offers one.
+OFFER_KINDS = ("reage", "deferral", "reamortize", "holiday", "waiver", "rate_reduction")
+# Placeholders that let the terms be checked as a plan when the strategy is read.
+_CHECK_DAY = "2000-01-01"
+_CHECK_FIRST_DUE = "2000-02-01"
 TOP_FIELDS = {"name", "product", "send_time", "challenger_percent", "salt", "reminders",
               "champion", "challenger", "placement_days", "description"}
 
@@ -204,13 +209,22 @@ def _offer(raw: Any, field: str, kind: StepKind) -> str:
     if raw.get("kind") not in OFFER_KINDS:
         raise StrategyError(f"{field}.kind", f"must be one of {', '.join(OFFER_KINDS)} "
                                              f"(got {raw.get('kind')!r})")
-    for key in ("plan_id", "effective_on"):
+    for key in ("plan_id", "effective_on", "proposed_by", "approved_by"):
         if key in raw:
             raise StrategyError(f"{field}.{key}", "is chosen by the book when the step fires")
     try:
-        return json.dumps(raw, sort_keys=True, default=str)
+        text = json.dumps(raw, sort_keys=True, default=str)
     except (TypeError, ValueError) as error:
         raise StrategyError(field, f"cannot be read as plan terms: {error}") from None
+    # The terms as the book will read them (a TOML float rate or share is refused here, not
+    # on every firing); the policy and the cap still judge each loan's plan.
+    terms = {"first_due_on": _CHECK_FIRST_DUE} if raw["kind"] == "reage" else {}
+    try:
+        parse_plan({**terms, **json.loads(text), "plan_id": "offer",
+                    "effective_on": _CHECK_DAY}, "CNY")
+    except DomainError as error:
+        raise StrategyError(error.field.replace("plan", field, 1), error.reason) from None
+    return text
 
 
 def parse_strategy(document: Any, source: str = "strategy") -> Strategy:

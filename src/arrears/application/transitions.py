@@ -9,6 +9,7 @@ from typing import Any
 
 from arrears.application.ports import BookedLoan, Event, LoanUpdate
 from arrears.domain import ledger
+from arrears.domain.delinquency import Bucket
 from arrears.domain.loan import Loan, LoanState, summarize
 
 
@@ -53,20 +54,34 @@ def change(
     )
     events: list[Event] = []
     if booked.id and summary.bucket != booked.bucket:
-        events.append(_event("loan.bucket_changed", booked, entry, business_date, at, {
-            "from": booked.bucket.value, "to": summary.bucket.value, "dpd": summary.dpd}))
+        events.append(bucket_changed(booked.id, booked.loan.loan_id, entry, business_date, at,
+                                     booked.bucket, summary.bucket, summary.dpd))
     if loan.written_off_on is not None and booked.loan.written_off_on is None:
-        events.append(_event("loan.written_off", booked, entry, business_date, at, {
-            "principal": summary.principal_outstanding, "dpd": summary.dpd}))
+        events.append(loan_written_off(booked.id, booked.loan.loan_id, entry, business_date,
+                                       at, summary.principal_outstanding, summary.dpd))
     return Change(update=update, events=tuple(events))
 
 
-def _event(topic: str, booked: BookedLoan, entry: str, day: date, at: datetime,
+def bucket_changed(loan_id: int, loan_ref: str, entry: str, day: date, at: datetime,
+                   before: Bucket, after: Bucket, dpd: int) -> Event:
+    """The event of a loan moving from bucket `before` to `after` in the change `entry`."""
+    return _event("loan.bucket_changed", loan_id, loan_ref, entry, day, at,
+                  {"from": before.value, "to": after.value, "dpd": dpd})
+
+
+def loan_written_off(loan_id: int, loan_ref: str, entry: str, day: date, at: datetime,
+                     principal: int, dpd: int) -> Event:
+    """The event of a loan written off in the change `entry`, with the principal it had."""
+    return _event("loan.written_off", loan_id, loan_ref, entry, day, at,
+                  {"principal": principal, "dpd": dpd})
+
+
+def _event(topic: str, loan_id: int, loan_ref: str, entry: str, day: date, at: datetime,
            payload: dict[str, Any]) -> Event:
     # The entry names the loan and the date, so it is unique per change; hashed, it keeps the
     # message id short whatever the lender's loan ids look like.
     return Event(
         message_id=f"{topic}:{hashlib.sha256(entry.encode()).hexdigest()[:40]}",
-        topic=topic, loan_id=booked.id, business_date=day, created_at=at,
-        payload={"loan_id": booked.loan.loan_id, "business_date": day.isoformat(), **payload},
+        topic=topic, loan_id=loan_id, business_date=day, created_at=at,
+        payload={"loan_id": loan_ref, "business_date": day.isoformat(), **payload},
     )

@@ -1,34 +1,44 @@
 """Bureau files built columnarly: fixed-width fields written from arrays into an (n, width)
 uint8 matrix, the way the end-of-day kernel works on columns rather than on loans.
 
-Per layout (`domain.bureau.layouts`) a template row holds every constant, blank and zero;
-each field given as a column is then written for all rows at once: numbers and dates digit
-by digit with integer division (two digits per pass from a 100-entry table), text as a
-fixed-width byte array viewed as uint8. The matrix gains a newline column and is written as
-one buffer. Numbers are int64 and must fit their width (a 15-digit field < 10^15 < 2^63);
-a value that does not fit is refused, naming the field, never truncated. Text is ASCII, cut
-to its width; Metro 2 text is upper-cased (M2-1).
+Per layout (`domain.bureau.layouts`) a template row holds every constant, blank and zero (and
+the values one file shares, such as its time stamp); it is copied to every row, then each
+field given as a column is written for all rows at once through a structured view of the
+matrix (a field is one fixed-size item per row, so a column is one strided copy). Numbers and
+dates are turned into digits four at a time from a table of '0000' … '9999' (a 9-digit field
+is two divisions and three lookups); text is a fixed-width byte array, blanked below the space
+and upper-cased with whole-array operations. The matrix gains a newline column and is written
+as one buffer. Numbers are int64 and must fit their width (a 15-digit field < 10^15 < 2^63); a
+value that does not fit is refused, naming the field, never truncated. Text is ASCII, cut to
+its width; Metro 2 text is upper-cased (M2-1).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
 
-from arrears.application.bureau import BureauRecord, Format
-from arrears.domain.bureau import layouts
-from arrears.domain.bureau.codes import ConditionCode
+from arrears.application.bureau import Associate, BureauRecord, Format, Subject
+from arrears.domain.bureau import codes, layouts
+from arrears.domain.bureau.codes import ConditionCode, FurnisherKind
 from arrears.domain.bureau.layouts import Field, Layout
+from arrears.domain.errors import DomainError
 from arrears.domain.money import minor_digits
 
 NEWLINE = 10
-SPACE, ZERO = 32, 48
-PAIRS = np.array([[ZERO + i // 10, ZERO + i % 10] for i in range(100)], dtype=np.uint8)
+SPACE, ZERO, QUESTION = 32, 48, 63
+LOWER_A, LETTERS, CASE_BIT = 97, 26, 32
+CHUNK = 8192  # rows formatted together: 8192 × 427 bytes stay within the L3 cache
+QUADS = np.frombuffer(b"".join(b"%04d" % i for i in range(10_000)), dtype=np.uint32)
+"""'0000' … '9999' as one uint32 each, in memory order: viewed as bytes, a row of them reads
+left to right on any byte order."""
+
 
 class FormatError(ValueError):
     """A column the formatter refuses, naming the field."""
@@ -41,68 +51,103 @@ class FormatError(ValueError):
 
 def template(layout: Layout, *, upper: bool) -> np.ndarray:
     row = np.full(layout.length, SPACE, dtype=np.uint8)
-    for field in layout.fields:
-        if field.kind in "ND":
-            row[field.start - 1:field.end] = ZERO
-        if field.constant:
-            text = field.constant.upper() if upper else field.constant
-            value = np.frombuffer(text.encode("ascii").rjust(field.length, b"0")
-                                  if field.kind in "ND" else
-                                  text.encode("ascii").ljust(field.length), dtype=np.uint8)
-            row[field.start - 1:field.end] = value
+    for spec in layout.fields:
+        if spec.kind in "ND":
+            row[spec.start - 1:spec.end] = ZERO
+        if spec.constant:
+            text = spec.constant.upper() if upper else spec.constant
+            value = np.frombuffer(text.encode("ascii").rjust(spec.length, b"0")
+                                  if spec.kind in "ND" else
+                                  text.encode("ascii").ljust(spec.length), dtype=np.uint8)
+            row[spec.start - 1:spec.end] = value
     return row
 
 
-def write_digits(out: np.ndarray, field: Field, values: np.ndarray) -> None:
-    """Right-justified, zero-filled decimal digits of `values` into the field's columns: the
-    digits are made one position at a time in a contiguous (width, n) scratch (division by
-    a constant is cheap in NumPy), then copied into the rows in one strided pass."""
-    v = np.array(values, dtype=np.int64)  # a copy: divided in place below
-    if v.size and (v.min() < 0 or v.max() >= 10 ** field.length):
-        raise FormatError(field.name, f"values must be 0 to {10 ** field.length - 1}")
-    digits = np.empty((field.length, len(v)), dtype=np.uint8)
-    remainder = np.empty_like(v)
-    for position in range(field.length - 1, -1, -1):
-        np.divmod(v, 10, out=(v, remainder))
-        np.add(remainder, ZERO, out=digits[position], casting="unsafe")
-    out[:, field.start - 1:field.end] = digits.T
+def _places(out: np.ndarray, fields: Sequence[Field]) -> np.ndarray:
+    """`out`'s rows (a uint8 matrix whose last axis is contiguous) as records whose fields are
+    raw byte strings at the fields' places: assigning a column copies one item per row."""
+    dtype = np.dtype({"names": [f.name for f in fields],
+                      "formats": [f"V{f.length}" for f in fields],
+                      "offsets": [f.start - 1 for f in fields], "itemsize": out.shape[1]})
+    return out.view(dtype)[:, 0]
 
 
-TEXT = np.arange(256, dtype=np.uint8)
-TEXT[:SPACE] = SPACE  # NUL padding and control characters become blanks
-TEXT[128:] = ord("?")  # never emit a byte outside ASCII
-UPPER_TEXT = TEXT.copy()
-UPPER_TEXT[ord("a"):ord("z") + 1] -= 32
+@functools.cache
+def _item(skip: int, width: int, itemsize: int) -> np.dtype[np.void]:
+    return np.dtype({"names": ["item"], "formats": [f"V{width}"], "offsets": [skip],
+                     "itemsize": itemsize})
 
 
-def write_text(out: np.ndarray, field: Field, values: np.ndarray, *, upper: bool) -> None:
-    """Left-justified, blank-filled ASCII, cut to the field's width."""
-    fixed = np.asarray(values).astype(f"S{field.length}")
-    block = fixed.view(np.uint8).reshape(len(fixed), field.length)
-    out[:, field.start - 1:field.end] = (UPPER_TEXT if upper else TEXT)[block]
+def _numbers(spec: Field, values: np.ndarray) -> np.ndarray:
+    """`values` as int64, refused naming the field when one does not fit its width."""
+    v = np.asarray(values, dtype=np.int64)
+    if v.size and (v.min() < 0 or v.max() >= 10 ** spec.length):
+        raise FormatError(spec.name, f"values must be 0 to {10 ** spec.length - 1}")
+    return v
+
+
+def _digits(width: int, values: np.ndarray) -> np.ndarray:
+    words = -(-width // 4)
+    quads = np.empty((len(values), words), dtype=np.uint32)
+    rest = values
+    for word in range(words - 1, 0, -1):
+        rest, low = np.divmod(rest, 10_000)
+        quads[:, word] = QUADS[low]
+    quads[:, 0] = QUADS[rest]  # rest < 10^(width - 4 (words - 1)) ≤ 10^4
+    return quads.view(_item(4 * words - width, width, 4 * words))[:, 0]["item"]
+
+
+def digit_bytes(spec: Field, values: np.ndarray) -> np.ndarray:
+    """Right-justified, zero-filled decimal digits of `values`, one V{length} item a row."""
+    return _digits(spec.length, _numbers(spec, values))
+
+
+def text_bytes(spec: Field, values: np.ndarray, *, upper: bool) -> np.ndarray:
+    """Left-justified, blank-filled ASCII cut to the field's width, one V{length} item a row:
+    NUL padding and control characters become blanks, a byte outside ASCII becomes '?'."""
+    fixed = np.asarray(values).astype(f"S{spec.length}")  # a copy: changed in place below
+    block = fixed.view(np.uint8).reshape(len(fixed), spec.length)
+    np.maximum(block, SPACE, out=block)
+    if block.size and block.max() > 127:
+        block[block > 127] = QUESTION
+    if upper:
+        lower = np.subtract(block, LOWER_A, dtype=np.uint8) < LETTERS
+        if lower.any():
+            block -= lower.view(np.uint8) * np.uint8(CASE_BIT)
+    return fixed.view(f"V{spec.length}")
 
 
 def render_into(out: np.ndarray, layout: Layout, columns: Mapping[str, np.ndarray], *,
-                upper: bool) -> None:
-    """Records of `layout` into `out`, an (n, length + 1) uint8 matrix, each ending in a
-    newline."""
-    rows = len(out)
-    out[:, :layout.length] = template(layout, upper=upper)
-    out[:, layout.length] = NEWLINE
+                upper: bool, constants: Mapping[str, object] | None = None) -> None:
+    """Records of `layout` into `out`, a uint8 matrix `layout.length` wide whose last axis is
+    contiguous (the caller owns the columns after it). `constants` are values every record of
+    the call shares: written once into the template row. Rows are done CHUNK at a time, so
+    each field lands on rows still in the cache from the template's copy."""
+    line = template(layout, upper=upper)
+    if constants:
+        render_into(line.reshape(1, -1), layout, {
+            name: np.array([value]) for name, value in constants.items()}, upper=upper)
     for name, values in columns.items():
-        field = layout.field(name)
-        if len(values) != rows:
-            raise FormatError(name, f"has {len(values)} values for {rows} records")
-        if field.kind == "A":
-            write_text(out, field, values, upper=upper)
-        else:
-            write_digits(out, field, values)
+        if len(values) != len(out):
+            raise FormatError(name, f"has {len(values)} values for {len(out)} records")
+    places = _places(out, layout.fields)
+    fields = [(spec, np.asarray(values) if spec.kind == "A" else _numbers(spec, values))
+              for spec, values in ((layout.field(name), v) for name, v in columns.items())]
+    for start in range(0, len(out), CHUNK):
+        stop = start + CHUNK
+        out[start:stop] = line
+        rows = places[start:stop]
+        for spec, values in fields:
+            rows[spec.name] = (text_bytes(spec, values[start:stop], upper=upper)
+                               if spec.kind == "A" else _digits(spec.length, values[start:stop]))
 
 
 def render(layout: Layout, columns: Mapping[str, np.ndarray], rows: int, *, upper: bool
            ) -> np.ndarray:
+    """`rows` records of `layout`, each ending in a newline."""
     out = np.empty((rows, layout.length + 1), dtype=np.uint8)
-    render_into(out, layout, columns, upper=upper)
+    render_into(out[:, :layout.length], layout, columns, upper=upper)
+    out[:, layout.length] = NEWLINE
     return out
 
 
@@ -110,13 +155,60 @@ def render(layout: Layout, columns: Mapping[str, np.ndarray], rows: int, *, uppe
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OriginalCreditor:
+    """The K1 segment's content (M2-1): who first granted the credit, and its class."""
+
+    name: str
+    classification: int
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or not self.name.isascii() or not self.name.isprintable():
+            raise DomainError("--original-creditor", "must be printable ASCII text")
+        if len(self.name) > layouts.METRO2_K1.field("original_creditor_name").length:
+            raise DomainError("--original-creditor", "is longer than the 30 characters of K1")
+        check_classification(self.classification)
+
+
+def check_classification(value: int) -> None:
+    if value not in codes.CREDITOR_CLASSIFICATIONS:
+        raise DomainError("--creditor-classification", "must be one of " + ", ".join(
+            f"{code:02d} {name}" for code, name in codes.CREDITOR_CLASSIFICATIONS.items()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reporter:
-    """The furnisher as the header names it."""
+    """The furnisher as the file names it: the header, the account type, the K1 segment a
+    collection agency or debt buyer appends (M2-1, M2-9), and which of a borrower's contacts
+    are liable and reported beside them in J1/J2 (`codes.LIABLE_RELATIONS`)."""
 
     identification: str = "ARREARS"
     name: str = "ARREARS LENDER"
     address: str = ""
     telephone: int = 0
+    kind: FurnisherKind = FurnisherKind.CREDITOR
+    original_creditor: OriginalCreditor | None = None
+    liable_relations: Mapping[str, str] = field(
+        default_factory=lambda: dict(codes.LIABLE_RELATIONS))
+
+    def __post_init__(self) -> None:
+        needs = self.kind in codes.NEEDS_ORIGINAL_CREDITOR
+        if needs and self.original_creditor is None:
+            raise DomainError("--original-creditor", f"a {self.kind.value} reports the "
+                                                     "original creditor (K1, M2-1)")
+        if not needs and self.original_creditor is not None:
+            raise DomainError("--original-creditor", "only a collection agency or a debt "
+                                                     "buyer reports one (K1, M2-1)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Appended:
+    """One segment slot after every base segment: its columns, and which rows fill it. A file
+    of fixed-length records gives every record the same slots; an unused slot is its
+    identifier followed by blanks, and the trailer does not count it (M2 `file-structure.md`)."""
+
+    layout: Layout
+    columns: Mapping[str, np.ndarray]
+    present: np.ndarray  # bool, one per row
 
 
 def mmddyyyy(days: date | None) -> int:
@@ -127,40 +219,85 @@ def yyyymmdd(days: date | None) -> int:
     return 0 if days is None else days.year * 10_000 + days.month * 100 + days.day
 
 
+def _status_counts(statuses: np.ndarray) -> dict[str, int]:
+    """Records per two-character status, counted over the codes' 16-bit values."""
+    fixed = np.ascontiguousarray(np.asarray(statuses).astype("S2"))
+    counts = np.bincount(fixed.view(np.uint16), minlength=1)
+    found = np.flatnonzero(counts)
+    return {code.decode(): int(counts[value])
+            for value, code in zip(found, found.astype(np.uint16).view("S2"), strict=True)}
+
+
 def metro2_file(columns: Mapping[str, np.ndarray], rows: int, *, reporter: Reporter,
-                activity: date, created: datetime) -> bytes:
-    """Header, one base segment per row, trailer whose status counts add up to the records."""
-    statuses = np.asarray(columns["account_status"]).astype("S2")
-    whole = np.empty((rows + 2, layouts.METRO2_LENGTH + 1), dtype=np.uint8)
-    render_into(whole[1:-1], layouts.METRO2_BASE, {
-        **columns,
-        "identification_number": np.full(rows, reporter.identification.encode(), dtype="S20"),
-        "time_stamp": np.full(rows, _stamp(created), dtype=np.int64),
-    }, upper=True)
-    render_into(whole[:1], layouts.METRO2_HEADER, {
+                activity: date, created: datetime, appended: Sequence[Appended] = ()
+                ) -> bytes:
+    """Header, one data record per row (the base segment, then the `appended` segments),
+    trailer whose status and segment counts add up to the records. Every record of the file
+    has the same length, the header and trailer blank-padded to it, and the record descriptor
+    word says that length (M2 `base_segment.go`, `header_record.go`)."""
+    base = layouts.METRO2_BASE
+    length = base.length + sum(a.layout.length for a in appended)
+    word = {"record_descriptor_word": length}
+    whole = np.empty((rows + 2, length + 1), dtype=np.uint8)
+    whole[:, length] = NEWLINE
+    render_into(whole[1:-1, :base.length], base, columns, upper=True, constants={
+        **word, "time_stamp": _stamp(created),
+        "identification_number": reporter.identification.encode(),
+        "account_type": codes.ACCOUNT_TYPES[reporter.kind].encode()})
+    offset = base.length
+    for segment in appended:
+        block = whole[1:-1, offset:offset + segment.layout.length]
+        render_into(block, segment.layout, segment.columns, upper=True)
+        absent = ~np.asarray(segment.present, dtype=bool)
+        if absent.any():
+            block[absent] = _blank_segment(segment.layout)
+        offset += segment.layout.length
+    whole[[0, -1], base.length:length] = SPACE
+    render_into(whole[:1, :base.length], layouts.METRO2_HEADER, {
         "reporter_name": np.array([reporter.name.encode()]),
         "reporter_address": np.array([reporter.address.encode()]),
         "reporter_telephone_number": np.array([reporter.telephone]),
         "activity_date": np.array([mmddyyyy(activity)]),
         "date_created": np.array([mmddyyyy(created.date())]),
-    }, upper=True)
-    codes, counts = np.unique(statuses, return_counts=True)
-    found = {code.decode(): int(count) for code, count in zip(codes, counts, strict=True)}
+    }, upper=True, constants=word)
+    render_into(whole[-1:, :base.length], layouts.METRO2_TRAILER,
+                _trailer_columns(columns, rows, appended), upper=True, constants=word)
+    return whole.tobytes()
+
+
+def _blank_segment(layout: Layout) -> np.ndarray:
+    line = np.full(layout.length, SPACE, dtype=np.uint8)
+    identifier = layout.field("segment_identifier")
+    line[:identifier.length] = np.frombuffer(identifier.constant.encode(), dtype=np.uint8)
+    return line
+
+
+def _trailer_columns(columns: Mapping[str, np.ndarray], rows: int,
+                     appended: Sequence[Appended]) -> dict[str, np.ndarray]:
+    found = _status_counts(columns["account_status"])
     unknown = set(found) - set(layouts.TRAILER_STATUS_COUNTS) - {"DF"}
     if unknown:
         raise FormatError("account_status", f"no trailer count for {sorted(unknown)}")
-    trailer_columns: dict[str, np.ndarray] = {
-        "total_base_records": np.array([rows]),
-        "block_count": np.array([0]),
-        "total_status_DF": np.array([found.get("DF", 0)]),
-    }
+    totals: dict[str, int] = {"total_base_records": rows, "block_count": 0,
+                              "total_status_DF": found.get("DF", 0)}
     for code in layouts.TRAILER_STATUS_COUNTS:
-        trailer_columns[f"total_status_{code}"] = np.array([found.get(code, 0)])
-    ssn = np.asarray(columns.get("social_security_number", np.zeros(rows, dtype=np.int64)))
-    trailer_columns["total_ssn_all_segments"] = np.array([int(np.count_nonzero(ssn))])
-    trailer_columns["total_ssn_base_segments"] = trailer_columns["total_ssn_all_segments"]
-    render_into(whole[-1:], layouts.METRO2_TRAILER, trailer_columns, upper=True)
-    return whole.tobytes()
+        totals[f"total_status_{code}"] = found.get(code, 0)
+    ssn = {"base": int(np.count_nonzero(columns.get("social_security_number", ())))}
+    segments = {"j1": 0, "j2": 0, "k1": 0}
+    for segment in appended:
+        kind = segment.layout.name.rsplit(".", 1)[1]
+        present = np.asarray(segment.present, dtype=bool)
+        segments[kind] += int(np.count_nonzero(present))
+        if "social_security_number" in segment.columns:
+            numbers = np.asarray(segment.columns["social_security_number"])
+            ssn[kind] = ssn.get(kind, 0) + int(np.count_nonzero(numbers[present]))
+    totals |= {"total_j1_segments": segments["j1"], "total_j2_segments": segments["j2"],
+               "total_original_creditor_segments": segments["k1"],
+               "total_ssn_all_segments": sum(ssn.values()),
+               "total_ssn_base_segments": ssn["base"],
+               "total_ssn_j1_segments": ssn.get("j1", 0),
+               "total_ssn_j2_segments": ssn.get("j2", 0)}
+    return {name: np.array([value]) for name, value in totals.items()}
 
 
 def _stamp(at: datetime) -> int:
@@ -192,8 +329,24 @@ def _ascii(text: str) -> bytes:
     return plain.encode("ascii", "replace")
 
 
-def metro2_columns(records: Sequence[BureauRecord]) -> dict[str, np.ndarray]:
+def liable(subject: Subject, reporter: Reporter) -> list[tuple[Associate, str]]:
+    """The subject's associates the file reports, each with their ECOA code (M2-9)."""
+    return [(a, reporter.liable_relations[a.relation.strip().lower()])
+            for a in subject.associates if a.relation.strip().lower() in reporter.liable_relations]
+
+
+def _same_place(associate: Associate, subject: Subject) -> bool:
+    """J1 (same address) or J2 (their own): an associate with no address on file is reported
+    at the borrower's — the interpretation the README states ([U]: the book keeps no address
+    for contacts)."""
+    own = " ".join(associate.address.upper().split())
+    return not own or own == " ".join(subject.address.upper().split())
+
+
+def metro2_columns(records: Sequence[BureauRecord], reporter: Reporter | None = None
+                   ) -> dict[str, np.ndarray]:
     """The base-segment columns of `records` (one Python pass to gather, then arrays)."""
+    reporter = reporter or Reporter()
     snaps = [r.snapshot for r in records]
     digits = [minor_digits(s.currency) for s in snaps]
     names = [_split_name(r.subject.name) for r in records]
@@ -235,7 +388,46 @@ def metro2_columns(records: Sequence[BureauRecord]) -> dict[str, np.ndarray]:
                                           dtype="S32"),
         "state": np.array([_ascii(r.subject.region) if len(r.subject.region) == 2 else b""
                            for r in records], dtype="S2"),
+        "ecoa_code": np.array([codes.base_ecoa(frozenset(
+            code for _, code in liable(r.subject, reporter))).encode() for r in records],
+            dtype="S1"),
     }
+
+
+def metro2_segments(records: Sequence[BureauRecord], reporter: Reporter) -> list[Appended]:
+    """The segments after each base segment, in M2-1 order: a J1 slot per associate at the
+    borrower's address and a J2 slot per associate elsewhere (as many slots as the record with
+    the most), then K1 when the furnisher reports the original creditor."""
+    same: list[list[tuple[Associate, str]]] = []
+    elsewhere: list[list[tuple[Associate, str]]] = []
+    for record in records:
+        found = liable(record.subject, reporter)
+        same.append([f for f in found if _same_place(f[0], record.subject)])
+        elsewhere.append([f for f in found if not _same_place(f[0], record.subject)])
+    appended: list[Appended] = []
+    for layout, by_record in ((layouts.METRO2_J1, same), (layouts.METRO2_J2, elsewhere)):
+        for slot in range(max(map(len, by_record), default=0)):
+            people = [found[slot] if slot < len(found) else None for found in by_record]
+            names = [_split_name(p[0].name) if p else ("", "", "") for p in people]
+            columns = {
+                "surname": np.array([_ascii(n[0]) for n in names], dtype="S25"),
+                "first_name": np.array([_ascii(n[1]) for n in names], dtype="S20"),
+                "middle_name": np.array([_ascii(n[2]) for n in names], dtype="S20"),
+                "ecoa_code": np.array([p[1].encode() if p else b"" for p in people], dtype="S1"),
+            }
+            if layout is layouts.METRO2_J2:
+                columns["first_line_of_address"] = np.array(
+                    [_ascii(p[0].address) if p else b"" for p in people], dtype="S32")
+            appended.append(Appended(layout=layout, columns=columns,
+                                     present=np.array([p is not None for p in people])))
+    creditor = reporter.original_creditor
+    if creditor is not None:
+        rows = len(records)
+        appended.append(Appended(layout=layouts.METRO2_K1, columns={
+            "original_creditor_name": np.full(rows, creditor.name.encode(), dtype="S30"),
+            "creditor_classification": np.full(rows, creditor.classification, dtype=np.int64),
+        }, present=np.ones(rows, dtype=bool)))
+    return appended
 
 
 # --- PBOC ----------------------------------------------------------------------------------
@@ -324,8 +516,9 @@ def pboc_file(accounts: Mapping[str, np.ndarray], specials: Mapping[str, np.ndar
 def build_file(kind: Format, records: Sequence[BureauRecord], *, reporter: Reporter,
                month_end: date, created: datetime) -> bytes:
     if kind is Format.METRO2:
-        return metro2_file(metro2_columns(records), len(records), reporter=reporter,
-                           activity=month_end, created=created)
+        return metro2_file(metro2_columns(records, reporter), len(records), reporter=reporter,
+                           activity=month_end, created=created,
+                           appended=metro2_segments(records, reporter))
     accounts, specials = pboc_columns(records)
     return pboc_file(accounts, specials, len(records), reporter=reporter,
                      report_date=month_end, created=created)

@@ -5,15 +5,16 @@ once, in order, in batches that each commit; a crash resumes with the loans not 
 date. Per batch the store reads the candidate loans' installment rows as columns, the kernel
 computes the day, and:
 
-- loans whose day is plain (no bucket change, no write-off, no credit held, not left behind
-  by an earlier failure) are written back in bulk: changed installment rows, the loan's DPD
-  and date, one ledger entry (penalty and compound accrued, interest and fees falling due,
-  each recognised against its income) and the accrual row — the very rows the scalar path
-  writes for them. The loan row is written only if it is still at the date it was read at
-  (`StaleWrite` otherwise), and a loan already at the day is not read at all;
-- every other loan (the transitions: a few per cent of a day, and loans under a hardship
-  plan) goes through the scalar `close_loan_day`, so events, delinquency history and plans
-  come from one implementation.
+- loans whose day the kernel settles (no write-off, no credit held, no hardship plan, not left
+  behind by an earlier failure) are written back in bulk: changed installment rows; the loan's
+  DPD, bucket, status, first delinquent day and date; one ledger entry (penalty and compound
+  accrued, interest and fees falling due, each recognised against its income); the accrual
+  row; and for a loan changing bucket its delinquency change and outbox event — the very rows
+  the scalar path writes for them. The loan row is written only if it is still at the date it
+  was read at (`StaleWrite` otherwise), and a loan already at the day is not read at all;
+- every other loan (write-offs, credit applied on a due date, loans under a hardship plan or
+  catching up: well under one per cent of a day) goes through the scalar `close_loan_day`, so
+  those come from one implementation.
 """
 
 from __future__ import annotations
@@ -21,24 +22,51 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from arrears.application.handlers.eod import BatchCloser, close_batch_scalar
+from arrears.application.handlers.eod import BatchCloser, close_batch_scalar, eod_entry
 from arrears.application.ports import Clock, UnitOfWork
+from arrears.application.transitions import bucket_changed
 from arrears.batch.columns import day_number
 from arrears.batch.kernels import (
+    NEVER,
     ProductTable,
     _group_starts,
     _segment_sums,
     eod_arrays,
     to_minor,
 )
+from arrears.domain.delinquency import BUCKETS
+from arrears.domain.ledger import INCOME_OF, Account
 from arrears.domain.product import Product
 
 VECTORISED = "vectorised"
-BATCH_LOANS = 50_000
+# Loans per batch: on PostgreSQL a batch's pages stay in the server's cache from its read to
+# its write-back, and larger batches write more log, not less.
+BATCH_LOANS = 10_000
+# Batches closed at once on PostgreSQL, which serves each connection from its own process: the
+# two cores an end-of-day is sized for (`run_eod`'s `workers`).
+POSTGRES_WORKERS = 2
+# The receivables a plain day recognises, in the order `ledger.postings` lists them (by
+# account name), each followed by its income.
+RECOGNISED: tuple[Account, ...] = tuple(sorted((Account.PENALTY, Account.COMPOUND,
+                                                Account.INTEREST, Account.FEE)))
+LEDGER_ROWS: tuple[tuple[Account, Account, int], ...] = tuple(
+    (receivable, account, sign) for receivable in RECOGNISED
+    for account, sign in ((receivable, 1), (INCOME_OF[receivable], -1)))
+"""(receivable whose amount it carries, account, sign) of each posting of a plain day."""
+# The columns of an `AccrualWrite` and their types.
+LOAN_WRITE: dict[str, np.dtype[Any]] = {
+    "loan_id": np.dtype(np.int64), "read_on": np.dtype(np.int32), "dpd": np.dtype(np.int32),
+    "bucket": np.dtype(np.int8), "prev_bucket": np.dtype(np.int8),
+    "overdue_since": np.dtype(np.int32), "penalty_increment": np.dtype(np.int64),
+    "compound_increment": np.dtype(np.int64),
+    **{receivable.value: np.dtype(np.int64) for receivable in RECOGNISED}}
+ROW_WRITE: dict[str, np.dtype[Any]] = {
+    "loan_id": np.dtype(np.int64), "number": np.dtype(np.int16),
+    "penalty_accrued": np.dtype(np.int64), "compound_accrued": np.dtype(np.int64)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,19 +84,45 @@ class StateColumns:
     columns: dict[str, np.ndarray]
     products: tuple[Product, ...]
     product_codes: tuple[str, ...]
-    loan_refs: dict[int, str]  # database id → the lender's loan id, for ledger entry names
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccrualWrite:
-    """The bulk write for the loans whose day was plain accrual."""
+    """The bulk write for the loans the kernel settled, as NumPy columns.
+
+    `loans`, one entry per loan by id: `loan_id`; `read_on`, the day number its state was read
+    at (the write is conditional on it); `dpd`, `bucket` and `prev_bucket` (codes, positions in
+    `delinquency.BUCKETS`) at the end of the day and of the day before; `overdue_since`, the
+    first day of its oldest overdue installment's delinquency (NEVER when nothing is overdue);
+    `penalty_increment` and `compound_increment`, the day's accrual in sub-minor units; and
+    per receivable of `RECOGNISED` (by account name) the amount the day recognised, in minor
+    units. `rows`, one entry per installment row whose accrued totals changed: `loan_id`,
+    `number`, and the new `penalty_accrued` and `compound_accrued`.
+    """
 
     day: date
-    loan_refs: dict[int, str]
-    installment_rows: list[tuple[int, int, int, int]]  # loan id, number, penalty, compound
-    loans: list[tuple[int, int, int]]  # loan id, DPD, the state's day number as read
-    postings: list[tuple[int, str, int]]  # loan id, account, amount
-    accruals: list[tuple[int, int, int]]  # loan id, penalty increment, compound increment
+    loans: dict[str, np.ndarray]
+    rows: dict[str, np.ndarray]
+
+    @property
+    def loan_ids(self) -> np.ndarray:
+        return self.loans["loan_id"]
+
+    def ledger(self) -> list[tuple[int, Account, int]]:
+        """(loan id, account, amount) of the postings, loan by loan in the ledger's order."""
+        amounts = [self.loans[receivable.value].tolist() for receivable, _, _ in LEDGER_ROWS]
+        signs = [sign for _, _, sign in LEDGER_ROWS]
+        accounts = [account for _, account, _ in LEDGER_ROWS]
+        out: list[tuple[int, Account, int]] = []
+        for position, loan in enumerate(self.loan_ids.tolist()):
+            for account, sign, values in zip(accounts, signs, amounts, strict=True):
+                if values[position]:
+                    out.append((loan, account, sign * values[position]))
+        return out
+
+    def bucket_moves(self) -> np.ndarray:
+        """Positions in `loans` of the loans whose bucket changed."""
+        return np.flatnonzero(self.loans["bucket"] != self.loans["prev_bucket"])
 
 
 class ColumnStore(Protocol):
@@ -76,18 +130,21 @@ class ColumnStore(Protocol):
 
     def read_state(self, uow: UnitOfWork, ids: Sequence[int], day: date) -> StateColumns:
         """Installment rows of `ids` that can change on `day` (due by then, not paid), of
-        the loans not yet at `day`."""
+        the loans not yet at `day`, with the loans' rows locked against other writers."""
         ...
     def write_accruals(self, uow: UnitOfWork, write: AccrualWrite) -> None:
         """Write `write` back, or raise `StaleWrite` if a loan is no longer at the state date
         it was read at."""
+        ...
+    def loan_refs(self, uow: UnitOfWork, ids: Sequence[int]) -> dict[int, str]:
+        """The lender's loan id of each of `ids`."""
         ...
 
 
 Arrays = dict[str, np.ndarray]
 Kernel = Callable[[Arrays, ProductTable, date], tuple[Arrays, Arrays]]
 """The day's computation over a batch: (row results, loan results) as `kernels.eod_arrays`
-gives them. Local NumPy by default; `spark_kernel` runs the same function on Spark."""
+gives them. Local NumPy by default; `spark.SparkKernel` runs the same function on Spark."""
 
 
 def local_kernel(cols: Arrays, table: ProductTable, day: date) -> tuple[Arrays, Arrays]:
@@ -106,14 +163,23 @@ def _chargeable_before(cols: Arrays, table: ProductTable, day: int, starts: np.n
     return _segment_sums(penalty, starts), _segment_sums(compound, starts)
 
 
+def _typed(columns: dict[str, np.ndarray], types: dict[str, np.dtype[Any]]
+           ) -> dict[str, np.ndarray]:
+    return {name: columns[name].astype(kind, copy=False) for name, kind in types.items()}
+
+
+def _empty_write(day: date) -> AccrualWrite:
+    return AccrualWrite(day=day, loans={n: np.zeros(0, k) for n, k in LOAN_WRITE.items()},
+                        rows={n: np.zeros(0, k) for n, k in ROW_WRITE.items()})
+
+
 def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
                kernel: Kernel = local_kernel) -> tuple[AccrualWrite, list[int]]:
-    """(the bulk write for plain-accrual loans, the ids of the other loans in the state, which
-    take the scalar path)."""
+    """(the bulk write for the loans the kernel settles, the ids of the other loans in the
+    state, which take the scalar path)."""
     cols = state.columns
     if cols["loan_key"].size == 0:
-        return AccrualWrite(day=day, loan_refs={}, installment_rows=[], loans=[], postings=[],
-                            accruals=[]), []
+        return _empty_write(day), []
     table = ProductTable.build(state.products, write_off_dpd)
     today = day_number(day)
     rows, loans = kernel(cols, table, day)
@@ -125,44 +191,54 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
     holds_credit = cols["credit"][starts] > 0  # applied on due dates by the domain
     # Pauses, settlement offers and plan-changed rows are the domain's alone.
     planned = cols["planned"][starts] == 1
-    scalar = behind | holds_credit | planned | loans["bucket_changed"] | loans["write_off"]
-    due_today = cols["due_on"] == today
-    new_interest = _segment_sums(cols["unpaid_interest"] * due_today, starts)
-    new_fee = _segment_sums(cols["unpaid_fee"] * due_today, starts)
-    before_p, before_c = _chargeable_before(cols, table, today, starts)
-    delta_p = loans["penalty_chargeable"] - before_p
-    delta_c = loans["compound_chargeable"] - before_c
-    inc_p = _segment_sums(rows["penalty_increment"], starts)
-    inc_c = _segment_sums(rows["compound_increment"], starts)
+    scalar = behind | holds_credit | planned | loans["write_off"]
     fast = ~scalar
+    due_today = cols["due_on"] == today
+    recognised = {
+        Account.INTEREST: _segment_sums(cols["unpaid_interest"] * due_today, starts),
+        Account.FEE: _segment_sums(cols["unpaid_fee"] * due_today, starts)}
+    before_p, before_c = _chargeable_before(cols, table, today, starts)
+    recognised[Account.PENALTY] = loans["penalty_chargeable"] - before_p
+    recognised[Account.COMPOUND] = loans["compound_chargeable"] - before_c
+    earliest = loans["earliest_overdue_on"].astype(np.int64)
+    overdue_since = np.where(earliest == NEVER, NEVER, earliest + 1)
     changed = (rows["penalty_increment"] != 0) | (rows["compound_increment"] != 0)
     changed &= fast[seg]
     write = AccrualWrite(
-        day=day, loan_refs=state.loan_refs,
-        installment_rows=list(zip(loan_key[changed].tolist(), rows["number"][changed].tolist(),
-                                  rows["penalty_accrued"][changed].tolist(),
-                                  rows["compound_accrued"][changed].tolist(), strict=True)),
-        loans=list(zip(keys[fast].tolist(), loans["dpd"][fast].tolist(),
-                       cols["state_on"][starts][fast].tolist(), strict=True)),
-        postings=_postings(keys[fast], delta_p[fast], delta_c[fast], new_interest[fast],
-                           new_fee[fast]),
-        accruals=[(k, p, c) for k, p, c in zip(keys[fast].tolist(), inc_p[fast].tolist(),
-                                               inc_c[fast].tolist(), strict=True) if p or c],
+        day=day,
+        loans=_typed({
+            "loan_id": keys[fast], "read_on": cols["state_on"][starts][fast],
+            "dpd": loans["dpd"][fast], "bucket": loans["bucket"][fast],
+            "prev_bucket": loans["prev_bucket"][fast],
+            "overdue_since": overdue_since[fast],
+            "penalty_increment": _segment_sums(rows["penalty_increment"], starts)[fast],
+            "compound_increment": _segment_sums(rows["compound_increment"], starts)[fast],
+            **{receivable.value: recognised[receivable][fast] for receivable in RECOGNISED}},
+            LOAN_WRITE),
+        rows=_typed({"loan_id": loan_key[changed], "number": rows["number"][changed],
+                     "penalty_accrued": rows["penalty_accrued"][changed],
+                     "compound_accrued": rows["compound_accrued"][changed]}, ROW_WRITE),
     )
     return write, keys[scalar].tolist()
 
 
-def _postings(keys: np.ndarray, *amounts: np.ndarray) -> list[tuple[int, str, int]]:
-    """The entry `ledger.postings` makes for a day without payments or transitions: each
-    receivable recognised against its income, in the ledger's account order. `amounts` are
-    the penalty, compound, interest and fee recognised per loan."""
-    out: list[tuple[int, str, int]] = []
-    names = ("penalty", "compound", "interest", "fee")
-    for key, *values in zip(keys.tolist(), *(a.tolist() for a in amounts), strict=True):
-        pairs = [(name, value) for name, value in zip(names, values, strict=True) if value]
-        for name, value in sorted(pairs):
-            out += [(key, name, value), (key, f"{name}_income", -value)]
-    return out
+def _emit_bucket_moves(uow: UnitOfWork, store: ColumnStore, write: AccrualWrite,
+                       clock: Clock) -> None:
+    """The outbox events of the loans that changed bucket, as the scalar path emits them."""
+    moved = write.bucket_moves()
+    if not moved.size:
+        return
+    ids = write.loan_ids[moved].tolist()
+    refs = store.loan_refs(uow, ids)
+    at = clock.now()
+    day = write.day
+    uow.book.emit([
+        bucket_changed(loan, refs[loan], eod_entry(day, refs[loan]), day, at,
+                       BUCKETS[before], BUCKETS[after], dpd)
+        for loan, before, after, dpd in zip(
+            ids, write.loans["prev_bucket"][moved].tolist(),
+            write.loans["bucket"][moved].tolist(), write.loans["dpd"][moved].tolist(),
+            strict=True)])
 
 
 def vectorised_closer(store: ColumnStore, *, write_off_dpd: int, clock: Clock,
@@ -172,7 +248,8 @@ def vectorised_closer(store: ColumnStore, *, write_off_dpd: int, clock: Clock,
     def close(uow: UnitOfWork, ids: list[int], day: date) -> tuple[int, int]:
         write, _ = plan_batch(store.read_state(uow, ids, day), day, write_off_dpd, kernel)
         store.write_accruals(uow, write)
-        fast = {loan for loan, _, _ in write.loans}
+        _emit_bucket_moves(uow, store, write, clock)
+        fast = set(write.loan_ids.tolist())
         scalar_ids = [loan for loan in ids if loan not in fast]  # incl. loans with no rows
         processed, failed = close_batch_scalar(uow, scalar_ids, day,
                                                write_off_dpd=write_off_dpd, clock=clock)

@@ -242,6 +242,11 @@ def _arrays(table: pa.Table) -> dict[str, np.ndarray]:
     return out
 
 
+# Loans per end-of-day batch on Spark: each batch is a Spark job, whose start costs more than
+# a larger batch's rows.
+SPARK_BATCH_LOANS = 50_000
+
+
 class SparkKernel:
     """The executor's kernel on Spark: each batch of the database executor is exported,
     computed partition by partition, and collected back in input order (loan key, number).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
@@ -30,19 +31,31 @@ class CodecError(DomainError):
     """A compliance document does not parse; `field` is the JSON path."""
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Parser = Callable[[Any, str], Any]
+"""Parses one JSON value at a path into a model value, or raises `CodecError`."""
+_PARSERS: dict[Any, Parser] = {}
+_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+_PLANS: dict[type, dict[str, tuple[Any, bool]]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
+def _public_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(f for f in dataclasses.fields(cls)
+                                     if f.init and not f.name.startswith("_"))
+    return found
+
+
+def _plan(cls: type) -> dict[str, tuple[Any, bool]]:
+    """Each public field of a dataclass: its type and whether it must be given."""
+    plan = _PLANS.get(cls)
+    if plan is None:
         hints = typing.get_type_hints(cls)
-        _HINTS[cls] = hints
-    return hints
-
-
-def _public_fields(cls: type) -> list[dataclasses.Field[Any]]:
-    return [f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")]
+        plan = _PLANS[cls] = {
+            f.name: (hints[f.name], f.default is dataclasses.MISSING
+                     and f.default_factory is dataclasses.MISSING)
+            for f in _public_fields(cls)}
+    return plan
 
 
 def _describe(tp: Any) -> str:
@@ -52,81 +65,115 @@ def _describe(tp: Any) -> str:
 
 
 def _parse(value: Any, tp: Any, path: str) -> Any:
+    parser = _PARSERS.get(tp)
+    if parser is None:
+        parser = _PARSERS[tp] = _parser_for(tp)
+    return parser(value, path)
+
+
+def _parser_for(tp: Any) -> Parser:
+    """The parser of `tp`, built once per type: which branch applies depends on the type
+    alone, and finding it for every value cost more than the parsing (a dialer's decision
+    request parses some seventy values)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _parse(value, options[0], path)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise CodecError(path, "must be a list")
-        return tuple(_parse(item, args[0], f"{path}[{i}]") for i, item in enumerate(value))
-    if origin is frozenset:
-        (arg,) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise CodecError(path, "must be a list")
-        return frozenset(_parse(item, arg, f"{path}[{i}]") for i, item in enumerate(value))
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise CodecError(path, "must be true or false")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise CodecError(path, "must be an integer")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise CodecError(path, "must be a string")
-        return value
-    if tp is Decimal:
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise CodecError(path, "must be a decimal string")
-        try:
-            return parse_decimal(value, path)
-        except DomainError as error:
-            raise CodecError(path, error.reason) from None
-    if tp is datetime:
-        return parse_instant(value, path)
-    if tp is date:
-        if not isinstance(value, str):
-            raise CodecError(path, "not an ISO date")
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise CodecError(path, f"{value!r} is not an ISO date") from None
-        try:
-            return check_date(day, path)
-        except DomainError as error:
-            raise CodecError(path, error.reason) from None
-    if tp is time:
-        if not isinstance(value, str):
-            raise CodecError(path, "not a wall time (HH:MM)")
-        try:
-            parsed = time.fromisoformat(value)
-        except ValueError:
-            raise CodecError(path, f"{value!r} is not a wall time (HH:MM)") from None
-        if parsed.tzinfo is not None:
-            raise CodecError(path, "a wall time has no offset")
-        return parsed
-    if tp is Money:
-        if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
-            raise CodecError(path, 'must be {"amount": "…", "currency": "…"}')
-        amount = _parse(value["amount"], Decimal, f"{path}.amount")
-        currency = _parse(value["currency"], str, f"{path}.currency")
-        try:
-            return Money(amount, currency)
-        except DomainError as error:
-            raise CodecError(f"{path}.{error.field}", error.reason) from None
+        option = next(a for a in typing.get_args(tp) if a is not type(None))
+
+        def optional(value: Any, path: str) -> Any:
+            return None if value is None else _parse(value, option, path)
+
+        return optional
+    if origin in (tuple, frozenset):
+        item_type = typing.get_args(tp)[0]
+        collect: Callable[[Any], Any] = tuple if origin is tuple else frozenset
+
+        def collection(value: Any, path: str) -> Any:
+            if not isinstance(value, list):
+                raise CodecError(path, "must be a list")
+            return collect(_parse(item, item_type, f"{path}[{i}]")
+                           for i, item in enumerate(value))
+
+        return collection
+    scalar = _SCALARS.get(tp)
+    if scalar is not None:
+        return scalar
     if isinstance(tp, type) and issubclass(tp, Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            raise CodecError(path, f"{value!r} is not {_describe(tp)}") from None
+        enum: type[Enum] = tp
+
+        def member(value: Any, path: str) -> Any:
+            try:
+                return enum(value)
+            except ValueError:
+                raise CodecError(path, f"{value!r} is not {_describe(enum)}") from None
+
+        return member
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return parse_dataclass(value, tp, path)
+        cls: type = tp
+        return lambda value, path: parse_dataclass(value, cls, path)
     raise TypeError(f"codec cannot parse {tp!r}")  # pragma: no cover - a model bug
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise CodecError(path, "must be true or false")
+    return value
+
+
+def _int(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CodecError(path, "must be an integer")
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise CodecError(path, "must be a string")
+    return value
+
+
+def _decimal(value: Any, path: str) -> Decimal:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise CodecError(path, "must be a decimal string")
+    try:
+        return parse_decimal(value, path)
+    except DomainError as error:
+        raise CodecError(path, error.reason) from None
+
+
+def _date(value: Any, path: str) -> date:
+    if not isinstance(value, str):
+        raise CodecError(path, "not an ISO date")
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise CodecError(path, f"{value!r} is not an ISO date") from None
+    try:
+        return check_date(day, path)
+    except DomainError as error:
+        raise CodecError(path, error.reason) from None
+
+
+def _time(value: Any, path: str) -> time:
+    if not isinstance(value, str):
+        raise CodecError(path, "not a wall time (HH:MM)")
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise CodecError(path, f"{value!r} is not a wall time (HH:MM)") from None
+    if parsed.tzinfo is not None:
+        raise CodecError(path, "a wall time has no offset")
+    return parsed
+
+
+def _money(value: Any, path: str) -> Money:
+    if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
+        raise CodecError(path, 'must be {"amount": "…", "currency": "…"}')
+    amount = _decimal(value["amount"], f"{path}.amount")
+    currency = _str(value["currency"], f"{path}.currency")
+    try:
+        return Money(amount, currency)
+    except DomainError as error:
+        raise CodecError(f"{path}.{error.field}", error.reason) from None
 
 
 def parse_instant(value: Any, path: str) -> datetime:
@@ -144,19 +191,23 @@ def parse_instant(value: Any, path: str) -> datetime:
         raise CodecError(path, error.reason) from None
 
 
+_SCALARS: dict[Any, Parser] = {bool: _bool, int: _int, str: _str, Decimal: _decimal,
+                               datetime: parse_instant, date: _date, time: _time,
+                               Money: _money}
+
+
 def parse_dataclass(value: Any, cls: type[T], path: str) -> T:
     if not isinstance(value, dict):
         raise CodecError(path, "must be an object")
-    hints = _hints(cls)
-    known = {f.name: f for f in _public_fields(cls)}
+    plan = _plan(cls)
     for key in value:
-        if key not in known:
+        if key not in plan:
             raise CodecError(f"{path}.{key}", "unknown field")
     kwargs: dict[str, Any] = {}
-    for name, fld in known.items():
+    for name, (hint, required) in plan.items():
         if name in value:
-            kwargs[name] = _parse(value[name], hints[name], f"{path}.{name}")
-        elif fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
+            kwargs[name] = _parse(value[name], hint, f"{path}.{name}")
+        elif required:
             raise CodecError(f"{path}.{name}", "missing")
     try:
         return cls(**kwargs)

@@ -28,7 +28,7 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -149,16 +149,22 @@ def _dropped(char: str) -> bool:
     return unicodedata.category(char)[0] in "PZSC"
 
 
+@lru_cache(maxsize=8192)
+def _compacted(char: str) -> str:
+    """One source character as the compact form reads it ('' when it is dropped)."""
+    table = traditional_to_simplified()
+    return "".join(table.get(ord(piece), piece)
+                   for piece in unicodedata.normalize("NFKC", char).casefold()
+                   if not _dropped(piece))
+
+
 def compact(text: str) -> tuple[str, tuple[int, ...]]:
     """The compact form of `text` and, for each of its characters, the source position."""
-    table = traditional_to_simplified()
     out: list[str] = []
     positions: list[int] = []
     for position, char in _source(text):
-        for piece in unicodedata.normalize("NFKC", char).casefold():
-            if _dropped(piece):
-                continue
-            out.append(table.get(ord(piece), piece))
+        for piece in _compacted(char):
+            out.append(piece)
             positions.append(position)
     return "".join(out), tuple(positions)
 
@@ -167,7 +173,7 @@ def _is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 
 
-def without_inserted_latin(form: tuple[str, tuple[int, ...]]) -> tuple[str, tuple[int, ...]]:
+def without_inserted_latin(form: tuple[str, Sequence[int]]) -> tuple[str, Sequence[int]]:
     """The compact form without one or two Latin letters or digits wedged between Chinese
     characters ("坐l牢", "坐1牢"): an insertion no reader notices."""
     text, positions = form
@@ -657,16 +663,18 @@ def _excepted(haystack: str, at: int, size: int, exceptions: tuple[str, ...]) ->
 def _occurrences_in(
     category: Category,
     text: str,
-    compact_form: tuple[str, tuple[int, ...]],
+    compact_form: tuple[str, Sequence[int]],
     word_form: tuple[str, list[int], list[Token], list[Token]],
     vocab: Negation,
+    numbers: Iterable[int] | None = None,
 ) -> list[tuple[str, int, int, bool]]:
-    """(phrase, start, end, negated) for every occurrence of the category's phrases."""
+    """(phrase, start, end, negated) for every occurrence of the category's phrases (of those
+    at `numbers`, when given)."""
     out: list[tuple[str, int, int, bool]] = []
     compact_text, compact_pos = compact_form
     word_text, starts, found_tokens, runs = word_form
-    for number, (phrase, needle) in enumerate(zip(category.phrases, category.normalized,
-                                                 strict=True)):
+    for number in range(len(category.phrases)) if numbers is None else numbers:
+        phrase, needle = category.phrases[number], category.normalized[number]
         if not needle.strip():
             continue
         if category.compact:
@@ -708,28 +716,173 @@ def _word_form(found_tokens: list[Token]) -> tuple[str, list[int], list[Token], 
     return word_text, starts, found_tokens, [t for t in found_tokens if t.run]
 
 
-def _screen(text: str, lexicon: Lexicon) -> Screen:
+@dataclass(frozen=True, slots=True, eq=False)
+class _Needles:
+    """A lexicon's phrases by what a text must hold for them to occur in it: every character
+    of the phrase's form (compact, or word form), and for a Latin phrase each of its words
+    (or all of them run together, as in a split-letter run) within the text's letters and
+    digits read with separators dropped. Each phrase is filed under one of its characters
+    (`by_anchor`) as (category index, phrase number, compact?, characters needed, words,
+    run)."""
+
+    by_anchor: dict[str, tuple[tuple[int, int, bool, frozenset[str], tuple[str, ...], str],
+                               ...]]
+
+
+_LATIN_BY_FREQUENCY = {char: rank for rank, char in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
+_TEXTESE_WORDS = frozenset(_TEXTESE.values())
+"""Words a text-message spelling stands for: the text need not hold them as written."""
+
+
+def _needles(lexicon: Lexicon) -> _Needles:
+    entries: dict[str, list[tuple[int, int, bool, frozenset[str], tuple[str, ...], str]]] = {}
+    for index, category in enumerate(lexicon.categories):
+        for number, needle in enumerate(category.normalized):
+            needed = frozenset(needle) - {" "}
+            if not needed:
+                continue
+            words = tuple(word for word in needle.split() if word not in _TEXTESE_WORDS)
+            run = "" if category.compact else category.joined[number]
+            # Filed under its least common character, so that few phrases are tried.
+            anchor = max(needed, key=lambda c: (_LATIN_BY_FREQUENCY.get(c, 99), c))
+            entries.setdefault(anchor, []).append((index, number, category.compact, needed,
+                                                   words, run))
+    return _Needles(by_anchor={char: tuple(found) for char, found in entries.items()})
+
+
+class _Readable(dict[str, tuple[str, str]]):
+    """Per source character, the characters it can become in the compact form and in the
+    word form (leetspeak read as letters included); filled as characters are met."""
+
+    def __missing__(self, char: str) -> tuple[str, str]:
+        folded = _fold(char)
+        found = self[char] = (_compacted(char),
+                              folded + "".join(_LEET.get(piece, "") for piece in folded))
+        return found
+
+
+class _Folded(dict[int, str]):
+    """`str.translate` table of `_fold`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = _fold(chr(code))
+        return found
+
+
+_READABLE = _Readable()
+_FOLDED = _Folded()
+_NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
+"""What never stands inside a word of the word form (separators, and symbols it skips)."""
+_LEET_TABLE = str.maketrans(_LEET)
+
+
+def _candidates(text: str, needles: _Needles) -> dict[int, list[int]] | None:
+    """Category index → the numbers of its phrases that can occur in `text`; None when every
+    phrase must be looked for (HTML references decode to characters the text does not
+    show)."""
+    if "&" in text:
+        return None
+    readable = [_READABLE[char] for char in set(text)]
+    compact_chars = set("".join(as_compact for as_compact, _ in readable))
+    word_chars = set("".join(as_word for _, as_word in readable))
+    word_chars.add("'")  # a split-letter run matches a phrase without its apostrophes
+    grown = True
+    while grown:  # text-message spellings are read as words ("u" as "you")
+        before = len(word_chars)
+        for short, long in _TEXTESE.items():
+            if set(short) <= word_chars:
+                word_chars.update(long)
+        grown = len(word_chars) > before
+    letters: tuple[str, str] | None = None  # the text's word characters, as is and as leet
+    found: dict[int, list[int]] = {}
+    for char in compact_chars | word_chars:
+        for index, number, is_compact, needed, words, run in needles.by_anchor.get(char, ()):
+            if not needed <= (compact_chars if is_compact else word_chars):
+                continue
+            if not is_compact:
+                if letters is None:
+                    plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
+                    letters = (plain, plain.translate(_LEET_TABLE))
+                if not (all(word in letters[0] or word in letters[1] for word in words)
+                        or run in letters[1]):
+                    continue
+            found.setdefault(index, []).append(number)
+    for numbers in found.values():
+        numbers.sort()
+    return found
+
+
+class _CompactPositions(Sequence[int]):
+    """The source position of each character of a text's compact form, worked out when
+    first asked for: a text with no match never needs them."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.positions: list[int] | None = None
+
+    def _all(self) -> list[int]:
+        if self.positions is None:
+            self.positions = [position for position, char in enumerate(self.text)
+                              for _ in range(len(_compacted(char)))]
+        return self.positions
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class _Compacted(dict[int, str]):
+    """`str.translate` table of `_compacted`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = _compacted(chr(code))
+        return found
+
+
+_COMPACTED = _Compacted()
+
+
+def _compact_form(text: str) -> tuple[str, Sequence[int]]:
+    """`compact(text)`, the positions worked out only if asked for."""
+    if "&" in text:  # HTML references: `compact` reads them as the characters they name
+        return compact(text)
+    return text.translate(_COMPACTED), _CompactPositions(text)
+
+
+def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Screen:
+    """`screen`; with `needles` (the lexicon's, `_needles`), only the phrases whose characters
+    the text can hold are looked for, with the same result."""
     vocab = negation()
-    compact_forms = [compact(text)]
+    candidates = None if needles is None else _candidates(text, needles)
+    compact_forms = [compact(text) if needles is None else _compact_form(text)]
     wedged = without_inserted_latin(compact_forms[0])
     if wedged is not compact_forms[0]:
         compact_forms.append(wedged)
-    word_forms = [_word_form(tokens(text))]
-    if "\n" in text or "\r" in text:
+    latin = candidates is None or any(not lexicon.categories[index].compact
+                                      for index in candidates)
+    word_forms = [_word_form(tokens(text)) if latin else ("", [], [], [])]
+    if latin and ("\n" in text or "\r" in text):
         joined = tokens(text, join_lines=True)
         if len(joined) != len(word_forms[0][2]):
             word_forms.append(_word_form(joined))
     found: list[WordMatch] = []
-    for category in lexicon.categories:
-        occurrences = _occurrences_in(category, text, compact_forms[0], word_forms[0], vocab)
+    for index, category in enumerate(lexicon.categories):
+        numbers = None if candidates is None else candidates.get(index)
+        if candidates is not None and numbers is None:
+            continue
+        occurrences = _occurrences_in(category, text, compact_forms[0], word_forms[0], vocab,
+                                      numbers)
         if category.compact:
             for extra in compact_forms[1:]:
-                occurrences += _occurrences_in(category, text, extra, word_forms[0], vocab)
+                occurrences += _occurrences_in(category, text, extra, word_forms[0], vocab,
+                                               numbers)
         else:
             for extra_words in word_forms[1:]:  # only what the joined line breaks found
                 occurrences += [
                     o for o in _occurrences_in(category, text, compact_forms[0], extra_words,
-                                               vocab)
+                                               vocab, numbers)
                     if "\n" in text[o[1]:o[2]] or "\r" in text[o[1]:o[2]]]
         # A phrase inside a negated longer phrase of its category shares that negation
         # ("no arrest warrant": "warrant" is negated with "arrest warrant").
@@ -754,9 +907,14 @@ def _screen(text: str, lexicon: Lexicon) -> Screen:
     return Screen(tuple(found))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=1)
+def _default_needles() -> _Needles:
+    return _needles(default_lexicon())
+
+
+@lru_cache(maxsize=16384)
 def _screen_default(text: str) -> Screen:
-    return _screen(text, default_lexicon())
+    return _screen(text, default_lexicon(), _default_needles())
 
 
 def screen(text: str, lexicon: Lexicon | None = None) -> Screen:

@@ -18,6 +18,8 @@ from datetime import date
 from enum import StrEnum
 
 from arrears.domain.loan import Loan, LoanState, chargeable
+from arrears.domain.plans import NOTHING, ByComponent
+from arrears.domain.product import Component
 
 
 class Account(StrEnum):
@@ -66,29 +68,46 @@ class Position:
 
 def position(loan: Loan, state: LoanState) -> Position:
     """The ledger position of `state` (the end of `state.as_of`)."""
+    # Sums in locals rather than per-row dict updates and properties: every payment and
+    # every end-of-day of a loan takes two positions.
     as_of = state.as_of
     next_day = date.fromordinal(as_of.toordinal() + 1)
-    receivable = dict.fromkeys(RECEIVABLES, 0)
-    received = dict.fromkeys(RECEIVABLES, 0)
-    received[Account.PRINCIPAL] = state.prepaid_principal
+    product = loan.product
+    unpaid_principal = paid_principal = paid_interest = paid_fee = 0
+    penalty_paid = compound_paid = interest_due = fee_due = penalty_due = compound_due = 0
     for row in state.installments:
-        receivable[Account.PRINCIPAL] += row.unpaid_principal
-        received[Account.PRINCIPAL] += row.paid_principal
-        received[Account.INTEREST] += row.paid_interest
-        received[Account.FEE] += row.paid_fee
-        received[Account.PENALTY] += row.penalty_paid
-        received[Account.COMPOUND] += row.compound_paid
+        unpaid_principal += row.principal - row.paid_principal
+        paid_principal += row.paid_principal
+        paid_interest += row.paid_interest
+        paid_fee += row.paid_fee
+        penalty_paid += row.penalty_paid
+        compound_paid += row.compound_paid
         if row.due_date <= as_of:
-            receivable[Account.INTEREST] += row.unpaid_interest
-            receivable[Account.FEE] += row.unpaid_fee
-            penalty, compound = chargeable(row, loan.product, next_day)
-            receivable[Account.PENALTY] += penalty
-            receivable[Account.COMPOUND] += compound
+            interest_due += row.interest - row.paid_interest
+            fee_due += row.fee - row.paid_fee
+            penalty, compound = chargeable(row, product, next_day)
+            penalty_due += penalty
+            compound_due += compound
+    receivable = {Account.PRINCIPAL: unpaid_principal, Account.INTEREST: interest_due,
+                  Account.FEE: fee_due, Account.PENALTY: penalty_due,
+                  Account.COMPOUND: compound_due}
+    received = {Account.PRINCIPAL: state.prepaid_principal + paid_principal,
+                Account.INTEREST: paid_interest, Account.FEE: paid_fee,
+                Account.PENALTY: penalty_paid, Account.COMPOUND: compound_paid}
     written_off = loan.written_off_on is not None and loan.written_off_on <= as_of
     return Position(receivable=receivable, received=received, credit=state.unapplied,
-                    written_off=written_off,
-                    waived={Account(c.value): v for c, v in state.waived.items() if v},
-                    capitalised={Account(c.value): v for c, v in state.capitalised.items() if v})
+                    written_off=written_off, waived=_by_account(state.waived),
+                    capitalised=_by_account(state.capitalised))
+
+
+_ACCOUNT_OF = {component: Account(component.value) for component in Component}
+
+
+def _by_account(amounts: ByComponent) -> dict[Account, int]:
+    """The non-zero amounts of a plan's `ByComponent`, by receivable account."""
+    if amounts == NOTHING:
+        return {}
+    return {_ACCOUNT_OF[component]: value for component, value in amounts.items() if value}
 
 
 def opening_position() -> Position:

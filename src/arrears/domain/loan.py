@@ -393,8 +393,12 @@ class _Engine:
         principal = sum(self.rows[i].unpaid_principal for i in future)
         if principal == 0:
             return sum(self.rows[i].unpaid_interest + self.rows[i].unpaid_fee for i in future)
-        return principal + sum(sum(self.owed_ahead(index, day, current=position == 0))
-                               for position, index in enumerate(future))
+        # A later installment owes something ahead only when a plan left it earned amounts.
+        return principal + sum(
+            sum(self.owed_ahead(index, day, current=position == 0))
+            for position, index in enumerate(future)
+            if position == 0 or self.rows[index].interest_earned
+            or self.rows[index].fee_earned)
 
     def apply_credit_through(self, day: date) -> None:
         """Apply held credit on each due date up to `day`, at the start of that date (before
@@ -414,15 +418,16 @@ class _Engine:
     def period_start(self, index: int) -> date:
         return self.loan.disbursed_on if index == 0 else self.rows[index - 1].due_date
 
-    def accrual_start(self, index: int, day: date, *, before_plan_on: date | None = None
-                      ) -> date:
+    def accrual_start(self, index: int, day: date, *, before_plan_on: date | None = None,
+                      earned: bool | None = None) -> date:
         """Where the part of installment `index`'s interest not yet earned starts accruing:
         its period's start, or the date of the plan that moved it there (what the row had
         earned by then is `interest_earned`). `before_plan_on` leaves out the plan of that
-        date, which is being applied."""
+        date, which is being applied; `earned` says whether the row holds earned interest
+        (by default, whether `interest_earned` is set)."""
         start = self.period_start(index) if self.product.method is not Method.BULLET \
             else self.loan.disbursed_on
-        if self.rows[index].interest_earned:
+        if self.rows[index].interest_earned if earned is None else earned:
             last = day if before_plan_on is None else before_plan_on - ONE_DAY
             moved = [plan.effective_on for plan in self.loan.plans
                      if plan.kind in REPRICING_PLANS and plan.effective_on <= last]
@@ -430,11 +435,11 @@ class _Engine:
                 start = max(start, max(moved))
         return start
 
-    def period_days(self, index: int, day: date, *, before_plan_on: date | None = None
-                    ) -> tuple[int, int]:
+    def period_days(self, index: int, day: date, *, before_plan_on: date | None = None,
+                    earned: bool | None = None) -> tuple[int, int]:
         """(days of installment `index`'s accrual window elapsed by `day`, days in it)."""
         row = self.rows[index]
-        start = self.accrual_start(index, day, before_plan_on=before_plan_on)
+        start = self.accrual_start(index, day, before_plan_on=before_plan_on, earned=earned)
         whole = self.product.day_count.days_between(start, row.due_date)
         elapsed = min(max(0, self.product.day_count.days_between(start, day)), max(whole, 0))
         return elapsed, whole
@@ -501,8 +506,9 @@ class _Engine:
             self.prepaid += outstanding
             return to_fee, to_interest, outstanding, left
         elapsed, whole = self.period_days(future[0], day)
+        before = self.balances(future)
         if self.product.prepayment is Prepayment.REAMORTIZE:
-            self.respread_future(future, outstanding - amount, day)
+            self.respread_future(future, outstanding - amount, day, before)
         else:
             left = amount
             for index in reversed(future):
@@ -510,45 +516,99 @@ class _Engine:
                 take = min(left, row.unpaid_principal)
                 self.rows[index] = replace(row, principal=row.principal - take)
                 left -= take
-            self.recompute_future_interest(future, day)
+            self.recompute_future_interest(future, day, before=before)
         if whole > 0:
             first = self.rows[future[0]]
             earned = min(first.interest_earned, first.interest)
             rest = round_units(accrual_ratio(first.interest - earned, whole - elapsed, whole),
                                self.product.rounding)
+            interest = max(accrued + rest, first.paid_interest)
             self.rows[future[0]] = replace(
-                first, interest=max(accrued + rest, first.paid_interest))
+                first, interest=interest,
+                interest_earned=self.earned_at(future[0], day, accrued, interest))
         self.prepaid += amount
         return 0, 0, amount, 0
 
-    def respread_future(self, future: list[int], remaining_principal: int, day: date) -> None:
-        dates = tuple(self.rows[i].due_date for i in future)
-        rows = respread(remaining_principal, self.product, self.accrual_start(future[0], day),
-                        dates, first_number=self.rows[future[0]].number,
-                        original_principal=self.loan.principal)
-        for index, new in zip(future, rows, strict=True):
-            # A future row may be part-paid (a plan moved it there): the new spread is of what
-            # is unpaid, on top of what was paid and of what it had earned; its fee (flat, or
-            # charges a plan carried) does not depend on the principal left.
-            row = self.rows[index]
-            earned = min(row.interest_earned, row.interest)
-            self.rows[index] = replace(row, principal=row.paid_principal + new.principal,
-                                       interest=max(earned + new.interest, row.paid_interest))
+    def earned_at(self, index: int, day: date, accrued: int, interest: int) -> int:
+        """The `interest_earned` that makes installment `index`, now charged `interest`, accrue
+        `accrued` on `day` and the rest evenly to its due date: what a partial prepayment
+        keeps of the interest accrued before it (§9), so no later quote takes it back."""
+        elapsed, whole = self.period_days(index, day, earned=True)
+        if whole <= elapsed:
+            return min(accrued, interest)
+        exact = (Decimal(accrued) * whole - Decimal(interest) * elapsed) / (whole - elapsed)
+        return min(max(0, round_units(exact, self.product.rounding)), interest)
 
-    def recompute_future_interest(self, future: list[int], day: date) -> None:
-        """Re-price the future installments on the principal left: each bears interest for
-        its accrual window on the balance, on top of what a plan found it had earned."""
+    def balances(self, future: list[int]) -> list[int]:
+        """The principal each future installment's period bears: its own and every later
+        one's unpaid principal."""
         balance = sum(self.rows[i].unpaid_principal for i in future)
+        found = []
         for index in future:
+            found.append(balance)
+            balance -= self.rows[index].unpaid_principal
+        return found
+
+    def repriced(self, index: int, balance: int, day: date) -> int:
+        """Installment `index`'s interest at the contract rate on `balance`: what it had
+        earned, and its accrual window's interest on the balance."""
+        row = self.rows[index]
+        earned = min(row.interest_earned, row.interest)
+        if self.product.method is Method.BULLET:
+            return max(earned, period_interest(balance, self.product, self.loan.disbursed_on,
+                                               row.due_date, periods=self.loan.terms))
+        return earned + period_interest(balance, self.product, self.accrual_start(index, day),
+                                        row.due_date)
+
+    def plan_charge(self, index: int, old_balance: int, new_balance: int, day: date) -> int:
+        """What a plan made installment `index` charge beyond the contract interest on its
+        balance (a deferral's interest for the added time, a re-age's plan rate), scaled to
+        the balance left: a prepayment reprices the balance, never the plan's terms."""
+        charge = self.rows[index].interest - self.repriced(index, old_balance, day)
+        if charge == 0 or old_balance <= 0:
+            return 0
+        return round_units(accrual_ratio(charge, new_balance, old_balance),
+                           self.product.rounding)
+
+    def respread_future(self, future: list[int], remaining_principal: int, day: date,
+                        before: list[int]) -> None:
+        """Re-spread the principal left over the future due dates (`reamortize`), each
+        installment re-priced on its new balance as `recompute_future_interest` does."""
+        dates = tuple(self.rows[i].due_date for i in future)
+        # The split takes at most one period for the current installment, as its schedule
+        # did: a plan that moved it later charged the added time itself (`plan_charge`).
+        start = max(self.accrual_start(future[0], day), add_months(dates[0], -1))
+        rows = respread(remaining_principal, self.product, start, dates,
+                        first_number=self.rows[future[0]].number,
+                        original_principal=self.loan.principal)
+        balance = remaining_principal
+        for position, (index, new) in enumerate(zip(future, rows, strict=True)):
+            # A future row may be part-paid (a plan moved it there): the new spread is of what
+            # is unpaid, on top of what was paid, of what it had earned and of what a plan
+            # charged; its fee (flat, or charges a plan carried) does not depend on the
+            # principal left.
             row = self.rows[index]
             earned = min(row.interest_earned, row.interest)
-            if self.product.method is Method.BULLET:
-                interest = max(earned, period_interest(
-                    balance, self.product, self.loan.disbursed_on, row.due_date,
-                    periods=self.loan.terms))
-            else:
-                interest = earned + period_interest(
-                    balance, self.product, self.accrual_start(index, day), row.due_date)
+            interest = self.repriced(index, balance, day) + self.plan_charge(
+                index, before[position], balance, day)
+            self.rows[index] = replace(row, principal=row.paid_principal + new.principal,
+                                       interest=max(interest, earned, row.paid_interest))
+            balance -= new.principal
+
+    def recompute_future_interest(self, future: list[int], day: date, *,
+                                  before: list[int] | None = None) -> None:
+        """Re-price the future installments on the principal left: each bears interest for
+        its accrual window on the balance, on top of what a plan found it had earned. With
+        the balances `before` the principal changed, what a plan charged beyond the contract
+        interest stays, scaled to the balance (without them, as for a new rate, it goes)."""
+        balance = sum(self.rows[i].unpaid_principal for i in future)
+        for position, index in enumerate(future):
+            row = self.rows[index]
+            earned = min(row.interest_earned, row.interest)
+            interest = self.repriced(index, balance, day)
+            if before is not None:
+                interest = max(earned, interest + self.plan_charge(index, before[position],
+                                                                   balance, day))
             fee = row.fee if row.unpaid_principal > 0 else \
                 max(row.paid_fee, min(row.fee_earned, row.fee))
             self.rows[index] = replace(row, interest=max(interest, row.paid_interest), fee=fee)
@@ -679,6 +739,15 @@ class _Engine:
             months += 1
         if months:
             self.shift(later[0], months, plan.rate, start)
+            return
+        # Nothing moves, yet the current installment's interest accrues from the pause's start
+        # (`accrual_start`): what it had earned by then is kept, as a deferral keeps it.
+        current = next((i for i, row in enumerate(self.rows)
+                        if row.due_date > start and not row.is_paid), None)
+        if current is not None:
+            self.rows[current] = replace(self.rows[current], interest_earned=min(
+                self.accrued_interest(current, start, before_plan_on=start),
+                self.rows[current].interest))
 
     def reamortize_overdue(self, plan: Plan) -> None:
         """Due dates stay; overdue principal is shared equally by the future installments, and
@@ -688,6 +757,7 @@ class _Engine:
         if not future:
             raise InvalidPlan("plan.kind", "no future installment to spread the arrears over")
         moved = 0
+        before = self.balances(future[1:])
         for index, row in enumerate(self.rows):
             if row.due_date < day and row.unpaid_principal:
                 moved += row.unpaid_principal
@@ -708,7 +778,7 @@ class _Engine:
                                 self.product.rounding)
         self.rows[future[0]] = replace(first, interest=first.interest + added)
         if len(future) > 1:
-            self.recompute_future_interest(future[1:], day)
+            self.recompute_future_interest(future[1:], day, before=before)
 
     def reage(self, plan: Plan) -> None:
         """Close every installment and spread what is owed over `terms` new ones."""

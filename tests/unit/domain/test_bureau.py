@@ -270,10 +270,35 @@ def test_pboc_corruptions_are_each_caught() -> None:
 
 def test_money_is_whole_units_truncated_and_a_number_too_wide_is_refused() -> None:
     assert files._whole([123_499, -500], [2, 2]).tolist() == [1234, 0]  # M2-1, M2-7
-    out = np.zeros((1, 426), dtype=np.uint8)
+    balance = layouts.METRO2_BASE.field("current_balance")
+    assert bytes(files.digit_bytes(balance, np.array([0, 1234, 999_999_999]))) == (
+        b"000000000" + b"000001234" + b"999999999")
     with pytest.raises(files.FormatError, match="current_balance"):
-        files.write_digits(out, layouts.METRO2_BASE.field("current_balance"),
-                           np.array([10**9]))
+        files.digit_bytes(balance, np.array([10**9]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 15).flatmap(lambda width: st.tuples(
+    st.just(width), st.lists(st.integers(0, 10**width - 1), min_size=1, max_size=20))))
+def test_digits_four_at_a_time_are_the_zero_filled_number(case: tuple[int, list[int]]) -> None:
+    width, values = case
+    spec = layouts.Field("n", 1, width, "N")
+    assert bytes(files.digit_bytes(spec, np.array(values))) == b"".join(
+        f"{v:0{width}d}".encode() for v in values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=12), min_size=1, max_size=10), st.booleans())
+def test_text_is_blank_filled_ascii_cut_to_its_width(values: list[bytes], upper: bool) -> None:
+    spec = layouts.Field("a", 1, 8, "A")
+
+    def expected(value: bytes) -> bytes:
+        cut = value.rstrip(b"\0")[:8].ljust(8, b"\0")  # as a NumPy fixed-width string holds it
+        plain = bytes(32 if b < 32 else 63 if b > 127 else b for b in cut)
+        return plain.upper() if upper else plain
+
+    produced = files.text_bytes(spec, np.array(values, dtype="S12"), upper=upper)
+    assert bytes(produced) == b"".join(expected(v) for v in values)
 
 
 def test_layouts_are_contiguous_and_complete() -> None:

@@ -13,13 +13,14 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from arrears.domain.delinquency import LoanStatus
 from arrears.domain.loan import Loan, Payment, state_on, summarize
 from arrears.domain.plans import InvalidPlan, Plan, PlanKind, Treatment, check_sequence
-from arrears.domain.product import Component, Method
+from arrears.domain.product import Component, InterestBasis, Method, Prepayment
 
 from builders import loan as make_loan
 from strategies import histories
@@ -129,3 +130,127 @@ def test_a_plan_that_forgives_nothing_never_lowers_the_quote(case):
     planned, state = found
     before = _quote(loan, payments, plan.effective_on - ONE_DAY)
     assert summarize(planned, state).payoff_amount >= before
+
+
+# --- payments after plans (review of 76d6409) -------------------------------------------
+
+def test_a_partial_prepayment_keeps_the_interest_accrued_before_it():
+    # 10,000.00 at 18 %: installment 1 (01-15 → 02-15, 31 days) bears 150.00. On 01-29 the
+    # quote for 01-30 holds 15 days of it: 150.00 × 15 ÷ 31 = 72.58. 5,000.00 prepaid on 01-30
+    # leaves 5,000.00, whose period interest is 75.00: the quote for 01-31 is that principal,
+    # the 72.58 and one day on the new balance, 75.00 ÷ 31 = 2.42 — never the new period's
+    # interest pro rata from 01-15 (57.44), which would forgive what was earned.
+    loan = make_loan()
+    prepaid = (Payment(key="p", on=date(2026, 1, 30), amount=500_000, prepayment=True),)
+    assert _quote(loan, (), date(2026, 1, 29)) == 1_007_258
+    assert _quote(loan, prepaid, date(2026, 1, 30)) == 500_000 + 7_258 + 242
+    assert _settles(loan, prepaid, date(2026, 2, 5))
+
+
+def test_a_holiday_that_moves_no_due_date_keeps_what_was_earned():
+    # A holiday 04-01..04-10 inside the period a deferral made (02-01 → 05-15) moves no due
+    # date; the quote runs on as without it (it lost 38.80 at the holiday before the fix).
+    deferred = replace(make_loan(), plans=(replace(DEFERRAL, effective_on=date(2026, 2, 1)),))
+    paused = replace(deferred, plans=(*deferred.plans, Plan(
+        plan_id="H", kind=PlanKind.HOLIDAY, effective_on=date(2026, 4, 1),
+        until=date(2026, 4, 10))))
+    for day in (date(2026, 4, 1), date(2026, 4, 20)):
+        assert abs(_quote(paused, (), day) - _quote(deferred, (), day)) <= 1  # rounding
+
+
+def test_a_bullet_re_amortised_by_a_prepayment_keeps_its_whole_term_interest():
+    # A 12-month bullet at 12 %: 1,200.00 of interest at maturity. Half prepaid after six
+    # months leaves 600.00 earned and 300.00 on the 5,000.00 left for the other six months,
+    # whatever the product does with prepayments (never one month's 50.00).
+    for prepayment in Prepayment:
+        loan = make_loan(method=Method.BULLET, annual_rate=Decimal("0.12"),
+                         prepayment=prepayment)
+        paid = (Payment(key="p", on=date(2026, 7, 15), amount=500_000, prepayment=True),)
+        [row] = state_on(loan, paid, date(2026, 7, 15)).installments
+        assert 89_700 <= row.interest <= 90_000, prepayment
+
+
+@pytest.mark.parametrize("basis", list(InterestBasis))
+@pytest.mark.parametrize("prepayment", list(Prepayment))
+@pytest.mark.parametrize("rate", [Decimal(0), None])
+def test_a_small_prepayment_under_a_deferral_keeps_the_deferrals_terms(basis, prepayment, rate):
+    """1.00 prepaid the day after a three-month deferral barely changes the interest the
+    schedule asks (a re-spread over the moved months' day counts moves a few yuan): it
+    neither charges contract interest for an interest-free deferral's months (+8 % to +45 %
+    before the fix) nor drops what a deferral at the contract rate charged (−25 %)."""
+    loan = replace(make_loan(interest_basis=basis, prepayment=prepayment),
+                   plans=(replace(DEFERRAL, effective_on=date(2026, 2, 1), rate=rate),))
+    on = date(2026, 2, 2)
+    paid = (Payment(key="p", on=on, amount=100, prepayment=True),)
+
+    def interest(payments) -> int:
+        return sum(row.interest for row in state_on(loan, payments, on).installments)
+
+    assert abs(interest(paid) - interest(())) <= interest(()) // 200
+
+
+@st.composite
+def twice_planned(draw: st.DrawFn) -> tuple[Loan, tuple[Payment, ...], date]:
+    """A loan under two plans with payments before, between and after them, and a day."""
+    loan, earlier, first = draw(planned_loans())
+    second = draw(planned_loans())[2]
+    second = replace(second, plan_id="Q", effective_on=first.effective_on + timedelta(
+        days=draw(st.integers(1, 90))))
+    try:
+        plans = check_sequence((first, second))
+    except InvalidPlan:
+        assume(False)
+    later = tuple(
+        Payment(key=f"after{i}", on=first.effective_on + timedelta(days=draw(st.integers(0, 150))),
+                amount=draw(st.integers(1, max(1, loan.principal // 2))),
+                prepayment=draw(st.booleans()))
+        for i in range(draw(st.integers(0, 2))))
+    day = first.effective_on + timedelta(days=draw(st.integers(0, 200)))
+    return replace(loan, plans=plans), (*earlier, *later), day
+
+
+def _state_or_none(loan: Loan, payments, as_of: date):
+    try:
+        return state_on(loan, payments, as_of)
+    except InvalidPlan:
+        return None
+
+
+def _plan_or_offer_near(loan: Loan, day: date) -> bool:
+    """A plan starts on `day` or the next (a quote cannot know it), or an offer is open."""
+    return any(plan.effective_on in (day, day + ONE_DAY) or (
+        plan.kind is PlanKind.SETTLEMENT and plan.until is not None
+        and plan.effective_on <= day + ONE_DAY <= plan.until) for plan in loan.plans)
+
+
+@settings(max_examples=60, deadline=None)
+@given(twice_planned(), st.integers(1, 10**6), st.booleans())
+def test_a_payment_lowers_the_quote_by_no_more_than_itself(case, amount, prepayment):
+    """Under any two plans and any payments, money short of the quote never forgives: the
+    quote after a payment is at least the one before less the payment (a cent or two of
+    rounding aside), so no interest earned is stranded."""
+    loan, payments, day = case
+    assume(loan.written_off_on is None and not _plan_or_offer_near(loan, day))
+    before = [p for p in payments if p.on < day]
+    start = _state_or_none(loan, before, day - ONE_DAY)
+    assume(start is not None and summarize(loan, start).payoff_amount > 0)
+    paid = _state_or_none(loan, (*before, Payment(key="x", on=day, amount=amount,
+                                                 prepayment=prepayment)), day)
+    assume(paid is not None)
+    for row in paid.installments:
+        assert min(row.unpaid_principal, row.unpaid_interest, row.unpaid_fee) >= 0
+        assert 0 <= row.interest_earned <= max(row.interest, row.interest_earned)
+    assert summarize(loan, paid).payoff_amount >= summarize(loan, start).payoff_amount \
+        - amount - 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(twice_planned())
+def test_paying_the_quote_after_two_plans_and_payments_settles(case):
+    loan, payments, day = case
+    assume(loan.written_off_on is None and not _plan_or_offer_near(loan, day))
+    loan = replace(loan, plans=tuple(p for p in loan.plans if p.effective_on <= day))
+    earlier = tuple(p for p in payments if p.on <= day)
+    state = _state_or_none(loan, earlier, day)
+    assume(state is not None and summarize(loan, state).status is not LoanStatus.SETTLED)
+    assert _settles(loan, earlier, day)

@@ -1,11 +1,11 @@
 """The API's store on SQLAlchemy Core (`ApiStore`): keys, the access log and scoped case lists;
-and the unit of work that carries it beside the book."""
+and the unit of work that carries it and the webhook store beside the book."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Self
+from typing import Any, Self
 
 import sqlalchemy as sa
 
@@ -14,6 +14,7 @@ from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.messages import aware, utc
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from arrears.adapters.db.webhook_store import SqlWebhookStore
 from arrears.application.access import (
     AccessEntry,
     ApiKeyRow,
@@ -66,6 +67,17 @@ class SqlApiStore:
             self.connection.execute(at.access_log.insert(), [
                 {"at": utc(e.at), "key_ref": e.key_ref, "role": e.role, "route": e.route,
                  "loan_ref": e.loan_ref, "borrower_ref": e.borrower_ref} for e in entries])
+
+    def loan_currency(self, loan_ref: str) -> str | None:
+        return self.connection.scalar(sa.select(t.loan.c.currency).where(
+            t.loan.c.loan_ref == loan_ref))
+
+    def payment(self, key: str) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            sa.select(t.payment, t.loan.c.loan_ref, t.loan.c.currency)
+            .select_from(t.payment.join(t.loan, t.loan.c.id == t.payment.c.loan_id))
+            .where(t.payment.c.idempotency_key == key)).first()
+        return None if row is None else dict(row._mapping)
 
     def _placed_agency(self, on: date, loan_id: int | None = None) -> sa.ScalarSelect[str]:
         p, a, case = ct.placement.c, ct.agency.c, ct.collection_case.c
@@ -135,13 +147,14 @@ class SqlApiStore:
 
 
 class SqlApiUnitOfWork(SqlUnitOfWork):
-    """The book's unit of work with the API's store on the same transaction, so a scope check,
-    the access-log row it writes and the read it guards commit or roll back together."""
+    """The book's unit of work with the API's stores on the same transaction, so a scope
+    check, the access-log row it writes and the read it guards commit or roll back together."""
 
     def __enter__(self) -> Self:
         super().__enter__()
         assert self._connection is not None
         self.api = SqlApiStore(self._connection)
+        self.webhooks = SqlWebhookStore(self._connection)
         return self
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -43,13 +44,20 @@ INSTALLMENT_AMOUNTS = tuple(
 # The statements on the payment and EOD paths are built once: SQLAlchemy then only looks up
 # their compiled form, which is most of the difference between 300 and 1,000+ payments/s.
 CLOSED_THROUGH = sa.select(t.business_day.c.closed_through)
-LOAN_BY_REF = sa.select(t.loan).where(t.loan.c.loan_ref == sa.bindparam("ref"))
+# A loan row says whether the loan holds a plan, so that loans without one (most) cost no
+# query for their plans.
+HOLDS_PLAN = sa.exists().where((pt.plan.c.loan_id == t.loan.c.id) & pt.plan.c.in_force)
+LOAN_ROW = sa.select(t.loan, HOLDS_PLAN.label("holds_plan"))
+LOAN_BY_REF = LOAN_ROW.where(t.loan.c.loan_ref == sa.bindparam("ref"))
 LOAN_BY_REF_LOCKED = LOAN_BY_REF.with_for_update()
-LOANS_BY_ID = (sa.select(t.loan).where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
+LOANS_BY_ID = (LOAN_ROW.where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
                .order_by(t.loan.c.id))
 LOANS_BY_ID_LOCKED = LOANS_BY_ID.with_for_update()
+# Columns in `InstallmentState` order: rows unpack straight into it (by attribute, a loan's
+# twenty-odd rows cost more to read than the query).
 INSTALLMENTS_OF = (
-    sa.select(t.installment)
+    sa.select(t.installment.c.loan_id, t.installment.c.number, t.installment.c.due_on,
+              *(t.installment.c[name] for name in INSTALLMENT_AMOUNTS))
     .where(t.installment.c.loan_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(t.installment.c.loan_id, t.installment.c.number))
 PAYMENT_BY_KEY = sa.select(t.payment).where(t.payment.c.idempotency_key == sa.bindparam("key"))
@@ -57,6 +65,8 @@ REVERSALS_OF = sa.select(t.payment.c.id).where(t.payment.c.reverses_id == sa.bin
 INSERT_PAYMENT = t.payment.insert()
 INSERT_POSTING = t.posting.insert()
 INSERT_OUTBOX = t.outbox.insert()
+INSERT_ACCRUAL = t.accrual.insert()
+INSERT_DELINQUENCY_CHANGE = t.delinquency_change.insert()
 # What plans did to a loan, one column per component (`LoanState.waived`, `.capitalised`).
 PLAN_AMOUNT_COLUMNS = tuple((what, component, f"{what}_{component.value}")
                             for what in ("waived", "capitalised") for component in Component)
@@ -89,14 +99,26 @@ def plan_state_values(state: LoanState) -> dict[str, Any]:
         "delinquent_since": state.delinquent_since, "offer_received": state.offer_received,
         "pauses": ";".join(f"{start.isoformat()}/{end.isoformat()}"
                            for start, end in state.pauses)}
-    for what, component, name in PLAN_AMOUNT_COLUMNS:
-        values[name] = getattr(state, what).of(component)
+    for what, pairs in _AMOUNT_FIELDS.items():
+        amounts = getattr(state, what)
+        for field, name in pairs:
+            values[name] = getattr(amounts, field)
     return values
 
 
+# (ByComponent field, loan column) per kind of plan amount, worked out once: every loan read
+# builds two ByComponents.
+_AMOUNT_FIELDS = {what: tuple((component.value, name)
+                              for kind, component, name in PLAN_AMOUNT_COLUMNS if kind == what)
+                  for what in ("waived", "capitalised")}
+
+
+def _amounts_of(row: InstallmentState) -> dict[str, int]:
+    return {name: getattr(row, name) for name in INSTALLMENT_AMOUNTS}
+
+
 def _amounts(row: Any, what: str) -> ByComponent:
-    return ByComponent(**{component.value: getattr(row, name)
-                          for kind, component, name in PLAN_AMOUNT_COLUMNS if kind == what})
+    return ByComponent(**{field: getattr(row, name) for field, name in _AMOUNT_FIELDS[what]})
 
 
 def _pauses(text: str) -> tuple[tuple[date, date], ...]:
@@ -104,11 +126,12 @@ def _pauses(text: str) -> tuple[tuple[date, date], ...]:
     return tuple((date.fromisoformat(start), date.fromisoformat(end)) for start, end in pairs)
 
 
-def left_behind() -> sa.ColumnElement[bool]:
-    """The loan failed in an end-of-day after the date its state is stored at."""
+def left_behind(loan: sa.FromClause = t.loan) -> sa.ColumnElement[bool]:
+    """The loan (a row of `loan`) failed in an end-of-day after the date its state is stored
+    at."""
     return sa.select(t.eod_failure.c.loan_id).where(
-        (t.eod_failure.c.loan_id == t.loan.c.id)
-        & (t.eod_failure.c.business_date > t.loan.c.state_on)).exists()
+        (t.eod_failure.c.loan_id == loan.c.id)
+        & (t.eod_failure.c.business_date > loan.c.state_on)).exists()
 
 
 class SqlLoanBook:
@@ -273,20 +296,17 @@ class SqlLoanBook:
         by_loan: dict[int, list[InstallmentState]] = defaultdict(list)
         ids = [row.id for row in loan_rows]
         for chunk in _chunks(ids):
-            for row in self.connection.execute(INSTALLMENTS_OF, {"ids": chunk}):
-                by_loan[row.loan_id].append(InstallmentState(
-                    number=row.number, due_date=row.due_on, principal=row.principal,
-                    interest=row.interest, fee=row.fee, paid_principal=row.paid_principal,
-                    paid_interest=row.paid_interest, paid_fee=row.paid_fee,
-                    penalty_accrued=row.penalty_accrued, penalty_paid=row.penalty_paid,
-                    compound_accrued=row.compound_accrued, compound_paid=row.compound_paid,
-                    interest_earned=row.interest_earned, fee_earned=row.fee_earned))
+            for loan_id, number, due_on, *amounts in self.connection.execute(
+                    INSTALLMENTS_OF, {"ids": chunk}).all():
+                by_loan[loan_id].append(InstallmentState(
+                    number=number, due_date=due_on,
+                    **dict(zip(INSTALLMENT_AMOUNTS, amounts, strict=True))))
         products = self._products
         if any(row.product_code not in products for row in loan_rows):
             products = self.products()
         plans: dict[int, list[Plan]] = defaultdict(list)
         currencies = {row.id: row.currency for row in loan_rows}
-        for chunk in _chunks(ids):
+        for chunk in _chunks([row.id for row in loan_rows if row.holds_plan]):
             for loan_id, terms in self.connection.execute(PLANS_IN_FORCE, {"ids": chunk}):
                 plans[loan_id].append(parse_plan(json.loads(terms), currencies[loan_id]))
         return [
@@ -343,15 +363,16 @@ class SqlLoanBook:
             stored = {row.number: row for row in booked.state.installments}
             for new in state.installments:
                 old = stored.pop(new.number, None)
-                values = {name: getattr(new, name) for name in INSTALLMENT_AMOUNTS}
+                if old is new:  # the domain keeps the rows it did not change
+                    continue
                 if old is None:
                     new_rows.append({"loan_id": booked.id, "number": new.number,
-                                     "due_on": new.due_date, **values})
+                                     "due_on": new.due_date, **_amounts_of(new)})
                 elif old != new:
                     # A prepayment under `prepay` can bring the last interest due forward,
                     # and a plan moves due dates.
                     installment_rows.append({"b_loan_id": booked.id, "b_number": new.number,
-                                             "due_on": new.due_date, **values})
+                                             "due_on": new.due_date, **_amounts_of(new)})
             dropped.extend({"b_loan_id": booked.id, "b_number": number} for number in stored)
             postings.extend(
                 {"entry": update.entry, "loan_id": booked.id,
@@ -367,20 +388,15 @@ class SqlLoanBook:
                                 "from_bucket": booked.bucket.value,
                                 "to_bucket": update.bucket.value, "dpd": update.dpd})
         if loan_rows:
-            written = self.connection.execute(UPDATE_LOAN, loan_rows).rowcount
+            written = execute_many(self.connection, UPDATE_LOAN, loan_rows)
             if written != len(loan_rows):
                 raise StaleWrite(len(loan_rows), written)
-        if installment_rows:
-            self.connection.execute(UPDATE_INSTALLMENT, installment_rows)
-        if dropped:
-            self.connection.execute(DELETE_INSTALLMENT, dropped)
-        if new_rows:
-            self.connection.execute(INSERT_INSTALLMENT, new_rows)
-        if postings:
-            self.connection.execute(INSERT_POSTING, postings)
-        for table, rows in ((t.accrual, accruals), (t.delinquency_change, changes)):
+        for statement, rows in ((UPDATE_INSTALLMENT, installment_rows),
+                                (DELETE_INSTALLMENT, dropped), (INSERT_INSTALLMENT, new_rows),
+                                (INSERT_POSTING, postings), (INSERT_ACCRUAL, accruals),
+                                (INSERT_DELINQUENCY_CHANGE, changes)):
             if rows:
-                self.connection.execute(table.insert(), rows)
+                execute_many(self.connection, statement, rows)
 
     # --- payments --------------------------------------------------------------------
 
@@ -418,7 +434,7 @@ class SqlLoanBook:
     def emit(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        self.connection.execute(INSERT_OUTBOX, [
+        execute_many(self.connection, INSERT_OUTBOX, [
             {"message_id": e.message_id, "topic": e.topic, "loan_id": e.loan_id,
              "business_date": e.business_date,
              "payload": json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
@@ -453,15 +469,20 @@ class SqlLoanBook:
         """Active loans with an installment due or overdue by `day`, or left behind by an
         earlier failure, not yet closed for `day` nor set aside on it. A loan with nothing due
         is not touched: its stored state stays valid as it is (see `loan.state_on`)."""
-        set_aside = sa.select(t.eod_failure.c.loan_id).where(
-            (t.eod_failure.c.business_date == day) & (t.eod_failure.c.loan_id == t.loan.c.id))
+        loan, failure = t.loan.c, t.eod_failure.c
+        open_loan = loan.status.in_(ACTIVE_STATUSES) & (loan.state_on < day) & (loan.id > after_id)
+        # Two selects rather than one with OR: each part can use its index (the due date's,
+        # the failures' key), where an OR of the two scans every loan.
+        due = sa.select(loan.id).where(open_loan & (loan.earliest_unpaid_due_on <= day))
+        behind = sa.select(loan.id).select_from(t.loan.join(
+            t.eod_failure, (failure.loan_id == loan.id) & (failure.business_date > loan.state_on)
+        )).where(open_loan)
+        candidates = sa.union(due, behind).subquery()
+        set_aside = sa.select(failure.loan_id).where(
+            (failure.business_date == day) & (failure.loan_id == candidates.c.id))
         return list(self.connection.scalars(
-            sa.select(t.loan.c.id)
-            .where(t.loan.c.status.in_(ACTIVE_STATUSES) & (t.loan.c.state_on < day)
-                   & (t.loan.c.id > after_id)
-                   & ((t.loan.c.earliest_unpaid_due_on <= day) | left_behind())
-                   & ~set_aside.exists())
-            .order_by(t.loan.c.id).limit(limit)))
+            sa.select(candidates.c.id).where(~set_aside.exists())
+            .order_by(candidates.c.id).limit(limit)))
 
     def record_failures(self, day: date, failures: Sequence[tuple[int, str]]) -> None:
         if failures:
@@ -469,6 +490,72 @@ class SqlLoanBook:
                 t.eod_failure.insert(),
                 [{"business_date": day, "loan_id": loan_id, "error": error[:2000]}
                  for loan_id, error in failures])
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A statement compiled for one dialect and one set of row keys."""
+
+    sql: str
+    names: tuple[str, ...]  # its parameters, in the order a positional driver takes them
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values, in that order
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
+    positional: bool
+
+
+_PREPARED: dict[tuple[sa.Insert | sa.Update | sa.Delete, str, tuple[str, ...]], _Prepared] = {}
+# From this many rows a plain INSERT goes by `_insert_many` (COPY, multi-row statements).
+BULK_INSERT_ROWS = 50
+
+
+def _prepare(dialect: sa.Dialect, statement: sa.Insert | sa.Update | sa.Delete,
+             keys: tuple[str, ...]) -> _Prepared:
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+    processors = tuple(
+        (position, process) for position, name in enumerate(names)
+        if (process := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        is not None)
+    getter = itemgetter(*names)
+    values = getter if len(names) > 1 else lambda row: (getter(row),)
+    return _Prepared(sql=compiled.string, names=names, values=values, processors=processors,
+                     positional=compiled.positional)
+
+
+def execute_many(connection: sa.Connection, statement: sa.Insert | sa.Update | sa.Delete,
+                 rows: Sequence[dict[str, Any]]) -> int:
+    """Run `statement` (a module-level constant, a plain INSERT or an UPDATE or DELETE) once
+    per row of `rows` (dicts with the same keys, one per parameter); the rows it changed. The
+    statement is compiled once per dialect and keys, each value goes through its type's bind
+    processor as SQLAlchemy would, and the driver runs them all: SQLAlchemy's own per-row
+    parameter handling costs several times the driver's work for the thousands of rows of an
+    end-of-day batch or a payment file. Many rows of an INSERT go by `_insert_many`."""
+    dialect = connection.dialect
+    keys = tuple(rows[0])
+    prepared = _PREPARED.get((statement, dialect.name, keys))
+    if prepared is None:
+        prepared = _PREPARED[(statement, dialect.name, keys)] = _prepare(dialect, statement,
+                                                                        keys)
+    bulk_insert = isinstance(statement, sa.Insert) and len(rows) >= BULK_INSERT_ROWS
+    if not (prepared.positional or bulk_insert or prepared.processors):
+        return int(connection.exec_driver_sql(prepared.sql, list(rows)).rowcount)
+    values = [prepared.values(row) for row in rows]
+    if prepared.processors:
+        values = [_processed(row, prepared.processors) for row in values]
+    if bulk_insert:
+        _insert_many(connection, cast(sa.Table, statement.table), prepared.names, values)
+        return len(rows)
+    params: list[Any] = values if prepared.positional \
+        else [dict(zip(prepared.names, row, strict=True)) for row in values]
+    return int(connection.exec_driver_sql(prepared.sql, params).rowcount)
+
+
+def _processed(values: tuple[Any, ...],
+               processors: tuple[tuple[int, Callable[[Any], Any]], ...]) -> tuple[Any, ...]:
+    converted = list(values)
+    for position, process in processors:
+        converted[position] = process(converted[position])
+    return tuple(converted)
 
 
 def _insert_sql(dialect: sa.Dialect, table: sa.Table, columns: Sequence[str], rows: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any, Self
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from arrears.adapters.db import bureau_tables as bt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
-from arrears.application.bureau import BureauNotice, NoticeKind, Subject
+from arrears.application.bureau import Associate, BureauNotice, NoticeKind, Subject
 from arrears.domain.bureau import codes
 from arrears.domain.bureau.snapshot import (
     DisputeState,
@@ -192,6 +193,15 @@ class SqlBureauStore:
             for ref, name, national_id, address, region, number in rows:
                 found[ref] = Subject(name=name, national_id=national_id, address=address,
                                      region=region, phone=number or "")
+        contact = t.contact_person.c
+        for chunk in _chunks(list(found)):
+            for ref, name, relation in self.connection.execute(
+                    sa.select(t.loan.c.loan_ref, contact.name, contact.relation)
+                    .join(t.contact_person, contact.borrower_id == t.loan.c.borrower_id)
+                    .where(t.loan.c.loan_ref.in_(chunk)).order_by(contact.id)):
+                subject = found[ref]
+                found[ref] = replace(subject, associates=(
+                    *subject.associates, Associate(name=name, relation=relation)))
         return found
 
 

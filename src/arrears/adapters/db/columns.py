@@ -1,9 +1,15 @@
 """Columnar access to the book for the vectorised EOD: installment rows read in bulk as
-integer columns (dates as day numbers computed by the database), accrual results written back
-in bulk. On PostgreSQL the candidate ids go as one array parameter, and the results go through
-COPY: new rows straight into their tables, updates into temporary tables applied by one
-set-based UPDATE each (a row-at-a-time driver moves a few tens of thousands of rows a second,
-COPY several hundred thousand). SQLite uses prepared statements with executemany.
+integer columns (dates as day numbers computed by the database), the day's results written
+back in bulk.
+
+On PostgreSQL a batch is a dozen set-based statements whatever its size, and no value passes
+through Python one row at a time (`pg_bulk`): one statement locks the batch's loans and keeps
+their loan-level columns in a temporary table, from which they are read; one reads their
+installment rows. The results go by binary COPY into two more temporary tables (one row per
+loan, one per changed installment), from which one INSERT … SELECT each appends the ledger
+entries (whose names and accounts the database spells out), the accrual rows and the
+delinquency changes, and one UPDATE each writes the installments and the loans. SQLite uses
+prepared statements with executemany.
 
 Only loans not yet at the day are read, and a loan row is written back only if it is still at
 the state date it was read at: a batch that finds otherwise raises `StaleWrite`, and its unit
@@ -17,198 +23,311 @@ from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 
+from arrears.adapters.db import pg_bulk
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import SqlLoanBook, _chunks, left_behind
+from arrears.adapters.db.book import PLAN_AMOUNT_COLUMNS, SqlLoanBook, _chunks, left_behind
+from arrears.application.handlers.eod import eod_entry
 from arrears.application.ports import StaleWrite, UnitOfWork
-from arrears.batch.columns import from_day_number
-from arrears.batch.executor import AccrualWrite, StateColumns
+from arrears.batch.columns import EPOCH, from_day_number
+from arrears.batch.executor import LEDGER_ROWS, LOAN_WRITE, ROW_WRITE, AccrualWrite, StateColumns
 from arrears.batch.kernels import NEVER
-from arrears.domain.delinquency import BUCKETS
+from arrears.domain.delinquency import BUCKETS, LoanStatus
 
-COLUMNS = (("loan_key", np.int64), ("number", np.int16), ("product", np.int16),
-           ("due_on", np.int32), ("unpaid_principal", np.int64), ("unpaid_interest", np.int64),
-           ("unpaid_fee", np.int64), ("penalty_accrued", np.int64),
-           ("compound_accrued", np.int64), ("penalty_paid", np.int64),
-           ("compound_paid", np.int64), ("prev_bucket", np.int8),
-           ("written_off_on", np.int32), ("behind", np.int8), ("credit", np.int64),
-           ("state_on", np.int32), ("planned", np.int8))
-
-UPDATE_ACCRUED = t.installment.update().where(
-    (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
-    & (t.installment.c.number == sa.bindparam("b_number"))
-).values(penalty_accrued=sa.bindparam("p"), compound_accrued=sa.bindparam("c"))
-UPDATE_LOAN_DAY = t.loan.update().where(
-    (t.loan.c.id == sa.bindparam("b_id")) & (t.loan.c.state_on == sa.bindparam("b_state_on"))
-).values(state_on=sa.bindparam("day"), dpd=sa.bindparam("dpd"))
-INSERT_POSTING = t.posting.insert()
-INSERT_ACCRUAL = t.accrual.insert()
+# The kernel's input columns: per installment row, then per loan (repeated on its rows).
+ROW_COLUMNS = (("loan_key", np.int64), ("number", np.int16), ("due_on", np.int32),
+               ("unpaid_principal", np.int64), ("unpaid_interest", np.int64),
+               ("unpaid_fee", np.int64), ("penalty_accrued", np.int64),
+               ("compound_accrued", np.int64), ("penalty_paid", np.int64),
+               ("compound_paid", np.int64))
+LOAN_COLUMNS = (("loan_key", np.int64), ("product", np.int16), ("prev_bucket", np.int8),
+                ("written_off_on", np.int32), ("behind", np.int8), ("credit", np.int64),
+                ("state_on", np.int32), ("planned", np.int8))
+STATE_ON = [name for name, _ in LOAN_COLUMNS].index("state_on")
+WAIVED = tuple(name for what, _, name in PLAN_AMOUNT_COLUMNS if what == "waived")
+BUCKET_NAMES = [b.value for b in BUCKETS]
 
 
-def _under_plan() -> sa.ColumnElement[bool]:
+def _under_plan(loan: sa.FromClause) -> sa.ColumnElement[bool]:
     """The loan holds a hardship plan: pauses, offers and re-aged rows are the domain's."""
     return sa.select(pt.plan.c.id).where(
-        (pt.plan.c.loan_id == t.loan.c.id) & pt.plan.c.in_force).exists()
+        (pt.plan.c.loan_id == loan.c.id) & pt.plan.c.in_force).exists()
 
 
 def _day_number(column: sa.ColumnElement[object], dialect: str) -> sa.ColumnElement[int]:
     if dialect == "sqlite":
         return sa.cast(sa.func.julianday(column) - 2440587.5, sa.Integer)
-    return sa.cast(column - sa.cast(sa.literal("1970-01-01"), sa.Date), sa.Integer)
+    return sa.cast(column - sa.cast(sa.literal(EPOCH.isoformat()), sa.Date), sa.Integer)
+
+
+def _unpaid() -> sa.ColumnElement[bool]:
+    i = t.installment.c
+    return (i.principal > i.paid_principal) | (i.interest > i.paid_interest) | (i.fee > i.paid_fee)
+
+
+def _row_values(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
+    i = t.installment.c
+    return (i.loan_id, i.number, _day_number(i.due_on, dialect), i.principal - i.paid_principal,
+            i.interest - i.paid_interest, i.fee - i.paid_fee, i.penalty_accrued,
+            i.compound_accrued, i.penalty_paid, i.compound_paid)
+
+
+def _loan_values(loan: sa.FromClause, codes: tuple[str, ...], dialect: str
+                 ) -> tuple[sa.ColumnElement[Any], ...]:
+    c = loan.c
+    return (c.id, sa.case({code: i for i, code in enumerate(codes)}, value=c.product_code),
+            sa.case({name: i for i, name in enumerate(BUCKET_NAMES)}, value=c.bucket),
+            sa.func.coalesce(_day_number(c.written_off_on, dialect), NEVER),
+            sa.case((left_behind(loan), 1), else_=0), c.unapplied, _day_number(c.state_on, dialect),
+            sa.case((_under_plan(loan), 1), else_=0))
+
+
+def _bigints(columns: Sequence[sa.ColumnElement[Any]]) -> list[sa.ColumnElement[int]]:
+    return [sa.cast(column, sa.BigInteger) for column in columns]
 
 
 class SqlColumnStore:
     """`ColumnStore` on the SQL book."""
 
     def read_state(self, uow: UnitOfWork, ids: Sequence[int], day: date) -> StateColumns:
-        """The rows that can change on `day`: installments due by then and not paid."""
+        """The rows that can change on `day`: installments due by then and not paid, of the
+        loans not yet at `day`."""
         book = cast(SqlLoanBook, uow.book)
         connection = book.connection
         products = book.products()
         codes = tuple(sorted(products))
-        dialect = connection.dialect.name
-        product_index = sa.case({code: i for i, code in enumerate(codes)},
-                                value=t.loan.c.product_code)
-        bucket_index = sa.case({b.value: i for i, b in enumerate(BUCKETS)},
-                               value=t.loan.c.bucket)
-        i = t.installment.c
-        postgres = dialect == "postgresql"
-        wanted: sa.ColumnElement[bool] = (
-            i.loan_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
-            if postgres else i.loan_id.in_(sa.bindparam("ids", expanding=True)))
-        selected = (
-            i.loan_id, i.number, product_index, _day_number(i.due_on, dialect),
-            i.principal - i.paid_principal, i.interest - i.paid_interest, i.fee - i.paid_fee,
-            i.penalty_accrued, i.compound_accrued, i.penalty_paid, i.compound_paid,
-            bucket_index, sa.func.coalesce(_day_number(t.loan.c.written_off_on, dialect), NEVER),
-            sa.case((left_behind(), 1), else_=0), t.loan.c.unapplied,
-            _day_number(t.loan.c.state_on, dialect), sa.case((_under_plan(), 1), else_=0))
-        query = (
-            sa.select(*(sa.cast(column, sa.BigInteger) for column in selected))
-            .select_from(t.installment.join(t.loan, t.loan.c.id == i.loan_id))
-            .where(wanted & i.due_on.__le__(sa.bindparam("day"))
-                   & (t.loan.c.state_on < sa.bindparam("day"))
-                   & ((i.principal > i.paid_principal) | (i.interest > i.paid_interest)
-                      | (i.fee > i.paid_fee)))
-            .order_by(i.loan_id, i.number))
-        refs = sa.select(t.loan.c.id, t.loan.c.loan_ref).where(
-            t.loan.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger))) if postgres
-            else t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
-        loan_refs: dict[int, str] = {}
-        if postgres:
-            # Lock the loans first: a payment committing between this read and the write-back
-            # would otherwise be overwritten (SQLite's writer lock already serialises them).
-            connection.execute(sa.select(t.loan.c.id).where(
-                t.loan.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger))))
-                .with_for_update(), {"ids": list(ids)})
-            matrix = _copy_out(connection, query, {"ids": list(ids), "day": day})
-            loan_refs.update(dict(connection.execute(refs, {"ids": list(ids)}).all()))
+        if connection.dialect.name == "postgresql":
+            loans, rows = _read_postgres(connection, list(ids), day, codes)
         else:
-            rows: list[tuple[int, ...]] = []
-            for chunk in _chunks(list(ids)):
-                # Plain tuples: NumPy probing SQLAlchemy rows for array protocols costs more
-                # than the query.
-                rows.extend(map(tuple, connection.execute(query, {"ids": chunk, "day": day})))
-                loan_refs.update(dict(connection.execute(refs, {"ids": chunk}).all()))
-            matrix = np.array(rows, dtype=np.int64).reshape(len(rows), len(COLUMNS))
-        columns = {name: matrix[:, index].astype(dtype)
-                   for index, (name, dtype) in enumerate(COLUMNS)}
+            loans, rows = _read_sqlite(connection, list(ids), day, codes)
+        # Each row's loan; a loan already at the day is left out (another writer closed it).
+        owner = np.searchsorted(loans[:, 0], rows[:, 0])
+        keep = loans[owner, STATE_ON] < (day - EPOCH).days
+        rows, owner = rows[keep], owner[keep]
+        columns = {name: rows[:, index].astype(dtype)
+                   for index, (name, dtype) in enumerate(ROW_COLUMNS)}
+        for index, (name, dtype) in enumerate(LOAN_COLUMNS[1:], start=1):
+            columns[name] = loans[owner, index].astype(dtype)
         return StateColumns(columns=columns, products=tuple(products[c] for c in codes),
-                            product_codes=codes, loan_refs=loan_refs)
+                            product_codes=codes)
 
     def write_accruals(self, uow: UnitOfWork, write: AccrualWrite) -> None:
         connection = cast(SqlLoanBook, uow.book).connection
-        if connection.dialect.name == "postgresql":
-            _copy_accruals(connection, write)
+        if write.loan_ids.size == 0:
             return
-        day = write.day
-        if write.loans:
-            _check_written(write, connection.execute(UPDATE_LOAN_DAY, [
-                {"b_id": loan, "b_state_on": from_day_number(read_on), "day": day, "dpd": dpd}
-                for loan, dpd, read_on in write.loans]).rowcount)
-        if write.installment_rows:
-            connection.execute(UPDATE_ACCRUED, [
-                {"b_loan_id": loan, "b_number": number, "p": p, "c": c}
-                for loan, number, p, c in write.installment_rows])
-        if write.postings:
-            connection.execute(INSERT_POSTING, [
-                {"entry": f"eod:{day.isoformat()}:{write.loan_refs[loan]}", "loan_id": loan,
-                 "business_date": day, "account": account, "amount": amount}
-                for loan, account, amount in write.postings])
-        if write.accruals:
-            connection.execute(INSERT_ACCRUAL, [
-                {"loan_id": loan, "business_date": day, "penalty": p, "compound": c}
-                for loan, p, c in write.accruals])
+        if connection.dialect.name == "postgresql":
+            _write_postgres(connection, write)
+        else:
+            _write_sqlite(connection, write)
+
+    def loan_refs(self, uow: UnitOfWork, ids: Sequence[int]) -> dict[int, str]:
+        return _loan_refs(cast(SqlLoanBook, uow.book).connection, ids)
 
 
-def _check_written(write: AccrualWrite, loans_written: int) -> None:
-    if loans_written != len(write.loans):
-        raise StaleWrite(len(write.loans), loans_written)
+def _loan_refs(connection: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
+    refs: dict[int, str] = {}
+    for chunk in _chunks(list(ids)):
+        refs.update(connection.execute(sa.select(t.loan.c.id, t.loan.c.loan_ref)
+                                       .where(t.loan.c.id.in_(chunk))).all())
+    return refs
 
 
-COPY_HEADER = 19  # "PGCOPY\n\377\r\n\0", flags and header-extension length
-COPY_TRAILER = 2  # the int16 -1 after the last row
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+BATCH_TABLE = "eod_batch"  # the batch's loans as read and locked, with their lender ids
+LOANS_TABLE = "eod_loan_day"  # the write-back, one row per loan
+ROWS_TABLE = "eod_accrued"  # the write-back, one row per changed installment
+BATCH_COLUMNS = ("id bigint, loan_ref text, "
+                 + ", ".join(f"{name} bigint" for name, _ in LOAN_COLUMNS[1:]))
 
 
-def _copy_out(connection: sa.Connection, query: sa.Select[Any], params: dict[str, Any]
-              ) -> np.ndarray:
-    """The rows of `query` (every column BIGINT, never null) as an int64 matrix, through
-    binary COPY decoded by NumPy in one pass: each row is a field count, then a length and a
-    big-endian value per column, so the whole body is one fixed-width record array."""
-    compiled = query.compile(dialect=connection.dialect)
-    values = {**compiled.params, **params}
-    fields: list[tuple[str, str]] = [("count", ">i2")]
-    for index in range(len(COLUMNS)):
-        fields += [(f"length{index}", ">i4"), (f"value{index}", ">i8")]
+def _make_temporary_tables(cursor: Any) -> None:
+    """The batch's scratch tables, made once per session; a commit empties them."""
+    for name, columns in ((BATCH_TABLE, BATCH_COLUMNS),
+                          (LOANS_TABLE, pg_bulk.table_columns(LOAN_WRITE)),
+                          (ROWS_TABLE, pg_bulk.table_columns(ROW_WRITE))):
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS")
+
+
+def _read_postgres(connection: sa.Connection, ids: list[int], day: date,
+                   codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(loan-level matrix, installment matrix), both by loan id. The loans' rows are locked
+    first (a payment committing between this read and the write-back would otherwise be
+    overwritten) by the statement that keeps them for the write-back in `BATCH_TABLE`."""
+    wanted = sa.bindparam("ids", value=ids, type_=sa.ARRAY(sa.BigInteger))
+    c = t.loan.c
+    locked = (sa.select(c.id, c.loan_ref, *_loan_values(t.loan, codes, "postgresql")[1:])
+              .where(c.id == sa.any_(wanted)).with_for_update(key_share=True)
+              .compile(dialect=connection.dialect))
+    i = t.installment.c
+    rows = (sa.select(*_bigints(_row_values("postgresql")))
+            .where((i.loan_id == sa.any_(wanted)) & (i.due_on <= sa.bindparam("day", day))
+                   & _unpaid())
+            .compile(dialect=connection.dialect))
     raw = connection.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY ({compiled}) TO STDOUT (FORMAT BINARY)", values) as copy:
-        data = b"".join(bytes(block) for block in copy)
-    records = np.frombuffer(data[COPY_HEADER:len(data) - COPY_TRAILER], dtype=np.dtype(fields))
-    if records.size and (records["count"] != len(COLUMNS)).any():
-        raise ValueError("unexpected row shape in the COPY stream")
-    return np.column_stack([records[f"value{index}"].astype(np.int64)
-                            for index in range(len(COLUMNS))]).reshape(-1, len(COLUMNS))
+    with raw.cursor(binary=True) as cursor:
+        # JIT compiling these plans costs more than running them; sorting a batch's ledger
+        # rows needs more than the default memory.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        _make_temporary_tables(cursor)
+        cursor.execute(f"DELETE FROM {BATCH_TABLE}")
+        cursor.execute(f"INSERT INTO {BATCH_TABLE} {locked}", locked.params)
+        loans = pg_bulk.bigint_rows(
+            cursor, f"SELECT id, {', '.join(n for n, _ in LOAN_COLUMNS[1:])} FROM {BATCH_TABLE}",
+            {}, len(LOAN_COLUMNS), order=(0,))
+        names = [name for name, _ in ROW_COLUMNS]
+        by_due_date = [names.index(name) for name in ("loan_key", "due_on", "number")]
+        return loans, pg_bulk.bigint_rows(cursor, str(rows), rows.params, len(ROW_COLUMNS),
+                                          order=by_due_date)
 
 
-def _copy_accruals(connection: sa.Connection, write: AccrualWrite) -> None:
-    """The PostgreSQL write path: COPY in the same transaction as the rest of the batch. The
-    loan rows go first, so a stale write is refused before anything else is written."""
+def _write_postgres(connection: sa.Connection, write: AccrualWrite) -> None:
+    """The write-back in the batch's transaction (see the module docstring), which must have
+    read the loans under lock (`BATCH_TABLE`): a loan that was not, or was read at another
+    date, is refused first (`StaleWrite`). The loan rows are written last, so the rows
+    appended before them find each loan locked by this transaction and not yet rewritten,
+    which makes their foreign-key checks cheap; they are written only if still at the date
+    read all the same."""
     day = write.day
     raw = connection.connection.driver_connection
     assert raw is not None
+    epoch = f"DATE '{EPOCH.isoformat()}'"
+    buckets = {"day": day, "buckets": BUCKET_NAMES}
     with raw.cursor() as cursor:
+        _make_temporary_tables(cursor)
+        with cursor.copy(f"COPY {LOANS_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(pg_bulk.copy_stream(write.loans))
+        cursor.execute(f"SELECT count(*) FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b "
+                       f"ON b.id = s.loan_id AND b.state_on = s.read_on")
+        row = cursor.fetchone()
+        _check_written(write, row[0] if row else 0)
+        postings = ", ".join(f"({position}, '{account.value}', {sign} * s.{receivable.value})"
+                             for position, (receivable, account, sign) in enumerate(LEDGER_ROWS))
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS eod_accrued (loan_id bigint, number int, "
-            "penalty bigint, compound bigint) ON COMMIT DELETE ROWS;"
-            "CREATE TEMP TABLE IF NOT EXISTS eod_loan_day (id bigint, dpd int, read_on date) "
-            "ON COMMIT DELETE ROWS")
-        _copy_rows(cursor, "COPY eod_loan_day FROM STDIN",
-                   [(loan, dpd, from_day_number(read_on)) for loan, dpd, read_on in write.loans])
-        if write.loans:
+            f"INSERT INTO posting (entry, loan_id, business_date, account, amount) "
+            f"SELECT %(prefix)s || b.loan_ref, s.loan_id, %(day)s, p.account, p.amount "
+            f"FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b ON b.id = s.loan_id "
+            f"CROSS JOIN LATERAL (VALUES {postings}) AS p(position, account, amount) "
+            f"WHERE p.amount <> 0 ORDER BY s.loan_id, p.position",
+            {"prefix": eod_entry(day, ""), "day": day})
+        cursor.execute(
+            f"INSERT INTO accrual (loan_id, business_date, penalty, compound) "
+            f"SELECT loan_id, %(day)s, penalty_increment, compound_increment FROM {LOANS_TABLE} "
+            f"WHERE penalty_increment <> 0 OR compound_increment <> 0 ORDER BY loan_id",
+            {"day": day})
+        cursor.execute(
+            f"INSERT INTO delinquency_change (loan_id, business_date, from_bucket, to_bucket, "
+            f"dpd) SELECT loan_id, %(day)s, (%(buckets)s::text[])[prev_bucket + 1], "
+            f"(%(buckets)s::text[])[bucket + 1], dpd FROM {LOANS_TABLE} "
+            f"WHERE bucket <> prev_bucket ORDER BY loan_id", buckets)
+        if write.rows["loan_id"].size:
+            with cursor.copy(f"COPY {ROWS_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(pg_bulk.copy_stream(write.rows))
             cursor.execute(
-                "UPDATE loan AS l SET state_on = %s, dpd = s.dpd FROM eod_loan_day AS s "
-                "WHERE l.id = s.id AND l.state_on = s.read_on", (day,))
-            _check_written(write, cursor.rowcount)
-        _copy_rows(cursor, "COPY eod_accrued FROM STDIN", write.installment_rows)
-        _copy_rows(cursor, "COPY posting (entry, loan_id, business_date, account, amount) "
-                           "FROM STDIN",
-                   [(f"eod:{day.isoformat()}:{write.loan_refs[loan]}", loan, day, account, amount)
-                    for loan, account, amount in write.postings])
-        _copy_rows(cursor, "COPY accrual (loan_id, business_date, penalty, compound) FROM STDIN",
-                   [(loan, day, p, c) for loan, p, c in write.accruals])
-        if write.installment_rows:
-            cursor.execute(
-                "UPDATE installment AS i SET penalty_accrued = s.penalty, "
-                "compound_accrued = s.compound FROM eod_accrued AS s "
-                "WHERE i.loan_id = s.loan_id AND i.number = s.number")
+                f"UPDATE installment AS i SET penalty_accrued = s.penalty_accrued, "
+                f"compound_accrued = s.compound_accrued FROM {ROWS_TABLE} AS s "
+                f"WHERE i.loan_id = s.loan_id AND i.number = s.number")
+        since = f"{epoch} + s.overdue_since"
+        cursor.execute(
+            f"UPDATE loan AS l SET state_on = %(day)s, dpd = s.dpd, "
+            f"bucket = (%(buckets)s::text[])[s.bucket + 1], status = CASE WHEN s.dpd > 0 "
+            f"THEN '{LoanStatus.OVERDUE.value}' ELSE '{LoanStatus.CURRENT.value}' END, "
+            # `track_delinquency`: kept from the first overdue day, ended once nothing is
+            # overdue unless a plan forgave part of the loan (plans are the scalar path's).
+            f"delinquent_since = CASE WHEN s.overdue_since <> {NEVER} "
+            f"THEN LEAST(COALESCE(l.delinquent_since, {since}), {since}) "
+            f"WHEN {' + '.join(f'l.{name}' for name in WAIVED)} = 0 THEN NULL "
+            f"ELSE l.delinquent_since END "
+            f"FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b ON b.id = s.loan_id "
+            f"WHERE l.id = s.loan_id AND l.state_on = {epoch} + s.read_on", buckets)
+        _check_written(write, cursor.rowcount)
 
 
-def _copy_rows(cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    if rows:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
+def _check_written(write: AccrualWrite, loans_written: int) -> None:
+    if loans_written != write.loan_ids.size:
+        raise StaleWrite(write.loan_ids.size, loans_written)
+
+
+# --- SQLite ----------------------------------------------------------------------------------
+
+
+def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tuple[str, ...]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    i = t.installment.c
+    loans_query = sa.select(*_loan_values(t.loan, codes, "sqlite")).where(
+        t.loan.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(t.loan.c.id)
+    rows_query = (sa.select(*_row_values("sqlite"))
+                  .where(i.loan_id.in_(sa.bindparam("ids", expanding=True))
+                         & (i.due_on <= sa.bindparam("day")) & _unpaid())
+                  .order_by(i.loan_id, i.due_on, i.number))
+    loans: list[tuple[int, ...]] = []
+    rows: list[tuple[int, ...]] = []
+    for chunk in _chunks(ids):
+        # Plain tuples: NumPy probing SQLAlchemy rows for array protocols costs more than
+        # the query.
+        loans.extend(map(tuple, connection.execute(loans_query, {"ids": chunk})))
+        rows.extend(map(tuple, connection.execute(rows_query, {"ids": chunk, "day": day})))
+    return (np.array(loans, dtype=np.int64).reshape(len(loans), len(LOAN_COLUMNS)),
+            np.array(rows, dtype=np.int64).reshape(len(rows), len(ROW_COLUMNS)))
+
+
+def _sqlite_update_loan() -> sa.Update:
+    loan = t.loan.c
+    since = sa.bindparam("since", type_=sa.Date)
+    waived = sum((loan[name] for name in WAIVED), sa.literal(0))
+    return t.loan.update().where(
+        (loan.id == sa.bindparam("b_id")) & (loan.state_on == sa.bindparam("b_state_on"))
+    ).values(state_on=sa.bindparam("day"), dpd=sa.bindparam("dpd"),
+             bucket=sa.bindparam("bucket"), status=sa.bindparam("status"),
+             delinquent_since=sa.case(
+                 (since.is_not(None), sa.func.min(sa.func.coalesce(loan.delinquent_since, since),
+                                                  since)),
+                 (waived == 0, sa.null()), else_=loan.delinquent_since))
+
+
+UPDATE_LOAN_DAY = _sqlite_update_loan()
+UPDATE_ACCRUED = t.installment.update().where(
+    (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
+    & (t.installment.c.number == sa.bindparam("b_number"))
+).values(penalty_accrued=sa.bindparam("p"), compound_accrued=sa.bindparam("c"))
+
+
+def _write_sqlite(connection: sa.Connection, write: AccrualWrite) -> None:
+    day = write.day
+    loans = {name: column.tolist() for name, column in write.loans.items()}
+    _check_written(write, connection.execute(UPDATE_LOAN_DAY, [
+        {"b_id": loan, "b_state_on": from_day_number(read_on), "day": day, "dpd": dpd,
+         "bucket": BUCKET_NAMES[after],
+         "status": (LoanStatus.OVERDUE if dpd > 0 else LoanStatus.CURRENT).value,
+         "since": None if since == NEVER else from_day_number(since)}
+        for loan, read_on, dpd, after, since in zip(
+            loans["loan_id"], loans["read_on"], loans["dpd"], loans["bucket"],
+            loans["overdue_since"], strict=True)]).rowcount)
+    rows = {name: column.tolist() for name, column in write.rows.items()}
+    if rows["loan_id"]:
+        connection.execute(UPDATE_ACCRUED, [
+            {"b_loan_id": loan, "b_number": number, "p": p, "c": c}
+            for loan, number, p, c in zip(rows["loan_id"], rows["number"],
+                                          rows["penalty_accrued"], rows["compound_accrued"],
+                                          strict=True)])
+    ledger = write.ledger()
+    refs = _loan_refs(connection, sorted({loan for loan, _, _ in ledger}))
+    if ledger:
+        connection.execute(t.posting.insert(), [
+            {"entry": eod_entry(day, refs[loan]), "loan_id": loan, "business_date": day,
+             "account": account.value, "amount": amount} for loan, account, amount in ledger])
+    accruals = [{"loan_id": loan, "business_date": day, "penalty": p, "compound": c}
+                for loan, p, c in zip(loans["loan_id"], loans["penalty_increment"],
+                                      loans["compound_increment"], strict=True) if p or c]
+    if accruals:
+        connection.execute(t.accrual.insert(), accruals)
+    moves = [{"loan_id": loan, "business_date": day, "from_bucket": BUCKET_NAMES[before],
+              "to_bucket": BUCKET_NAMES[after], "dpd": dpd}
+             for loan, before, after, dpd in zip(loans["loan_id"], loans["prev_bucket"],
+                                                 loans["bucket"], loans["dpd"], strict=True)
+             if before != after]
+    if moves:
+        connection.execute(t.delinquency_change.insert(), moves)

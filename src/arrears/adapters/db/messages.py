@@ -8,7 +8,7 @@ serialises writers with `BEGIN IMMEDIATE` (see `engine.py`).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,32 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _StoredDocument(Mapping[str, Any]):
+    """A message's compliance document, parsed from its stored JSON when first read: a
+    worker that already holds the decision (`notifications.PlannedDecisions`) never reads
+    it, and parsing thousands of them was most of a claim."""
+
+    __slots__ = ("_text", "_parsed")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._parsed: dict[str, Any] | None = None
+
+    def _document(self) -> dict[str, Any]:
+        if self._parsed is None:
+            self._parsed = json.loads(self._text)
+        return self._parsed
+
+    def __getitem__(self, key: str) -> Any:
+        return self._document()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._document())
+
+    def __len__(self) -> int:
+        return len(self._document())
 
 
 class SqlMessageStore:
@@ -83,37 +109,45 @@ class SqlMessageStore:
                 attempts=m.attempts + 1))
         rows = self.connection.execute(
             sa.select(m.message_id, m.channel, t.loan.c.loan_ref, m.recipient, m.subject,
-                      m.body, m.language, m.pack, m.compliance, m.attempts, m.borrower_id)
+                      m.body, m.language, m.pack, m.compliance, m.attempts, m.borrower_id,
+                      m.business_date)
             .select_from(ct.message.outerjoin(t.loan, t.loan.c.id == m.loan_id))
             .where(m.id.in_(ids)).order_by(m.next_attempt_at, m.id))
         return [
             ClaimedMessage(message_id=r.message_id, channel=r.channel, loan_ref=r.loan_ref or "",
                            recipient=r.recipient, subject=r.subject, body=r.body,
                            language=r.language, pack=r.pack,
-                           compliance=json.loads(r.compliance), attempts=r.attempts,
-                           borrower_id=r.borrower_id)
+                           compliance=_StoredDocument(r.compliance), attempts=r.attempts,
+                           borrower_id=r.borrower_id, business_date=r.business_date)
             for r in rows
         ]
 
     def settle(self, worker: str, outcomes: Sequence[DeliveryOutcome]) -> int:
+        """Record `outcomes` of messages `worker` holds: one statement per kind of outcome,
+        run for all messages of that kind at once."""
         m = ct.message.c
         applied = 0
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for o in outcomes:
-            values: dict[str, Any] = {"status": o.status, "lease_until": None,
-                                      "claimed_by": None}
+            values: dict[str, Any] = {"status": o.status}
             if o.status == "delivered":
                 values["delivered_at"] = utc(o.at)
             if o.next_attempt_at is not None:
                 values["next_attempt_at"] = utc(o.next_attempt_at)
             if o.detail:
                 values["last_error"] = o.detail
-            if o.uncount:
-                values["attempts"] = m.attempts - 1
+            shape = (*values, *(("uncount",) if o.uncount else ()))
+            shapes.setdefault(shape, []).append({"b_message_id": o.message_id, **values})
+        for shape, rows in shapes.items():
+            changes: dict[str, Any] = {name: sa.bindparam(name) for name in shape
+                                       if name != "uncount"}
+            if "uncount" in shape:
+                changes["attempts"] = m.attempts - 1
             result = self.connection.execute(
                 ct.message.update()
-                .where(m.message_id == o.message_id, m.claimed_by == worker,
-                       m.status == "sending")
-                .values(**values))
+                .where(m.message_id == sa.bindparam("b_message_id"),
+                       m.claimed_by == worker, m.status == "sending")
+                .values(lease_until=None, claimed_by=None, **changes), rows)
             applied += result.rowcount
         if outcomes:
             self.connection.execute(ct.message_attempt.insert(), [

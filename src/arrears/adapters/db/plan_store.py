@@ -86,11 +86,13 @@ class SqlPlanStore:
         return [_record(row) for row in self.connection.execute(
             sa.select(pt.plan).where(pt.plan.c.status == WATCHED).order_by(pt.plan.c.id))]
 
-    def listing(self, *, loan_id: int | None, status: str | None,
-                limit: int) -> list[tuple[PlanRecord, str]]:
+    def listing(self, *, loan_id: int | None, status: str | None, limit: int,
+                before_id: int | None = None) -> list[tuple[PlanRecord, str]]:
         query = (sa.select(pt.plan, t.loan.c.loan_ref.label("loan_ref"))
                  .select_from(pt.plan.join(t.loan, t.loan.c.id == pt.plan.c.loan_id))
                  .order_by(pt.plan.c.id.desc()).limit(limit))
+        if before_id is not None:
+            query = query.where(pt.plan.c.id < before_id)
         if loan_id is not None:
             query = query.where(pt.plan.c.loan_id == loan_id)
         if status is not None:

@@ -99,6 +99,9 @@ loan = sa.Table(
     sa.Column("offer_received", Amount, nullable=False, server_default="0"),
     sa.Column("pauses", sa.Text, nullable=False, server_default=""),
     sa.CheckConstraint("principal > 0", name="principal_positive"),
+    # Room for end-of-day's new row versions in their own page (no index writes; see the
+    # 2026-12-12 migration).
+    postgresql_with={"fillfactor": 85},
 )
 
 installment = sa.Table(
@@ -119,6 +122,7 @@ installment = sa.Table(
     # Earned before a plan moved the installment (domain InstallmentState).
     sa.Column("interest_earned", Amount, nullable=False, server_default="0"),
     sa.Column("fee_earned", Amount, nullable=False, server_default="0"),
+    postgresql_with={"fillfactor": 90},
 )
 
 payment = sa.Table(
@@ -138,6 +142,18 @@ payment = sa.Table(
     sa.Column("prepayment", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("reverses_id", Id, sa.ForeignKey("payment.id"), nullable=True, unique=True),
     sa.Column("recorded_at", Instant, nullable=False),
+)
+
+# Rows of payment files (`arrears import payments`) that were posted, by where they came from
+# (generic, wechat, alipay) and their key there: the file and line each payment came from.
+payment_import = sa.Table(
+    "payment_import", metadata,
+    sa.Column("source", sa.String(10), primary_key=True),
+    sa.Column("row_key", sa.String(64), primary_key=True),
+    sa.Column("payment_id", Id, sa.ForeignKey("payment.id"), nullable=False, unique=True),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("imported_at", Instant, nullable=False),
 )
 
 # Double-entry ledger: signed amounts (debit positive, credit negative); the postings of one
@@ -194,6 +210,7 @@ eod_failure = sa.Table(
     sa.Column("business_date", sa.Date, primary_key=True),
     sa.Column("loan_id", Id, sa.ForeignKey("loan.id"), primary_key=True),
     sa.Column("error", sa.Text, nullable=False),
+    sa.Index("ix_eod_failure_loan_id", "loan_id", "business_date"),
 )
 
 outbox = sa.Table(

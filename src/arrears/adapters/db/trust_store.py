@@ -132,9 +132,9 @@ class SqlEvidence:
         """Lock the chains' head rows (creating empty ones for new chains)."""
         dialect = self.connection.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for borrower_id in borrower_ids:
-            self.connection.execute(insert(tt.evidence_chain).values(
-                borrower_id=borrower_id, seq=0, head=chain.GENESIS).on_conflict_do_nothing())
+        self.connection.execute(insert(tt.evidence_chain).on_conflict_do_nothing(), [
+            {"borrower_id": borrower_id, "seq": 0, "head": chain.GENESIS}
+            for borrower_id in borrower_ids])
         c = tt.evidence_chain.c
         rows = self.connection.execute(
             sa.select(c.borrower_id, c.seq, c.head).where(c.borrower_id.in_(borrower_ids))

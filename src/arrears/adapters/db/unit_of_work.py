@@ -27,6 +27,7 @@ from arrears.adapters.db.book import SqlLoanBook, SqlReports
 from arrears.adapters.db.collections_store import SqlCollections
 from arrears.adapters.db.complaints_store import SqlComplaints
 from arrears.adapters.db.disputes_store import SqlDisputes
+from arrears.adapters.db.event_log import SqlEventLog
 from arrears.adapters.db.messages import SqlMessageStore
 from arrears.adapters.db.plan_store import SqlPlanStore
 from arrears.adapters.db.trust_store import SqlCredentials, SqlEvidence
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
         self.plans = SqlPlanStore(self._connection)
         self.complaints = SqlComplaints(self._connection)
         self.disputes = SqlDisputes(self._connection)
+        self.events = SqlEventLog(self._connection)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,5 +1,6 @@
 """The web pages' store on SQLAlchemy Core (`WebStore`): users, one-time codes and the
-borrower-side reads; and the unit of work that carries it beside the book and the API's store."""
+borrower-side reads (`PortalStore`); the unit of work that carries them, and the dashboards'
+aggregates, beside the book and the API's store; and its rehearsal, which keeps nothing."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from typing import Self
 
 import sqlalchemy as sa
 
+from arrears.adapters.db import collections_tables as ct
+from arrears.adapters.db import complaints_tables as cpt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db import web_tables as wt
 from arrears.adapters.db.api_store import SqlApiUnitOfWork, SqlApiUnitOfWorkFactory
+from arrears.adapters.db.dashboard_store import SqlDashboards
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.access import Role
+from arrears.application.borrower_portal import MyContact
 from arrears.application.web_users import BorrowerLogin, LoginCodeRow, WebUserRow
 
 
@@ -109,16 +114,50 @@ class SqlWebStore:
             .order_by(loan.loan_ref)))
 
 
+class SqlPortalStore:
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+
+    def contacts_of(self, borrower_id: int, limit: int) -> list[MyContact]:
+        case, log = ct.collection_case.c, ct.contact_log.c
+        rows = self.connection.execute(
+            sa.select(log.id, log.at, log.actor, log.channel, log.outcome)
+            .select_from(ct.contact_log.join(ct.collection_case, case.id == log.case_id))
+            .where(case.borrower_id == borrower_id)
+            .order_by(log.at.desc(), log.id.desc()).limit(limit))
+        return [MyContact(contact_id=row.id, at=_instant(row.at), actor=row.actor,
+                          channel=row.channel, outcome=row.outcome) for row in rows]
+
+    def complaint_refs_of(self, borrower_id: int) -> list[str]:
+        c = cpt.complaint.c
+        return [ref for ref in self.connection.scalars(
+            sa.select(c.complaint_ref).where(c.borrower_id == borrower_id).order_by(c.id))
+            if ref is not None]
+
+
 class SqlWebUnitOfWork(SqlApiUnitOfWork):
-    """The API's unit of work with the web store on the same transaction."""
+    """The API's unit of work with the web stores on the same transaction."""
 
     def __enter__(self) -> Self:
         super().__enter__()
         assert self._connection is not None
         self.web = SqlWebStore(self._connection)
+        self.portal = SqlPortalStore(self._connection)
+        self.dashboards = SqlDashboards(self._connection)
         return self
+
+
+class SqlRehearsalUnitOfWork(SqlWebUnitOfWork):
+    """A unit of work whose commit keeps nothing: a service run in it checks every rule and
+    returns what it would have done (a plan's preview), and all of it rolls back on exit."""
+
+    def commit(self) -> None:
+        return None
 
 
 class SqlWebUnitOfWorkFactory(SqlApiUnitOfWorkFactory):
     def __call__(self) -> SqlWebUnitOfWork:
         return SqlWebUnitOfWork(self.engine, self._products)
+
+    def rehearsal(self) -> SqlRehearsalUnitOfWork:
+        return SqlRehearsalUnitOfWork(self.engine, self._products)

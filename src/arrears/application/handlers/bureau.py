@@ -11,6 +11,13 @@ again the next month — it goes out in the first month the gate opens, its hist
 because the snapshots of held months are kept. A dispute answered `corrected` in the month
 re-sends the loan's months since the dispute opened, rebuilt from the corrected book, as
 correction records.
+
+Rebuilding a month that later months were built after (the book was corrected in the past)
+rebuilds those later months too, since their 24-month histories hold the month (M2-5, CN-25):
+each later month whose record now reads differently is re-sent as a correction record — Metro 2
+Correction Indicator 1, "a replacement update for the same reporting time period" (moov-io
+`base_segment.go`, the M2 source of M2-2), the PBOC correction flag (CN-23: "if wrong ->
+correct"). A built month counts as reported: its file was written when it was built.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from arrears.domain.bureau.snapshot import (
     build_snapshot,
     held,
     needs_gate,
+    reported_alike,
 )
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import LoanState, Payment
@@ -103,8 +111,9 @@ def build_month(
         months = uow.bureau.months()
         earlier = [m for m in months if m < month]
         start = earlier[-1].next() if earlier else None
+        later = tuple(m for m in months if m > month)
         builder = _Builder(uow, disputes, rules, furnisher_collects_in_own_name)
-        run = builder.run(start, month)
+        run = builder.run(start, month, later)
         uow.commit()
     return run
 
@@ -116,16 +125,20 @@ class _Builder:
         self.actor = Actor(actor_id="lender", kind=ActorKind.INTERNAL, organisation="lender",
                            collects_in_own_name=own_name)
 
-    def run(self, start: Month | None, month: Month) -> MonthRun:
+    def run(self, start: Month | None, month: Month, later: tuple[Month, ...]) -> MonthRun:
+        """`later`: the months built before after `month`, rebuilt with it."""
         records: list[BureauRecord] = []
         corrections: list[BureauRecord] = []
         held_records: list[Held] = []
         overdue: list[str] = []
+        through = later[-1] if later else month
         ids = self.uow.bureau.loan_ids()
         for offset in range(0, len(ids), CHUNK):
             chunk = self.uow.book.get_many(ids[offset:offset + CHUNK])
             payments = self.uow.bureau.payments([b.id for b in chunk])
-            subjects = self.uow.bureau.subjects([b.loan.loan_id for b in chunk])
+            refs = [b.loan.loan_id for b in chunk]
+            subjects = self.uow.bureau.subjects(refs)
+            reported = {m: self.uow.bureau.snapshots(m, refs) for m in later}
             rebuilt_snapshots: list[MonthSnapshot] = []
             for booked in chunk:
                 ref, paid = booked.loan.loan_id, payments.get(booked.id, [])
@@ -133,14 +146,17 @@ class _Builder:
                 if _closed_before(booked, paid, first):
                     continue
                 found = self.disputes.disputes_of(ref)
-                snaps = self.chain(booked, paid, found, min(first, month), month)
+                snaps = self.chain(booked, paid, found, min(first, month), through)
                 fixed_from = _corrected_from(booked, found, month)
                 if fixed_from is not None:
-                    rebuilt = self.chain(booked, paid, found, fixed_from, month)
+                    rebuilt = self.chain(booked, paid, found, fixed_from, through)
                     corrections.extend(
                         BureauRecord(snapshot=s, subject=subjects[ref], correction=True)
                         for m, s in sorted(rebuilt.items()) if m < month and not s.held_rules)
                     snaps.update(rebuilt)
+                corrections.extend(
+                    BureauRecord(snapshot=s, subject=subjects[ref], correction=True)
+                    for s in _changed_later(snaps, {m: reported[m].get(ref) for m in later}))
                 rebuilt_snapshots.extend(snaps.values())
                 snapshot = snaps.get(month)
                 if snapshot is None:
@@ -220,6 +236,15 @@ class _Builder:
                                 first_delinquency_on=snapshot.first_delinquency_on))
         decision = compliance_engine.decide(action, facts, pack, at)
         return () if decision.allowed else tuple(v.rule_id for v in decision.violations)
+
+
+def _changed_later(rebuilt: dict[Month, MonthSnapshot],
+                   reported: dict[Month, MonthSnapshot | None]) -> list[MonthSnapshot]:
+    """The later months' rebuilt snapshots whose records went out and now read differently."""
+    return [snapshot for month, was in sorted(reported.items(), key=lambda item: item[0])
+            if was is not None and not was.held_rules
+            and (snapshot := rebuilt.get(month)) is not None and not snapshot.held_rules
+            and not reported_alike(was, snapshot)]
 
 
 def _closed_before(booked: BookedLoan, payments: Sequence[Payment], month: Month) -> bool:

@@ -36,6 +36,8 @@ from arrears.application.contacts import (
 from arrears.application.handlers import evidence
 from arrears.application.ports import (
     Clock,
+    Event,
+    PromiseRow,
     UnitOfWork,
     VisitAuthorizationRow,
 )
@@ -102,12 +104,16 @@ class PromiseReport:
     open: int
 
 
-def evaluate_promises(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> PromiseReport:
+def evaluate_promises(day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
+                      ) -> PromiseReport:
     """After EOD of `day`: a promise is kept as soon as the payments dated from its promise
     date through min(`day`, its due date) reach its amount; it is broken at the EOD of the day
     after its due date when they do not. Settled promises are not looked at again, so a
-    re-run of a date changes nothing."""
+    re-run of a date changes nothing. Each settlement raises `promise.kept` or
+    `promise.broken`."""
+    at = clock.now()
     kept = broken = still_open = 0
+    settled: list[Event] = []
     with uow_factory() as uow:
         store = uow.collections
         for promise in store.open_promises(day):
@@ -115,14 +121,25 @@ def evaluate_promises(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> Pr
                                       min(day, promise.due_on))
             if paid >= promise.amount:
                 store.settle_promise(promise.id, "kept", day, paid)
+                settled.append(_settled("kept", promise, day, paid, at))
                 kept += 1
             elif day > promise.due_on:
                 store.settle_promise(promise.id, "broken", day, paid)
+                settled.append(_settled("broken", promise, day, paid, at))
                 broken += 1
             else:
                 still_open += 1
+        uow.events.emit(settled)
         uow.commit()
     return PromiseReport(business_date=day, kept=kept, broken=broken, open=still_open)
+
+
+def _settled(status: str, promise: PromiseRow, day: date, paid: int, at: datetime) -> Event:
+    return Event(message_id=f"promise.{status}:{promise.id}", topic=f"promise.{status}",
+                 loan_id=promise.loan_id, business_date=day, created_at=at,
+                 payload={"promise_id": promise.id, "amount": promise.amount, "paid": paid,
+                          "promised_on": promise.promised_on.isoformat(),
+                          "due_on": promise.due_on.isoformat()})
 
 
 # --- contact logging -----------------------------------------------------------------------

@@ -37,6 +37,7 @@ from arrears.application.contacts import reason as _reason
 from arrears.application.contacts import rule_ids as _rule_ids
 from arrears.application.handlers import casework, evidence, plans
 from arrears.application.loan_file import money_text
+from arrears.application.notifications import PlannedDecisions, Standing
 from arrears.application.ports import (
     AgencyRow,
     BookedLoan,
@@ -143,7 +144,8 @@ def _context(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, 
 
 def _offer_context(offer: dict[str, Any] | None) -> dict[str, Any]:
     """What a plan offer tells the borrower: the plan, its first payment and what it costs in
-    all, against what is owed now (the preview's figures, so the offer and the plan agree)."""
+    all (the preview's figures, so the offer and the plan agree), against what settles the
+    loan now: the preview's total before also holds interest not yet earned."""
     if offer is None:
         return {}
     unpaid = offer["new_schedule"]  # the installments still asking for money
@@ -153,7 +155,7 @@ def _offer_context(offer: dict[str, Any] | None) -> dict[str, Any]:
             "offer_first_amount": first["payment"] if first else "0",
             "offer_first_due": first["due_date"] if first else "",
             "offer_total": offer["borrower_total_after"],
-            "owed_now": offer["borrower_total_before"]}
+            "owed_now": offer["payoff_now"]}
 
 
 def _draft_offer(uow: UnitOfWork, booked: BookedLoan, step: Step
@@ -183,9 +185,11 @@ def run_strategies(
     strategies: dict[str, Strategy] | None = None,
     lender: Lender = Lender(),
     batch_size: int = BATCH_SIZE,
+    decided: PlannedDecisions | None = None,
 ) -> StrategyReport:
     """Plan the contacts and escalations of the business date after `day` (run after EOD of
-    `day`). Idempotent per (date, loan, step): a re-run adds nothing it already added."""
+    `day`). Idempotent per (date, loan, step): a re-run adds nothing it already added.
+    `decided` keeps the decisions of the messages scheduled, for a worker in this process."""
     chosen = default_strategies() if strategies is None else strategies
     report = StrategyReport(business_date=day)
     planned_day = day + ONE_DAY
@@ -208,7 +212,8 @@ def run_strategies(
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
         with uow_factory() as uow:
-            batch = _plan_batch(chunk, day, uow, clock, renderer, chosen, lender, report)
+            batch = _plan_batch(chunk, day, uow, clock, renderer, chosen, lender, report,
+                                decided)
             uow.collections.add_actions(batch.actions)
             uow.messages.enqueue(batch.messages)
             evidence.actions_planned(uow, chunk, batch.actions, batch.messages, clock.now())
@@ -218,10 +223,9 @@ def run_strategies(
 
 def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Clock,
                 renderer: Renderer, strategies: dict[str, Strategy], lender: Lender,
-                report: StrategyReport) -> _Batch:
+                report: StrategyReport, decided: PlannedDecisions | None = None) -> _Batch:
     planned_day = day + ONE_DAY
     products = uow.book.products()
-    booked_by_id = {b.id: b for b in uow.book.get_many([r.loan_id for r in rows])}
     # While a hardship plan is being kept, dunning stops: only its due-date reminders go out.
     under_plan = {plan.loan_id for plan in uow.plans.watched([r.loan_id for r in rows])}
     wanted: list[tuple[PlanRow, Strategy, str, Step, int, str]] = []
@@ -237,6 +241,8 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
     existing = uow.collections.existing_action_keys([w[5] for w in wanted])
     todo = [w for w in wanted if w[5] not in existing]
     report.loans += len({w[0].loan_id for w in todo})
+    # Only the loans with a step to take today are read in full.
+    booked_by_id = {b.id: b for b in uow.book.get_many(sorted({w[0].loan_id for w in todo}))}
     # The book's facts for the whole batch, read once and assembled per borrower by the same
     # functions contact logging, the worker and the API use (`contact_decisions`). Every
     # planned instant falls within a day of UTC midnight of the planned date.
@@ -278,9 +284,20 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
                 report.actions[f"{step.kind.value}:cancelled"] += 1
                 continue
         if step.kind in MESSAGE_KINDS:
-            action, message = _plan_message(row, booked, step, d, amount, day, debtor, facts,
-                                             planned_at, key, pack_code, pack, renderer,
-                                             lender, now, base, offer)
+            action, message, decision = _plan_message(
+                row, booked, step, d, amount, day, debtor, facts, planned_at, key, pack_code,
+                pack, renderer, lender, now, base, offer)
+            if decided is not None and message is not None and decision is not None \
+                    and decision.allowed:
+                decided.record(message.message_id, planned_at, Standing(
+                    preferences=tuple(preferences.get(row.borrower_id, ())),
+                    disputes=tuple(disputes.get(row.loan_ref, ()))), decision)
+            if offer is not None and message is not None and \
+                    message.next_attempt_at.astimezone(planned_at.tzinfo).date() != planned_day:
+                # A plan is approved on its business date only: no offer reaches a later day.
+                action, message = replace(action, status="cancelled", scheduled_at=None,
+                                          message_id=None, reason="the plan offer cannot go "
+                                          "out on its business date"), None
             if message is not None and offer is not None and plan is not None:
                 plans.record_proposal(uow, booked, plan, offer,
                                       proposed_by=f"strategy:{strategy.name}", at=now)
@@ -307,11 +324,11 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
                   pack: Any,
                   renderer: Renderer, lender: Lender, now: datetime, base: dict[str, Any],
                   offer: dict[str, Any] | None = None,
-                  ) -> tuple[PlannedAction, OutgoingMessage | None]:
+                  ) -> tuple[PlannedAction, OutgoingMessage | None, Decision | None]:
     address, point = _recipient(step.kind, row)
     if not address.strip():
         return PlannedAction(**base, status="cancelled",
-                             reason=f"no {step.kind.value} address on file"), None
+                             reason=f"no {step.kind.value} address on file"), None, None
     rendered = renderer.render(step.template, row.language,
                                _context(row, booked, step, d, amount, day, lender, pack_code,
                                         offer))
@@ -323,7 +340,7 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
     message_id = stable_id("msg", key)
     if not decision.allowed and decision.next_allowed_at is None:
         return PlannedAction(**base, status="cancelled", rule_ids=_rule_ids(decision),
-                             reason=_reason(decision)), None
+                             reason=_reason(decision)), None, decision
     send_at = planned_at if decision.allowed else decision.next_allowed_at
     assert send_at is not None
     message = OutgoingMessage(
@@ -335,10 +352,10 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
         created_at=now)
     if decision.allowed:
         return PlannedAction(**base, status="scheduled", scheduled_at=send_at,
-                             message_id=message_id), message
+                             message_id=message_id), message, decision
     return PlannedAction(**base, status="rescheduled", scheduled_at=send_at,
                          rule_ids=_rule_ids(decision), reason=_reason(decision),
-                         message_id=message_id), message
+                         message_id=message_id), message, decision
 
 
 def _escalate(uow: UnitOfWork, row: PlanRow, step: Step, strategy: Strategy, debtor: Debtor,

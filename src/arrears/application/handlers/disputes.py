@@ -7,7 +7,8 @@ turn the loan's disputes into compliance facts (`contact_decisions.dispute_facts
 `cn.house.objection_suspends` stop collection until the answer; credit reporting reads
 `bureau_disputes` (XB / the 异议 mark while open, correction records after `corrected`); plans
 are refused while the debt is `disputed`. Each dispute opened or answered is appended to the
-borrower's evidence chain in the same unit of work.
+borrower's evidence chain in the same unit of work, and raises `dispute.opened` or
+`dispute.answered` for webhook subscribers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from arrears.application.bureau import Disputes
 from arrears.application.disputes import DisputeRow
 from arrears.application.handlers import evidence
 from arrears.application.loan_file import parse_enum
-from arrears.application.ports import Clock, UnitOfWork
+from arrears.application.ports import Clock, Event, UnitOfWork
 from arrears.compliance import packs
 from arrears.domain import disputes as rules
 from arrears.domain import evidence as chain
@@ -75,6 +76,12 @@ def _payload(row: DisputeRow, **extra: Any) -> dict[str, Any]:
             "answer_by": due.isoformat() if due else None, **extra}
 
 
+def _event(topic: str, row: DisputeRow, day: date, at: datetime, **extra: Any) -> Event:
+    # For webhook subscribers: the register's facts, never the free-text notes.
+    return Event(message_id=f"{topic}:{row.dispute_ref}", topic=topic, loan_id=row.loan_id,
+                 business_date=day, created_at=at, payload=_payload(row, **extra))
+
+
 def open_dispute(request: NewDispute, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
                  ) -> DisputeRow:
     """Register a dispute as received: from `received_at` the loan's contact decisions see it
@@ -105,6 +112,7 @@ def open_dispute(request: NewDispute, *, uow_factory: Callable[[], UnitOfWork], 
         assert stored is not None
         evidence.record(uow, booked.borrower_id, "dispute_opened", received_at,
                         _payload(stored, note=note))
+        uow.events.emit([_event("dispute.opened", stored, received_on, clock.now())])
         uow.commit()
     return stored
 
@@ -135,6 +143,8 @@ def answer_dispute(dispute_ref: str, *, outcome: str, sent_at: datetime | None =
         evidence.record(uow, row.borrower_id, "dispute_answered", at, _payload(
             answered, outcome=result.value, sent_at=chain.instant_text(at), note=text,
             late=due is not None and answered.answered_on > due))
+        uow.events.emit([_event("dispute.answered", answered, answered.answered_on, now,
+                                outcome=result.value)])
         uow.commit()
     return answered
 

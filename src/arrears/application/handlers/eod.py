@@ -22,6 +22,7 @@ writer working from a stale read never posts a day twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -41,6 +42,7 @@ from arrears.domain.loan import LoanState, advance, summarize
 
 ONE_DAY = timedelta(days=1)
 BATCH_SIZE = 1000
+CANDIDATE_PAGE = 1_000_000
 SCALAR = "scalar"
 
 
@@ -65,6 +67,11 @@ def current_state(booked: BookedLoan, closed: date) -> LoanState:
     return advance(booked.loan, booked.state, [], closed, opened=True)[0]
 
 
+def eod_entry(day: date, loan_ref: str) -> str:
+    """The name of the ledger entry of one loan's end-of-day for `day`."""
+    return f"eod:{day.isoformat()}:{loan_ref}"
+
+
 def close_loan_day(booked: BookedLoan, day: date, write_off_dpd: int, clock: Clock) -> Change:
     """One loan's end-of-day for `day`: accrual, DPD and bucket, write-off at the threshold."""
     loan = booked.loan
@@ -72,7 +79,7 @@ def close_loan_day(booked: BookedLoan, day: date, write_off_dpd: int, clock: Clo
     state, _ = advance(loan, booked.state, [], day, opened=True)
     if loan.written_off_on is None and summarize(loan, state).dpd >= write_off_dpd:
         loan = replace(loan, written_off_on=day)
-    return change(booked, loan, state, entry=f"eod:{day.isoformat()}:{loan.loan_id}",
+    return change(booked, loan, state, entry=eod_entry(day, loan.loan_id),
                   business_date=day, at=clock.now(), record_accrual=True)
 
 
@@ -114,14 +121,16 @@ def run_eod(
     day: date, *, uow_factory: UnitOfWorkFactory, clock: Clock,
     write_off_dpd: int = WRITE_OFF_DPD, batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] = lambda _: None,
-    engine: str = SCALAR, close_batch: BatchCloser | None = None,
+    engine: str = SCALAR, close_batch: BatchCloser | None = None, workers: int = 1,
 ) -> EodReport:
-    """Close business date `day`, which must be the open date (the day after the last closed)."""
+    """Close business date `day`, which must be the open date (the day after the last closed).
+    `workers` batches run at once (more than one only for a store with concurrent writers)."""
     check_write_off_dpd(write_off_dpd, "write_off_dpd")
     with exclusive(uow_factory):
         return _close_date(day, uow_factory=uow_factory, batch_size=batch_size,
                            on_batch=on_batch, engine=engine,
-                           closer=_closer(close_batch, write_off_dpd, clock), clock=clock)
+                           closer=_closer(close_batch, write_off_dpd, clock), clock=clock,
+                           workers=workers)
 
 
 def _closer(close_batch: BatchCloser | None, write_off_dpd: int, clock: Clock) -> BatchCloser:
@@ -133,7 +142,7 @@ def _closer(close_batch: BatchCloser | None, write_off_dpd: int, clock: Clock) -
 
 def _close_date(
     day: date, *, uow_factory: UnitOfWorkFactory, clock: Clock, batch_size: int,
-    on_batch: Callable[[int], None], engine: str, closer: BatchCloser,
+    on_batch: Callable[[int], None], engine: str, closer: BatchCloser, workers: int,
 ) -> EodReport:
     """`run_eod` under the lock."""
     with uow_factory() as uow:
@@ -150,21 +159,8 @@ def _close_date(
         if run is None:
             uow.book.start_eod(day, engine, clock.now())
             uow.commit()
-    after_id = 0
-    while True:
-        with uow_factory() as uow:
-            ids = uow.book.loans_needing_eod(day, after_id, batch_size)
-            if not ids:
-                break
-            try:
-                processed, failed = closer(uow, ids, day)
-            except StaleWrite as error:  # leaving the unit of work rolls the batch back
-                raise EodRefused("eod", f"{error}; the batch was rolled back: run again to "
-                                        "resume") from error
-            uow.book.progress_eod(day, processed, failed)
-            uow.commit()
-        after_id = ids[-1]
-        on_batch(len(ids))
+    _close_batches(day, uow_factory=uow_factory, closer=closer, batch_size=batch_size,
+                   workers=workers, on_batch=on_batch)
     with uow_factory() as uow:
         review_plans(uow, day, clock)
         uow.book.finish_eod(day, clock.now())
@@ -176,12 +172,64 @@ def _close_date(
                      loans_processed=run.loans_processed, loans_failed=run.loans_failed)
 
 
+def _close_batches(day: date, *, uow_factory: UnitOfWorkFactory, closer: BatchCloser,
+                   batch_size: int, workers: int, on_batch: Callable[[int], None]) -> None:
+    """Close the date's batches, up to `workers` at once. Each batch is its own unit of work
+    (on PostgreSQL its own connection, served by its own server process), so several keep
+    several cores busy; they share nothing but the run's progress row. A batch that fails
+    stops the run once the batches already started have finished."""
+
+    def close(ids: list[int]) -> int:
+        with uow_factory() as uow:
+            try:
+                processed, failed = closer(uow, ids, day)
+            except StaleWrite as error:  # leaving the unit of work rolls the batch back
+                raise EodRefused("eod", f"{error}; the batch was rolled back: run again to "
+                                        "resume") from error
+            uow.book.progress_eod(day, processed, failed)
+            uow.commit()
+        return len(ids)
+
+    if workers <= 1:
+        for ids in _batches(uow_factory, day, batch_size):
+            on_batch(close(ids))
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running: set[Future[int]] = set()
+        for ids in _batches(uow_factory, day, batch_size):
+            if len(running) >= workers:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for finished in done:
+                    on_batch(finished.result())
+            running.add(pool.submit(close, ids))
+        for finished in as_completed(running):
+            on_batch(finished.result())
+
+
+def _batches(uow_factory: UnitOfWorkFactory, day: date, batch_size: int
+             ) -> Iterator[list[int]]:
+    """The loans to close on `day`, in batches by id. They are chosen a page of
+    `CANDIDATE_PAGE` at a time, each page one pass over the book's due loans (asking batch by
+    batch would pass over them once a batch). A loan another writer closes meanwhile is left
+    alone by the closer, which reads each loan under its lock."""
+    page_size = max(batch_size, CANDIDATE_PAGE)
+    after_id = 0
+    while True:
+        with uow_factory() as uow:
+            page = uow.book.loans_needing_eod(day, after_id, page_size)
+        for start in range(0, len(page), batch_size):
+            yield page[start:start + batch_size]
+        if len(page) < page_size:
+            return
+        after_id = page[-1]
+
+
 def run_eod_through(
     through: date, *, uow_factory: UnitOfWorkFactory, clock: Clock,
     write_off_dpd: int = WRITE_OFF_DPD, on_day: Callable[[date], None] = lambda _: None,
     on_batch: Callable[[int], None] = lambda _: None,
     engine: str = SCALAR, close_batch: BatchCloser | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = BATCH_SIZE, workers: int = 1,
 ) -> list[EodReport]:
     """Catch up: close every open date through `through`, in order, holding the book's lock
     for the whole catch-up."""
@@ -198,7 +246,7 @@ def run_eod_through(
         while day <= through:
             reports.append(_close_date(day, uow_factory=uow_factory, clock=clock,
                                        batch_size=batch_size, on_batch=on_batch,
-                                       engine=engine, closer=closer))
+                                       engine=engine, closer=closer, workers=workers))
             on_day(day)
             day += ONE_DAY
     return reports

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from arrears.application.handlers.eod import current_state
 from arrears.application.ports import (
@@ -81,8 +81,59 @@ def restate(booked: BookedLoan, payments: list[Payment], closed: date
 
 def live_payments(book: LoanBook, booked: BookedLoan) -> list[Payment]:
     """The loan's payments that stand (neither reversals nor reversed), in posting order."""
+    return standing(book.payments_of(booked.id))
+
+
+def standing(stored: list[StoredPayment]) -> list[Payment]:
+    """Of one loan's stored payments (in posting order), those that stand."""
     return [Payment(key=p.key, on=p.on, amount=p.amount, prepayment=p.prepayment)
-            for p in book.payments_of(booked.id) if p.reverses_id is None and not p.reversed]
+            for p in stored if p.reverses_id is None and not p.reversed]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Posting:
+    """What posting one payment does to a loan: its new state, how the money was applied,
+    and the update and events to write."""
+
+    state: LoanState
+    applied: PaymentApplied
+    moved: Change
+    event: Event
+    recovery: bool
+    restated: bool
+
+
+def price(booked: BookedLoan, payment: Payment, open_day: date,
+          live: Callable[[], list[Payment]], at: datetime) -> Posting:
+    """Post `payment` to `booked` on the book's open day, in memory: the one computation
+    behind `post_payment` and each row of a payment file. A payment dated the open day is
+    applied to the stored state; an earlier one restates the loan by replaying `live()` (its
+    standing payments, in posting order) and this one from disbursement. `PaymentRejected`
+    names the field of a payment the loan cannot take."""
+    loan = booked.loan
+    # While end-of-day runs, a loan it has closed already is at the open date itself.
+    closed = max(open_day - ONE_DAY, booked.state.as_of)
+    if payment.on < loan.disbursed_on:
+        raise PaymentRejected("on", f"{payment.on} is before disbursement on "
+                                    f"{loan.disbursed_on}")
+    if payment.on > open_day:
+        raise PaymentRejected("on", f"{payment.on} is after the open business date {open_day}")
+    restated = payment.on != closed + ONE_DAY
+    if not restated:
+        state, applied = apply_payment(loan, current_state(booked, closed), payment)
+    else:
+        state, replay = restate(booked, live() + [payment], closed)
+        applied = next(item for item in replay if item.key == payment.key)
+    moved = change(booked, loan, state, entry=f"pay:{payment.key}", business_date=open_day,
+                   at=at)
+    event = Event(
+        message_id=f"payment.posted:{payment.key}", topic="payment.posted", loan_id=booked.id,
+        business_date=open_day, created_at=at,
+        payload={"loan_id": loan.loan_id, "key": payment.key, "on": payment.on.isoformat(),
+                 "amount": payment.amount, "to_principal": applied.to_principal,
+                 "to_credit": applied.to_credit})
+    return Posting(state=state, applied=applied, moved=moved, event=event,
+                   recovery=loan.written_off_on is not None, restated=restated)
 
 
 def post_payment(
@@ -133,34 +184,16 @@ def _post(uow: UnitOfWork, loan_ref: str, amount: int, on: date, key: str,
     existing = book.payment_by_key(key)
     if existing is not None:
         return _duplicate(existing, booked.id, loan_ref, amount, on, key)
-    open_day = book.closed_through()
-    if open_day is None:
+    closed_through = book.closed_through()
+    if closed_through is None:
         raise PaymentRejected("on", "the book has no business date yet; run `arrears init`")
-    open_day += ONE_DAY
-    # While end-of-day runs, a loan it has closed already is at the open date itself.
-    closed = max(open_day - ONE_DAY, booked.state.as_of)
-    if on < booked.loan.disbursed_on:
-        raise PaymentRejected("on", f"{on} is before disbursement on {booked.loan.disbursed_on}")
-    if on > open_day:
-        raise PaymentRejected("on", f"{on} is after the open business date {open_day}")
-    payment = Payment(key=key, on=on, amount=amount, prepayment=prepayment)
-    recovery = booked.loan.written_off_on is not None
-    if on == closed + ONE_DAY:
-        state, applied = apply_payment(booked.loan, current_state(booked, closed), payment)
-    else:
-        state, replay = restate(booked, live_payments(book, booked) + [payment], closed)
-        applied = next(item for item in replay if item.key == key)
-    moved = change(booked, booked.loan, state, entry=f"pay:{key}", business_date=open_day,
-                   at=clock.now())
-    payment_id = book.add_payment(booked.id, applied, clock.now(), recovery=recovery,
-                                  prepayment=prepayment)
-    _write(book, moved, Event(
-        message_id=f"payment.posted:{key}", topic="payment.posted", loan_id=booked.id,
-        business_date=open_day, created_at=clock.now(),
-        payload={"loan_id": loan_ref, "key": key, "on": on.isoformat(), "amount": amount,
-                 "to_principal": applied.to_principal, "to_credit": applied.to_credit}))
+    posting = price(booked, Payment(key=key, on=on, amount=amount, prepayment=prepayment),
+                    closed_through + ONE_DAY, lambda: live_payments(book, booked), clock.now())
+    payment_id = book.add_payment(booked.id, posting.applied, clock.now(),
+                                  recovery=posting.recovery, prepayment=prepayment)
+    _write(book, posting.moved, posting.event)
     return PaymentResult(payment_id=payment_id, loan_id=loan_ref, duplicate=False,
-                         applied=applied)
+                         applied=posting.applied)
 
 
 def reverse_payment(

@@ -40,6 +40,7 @@ YEAR = timedelta(days=365)
 PROPOSED = "proposed"
 REJECTED = "rejected"
 UNDONE = "undone"
+LAPSED_BY = "book"  # who "decides" a proposal its business date passed by
 # Plans that count against "plans per loan per year": every one the loan was granted.
 GRANTED = ("approved", "kept", "broken")
 APPROVERS = (Role.COLLECTOR, Role.SUPERVISOR)
@@ -180,14 +181,26 @@ def draft(uow: UnitOfWork, booked: BookedLoan, terms: Mapping[str, Any], *,
         raise PlanRefused("plan.effective_on", f"a plan takes effect on the open business "
                                                f"date {open_day}")
     view, _ = _checked(uow, booked, plan, live_payments(uow.book, booked), caps)
-    return plan, _document(view, booked, PROPOSED) | {"waived_units": forgiven(view)}
+    # What settles the loan the plan's day, for an offer to state as owed now (the preview's
+    # totals hold interest not yet earned); neither figure is stored with the proposal.
+    payoff = summarize(booked.loan, view.before).payoff_amount
+    return plan, _document(view, booked, PROPOSED) | {
+        "waived_units": forgiven(view), "payoff_now": money_text(payoff, booked.loan.currency)}
 
 
 def record_proposal(uow: UnitOfWork, booked: BookedLoan, plan: Plan, shown: dict[str, Any], *,
                     proposed_by: str, at: datetime) -> dict[str, Any]:
-    """Store a drafted plan as proposed (it waits for approval); returns its preview."""
+    """Store a drafted plan as proposed (it waits for approval); returns its preview. A
+    proposal of an earlier business date can no longer be approved (`approve`): it lapses."""
     _actor(proposed_by, "proposed_by")
-    document = {key: value for key, value in shown.items() if key != "waived_units"}
+    for stale in uow.plans.of_loan(booked.id):
+        if stale.status == PROPOSED and stale.effective_on < plan.effective_on:
+            uow.plans.update(replace(
+                stale, status=REJECTED, decided_by=LAPSED_BY, decided_at=at,
+                reason=f"lapsed: not decided on {stale.effective_on}",
+                preview={**stale.preview, "status": REJECTED}))
+    document = {key: value for key, value in shown.items()
+                if key not in ("waived_units", "payoff_now")}
     uow.plans.add(PlanRecord(
         id=0, plan_ref=plan.plan_id, loan_id=booked.id, kind=plan.kind.value,
         status=PROPOSED, in_force=False, effective_on=plan.effective_on,
@@ -197,8 +210,11 @@ def record_proposal(uow: UnitOfWork, booked: BookedLoan, plan: Plan, shown: dict
 
 
 def open_proposal(uow: UnitOfWork, booked: BookedLoan) -> PlanRecord | None:
-    """The plan proposed for the loan and not yet decided, if any."""
-    return next((r for r in uow.plans.of_loan(booked.id) if r.status == PROPOSED), None)
+    """The plan proposed for the loan that may still be approved (one for the open business
+    date), if any."""
+    open_day = _open_day(uow)
+    return next((r for r in uow.plans.of_loan(booked.id)
+                 if r.status == PROPOSED and r.effective_on == open_day), None)
 
 
 def propose(
@@ -308,11 +324,15 @@ def reject(plan_ref: str, *, by: str, reason: str = "",
     return {"plan_id": plan_ref, "loan_id": booked.loan.loan_id, "status": REJECTED}
 
 
-def undo(plan_ref: str, *, by: str, uow_factory: Callable[[], UnitOfWork],
-         clock: Clock) -> dict[str, Any]:
+def undo(plan_ref: str, *, by: str, role: Role = Role.SUPERVISOR,
+         uow_factory: Callable[[], UnitOfWork], clock: Clock) -> dict[str, Any]:
     """Take back an approved plan while it is the loan's latest event: the loan is restated
-    without it and the ledger posts the difference, which nets its entry to zero."""
+    without it and the ledger posts the difference, which nets its entry to zero. Undoing
+    takes the authority approving took: a plan forgiving more than a collector may approve
+    is undone by a supervisor."""
     _actor(by, "undone_by")
+    if role not in APPROVERS:
+        raise PlanRefused("role", f"a {role} cannot undo plans (collector or supervisor)")
     with uow_factory() as uow:
         record = uow.plans.get(plan_ref, for_update=True)
         if record is None:
@@ -321,6 +341,16 @@ def undo(plan_ref: str, *, by: str, uow_factory: Callable[[], UnitOfWork],
             raise PlanRefused("plan.status", f"{plan_ref} is {record.status}; only an approved "
                                              "plan can be undone")
         booked = uow.book.get_many([record.loan_id], for_update=True)[0]
+        if role is not Role.SUPERVISOR:
+            found = uow.plans.policies().get(booked.product_code)
+            currency = booked.loan.currency
+            limit = 0 if found is None else parse_policy(
+                found, f"policy {booked.product_code}").waiver_limit(currency)
+            if record.waived > limit:
+                raise PlanRefused("policy.collector_waiver_limit",
+                                  f"{plan_ref} forgave {money_text(record.waived, currency)}, "
+                                  f"above a collector's limit {money_text(limit, currency)}: "
+                                  "a supervisor undoes it")
         later = [p for p in uow.book.payments_of(booked.id) if p.id > record.last_payment_id]
         if later or any(r.in_force and r.id > record.id for r in uow.plans.of_loan(booked.id)):
             raise PlanRefused("plan.latest", f"{plan_ref} is no longer the loan's latest event "

@@ -125,6 +125,57 @@ SPECIAL_COMMENTS: dict[str, str] = {
 [U] (M2-0: the CRRG is licensed); override by passing another table to the handler."""
 
 
+class FurnisherKind(StrEnum):
+    """Who furnishes the file, which decides the account type (M2-9) and whether each record
+    carries the original creditor's name in a K1 segment (M2-1: collection agencies and debt
+    buyers report it)."""
+
+    CREDITOR = "creditor"
+    COLLECTION_AGENCY = "collection_agency"
+    DEBT_BUYER = "debt_buyer"
+
+
+ACCOUNT_TYPES = {FurnisherKind.CREDITOR: "01", FurnisherKind.COLLECTION_AGENCY: "48",
+                 FurnisherKind.DEBT_BUYER: "0C"}
+"""M2-9: 01 unsecured (our own loans), 48 collection agency/attorney, 0C debt buyer."""
+
+NEEDS_ORIGINAL_CREDITOR = frozenset({FurnisherKind.COLLECTION_AGENCY, FurnisherKind.DEBT_BUYER})
+"""M2-1: the furnishers whose records carry a K1 segment."""
+
+CREDITOR_CLASSIFICATIONS = {
+    1: "retail", 2: "medical/health care", 3: "oil company", 4: "government",
+    5: "personal services", 6: "insurance", 7: "educational", 8: "banking",
+    9: "rental/leasing", 10: "utilities", 11: "cable/cellular",
+    12: "financial (non-bank)", 13: "credit union", 14: "automotive", 15: "check guarantee"}
+"""K1 creditor classification: the list in moov-io `kn_segment.go` (the M2 source); not in
+rules.md, so [U] — the furnisher names the class, nothing here defaults it."""
+
+ECOA_CODES = frozenset("12357TXWZ")
+"""M2-9: individual, joint, authorized user, co-maker/guarantor, maker, terminated, deceased,
+business, delete consumer."""
+ECOA_INDIVIDUAL = "1"  # M2-9
+ECOA_JOINT = "2"
+ECOA_CO_MAKER = "5"  # co-maker or guarantor
+ECOA_MAKER = "7"  # the primary consumer of an account a co-maker guarantees
+
+LIABLE_RELATIONS: dict[str, str] = {"guarantor": ECOA_CO_MAKER}
+"""Which of a borrower's contacts are liable for the loan, and their ECOA code (M2-9): the
+book's contacts are mostly people to reach (spouse, parent, emergency contact) who owe
+nothing and must never be reported; only a guarantor — a debtor to the compliance packs too
+(CN-4, US-1's consumer) — is. A parameter ([U]: which relations a lender's contracts make
+liable), passed to the Metro 2 writer."""
+
+
+def base_ecoa(associated_codes: frozenset[str]) -> str:
+    """M2-9: the base segment's consumer is 2 (joint) beside a joint borrower, 7 (maker) beside
+    a co-maker or guarantor, and 1 (individual) alone."""
+    if ECOA_JOINT in associated_codes:
+        return ECOA_JOINT
+    if ECOA_CO_MAKER in associated_codes:
+        return ECOA_MAKER
+    return ECOA_INDIVIDUAL
+
+
 # --- PBOC (CN-25) ------------------------------------------------------------------------
 
 PBOC_DPD_CODES: tuple[tuple[int, str], ...] = (

@@ -5,9 +5,12 @@ justified and zero-filled (money as whole units for Metro 2, minor units for PBO
 alphanumeric, left-justified and blank-filled, upper-case for Metro 2; `D` a date as digits
 (Metro 2 MMDDYYYY, PBOC YYYYMMDD), all zeros when there is none. Every record is ASCII.
 
-Sources: Metro 2 base segment M2-2 (rules.md), header and trailer from moov-io/metro2
-`pkg/lib/specifications.go` (the M2 source of rules.md; CRRG field numbers are [U], M2-0);
-record structure M2-1. The PBOC record is ours (the README prints it), modelled on the PBOC
+Sources: Metro 2 base segment M2-2 (rules.md), header, trailer and the J1, J2 and K1
+segments from moov-io/metro2 `pkg/lib/specifications.go` (the M2 source of rules.md; CRRG
+field numbers are [U], M2-0); record structure and segment lengths M2-1. A data record is the
+base segment followed by its segments in the order J1, J2, K1 (M2-1); its record descriptor
+word is the whole record's length (moov-io `base_segment.go`: base 426 + J2 200 + K1 34 =
+RDW 0660). The PBOC record is ours (the README prints it), modelled on the PBOC
 individual loan account segment (个人借贷账户): the regulator's own layout is not public.
 """
 
@@ -64,7 +67,7 @@ METRO2_BASE = Layout("metro2.base", METRO2_LENGTH, (
     Field("cycle_identifier", 41, 2, "A"),
     Field("consumer_account_number", 43, 30, "A"),
     Field("portfolio_type", 73, 1, "A", "I"),  # M2-9: installment
-    Field("account_type", 74, 2, "A", "01"),  # M2-9: unsecured
+    Field("account_type", 74, 2, "A", "01"),  # M2-9: unsecured (a creditor's own loan)
     Field("date_opened", 76, 8, "D"),
     Field("credit_limit", 84, 9, "N"),
     Field("highest_credit", 93, 9, "N"),
@@ -93,7 +96,7 @@ METRO2_BASE = Layout("metro2.base", METRO2_LENGTH, (
     Field("social_security_number", 298, 9, "N"),
     Field("date_of_birth", 307, 8, "D"),
     Field("telephone_number", 315, 10, "N"),
-    Field("ecoa_code", 325, 1, "A", "1"),  # M2-9: individual
+    Field("ecoa_code", 325, 1, "A", "1"),  # M2-9: individual, unless others are liable
     Field("consumer_information_indicator", 326, 2, "A"),
     Field("country_code", 328, 2, "A"),
     Field("first_line_of_address", 330, 32, "A"),
@@ -160,6 +163,55 @@ METRO2_TRAILER = Layout("metro2.trailer", METRO2_LENGTH, (
     Field("total_telephone_all_segments", 399, 9, "N"),
     Field("reserved_2", 408, 19, "A"),
 ))
+
+def _associated(name: str, length: int, tail: tuple[Field, ...]) -> Layout:
+    """J1 and J2 share their first 99 bytes: the associated consumer's name and identity."""
+    return Layout(name, length, (
+        Field("segment_identifier", 1, 2, "A", name[-2:].upper()),
+        Field("reserved_1", 3, 1, "A"),
+        Field("surname", 4, 25, "A"),
+        Field("first_name", 29, 20, "A"),
+        Field("middle_name", 49, 20, "A"),
+        Field("generation_code", 69, 1, "A"),
+        Field("social_security_number", 70, 9, "N"),
+        Field("date_of_birth", 79, 8, "D"),
+        Field("telephone_number", 87, 10, "N"),
+        Field("ecoa_code", 97, 1, "A"),  # M2-9: 2 joint, 5 co-maker/guarantor …
+        Field("consumer_information_indicator", 98, 2, "A"),
+        *tail,
+    ))
+
+
+METRO2_J1 = _associated("metro2.j1", 100, (Field("reserved_2", 100, 1, "A"),))
+"""M2-1: an associated consumer at the same address as the base segment's consumer."""
+
+METRO2_J2 = _associated("metro2.j2", 200, (
+    Field("country_code", 100, 2, "A"),
+    Field("first_line_of_address", 102, 32, "A"),
+    Field("second_line_of_address", 134, 32, "A"),
+    Field("city", 166, 20, "A"),
+    Field("state", 186, 2, "A"),
+    Field("zip_code", 188, 9, "A"),
+    Field("address_indicator", 197, 1, "A"),
+    Field("residence_code", 198, 1, "A"),
+    Field("reserved_2", 199, 2, "A"),
+))
+"""M2-1: an associated consumer at an address of their own."""
+
+METRO2_K1 = Layout("metro2.k1", 34, (
+    Field("segment_identifier", 1, 2, "A", "K1"),
+    Field("original_creditor_name", 3, 30, "A"),
+    Field("creditor_classification", 33, 2, "N"),  # codes.CREDITOR_CLASSIFICATIONS
+))
+"""M2-1: the original creditor's name, reported by collection agencies and debt buyers."""
+
+METRO2_SEGMENTS: tuple[Layout, ...] = (METRO2_J1, METRO2_J2, METRO2_K1)
+"""The segments this system appends, in the order M2-1 requires (K2 … N1 are not produced)."""
+
+SEGMENT_LENGTHS = {"J1": 100, "J2": 200, "K1": 34, "K2": 34, "K3": 40, "K4": 30, "L1": 54,
+                   "N1": 146}
+"""M2-1: every segment that may follow a base segment, in order, by identifier and length."""
+
 
 # --- our PBOC-style layout (个人借贷账户记录), every record 300 bytes ---------------------------
 
@@ -230,5 +282,5 @@ PBOC_TRAILER = Layout("pboc.trailer", PBOC_LENGTH, (
     Field("reserved", 56, 245, "A"),
 ))
 
-LAYOUTS: tuple[Layout, ...] = (METRO2_HEADER, METRO2_BASE, METRO2_TRAILER, PBOC_HEADER,
-                               PBOC_ACCOUNT, PBOC_SPECIAL, PBOC_TRAILER)
+LAYOUTS: tuple[Layout, ...] = (METRO2_HEADER, METRO2_BASE, METRO2_TRAILER, *METRO2_SEGMENTS,
+                               PBOC_HEADER, PBOC_ACCOUNT, PBOC_SPECIAL, PBOC_TRAILER)

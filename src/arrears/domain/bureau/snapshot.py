@@ -408,6 +408,15 @@ def held(snapshot: MonthSnapshot, rule_ids: tuple[str, ...]) -> MonthSnapshot:
                    gate_open=snapshot.gate_open or (snapshot.negative and not rule_ids))
 
 
+def reported_alike(a: MonthSnapshot, b: MonthSnapshot) -> bool:
+    """The two print the same record: they differ at most in what no file carries (whether the
+    gate is open, the rules that held a record, the objection's reply deadline)."""
+    def printed(s: MonthSnapshot) -> MonthSnapshot:
+        return replace(s, gate_open=False, held_rules=(), objection_overdue=False)
+
+    return printed(a) == printed(b)
+
+
 def needs_gate(snapshot: MonthSnapshot) -> bool:
     """The record would be the loan's first negative one (CN-21, US-26)."""
     return snapshot.negative and not snapshot.gate_open

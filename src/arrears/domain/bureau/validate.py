@@ -7,9 +7,13 @@ payment rating against the status (M2-4); profile values and embedded B (M2-5); 
 whose latest month cannot precede the status — no history before a delinquent account, a
 charge-off followed by anything but 97/64, or a jump of more than two bands (DPD grows at
 most 31 days a month); a charge-off without its amount (M2-7); trailer counts that do not
-match the records or do not add up. PBOC (our layout, CN-25): lengths, record order, the
-24-month string's values and its latest month against the account status, overdue terms
-against the overdue amount, special-transaction counts and the trailer's counts.
+match the records or do not add up; a record descriptor word that is not the record's length
+(every record of a file has the length the header declares, header and trailer blank-padded
+to it), segments out of M2-1 order or cut short, J1/J2/K1 segments without their name or with
+an ECOA code M2-9 does not list, and trailer segment counts that do not match the segments
+that carry data. PBOC (our layout, CN-25): lengths, record order, the 24-month string's values
+and its latest month against the account status, overdue terms against the overdue amount,
+special-transaction counts and the trailer's counts.
 """
 
 from __future__ import annotations
@@ -34,8 +38,14 @@ class Problem:
 
 
 class _Record:
-    def __init__(self, number: int, text: str, layout: Layout, problems: list[Problem]) -> None:
-        self.number, self.text, self.layout, self.problems = number, text, layout, problems
+    """A record, or a segment of one starting `offset` bytes into its line: problems name the
+    segment's fields `J1.surname` … and give positions in the line."""
+
+    def __init__(self, number: int, text: str, layout: Layout, problems: list[Problem],
+                 offset: int = 0) -> None:
+        self.number, self.layout, self.problems, self.offset = number, layout, problems, offset
+        self.text = text[offset:offset + layout.length]
+        self.prefix = f"{layout.name.rsplit('.', 1)[1].upper()}." if offset else ""
 
     def raw(self, name: str) -> str:
         field = self.layout.field(name)
@@ -49,7 +59,8 @@ class _Record:
         return int(value)
 
     def problem(self, name: str, message: str) -> None:
-        self.problems.append(Problem(self.number, name, self.layout.field(name).start, message))
+        self.problems.append(Problem(self.number, self.prefix + name,
+                                     self.offset + self.layout.field(name).start, message))
 
     def check_numbers(self) -> None:
         for field in self.layout.fields:
@@ -94,7 +105,8 @@ def _lines(content: bytes, length: int, problems: list[Problem]) -> list[tuple[i
 
 def validate_metro2(content: bytes) -> list[Problem]:
     problems: list[Problem] = []
-    lines = _lines(content, layouts.METRO2_LENGTH, problems)
+    length = _record_length(content)
+    lines = _lines(content, length, problems)
     if not lines:
         return problems or [Problem(1, "record", 1, "the file has no records")]
     kinds = [_metro2_kind(text) for _, text in lines]
@@ -105,23 +117,29 @@ def validate_metro2(content: bytes) -> list[Problem]:
         problems.append(Problem(lines[-1][0], "record_identifier", 5, "the last record must "
                                 "be the TRAILER"))
     statuses: Counter[str] = Counter()
+    segments: Counter[str] = Counter()
     base_count = 0
     for (number, text), kind in zip(lines, kinds, strict=True):
         if kind == "header":
-            _Record(number, text, layouts.METRO2_HEADER, problems).check_numbers()
+            record = _Record(number, text, layouts.METRO2_HEADER, problems)
+            record.check_numbers()
+            _check_padding(record, text)
             if number != lines[0][0]:
                 problems.append(Problem(number, "record_identifier", 5, "a HEADER inside"))
         elif kind == "trailer":
             if number != lines[-1][0]:
                 problems.append(Problem(number, "record_identifier", 5, "a TRAILER inside"))
                 continue
-            _check_trailer(_Record(number, text, layouts.METRO2_TRAILER, problems),
-                           base_count, statuses)
+            record = _Record(number, text, layouts.METRO2_TRAILER, problems)
+            _check_padding(record, text)
+            _check_trailer(record, base_count, statuses, segments)
         else:
             record = _Record(number, text, layouts.METRO2_BASE, problems)
             base_count += 1
             statuses[record.raw("account_status")] += 1
             _check_base(record)
+            _check_word(record, len(text))
+            segments.update(_check_segments(number, text, problems))
     return problems
 
 
@@ -133,6 +151,81 @@ def _metro2_kind(text: str) -> str:
     return "base"
 
 
+def _record_length(content: bytes) -> int:
+    """The length the header's record descriptor word declares (every record of a file of
+    fixed-length records has it, M2-1), or 426 when the header declares none."""
+    word = content[:4]
+    if word.isdigit() and int(word) >= layouts.METRO2_LENGTH:
+        return int(word)
+    return layouts.METRO2_LENGTH
+
+
+def _check_word(record: _Record, length: int) -> None:
+    """The record descriptor word is the record's length, segments included."""
+    word = record.raw("record_descriptor_word")
+    if word != f"{length:04d}":
+        record.problem("record_descriptor_word", f"says {word!r}, the record is {length} bytes")
+
+
+def _check_padding(record: _Record, text: str) -> None:
+    """Header and trailer are blank-padded to the data records' length."""
+    _check_word(record, len(text))
+    tail = text[layouts.METRO2_LENGTH:]
+    if tail.strip(" "):
+        record.problems.append(Problem(
+            record.number, "padding", layouts.METRO2_LENGTH + 1 + len(tail) - len(
+                tail.lstrip(" ")), "must be blank after position 426"))
+
+
+SEGMENT_ORDER = list(layouts.SEGMENT_LENGTHS)
+SEGMENT_LAYOUTS = {layout.name.rsplit(".", 1)[1].upper(): layout
+                   for layout in layouts.METRO2_SEGMENTS}
+
+
+def _check_segments(number: int, text: str, problems: list[Problem]) -> Counter[str]:
+    """The segments after the base segment, in M2-1 order, each its own length; J1, J2 and K1
+    are checked field by field. Returns how many of each carry data (blank slots do not
+    count, M2 `file-structure.md`)."""
+    found: Counter[str] = Counter()
+    offset, last = layouts.METRO2_LENGTH, 0
+    while offset < len(text):
+        identifier = text[offset:offset + 2]
+        size = layouts.SEGMENT_LENGTHS.get(identifier)
+        if size is None or offset + size > len(text):
+            problems.append(Problem(number, "segment_identifier", offset + 1,
+                                    f"{identifier!r} does not begin a segment that fits "
+                                    f"(expected one of {', '.join(SEGMENT_ORDER)}, M2-1)"))
+            break
+        order = SEGMENT_ORDER.index(identifier)
+        if order < last:
+            problems.append(Problem(number, "segment_identifier", offset + 1,
+                                    f"{identifier} after {SEGMENT_ORDER[last]} (M2-1 order)"))
+        last = order
+        if text[offset + 2:offset + size].strip(" "):
+            found[identifier] += 1
+            layout = SEGMENT_LAYOUTS.get(identifier)
+            if layout is not None:
+                _check_segment(_Record(number, text, layout, problems, offset))
+        offset += size
+    return found
+
+
+def _check_segment(segment: _Record) -> None:
+    segment.check_numbers()
+    if segment.layout is layouts.METRO2_K1:
+        if not segment.raw("original_creditor_name").strip():
+            segment.problem("original_creditor_name", "is blank (K1, M2-1)")
+        return
+    if not segment.raw("surname").strip():
+        segment.problem("surname", "is blank")
+    ecoa = segment.raw("ecoa_code")
+    if ecoa not in codes.ECOA_CODES:
+        segment.problem("ecoa_code", f"{ecoa!r} is not an ECOA code (M2-9)")
+    if segment.layout is layouts.METRO2_J2 and not segment.raw(
+            "first_line_of_address").strip():
+        segment.problem("first_line_of_address", "is blank: J2 is for an address of their own")
+
+
 def _check_base(record: _Record) -> None:
     record.check_numbers()
     status = record.raw("account_status")
@@ -141,6 +234,8 @@ def _check_base(record: _Record) -> None:
         return
     if status == "11" and record.number_of("amount_past_due") > 0:
         record.problem("amount_past_due", "status 11 (current) with an amount past due (M2-7)")
+    if record.raw("ecoa_code") not in codes.ECOA_CODES:
+        record.problem("ecoa_code", f"{record.raw('ecoa_code')!r} is not an ECOA code (M2-9)")
     rating = record.raw("payment_rating")
     if codes.carries_dofd(status, rating) and record.date_of("date_of_first_delinquency") is None:
         record.problem("date_of_first_delinquency",
@@ -183,8 +278,14 @@ def _check_latest_month(record: _Record, status: str, latest: str) -> None:
                            f"status {status} cannot follow {latest!r} one month before")
 
 
-def _check_trailer(record: _Record, base_count: int, statuses: Counter[str]) -> None:
+def _check_trailer(record: _Record, base_count: int, statuses: Counter[str],
+                   segments: Counter[str]) -> None:
     record.check_numbers()
+    for name, identifier in (("total_j1_segments", "J1"), ("total_j2_segments", "J2"),
+                             ("total_original_creditor_segments", "K1")):
+        if record.number_of(name) != segments[identifier]:
+            record.problem(name, f"says {record.number_of(name)}, the file has "
+                                 f"{segments[identifier]} {identifier} segments")
     total = record.number_of("total_base_records")
     if total != base_count:
         record.problem("total_base_records", f"says {total}, the file has {base_count}")
@@ -295,7 +396,7 @@ def not_a_file(content: bytes, kind: str) -> str | None:
     """Why `content` is not a `kind` file at all, so that checking it record by record would
     say nothing useful (binary, not UTF-8 text, no line of the record length); None when it
     can be validated."""
-    length = layouts.METRO2_LENGTH if kind == "metro2" else layouts.PBOC_LENGTH
+    length = _record_length(content) if kind == "metro2" else layouts.PBOC_LENGTH
     nul = content.find(b"\x00")
     if nul >= 0:
         return f"is binary, not a {kind} file (a NUL byte at {nul + 1})"

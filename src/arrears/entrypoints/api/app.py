@@ -10,7 +10,15 @@ from arrears import bootstrap
 from arrears.config import Settings
 from arrears.entrypoints.api import problems
 from arrears.entrypoints.api.deps import ApiContext, TokenBuckets
-from arrears.entrypoints.api.routers import collections, compliance, loans, operations, payments
+from arrears.entrypoints.api.routers import (
+    collections,
+    compliance,
+    loans,
+    operations,
+    payments,
+    plans,
+    webhooks,
+)
 from arrears.entrypoints.api.settings import ApiSettings
 from arrears.entrypoints.web import site
 from arrears.entrypoints.web.session import WebSettings
@@ -65,8 +73,9 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
                                                     api.public_burst))
     problems.install(app)
     app.add_middleware(BodyLimit)
-    for router in (loans.router, payments.router, compliance.router, collections.router,
-                   operations.router):
+    # Compliance first: routes are matched in order, and a dialer asks before every call.
+    for router in (compliance.router, loans.router, payments.router, collections.router,
+                   operations.router, plans.router, webhooks.router):
         app.include_router(router)
     site.mount(app, built, web_settings or WebSettings.from_env())
     return app

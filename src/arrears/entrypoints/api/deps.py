@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -74,6 +75,14 @@ class TokenBuckets:
             self._buckets.clear()
 
 
+class Miss(Enum):
+    MISS = "miss"
+
+
+MISS = Miss.MISS
+"""No fresh cache entry for a key."""
+
+
 @dataclass(slots=True, kw_only=True)
 class ApiContext:
     services: bootstrap.Services
@@ -82,16 +91,21 @@ class ApiContext:
     limiter: TokenBuckets
     _keys: dict[str, tuple[Principal | None, float]] = field(default_factory=dict)
 
+    def cached(self, token: str) -> Principal | None | Literal[Miss.MISS]:
+        """The key's principal (None for a bad key) while its cache entry is fresh, else
+        `MISS`. Pure computation, so the event loop may call it."""
+        if split_key(token) is None:
+            return None
+        entry = self._keys.get(hash_secret(token))
+        return entry[0] if entry is not None and entry[1] > time.monotonic() else MISS
+
     def principal(self, token: str) -> Principal | None:
-        """The live key's principal (read through the cache), else None."""
+        """The live key's principal read from the database (and cached), else None."""
         parts = split_key(token)
         if parts is None:
             return None
         cache_key = hash_secret(token)
         now = time.monotonic()
-        cached = self._keys.get(cache_key)
-        if cached is not None and cached[1] > now:
-            return cached[0]
         with self.uow_factory() as uow:
             row = uow.api.key_by_ref(parts[0])
         found = None if row is None else principal_of(row, parts[1])
@@ -118,7 +132,9 @@ class ApiContext:
                 del self._keys[cache_key]
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
+    # `async`, though it awaits nothing: FastAPI runs a plain `def` dependency in the
+    # threadpool, and that hop cost more than a whole compliance decision.
     ctx: ApiContext = request.app.state.ctx
     return ctx
 
@@ -142,13 +158,16 @@ def _unauthorized(detail: str) -> Problem:
                    headers={"WWW-Authenticate": 'Bearer realm="arrears"'})
 
 
-async def authenticated(request: Request, ctx: Ctx) -> Principal:
+async def authenticated(request: Request, ctx: ApiContext) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         rate_limited(request, ctx)  # unauthenticated callers share the public rate limit
         raise _unauthorized("send an API key as `Authorization: Bearer <key>`")
-    principal = await run_in_threadpool(ctx.principal, token.strip())
+    token = token.strip()
+    principal = ctx.cached(token)
+    if principal is MISS:  # only a key not seen lately reads the database, off the loop
+        principal = await run_in_threadpool(ctx.principal, token)
     if principal is None:
         rate_limited(request, ctx)
         raise _unauthorized("the API key is unknown or revoked")
@@ -156,9 +175,11 @@ async def authenticated(request: Request, ctx: Ctx) -> Principal:
 
 
 def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the caller, who must hold `scope`."""
+    """A dependency: the caller, who must hold `scope`. One dependency with no dependencies
+    of its own: FastAPI's solving of nested ones cost more per request than the check."""
 
-    async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await authenticated(request, request.app.state.ctx)
         if scope not in principal.scopes:
             raise Problem(403, "Forbidden", f"this key's role ({principal.role}) lacks the "
                                             f"{scope} scope", field="Authorization")

@@ -20,6 +20,7 @@ from arrears.application.handlers.eod import EodRefused
 from arrears.application.handlers.payments import KeyReused
 from arrears.application.loan_import import ImportRejected
 from arrears.domain.errors import DomainError
+from arrears.entrypoints.api.pages import BadCursor
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("arrears.api")
@@ -57,6 +58,8 @@ def _domain(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     if isinstance(error, NotFound):
         return problem(404, "Not found", f"{error.field}: {error.reason}", field=error.field)
+    if isinstance(error, BadCursor):
+        return problem(400, "Bad request", f"{error.field}: {error.reason}", field=error.field)
     if isinstance(error, KeyReused):
         return problem(409, "Idempotency key reused", error.reason, field="Idempotency-Key")
     if isinstance(error, EodRefused):

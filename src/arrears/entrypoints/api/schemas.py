@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from arrears.application.contact_decisions import CHANNELS
 from arrears.application.contacts import CONTACT_OUTCOMES
+from arrears.application.webhooks import ALL_EVENTS, EVENT_TYPES, MAX_URL
 from arrears.domain.dates import FIRST_DAY, LAST_DAY
 
 MONEY = r"^-?\d{1,15}(\.\d{1,4})?$"
@@ -256,3 +257,54 @@ class Accepted(BaseModel):
 class PortfolioRead(Document):
     as_of: date
     loans: int
+
+
+EventType = Literal[(ALL_EVENTS, *EVENT_TYPES)]  # type: ignore[valid-type]
+
+
+class SubscriptionCreate(Strict):
+    url: str = Field(min_length=1, max_length=MAX_URL,
+                     examples=["https://lender.example/arrears-events"],
+                     description="https (plain http only to localhost)")
+    event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES) + 1,
+                                         description='Event types, or "*" for all')
+
+
+class SubscriptionRead(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    created_at: datetime
+    removed_at: datetime | None
+
+
+class SubscriptionCreated(SubscriptionRead):
+    secret: str = Field(description="The signing secret, shown only now")
+
+
+class SubscriptionPage(BaseModel):
+    subscriptions: list[SubscriptionRead]
+    next_cursor: str | None
+
+
+class DeliveryRead(BaseModel):
+    id: str
+    subscription_id: str
+    event_id: str
+    event_type: str
+    status: Literal["pending", "sending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[DeliveryRead]
+    next_cursor: str | None
+
+
+class Redelivery(BaseModel):
+    id: str
+    next_attempt_at: datetime

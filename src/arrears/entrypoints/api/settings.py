@@ -18,6 +18,7 @@ class ApiSettings:
     key_cache_seconds: float = 5.0  # ARREARS_API_KEY_CACHE_SECONDS: how late a revocation bites
     public_rate_per_second: float = 20.0  # ARREARS_API_PUBLIC_RATE: per client address
     public_burst: int = 40
+    webhook_secret: bytes | None = None  # ARREARS_WEBHOOK_SECRET: subscriptions' secrets derive
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
@@ -26,8 +27,13 @@ class ApiSettings:
         if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
             raise DomainError("ARREARS_CALLBACK_SECRET",
                               f"must be at least {MIN_SECRET_BYTES} bytes")
+        webhook = env.get("ARREARS_WEBHOOK_SECRET")
+        if webhook is not None and len(webhook.encode()) < MIN_SECRET_BYTES:
+            raise DomainError("ARREARS_WEBHOOK_SECRET",
+                              f"must be at least {MIN_SECRET_BYTES} bytes")
         return cls(
             callback_secret=secret.encode() if secret else None,
+            webhook_secret=webhook.encode() if webhook else None,
             callback_window_seconds=_number(env, "ARREARS_CALLBACK_WINDOW_SECONDS", 300, 1,
                                             3600),
             key_cache_seconds=_number(env, "ARREARS_API_KEY_CACHE_SECONDS", 5, 0, 300),

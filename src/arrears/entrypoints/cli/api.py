@@ -18,15 +18,6 @@ apikeys_app = typer.Typer(help="API keys for lender systems, staff and agencies.
 MAX_WORKERS = 64
 
 
-def register(app: typer.Typer) -> None:
-    """Add `serve` and `apikeys` to the `arrears` app."""
-    app.command("serve")(serve)
-    app.add_typer(apikeys_app, name="apikeys")
-    apikeys_app.command("create")(create)
-    apikeys_app.command("revoke")(revoke)
-    apikeys_app.command("list")(list_keys)
-
-
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
@@ -46,6 +37,10 @@ def serve(
         for login in logins:
             console().print(f"demo login: {login.name} ({login.role}) password "
                             f"{login.password}", markup=False, highlight=False)
+        borrower = web_demo.overdue_borrower(db)
+        if borrower is not None:
+            console().print(f"demo borrower: phone {borrower[0]} (loan {borrower[1]}, overdue)",
+                            markup=False, highlight=False)
         console().print(f"borrowers' sign-in codes go to {web_demo.DEMO_SINKS}/sms.jsonl; "
                         f"pages at http://{host}:{port}/", markup=False, highlight=False)
     if not 1 <= port <= 65535:
@@ -60,6 +55,7 @@ def serve(
                 port=port, workers=workers, access_log=False)
 
 
+@apikeys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Who the key is for")],
     role: Annotated[str, typer.Option(help=", ".join(r.value for r in Role
@@ -86,6 +82,7 @@ def create(
     typer.echo(created.key)
 
 
+@apikeys_app.command("revoke")
 def revoke(
     key_id: Annotated[str, typer.Argument(metavar="ID", help="The key's id")],
     db: DbOption = None,
@@ -101,6 +98,7 @@ def revoke(
     emit_json(document) if as_json else console().print(document)
 
 
+@apikeys_app.command("list")
 def list_keys(db: DbOption = None, as_json: JsonFlag = False) -> None:
     """Every key: id, name, role, scopes, whom it acts for, created and revoked (no secrets)."""
     built = services(db)

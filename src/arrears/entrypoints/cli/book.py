@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,11 +27,12 @@ from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import tables
 from arrears.adapters.db.columns import SqlColumnStore
 from arrears.adapters.db.engine import masked
+from arrears.adapters.db.history_store import SqlSeasoningUnitOfWorkFactory
 from arrears.application import collections_demo, loan_file, queries
 from arrears.application import demo as demo_book
 from arrears.application.handlers import eod, payments, plans, servicing
 from arrears.application.loan_import import ImportRejected
-from arrears.batch.executor import BATCH_LOANS, vectorised_closer
+from arrears.batch.executor import BATCH_LOANS, POSTGRES_WORKERS, vectorised_closer
 from arrears.compliance import packs
 from arrears.config import Settings
 from arrears.domain.delinquency import ACTIVE_STATUSES, check_write_off_dpd
@@ -46,6 +47,7 @@ from arrears.entrypoints.cli.output import (
     read_text_file,
     user_errors,
 )
+from arrears.entrypoints.cli.tables import Column, WideFlag, print_table
 
 DEFAULT_PRODUCTS = resources.files("arrears") / "default_products.json"
 DEFAULT_PLAN_POLICIES = resources.files("arrears") / "default_plan_policies.json"
@@ -53,9 +55,10 @@ DEFAULT_PLAN_POLICIES = resources.files("arrears") / "default_plan_policies.json
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ARREARS_DB "
                                                              "or sqlite:///./arrears.db)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-import_app = typer.Typer(help="Import loans and borrowers.", no_args_is_help=True)
-report_app = typer.Typer(help="Portfolio reports.", no_args_is_help=True)
+LOAN_LIST_COLUMNS = (Column("loan", justify="left"), Column("borrower", 3, "left"),
+                     Column("product", 2, "left"), Column("status", 1, "left"),
+                     Column("bucket", 1, "left"), Column("DPD"), Column("principal", 1),
+                     Column("total due"))
 
 
 def services(db: str | None) -> bootstrap.Services:
@@ -83,22 +86,6 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Progress]:
     with progress:
         progress.add_task(label, total=total)
         yield progress
-
-
-def register(app: typer.Typer, loan_app: typer.Typer) -> None:
-    """Add the book commands to the `arrears` app."""
-    app.command("init")(init)
-    app.add_typer(import_app, name="import")
-    import_app.command("loans")(import_loans)
-    app.command("pay")(pay)
-    app.command("reverse")(reverse)
-    app.command("payoff")(payoff)
-    app.command("eod")(run_eod)
-    loan_app.command("show")(loan_show)
-    loan_app.command("list")(loan_list)
-    app.add_typer(report_app, name="report")
-    report_app.command("portfolio")(portfolio)
-    app.command("demo")(demo)
 
 
 def init(
@@ -270,16 +257,24 @@ def eod_engine(name: str, built: bootstrap.Services, write_off_dpd: int, master:
         yield vectorised_closer(SqlColumnStore(), write_off_dpd=write_off_dpd,
                                 clock=built.clock), BATCH_LOANS
     elif name == "spark":
-        from arrears.batch.spark import SparkKernel  # pyspark is an optional extra
+        from arrears.batch.spark import (  # pyspark is an optional extra
+            SPARK_BATCH_LOANS,
+            SparkKernel,
+        )
 
         kernel = SparkKernel(master=master, workdir=SPARK_WORKDIR)
         try:
             yield vectorised_closer(SqlColumnStore(), write_off_dpd=write_off_dpd,
-                                    clock=built.clock, kernel=kernel), BATCH_LOANS
+                                    clock=built.clock, kernel=kernel), SPARK_BATCH_LOANS
         finally:
             kernel.stop()
     else:
         fail("--engine", f"unknown engine {name!r} (expected {', '.join(ENGINES)})")
+
+
+def eod_workers(built: bootstrap.Services) -> int:
+    """Batches closed at once: several on PostgreSQL, one on SQLite (one writer)."""
+    return POSTGRES_WORKERS if built.engine.dialect.name == "postgresql" else 1
 
 
 def run_eod(
@@ -319,7 +314,7 @@ def run_eod(
         reports = eod.run_eod_through(
             last, uow_factory=built.uow_factory, clock=built.clock, write_off_dpd=dpd,
             on_day=lambda _: progress.advance(progress.task_ids[0]), engine=engine,
-            close_batch=closer, batch_size=batch_size)
+            close_batch=closer, batch_size=batch_size, workers=eod_workers(built))
     document = {"through": last.isoformat(), "days": [
         {"business_date": r.business_date.isoformat(), "loans_processed": r.loans_processed,
          "loans_failed": r.loans_failed, "already_completed": r.already_completed}
@@ -363,6 +358,7 @@ def loan_list(
     = queries.DEFAULT_LIST_LIMIT,
     db: DbOption = None,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
 ) -> None:
     """Loans in the book, most days past due first (then by loan id): find one to show."""
     built = services(db)
@@ -380,18 +376,12 @@ def loan_list(
     if not document["loans"]:
         out.print(f"no loans match (as of {document['as_of']})")
         return
-    # Eight columns fit an 80-column terminal only without vertical rules and with short heads.
-    table = Table(title=f"Loans as of {document['as_of']}", box=box.SIMPLE_HEAD,
-                  show_edge=False, pad_edge=False)
-    for head in ("loan", "borrower", "product", "status", "bucket"):
-        table.add_column(head)
-    for head in ("DPD", "principal", "total due"):
-        table.add_column(head, justify="right")
-    for loan in document["loans"]:
-        table.add_row(*(str(loan[key]) for key in (
-            "loan_id", "borrower_id", "product", "status", "bucket", "dpd",
-            "principal_outstanding", "total_due")))
-    out.print(table)
+    # No vertical rules, so that the eight columns fit an 80-column terminal more often.
+    print_table(LOAN_LIST_COLUMNS, [[str(loan[key]) for key in (
+        "loan_id", "borrower_id", "product", "status", "bucket", "dpd", "principal_outstanding",
+        "total_due")] for loan in document["loans"]], wide=wide, out=out,
+        title=f"Loans as of {document['as_of']}", box=box.SIMPLE_HEAD, show_edge=False,
+        pad_edge=False)
     if document["more"]:
         out.print(f"more loans match than the {document['limit']} shown: narrow the filters "
                   "or raise --limit")
@@ -439,6 +429,7 @@ def portfolio(
 # here, and ten years of business dates past any roll-rate question.
 MAX_DEMO_LOANS = 10_000_000
 MAX_DEMO_DAYS = 3650
+MAX_SEASON_MONTHS = 120
 
 
 def demo(
@@ -453,7 +444,10 @@ def demo(
     sinks: Annotated[Path, typer.Option(help="Folder the demo's messages and letters go to")]
     = Path("arrears-demo-sinks"),
     engine: Annotated[str, typer.Option(
-        help="EOD engine: scalar, vectorised or spark (on local[2])")] = "scalar",
+        help="EOD engine: scalar, vectorised or spark (on local[2])")] = "vectorised",
+    season_months: Annotated[int, typer.Option(
+        help="Months of vintages disbursed before the start, boarded with their history "
+             "(0: every loan is disbursed in the run)")] = demo_book.SEASON_MONTHS,
     as_json: JsonFlag = False,
 ) -> None:
     """Simulate a synthetic book of cash loans and phone plans, then report on it."""
@@ -461,42 +455,20 @@ def demo(
         fail("--loans", f"must be from 1 to {MAX_DEMO_LOANS:,} (got {loans})")
     if not 1 <= days <= MAX_DEMO_DAYS:
         fail("--days", f"must be from 1 to {MAX_DEMO_DAYS} (got {days})")
+    if not 0 <= season_months <= MAX_SEASON_MONTHS:
+        fail("--season-months", f"must be from 0 to {MAX_SEASON_MONTHS} (got {season_months})")
     first = _date(start, "--start")
     built = services(db)
     if engine not in ENGINES:
         fail("--engine", f"unknown engine {engine!r} (expected {', '.join(ENGINES)})")
-    _fresh(built)
-    shutil.rmtree(sinks, ignore_errors=True)
-    planned = demo_book.plan_book(loans, days, first, seed)
-    channels = build_channels(ChannelSettings(sink_dir=sinks), built.engine, built.clock)
-    # Letters go to the print vendor's hand-off file rather than one PDF each: rendering a
-    # CJK PDF costs ~0.1 s, which would dominate a 10,000-loan demo (`arrears worker` and the
-    # tests exercise the PDF channel).
-    channels["letter"] = JsonLinesChannel(sinks / "letter.jsonl")
-    renderer = JinjaRenderer()
-    floor = collections_demo.Floor(seed)
-
-    def after_eod(day: date, progress: Progress) -> None:
-        if collections:
-            collections_demo.run_day(day, uow_factory=built.uow_factory, clock=built.clock,
-                                     renderer=renderer, channels=channels, floor=floor)
-        progress.advance(progress.task_ids[0])
-
-    with eod_engine(engine, built, built.settings.write_off_dpd, "local[2]") as (
-            closer, batch_size), _progress(days, "simulating", as_json) as progress, \
-            user_errors():
-        if collections:
-            collections_demo.setup(uow_factory=built.uow_factory, start=first)
-        result = demo_book.simulate(
-            planned, first, days, _products(None), uow_factory=built.uow_factory,
-            clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
-            write_off_dpd=built.settings.write_off_dpd,
-            on_day=lambda day: after_eod(day, progress), engine=engine, close_batch=closer,
-            eod_batch_size=batch_size,
-            plan_policies=read_json_file(DEFAULT_PLAN_POLICIES, "--plan-policies"))
-    document = demo_summary(built, result, seed)
-    if collections:
-        document.update(collections_demo.summary(uow_factory=built.uow_factory, floor=floor))
+    with _progress(days, "{task.description}", as_json) as progress:
+        task = progress.task_ids[0]
+        progress.update(task, description="starting")  # then each phase names itself
+        document = run_demo(
+            built, loans=loans, days=days, seed=seed, first=first, collections=collections,
+            sinks=sinks, engine=engine, season_months=season_months,
+            on_phase=lambda name: progress.update(task, description=name),
+            on_day=lambda: progress.advance(task))
     if as_json:
         emit_json(document)
         return
@@ -522,6 +494,49 @@ def demo(
                                        uow_factory=built.uow_factory)["loans"]
     _explore_hint(out, masked(db), sinks if collections else None,
                   worst[0]["loan_id"] if worst else "LOAN_ID")
+
+
+def run_demo(built: bootstrap.Services, *, loans: int, days: int, seed: int, first: date,
+             collections: bool, sinks: Path, engine: str, season_months: int,
+             on_phase: Callable[[str], None] = lambda _: None,
+             on_day: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """The demo on a fresh book (`demo`'s options checked): its summary document. `on_phase`
+    is told each phase as it begins (`demo.PHASES`), `on_day` each date once done."""
+    _fresh(built)
+    shutil.rmtree(sinks, ignore_errors=True)
+    planned = demo_book.plan_book(loans, days, first, seed, season_months)
+    channels = build_channels(ChannelSettings(sink_dir=sinks), built.engine, built.clock)
+    # Letters go to the print vendor's hand-off file rather than one PDF each: rendering a
+    # CJK PDF costs ~0.1 s, which would dominate a 10,000-loan demo (`arrears worker` and the
+    # tests exercise the PDF channel).
+    channels["letter"] = JsonLinesChannel(sinks / "letter.jsonl")
+    renderer = JinjaRenderer()
+    floor = collections_demo.Floor(seed)
+
+    def after_eod(day: date) -> None:
+        if collections:
+            collections_demo.run_day(day, uow_factory=built.uow_factory, clock=built.clock,
+                                     renderer=renderer, channels=channels, floor=floor,
+                                     on_phase=on_phase)
+        on_day()
+
+    with eod_engine(engine, built, demo_book.WRITE_OFF_DPD, "local[2]") as (
+            closer, batch_size), user_errors():
+        if collections:
+            collections_demo.setup(uow_factory=built.uow_factory, start=first)
+        result = demo_book.simulate(
+            planned, first, days, _products(None), uow_factory=built.uow_factory,
+            clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+            write_off_dpd=demo_book.WRITE_OFF_DPD, on_day=after_eod, engine=engine,
+            close_batch=closer, eod_batch_size=batch_size,
+            plan_policies=read_json_file(DEFAULT_PLAN_POLICIES, "--plan-policies"),
+            seasoned=SqlSeasoningUnitOfWorkFactory(built.engine), on_phase=on_phase)
+    for channel in channels.values():
+        channel.close()
+    document = demo_summary(built, result, seed)
+    if collections:
+        document.update(collections_demo.summary(uow_factory=built.uow_factory, floor=floor))
+    return document
 
 
 def _explore_hint(out: Console, db: str, sinks: Path | None, example: str) -> None:

@@ -33,11 +33,6 @@ app = typer.Typer(help="Borrowers' contact preferences: opt-outs, requests to st
                        "inconvenient times.", no_args_is_help=True)
 
 
-def register(main: typer.Typer) -> None:
-    """Add the borrower commands to the `arrears` app."""
-    main.add_typer(app, name="borrowers")
-
-
 def _instant(text: str | None, field: str) -> datetime | None:
     if text is None:
         return None

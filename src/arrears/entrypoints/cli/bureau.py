@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from arrears.application import loan_file
 from arrears.application.bureau import BureauNotice, BureauRecord, Format, NoticeKind
@@ -21,8 +20,10 @@ from arrears.batch import bureau as files
 from arrears.domain.bureau import codes, layouts
 from arrears.domain.bureau.snapshot import DisputeState, Month
 from arrears.domain.bureau.validate import not_a_file, validate
-from arrears.entrypoints.cli.book import DbOption, JsonFlag, report_app, services
+from arrears.domain.errors import DomainError
+from arrears.entrypoints.cli.book import DbOption, JsonFlag, services
 from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+from arrears.entrypoints.cli.tables import Column, WideFlag, print_table
 
 PROBLEMS_EXIT = 1
 # A month's file of about 1.2 million Metro 2 records; validation holds it all in memory.
@@ -32,14 +33,6 @@ bureau_app = typer.Typer(help="Credit reporting: notices, history, file validati
                          no_args_is_help=True)
 
 FormatOption = Annotated[str, typer.Option("--format", help="metro2 or pboc")]
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(bureau_app, name="bureau")
-    bureau_app.command("notice")(notice)
-    bureau_app.command("history")(history)
-    bureau_app.command("validate")(validate_file)
-    report_app.command("bureau")(report_bureau)
 
 
 def _format(text: str) -> Format:
@@ -60,6 +53,16 @@ def report_bureau(
     out: Annotated[Path, typer.Option("--out", help="File to write")],
     reporter_id: Annotated[str, typer.Option(help="Furnisher identification")] = "ARREARS",
     reporter_name: Annotated[str, typer.Option(help="Furnisher name")] = "ARREARS LENDER",
+    furnisher: Annotated[str, typer.Option(
+        help="creditor, collection_agency or debt_buyer (Metro 2 account type, K1)")]
+    = "creditor",
+    original_creditor: Annotated[str | None, typer.Option(
+        help="Original creditor's name (K1): a collection agency or debt buyer")] = None,
+    creditor_classification: Annotated[int | None, typer.Option(
+        help="Original creditor's class, 1-15 (K1)")] = None,
+    liable_relations: Annotated[str | None, typer.Option(
+        help="Contacts reported beside the borrower (J1/J2): relation=ECOA,… "
+             "(default guarantor=5; '' for none)")] = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -67,11 +70,15 @@ def report_bureau(
     kind = _format(file_format)
     with user_errors():
         reporting_month = Month.parse(month, "--month")
-    reporter = files.Reporter(
-        identification=_header_text(reporter_id, "--reporter-id",
-                                    layouts.METRO2_BASE.field("identification_number")),
-        name=_header_text(reporter_name, "--reporter-name",
-                          layouts.METRO2_HEADER.field("reporter_name")))
+        reporter = files.Reporter(
+            identification=_header_text(reporter_id, "--reporter-id",
+                                        layouts.METRO2_BASE.field("identification_number")),
+            name=_header_text(reporter_name, "--reporter-name",
+                              layouts.METRO2_HEADER.field("reporter_name")),
+            kind=loan_file.parse_enum(codes.FurnisherKind, furnisher, "--furnisher"),
+            original_creditor=_original_creditor(original_creditor, creditor_classification),
+            liable_relations=(dict(codes.LIABLE_RELATIONS) if liable_relations is None
+                              else _liable_relations(liable_relations)))
     if out.is_dir():
         fail("--out", f"{out} is a directory")
     built = services(db)
@@ -107,6 +114,31 @@ def report_bureau(
     out_console.print(f"sha256 {document['sha256']}")
 
 
+def _original_creditor(name: str | None, classification: int | None
+                       ) -> files.OriginalCreditor | None:
+    if name is None and classification is None:
+        return None
+    if classification is not None:
+        files.check_classification(classification)
+    if name is None:
+        raise DomainError("--creditor-classification", "K1 needs --original-creditor too")
+    if classification is None:
+        raise DomainError("--original-creditor", "K1 needs --creditor-classification too")
+    return files.OriginalCreditor(name=name, classification=classification)
+
+
+def _liable_relations(text: str) -> dict[str, str]:
+    """`relation=ECOA,…`: which contacts are liable, as joint (2) or co-maker/guarantor (5)."""
+    found: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        relation, _, ecoa = item.partition("=")
+        if not relation.strip() or ecoa.strip() not in (codes.ECOA_JOINT, codes.ECOA_CO_MAKER):
+            raise DomainError("--liable-relations", f"{item!r} is not relation=2 (joint) or "
+                                                    "relation=5 (co-maker/guarantor)")
+        found[relation.strip().lower()] = ecoa.strip()
+    return found
+
+
 def _header_text(text: str, field: str, column: layouts.Field) -> str:
     """Text for a fixed-width header column: printable ASCII that fits, never cut short."""
     if not text.strip() or not text.isascii() or not text.isprintable():
@@ -129,6 +161,7 @@ def _write(path: Path, content: bytes) -> None:
         raise
 
 
+@bureau_app.command("notice")
 def notice(
     loan_id: Annotated[str, typer.Argument(metavar="LOAN_ID")],
     sent_on: Annotated[str, typer.Option("--sent-on", help="Date the notice was sent")],
@@ -159,10 +192,12 @@ def notice(
                     f"{'recorded' if added else 'already on file'}")
 
 
+@bureau_app.command("history")
 def history(
     loan_id: Annotated[str, typer.Argument(metavar="LOAN_ID")],
     db: DbOption = None,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
 ) -> None:
     """The loan's last 24 month-ends: Metro 2 status and profile code, PBOC status code."""
     built = services(db)
@@ -186,15 +221,15 @@ def history(
     if as_json:
         emit_json(document)
         return
-    table = Table(title=f"{loan_id}: 24-month history")
-    table.add_column("")
-    for s in snaps:
-        table.add_column(f"{s.month.year % 100:02d}-{s.month.month:02d}", justify="center")
-    table.add_row("Metro 2", *(s.metro2_code for s in snaps))
-    table.add_row("PBOC", *(s.pboc_code for s in snaps))
-    table.add_row("DPD", *(str(s.dpd) for s in snaps))
+    # An 80-column terminal shows the latest months first; --wide shows all 24.
+    columns = [Column("", justify="left"), *(
+        Column(f"{s.month.year % 100:02d}-{s.month.month:02d}", len(snaps) - i, "center")
+        for i, s in enumerate(snaps))]
     out = console()
-    out.print(table)
+    print_table(columns, [["Metro 2", *(s.metro2_code for s in snaps)],
+                          ["PBOC", *(s.pboc_code for s in snaps)],
+                          ["DPD", *(str(s.dpd) for s in snaps)]],
+                wide=wide, out=out, title=f"{loan_id}: 24-month history")
     out.print(f"Metro 2 profile (latest first): {document['metro2_profile']}")
     out.print(f"PBOC 24 months (oldest first):  {document['pboc_24_months']}")
 
@@ -212,6 +247,7 @@ def _read_bounded(path: Path, field: str) -> bytes:
     return content
 
 
+@bureau_app.command("validate")
 def validate_file(
     path: Annotated[Path, typer.Argument(metavar="FILE")],
     file_format: FormatOption,

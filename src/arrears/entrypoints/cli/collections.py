@@ -2,8 +2,8 @@
 `arrears agencies …`, `arrears contacts log`, `arrears promises …`, `arrears visits …`,
 `arrears collectors credential`.
 
-`register(app)` adds them to the `arrears` app; `python -m arrears.entrypoints.cli.collections`
-runs them on their own (the reliability tests start and kill the worker that way).
+`python -m arrears.entrypoints.cli.collections` runs the `arrears` command (the reliability
+tests start and kill the worker that way).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from arrears.application.strategy import Strategy, load_strategy_file
 from arrears.config import Settings
 from arrears.domain.dates import check_instant
 from arrears.domain.money import MAX_MINOR_UNITS
-from arrears.entrypoints.cli.output import console, emit_json, fail, run_guarded, user_errors
+from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ARREARS_DB "
                                                              "or sqlite:///./arrears.db)")]
@@ -99,30 +99,6 @@ def _rates(specs: list[str]) -> dict[str, notifications.RateLimit]:
         limits[channel] = notifications.RateLimit(per_window=int(per),
                                                   window=_seconds(seconds))
     return limits
-
-
-def register(app: typer.Typer) -> None:
-    """Add the collections commands to the `arrears` app."""
-    app.command("worker")(worker)
-    app.add_typer(strategies_app, name="strategies")
-    strategies_app.command("run")(strategies_run)
-    strategies_app.command("check")(strategies_check)
-    app.add_typer(cases_app, name="cases")
-    cases_app.command("list")(cases_list)
-    app.add_typer(agencies_app, name="agencies")
-    agencies_app.command("add")(agencies_add)
-    agencies_app.command("performance")(agencies_performance)
-    app.add_typer(contacts_app, name="contacts")
-    contacts_app.command("log")(contacts_log)
-    app.add_typer(promises_app, name="promises")
-    promises_app.command("add")(promises_add)
-    promises_app.command("evaluate")(promises_evaluate)
-    app.add_typer(visits_app, name="visits")
-    visits_app.command("authorize")(visits_authorize)
-    visits_app.command("request")(visits_request)
-    app.add_typer(collectors_app, name="collectors")
-    collectors_app.command("add")(collectors_add)
-    collectors_app.command("credential")(collectors_credential)
 
 
 def worker(
@@ -208,6 +184,30 @@ def _wait(value: float, field: str, most: float) -> float:
     return value
 
 
+@strategies_app.command("run")
+def strategies_run(
+    day: Annotated[str, typer.Option("--day", help="The closed business date")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Settle promises to pay and recount agency recoveries for --day, sync cases with the
+    buckets EOD left for it, then plan the next business date's collection actions for every
+    overdue or due loan."""
+    business_date = _day(day, "--day")
+    built = _services(db, None)
+    with user_errors():
+        casework.evaluate_promises(business_date, uow_factory=built.uow_factory,
+                                   clock=built.clock)
+        casework.refresh_recoveries(business_date, uow_factory=built.uow_factory)
+        handlers.sync_cases(business_date, uow_factory=built.uow_factory)
+        report = handlers.run_strategies(
+            business_date, uow_factory=built.uow_factory, clock=built.clock,
+            renderer=JinjaRenderer(), strategies=handlers.default_strategies())
+    document = report.document()
+    emit_json(document) if as_json else console().print(document)
+
+
+@strategies_app.command("check")
 def strategies_check(
     path: Annotated[Path, typer.Argument(metavar="STRATEGY.toml")],
     as_json: JsonFlag = False,
@@ -232,27 +232,7 @@ def _check_templates(strategy: Strategy) -> None:
                      f"no template {step.template!r} in {', '.join(missing)}")
 
 
-def strategies_run(
-    day: Annotated[str, typer.Option("--day", help="The closed business date")],
-    db: DbOption = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Settle promises to pay and recount agency recoveries for --day, sync cases with the
-    buckets EOD left for it, then plan the next business date's collection actions for every
-    overdue or due loan."""
-    business_date = _day(day, "--day")
-    built = _services(db, None)
-    with user_errors():
-        casework.evaluate_promises(business_date, uow_factory=built.uow_factory)
-        casework.refresh_recoveries(business_date, uow_factory=built.uow_factory)
-        handlers.sync_cases(business_date, uow_factory=built.uow_factory)
-        report = handlers.run_strategies(
-            business_date, uow_factory=built.uow_factory, clock=built.clock,
-            renderer=JinjaRenderer(), strategies=handlers.default_strategies())
-    document = report.document()
-    emit_json(document) if as_json else console().print(document)
-
-
+@cases_app.command("list")
 def cases_list(
     db: DbOption = None,
     as_json: JsonFlag = False,
@@ -264,6 +244,7 @@ def cases_list(
     emit_json(document) if as_json else console().print(document)
 
 
+@agencies_app.command("add")
 def agencies_add(
     agency_ref: Annotated[str, typer.Argument(metavar="AGENCY_ID")],
     name: Annotated[str, typer.Option(help="Registered name")],
@@ -294,6 +275,7 @@ def agencies_add(
     emit_json(document) if as_json else console().print(document)
 
 
+@agencies_app.command("performance")
 def agencies_performance(
     db: DbOption = None,
     as_json: JsonFlag = False,
@@ -309,6 +291,7 @@ def agencies_performance(
 LoanArgument = Annotated[str, typer.Argument(metavar="LOAN_ID")]
 
 
+@contacts_app.command("log")
 def contacts_log(
     loan: LoanArgument,
     actor: Annotated[str, typer.Option(help="Collector id, or agency:<AGENCY_ID>")],
@@ -335,6 +318,7 @@ def contacts_log(
     emit_json(document) if as_json else console().print(document)
 
 
+@promises_app.command("add")
 def promises_add(
     loan: LoanArgument,
     amount: Annotated[str, typer.Option(help="Promised amount, e.g. 300.00")],
@@ -361,6 +345,7 @@ def promises_add(
     emit_json(document) if as_json else console().print(document)
 
 
+@promises_app.command("evaluate")
 def promises_evaluate(
     day: Annotated[str, typer.Option("--day", help="The closed business date")],
     db: DbOption = None,
@@ -370,12 +355,14 @@ def promises_evaluate(
     business_date = _day(day, "--day")
     built = _services(db, None)
     with user_errors():
-        report = casework.evaluate_promises(business_date, uow_factory=built.uow_factory)
+        report = casework.evaluate_promises(business_date, uow_factory=built.uow_factory,
+                                            clock=built.clock)
     document = {"business_date": business_date.isoformat(), "kept": report.kept,
                 "broken": report.broken, "open": report.open}
     emit_json(document) if as_json else console().print(document)
 
 
+@collectors_app.command("add")
 def collectors_add(
     collector: Annotated[str, typer.Argument(metavar="COLLECTOR_ID")],
     name: Annotated[str, typer.Option(help="Name")],
@@ -397,6 +384,7 @@ def collectors_add(
     emit_json(document) if as_json else console().print(document)
 
 
+@collectors_app.command("credential")
 def collectors_credential(
     collector: Annotated[str, typer.Argument(metavar="COLLECTOR_ID")],
     credential: Annotated[str, typer.Argument(metavar="CREDENTIAL_ID")],
@@ -419,6 +407,7 @@ def collectors_credential(
     emit_json(document) if as_json else console().print(document)
 
 
+@visits_app.command("authorize")
 def visits_authorize(
     authorization: Annotated[str, typer.Argument(metavar="AUTHORIZATION_ID")],
     loan: Annotated[str, typer.Option(help="The loan the visit is about")],
@@ -451,6 +440,7 @@ def visits_authorize(
 VISIT_REFUSED_EXIT = 1
 
 
+@visits_app.command("request")
 def visits_request(
     loan: LoanArgument,
     at: Annotated[str, typer.Option("--at", help="When, an ISO instant with UTC offset")],
@@ -477,10 +467,9 @@ def visits_request(
 
 
 def main() -> None:
-    app = typer.Typer(no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False)
-    register(app)
-    run_guarded(typer.main.get_command(app), None, "arrears")
+    from arrears.entrypoints.cli.main import run  # the module is `__main__` when run with -m
+
+    run()
 
 
 if __name__ == "__main__":

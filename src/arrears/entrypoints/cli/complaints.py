@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from arrears import bootstrap
 from arrears.adapters.bundle import write_zip
@@ -21,6 +20,7 @@ from arrears.application.handlers import complaints
 from arrears.config import Settings
 from arrears.domain.dates import check_instant
 from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+from arrears.entrypoints.cli.tables import Column, WideFlag, print_table
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ARREARS_DB "
                                                              "or sqlite:///./arrears.db)")]
@@ -28,17 +28,15 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.
 AtOption = Annotated[str | None, typer.Option(
     "--at", help="When, with its UTC offset (default: now), e.g. 2026-06-01T10:00:00+08:00")]
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Complaint id, e.g. CMP-000001")]
+# An 80-column terminal shows first which complaint, on which loan, is due when.
+COMPLAINT_COLUMNS = (Column("id", justify="left"), Column("loan", justify="left"),
+                     Column("source", 3, "left"), Column("category", 2, "left"),
+                     Column("team", 4, "left"), Column("filed", 1, "left"),
+                     Column("ack by", 2, "left"), Column("answer by", justify="left"),
+                     Column("answered", 1, "left"), Column("escalated", 3, "left"))
 
 complaints_app = typer.Typer(help="Complaints about collection, against their clocks.",
                              no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(complaints_app, name="complaints")
-    for name, command in (("file", file_complaint), ("acknowledge", acknowledge),
-                          ("extend", extend), ("answer", answer), ("list", list_complaints),
-                          ("escalate", escalate), ("rates", rates), ("export", export)):
-        complaints_app.command(name)(command)
 
 
 def _services(db: str | None) -> bootstrap.Services:
@@ -74,6 +72,7 @@ def _show(document: dict[str, Any], as_json: bool) -> None:
     emit_json(document) if as_json else console().print(document)
 
 
+@complaints_app.command("file")
 def file_complaint(
     loan_id: Annotated[str, typer.Argument(metavar="LOAN_ID", help="The loan complained about")],
     source: Annotated[str, typer.Option(help="borrower, third_party or regulator")],
@@ -103,6 +102,7 @@ def file_complaint(
     _show(complaints.complaint_document(row), as_json)
 
 
+@complaints_app.command("acknowledge")
 def acknowledge(complaint: IdArgument, at: AtOption = None, db: DbOption = None,
                 as_json: JsonFlag = False) -> None:
     """Record that the complainant was told the complaint is being handled."""
@@ -114,6 +114,7 @@ def acknowledge(complaint: IdArgument, at: AtOption = None, db: DbOption = None,
     _show(complaints.complaint_document(row), as_json)
 
 
+@complaints_app.command("extend")
 def extend(complaint: IdArgument,
            reason: Annotated[str, typer.Option(help="Why more time is needed")],
            at: AtOption = None, db: DbOption = None, as_json: JsonFlag = False) -> None:
@@ -126,6 +127,7 @@ def extend(complaint: IdArgument,
     _show(complaints.complaint_document(row), as_json)
 
 
+@complaints_app.command("answer")
 def answer(complaint: IdArgument,
            text: Annotated[str, typer.Option("--text", help="The answer given")],
            at: AtOption = None, db: DbOption = None, as_json: JsonFlag = False) -> None:
@@ -138,6 +140,7 @@ def answer(complaint: IdArgument,
     _show(complaints.complaint_document(row), as_json)
 
 
+@complaints_app.command("list")
 def list_complaints(
     overdue: Annotated[bool, typer.Option("--overdue", help="Only those past a clock")] = False,
     day: Annotated[str | None, typer.Option(
@@ -145,6 +148,7 @@ def list_complaints(
     open_only: Annotated[bool, typer.Option("--open", help="Only unanswered ones")] = False,
     db: DbOption = None,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
 ) -> None:
     """Complaints, oldest first."""
     if day is not None and not overdue:
@@ -158,17 +162,13 @@ def list_complaints(
     if as_json:
         emit_json({"complaints": rows, "count": len(rows)})
         return
-    table = Table(title="Complaints" + (f" overdue at the end of {on}" if overdue else ""))
-    for head in ("id", "loan", "source", "category", "team", "filed", "ack by", "answer by",
-                 "answered", "escalated"):
-        table.add_column(head)
-    for row in rows:
-        table.add_row(*(str(row[k] or "") for k in (
-            "complaint_id", "loan_id", "source", "category", "team", "filed_on",
-            "acknowledge_by", "answer_by", "answered_on", "escalated_on")))
-    console().print(table)
+    print_table(COMPLAINT_COLUMNS, [[str(row[k] or "") for k in (
+        "complaint_id", "loan_id", "source", "category", "team", "filed_on", "acknowledge_by",
+        "answer_by", "answered_on", "escalated_on")] for row in rows], wide=wide,
+        title="Complaints" + (f" overdue at the end of {on}" if overdue else ""))
 
 
+@complaints_app.command("escalate")
 def escalate(
     day: Annotated[str, typer.Option("--day", help="Business date just ended (YYYY-MM-DD)")],
     db: DbOption = None,
@@ -182,6 +182,7 @@ def escalate(
     _show({"day": on.isoformat(), "escalated": [r.complaint_ref for r in rows]}, as_json)
 
 
+@complaints_app.command("rates")
 def rates(db: DbOption = None, as_json: JsonFlag = False) -> None:
     """Complaints per 1,000 logged contacts, per collector and per agency."""
     built = _services(db)
@@ -190,13 +191,11 @@ def rates(db: DbOption = None, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json({"rates": found})
         return
-    table = Table(title="Complaints per 1,000 contacts")
-    for head in ("kind", "ref", "contacts", "complaints", "per 1,000"):
-        table.add_column(head)
-    for r in found:
-        table.add_row(r["kind"], r["ref"], str(r["contacts"]), str(r["complaints"]),
-                      r["complaints_per_1000_contacts"])
-    console().print(table)
+    print_table([Column(head, justify="left") for head in ("kind", "ref", "contacts",
+                                                           "complaints", "per 1,000")],
+                [[r["kind"], r["ref"], str(r["contacts"]), str(r["complaints"]),
+                  r["complaints_per_1000_contacts"]] for r in found],
+                wide=False, title="Complaints per 1,000 contacts")
 
 
 SUMMARY_TITLE = {"en": "Complaint case file", "zh-CN": "投诉案件材料"}
@@ -204,6 +203,7 @@ HISTORY = {"en": "Handling history (evidence log)", "zh-CN": "处理记录（证
 BUNDLE = {"en": "Evidence bundle", "zh-CN": "证据包"}
 
 
+@complaints_app.command("export")
 def export(
     complaint: IdArgument,
     out: Annotated[Path, typer.Option("--out", help="Directory for the case file")],

@@ -1,6 +1,6 @@
 """`arrears compliance check ACTION.json --facts FACTS.json [--pack cn|us] [--json]`, and
-`arrears compliance may LOAN_ID --channel call --at INSTANT [--json]`, the same question with
-the facts assembled from the book.
+`arrears compliance may LOAN_ID --channel call --at INSTANT [--json]` (in `compliance_may`),
+the same question with the facts assembled from the book.
 
 Prints the compliance Decision for a proposed action. Exit code 0 when allowed, 1 when
 blocked, 2 on bad input (one line on stderr naming the field).
@@ -8,18 +8,14 @@ blocked, 2 on bad input (one line on stderr naming the field).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from arrears import bootstrap
-from arrears.application.contact_decisions import CHANNELS, decide_contact
 from arrears.compliance import codec, packs
 from arrears.compliance import engine as compliance_engine
-from arrears.config import Settings
-from arrears.domain.dates import check_instant
+from arrears.entrypoints.cli.lazy import Command, LazyGroup
 from arrears.entrypoints.cli.output import (
     console,
     emit_json,
@@ -29,10 +25,20 @@ from arrears.entrypoints.cli.output import (
 )
 
 BLOCKED_EXIT = 1
+MAY_HELP = ("May the borrower of LOAN_ID be contacted through --channel at --at? The facts —\n"
+            "contact history, consents, opt-outs, requests to stop, disputes — come from the "
+            "book.\nNothing is written.")
+
+
+class ComplianceGroup(LazyGroup):
+    # `may` reads the book, so its module is imported only when it runs: `check` starts at once.
+    table = {"may": Command("arrears.entrypoints.cli.compliance_may:may", MAY_HELP)}
+
 
 app = typer.Typer(
     help="Ask the compliance engine whether a contact, report or fee may go ahead.",
     no_args_is_help=True,
+    cls=ComplianceGroup,
 )
 
 
@@ -56,38 +62,10 @@ def check(
             fail("pack", "give --pack cn|us or a \"pack\" field in the action")
         rules = packs.get(code)
         decision = compliance_engine.decide(action, facts, rules, at)
-    _report(decision, as_json)
+    report(decision, as_json)
 
 
-@app.command()
-def may(
-    loan: Annotated[str, typer.Argument(metavar="LOAN_ID")],
-    channel: Annotated[str, typer.Option(help=", ".join(CHANNELS))],
-    at: Annotated[str, typer.Option("--at", help="When, an ISO instant with UTC offset")],
-    actor: Annotated[str | None, typer.Option(
-        help="Collector id or agency:<AGENCY_ID> (default: the lender's own team)")] = None,
-    db: Annotated[str | None, typer.Option(
-        "--db", help="Database URL (default: ARREARS_DB or sqlite:///./arrears.db)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-) -> None:
-    """May the borrower of LOAN_ID be contacted through --channel at --at? The facts —
-    contact history, consents, opt-outs, requests to stop, disputes — come from the book.
-    Nothing is written."""
-    try:
-        instant = datetime.fromisoformat(at)
-    except ValueError:
-        fail("--at", f"{at!r} is not an ISO instant")
-    if instant.tzinfo is None:
-        fail("--at", f"{at!r} has no UTC offset")
-    with user_errors():
-        check_instant(instant, "--at")
-        built = bootstrap.build(Settings.from_env(database_url=db))
-        with built.uow_factory() as uow:
-            decision = decide_contact(uow, loan, channel=channel, at=instant, actor=actor)
-    _report(decision, as_json)
-
-
-def _report(decision: Any, as_json: bool) -> None:
+def report(decision: Any, as_json: bool) -> None:
     if as_json:
         emit_json(codec.decision_to_json(decision))
     else:

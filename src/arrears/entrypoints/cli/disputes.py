@@ -8,25 +8,25 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from arrears.application import loan_file
 from arrears.application.handlers import disputes
 from arrears.domain.dates import check_instant
 from arrears.entrypoints.cli.book import DbOption, JsonFlag, services
 from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+from arrears.entrypoints.cli.tables import Column, WideFlag, print_table
 
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Dispute id, e.g. DSP-000001")]
 NoteOption = Annotated[str, typer.Option("--note", help="What was said or sent")]
+# An 80-column terminal shows first which dispute, on which loan, is to be answered by when.
+DISPUTE_COLUMNS = (Column("id", justify="left"), Column("loan", justify="left"),
+                   Column("kind", 1, "left"), Column("about", 3, "left"),
+                   Column("channel", 4, "left"), Column("received", 1, "left"),
+                   Column("answer by", justify="left"), Column("outcome", 2, "left"),
+                   Column("answered", 2, "left"))
 
 disputes_app = typer.Typer(help="Disputes and objections (异议): collection waits for the "
                                 "answer, credit reporting marks them.", no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(disputes_app, name="disputes")
-    for name, command in (("open", open_dispute), ("answer", answer), ("list", list_disputes)):
-        disputes_app.command(name)(command)
 
 
 def _instant(text: str, field: str) -> datetime:
@@ -44,6 +44,7 @@ def _show(document: dict[str, Any], as_json: bool) -> None:
     emit_json(document) if as_json else console().print(document)
 
 
+@disputes_app.command("open")
 def open_dispute(
     loan_id: Annotated[str, typer.Argument(metavar="LOAN_ID", help="The loan disputed")],
     kind: Annotated[str, typer.Option(
@@ -68,6 +69,7 @@ def open_dispute(
     _show(disputes.dispute_document(row), as_json)
 
 
+@disputes_app.command("answer")
 def answer(
     dispute: IdArgument,
     outcome: Annotated[str, typer.Option(
@@ -88,6 +90,7 @@ def answer(
     _show(disputes.dispute_document(row), as_json)
 
 
+@disputes_app.command("list")
 def list_disputes(
     loan: Annotated[str | None, typer.Option("--loan", help="Only this loan's")] = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only unanswered ones")] = False,
@@ -97,6 +100,7 @@ def list_disputes(
         "--day", help="With --overdue: at the end of this date (default: today)")] = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
+    wide: WideFlag = False,
 ) -> None:
     """Disputes in the order received."""
     if day is not None and not overdue:
@@ -115,12 +119,7 @@ def list_disputes(
     if as_json:
         emit_json({"disputes": rows, "count": len(rows)})
         return
-    table = Table(title="Disputes" + (f" overdue at the end of {on}" if overdue else ""))
-    for head in ("id", "loan", "kind", "about", "channel", "received", "answer by",
-                 "outcome", "answered"):
-        table.add_column(head)
-    for row in rows:
-        table.add_row(*(str(row[k] or "") for k in (
-            "dispute_id", "loan_id", "kind", "about", "channel", "received_on", "answer_by",
-            "outcome", "answered_on")))
-    console().print(table)
+    print_table(DISPUTE_COLUMNS, [[str(row[k] or "") for k in (
+        "dispute_id", "loan_id", "kind", "about", "channel", "received_on", "answer_by",
+        "outcome", "answered_on")] for row in rows], wide=wide,
+        title="Disputes" + (f" overdue at the end of {on}" if overdue else ""))

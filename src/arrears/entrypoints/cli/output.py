@@ -11,24 +11,27 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources.abc import Traversable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from arrears.adapters.db.engine import StoreUnavailable
 from arrears.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 USER_ERROR_EXIT = 2
 INTERNAL_ERROR_EXIT = 1
 DEBUG_ENV = "ARREARS_DEBUG"
 
 
-def console() -> Console:
-    return Console()
+def console(width: int | None = None) -> Console:
+    """Rich's console on stdout, `width` columns wide (default: the terminal's)."""
+    from rich.console import Console  # only commands that print a table or text need Rich
+
+    return Console(width=width)
 
 
 def emit_json(document: Any) -> None:
@@ -108,7 +111,8 @@ def run_guarded(command: TyperGroup, argv: Sequence[str] | None, prog_name: str)
         _exit(USER_ERROR_EXIT, f"error: {error.format_message()}")
     except typer.Abort:
         sys.exit(1)
-    except (DomainError, StoreUnavailable) as error:
+    except (DomainError, *_if_loaded("arrears.adapters.db.engine", "StoreUnavailable")) as error:
+        # Both name the field and the reason.
         _exit(USER_ERROR_EXIT, f"error: {error.field}: {error.reason}")
     # The families below are refused where the input is read, naming its field; these nets
     # catch an entry point added without that care, so it still says what was wrong.
@@ -119,7 +123,7 @@ def run_guarded(command: TyperGroup, argv: Sequence[str] | None, prog_name: str)
     except (OverflowError, decimal.Overflow, decimal.InvalidOperation) as error:
         _exit(USER_ERROR_EXIT, f"error: input: a date or number is out of range "
                                f"({type(error).__name__}: {_one_line(error)})")
-    except sa.exc.OperationalError as error:
+    except _if_loaded("sqlalchemy.exc", "OperationalError") as error:
         _exit(USER_ERROR_EXIT, f"error: db: {_one_line(error.orig or error)}")
     except OSError as error:
         where = error.filename if error.filename is not None else "file"
@@ -132,6 +136,14 @@ def run_guarded(command: TyperGroup, argv: Sequence[str] | None, prog_name: str)
               f"hint: this is a bug in arrears; rerun with {DEBUG_ENV}=1 for the traceback "
               f"and report it with the command")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _if_loaded(module: str, name: str) -> tuple[Any, ...]:
+    """The exception class `module.name` when a command has imported `module`, else none: a
+    command that never loaded the database layer cannot raise its errors, and not importing it
+    here keeps the start of the light commands fast."""
+    loaded = sys.modules.get(module)
+    return (getattr(loaded, name),) if loaded is not None else ()
 
 
 def _one_line(error: BaseException) -> str:

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from arrears import bootstrap
 from arrears.application import loan_file, plan_documents
@@ -19,6 +18,7 @@ from arrears.domain.errors import DomainError
 from arrears.domain.plans import WAIVABLE
 from arrears.domain.product import Component
 from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+from arrears.entrypoints.cli.tables import Column, print_table
 
 # The fields of the plan document and of the decision, as this command's options name them,
 # so that a refusal names what the operator typed (`--start`, not `plan.first_due_on`).
@@ -45,13 +45,6 @@ Share = Annotated[str | None, typer.Option(help="Share to forgive, 0 to 1 (a re-
 
 plans_app = typer.Typer(help="Hardship plans: propose, approve, reject, undo.",
                         no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(plans_app, name="plans")
-    for name, command in (("propose", propose), ("approve", approve), ("reject", reject),
-                          ("undo", undo), ("list", list_plans), ("show", show)):
-        plans_app.command(name)(command)
 
 
 def _services(db: str | None) -> bootstrap.Services:
@@ -90,6 +83,7 @@ def _treatments(given: dict[str, str | None], waive: dict[Component, str]) -> di
     return chosen
 
 
+@plans_app.command("propose")
 def propose(
     loan_id: Annotated[str, typer.Argument(metavar="LOAN")],
     kind: Annotated[str, typer.Option(help="reage, deferral, reamortize, holiday, settlement, "
@@ -153,13 +147,11 @@ def _print_preview(shown: dict[str, Any]) -> None:
     out.print(f"{shown['plan_id']} ({shown['kind']}, {shown['status']}) for {shown['loan_id']} "
               f"from {shown['effective_on']}")
     for title, key in (("Schedule before", "old_schedule"), ("Schedule after", "new_schedule")):
-        table = Table(title=title)
-        for column in ("number", "due_date", "principal", "interest", "fee", "payment"):
-            table.add_column(column, justify="right")
-        for row in shown[key]:
-            table.add_row(*(str(row[column]) for column in (
-                "number", "due_date", "principal", "interest", "fee", "payment")))
-        out.print(table)
+        print_table([Column(heading) for heading in (
+            "number", "due date", "principal", "interest", "fee", "payment")],
+            [[str(row[column]) for column in (
+                "number", "due_date", "principal", "interest", "fee", "payment")]
+             for row in shown[key]], wide=False, out=out, title=title)
     out.print(f"borrower pays in total: {shown['borrower_total_before']} before, "
               f"{shown['borrower_total_after']} after; forgiven {shown['forgiven']}")
     apr = shown["apr"]
@@ -167,6 +159,7 @@ def _print_preview(shown: dict[str, Any]) -> None:
         out.print(f"APR of the new cash flows {apr['apr_nominal']} (cap {apr['cap']['rate']})")
 
 
+@plans_app.command("approve")
 def approve(
     plan_id: PlanArgument,
     by: ByOption,
@@ -187,6 +180,7 @@ def approve(
     _print_preview(shown)
 
 
+@plans_app.command("reject")
 def reject(
     plan_id: PlanArgument,
     by: ByOption,
@@ -202,6 +196,7 @@ def reject(
     emit_json(shown) if as_json else console().print(f"{plan_id} rejected")
 
 
+@plans_app.command("undo")
 def undo(plan_id: PlanArgument, by: ByOption, db: DbOption = None,
          as_json: JsonFlag = False) -> None:
     """Undo an approved plan while it is the loan's latest event."""
@@ -211,6 +206,7 @@ def undo(plan_id: PlanArgument, by: ByOption, db: DbOption = None,
     emit_json(shown) if as_json else console().print(f"{plan_id} undone")
 
 
+@plans_app.command("list")
 def list_plans(
     loan: Annotated[str | None, typer.Option("--loan", help="Only this loan's plans")] = None,
     status: Annotated[str | None, typer.Option(
@@ -228,15 +224,13 @@ def list_plans(
     if as_json:
         emit_json(document)
         return
-    table = Table(title="Plans")
     columns = ("plan_id", "loan_id", "kind", "status", "effective_on", "waived")
-    for column in columns:
-        table.add_column(column)
-    for row in document["plans"]:
-        table.add_row(*(str(row[column]) for column in columns))
-    console().print(table)
+    print_table([Column(column.replace("_", " "), justify="left") for column in columns],
+                [[str(row[column]) for column in columns] for row in document["plans"]],
+                wide=False, title="Plans")
 
 
+@plans_app.command("show")
 def show(plan_id: PlanArgument, db: DbOption = None, as_json: JsonFlag = False) -> None:
     """One plan: its record and the preview it was decided on."""
     built = _services(db)

@@ -17,10 +17,6 @@ from arrears.config import Settings
 from arrears.entrypoints.cli.output import console, emit_json, fail, read_json_file, user_errors
 
 
-def register(app: typer.Typer) -> None:
-    app.command("statement")(statement)
-
-
 def statement(
     loan_id: Annotated[str | None, typer.Argument(metavar="LOAN_ID",
                                                   help="A loan in the book")] = None,

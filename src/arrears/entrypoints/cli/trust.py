@@ -35,24 +35,7 @@ credentials_app = typer.Typer(help="Signed collector credentials anyone can veri
 keys_app = typer.Typer(help="The lender's signing keys (prints the published JWKS).")
 evidence_app = typer.Typer(help="The borrower's tamper-evident evidence log.",
                            no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the credentials and evidence commands to the `arrears` app."""
-    app.add_typer(credentials_app, name="credentials")
-    credentials_app.command("issue")(credentials_issue)
-    credentials_app.command("verify")(credentials_verify)
-    credentials_app.command("revoke")(credentials_revoke)
-    credentials_app.command("revocations")(credentials_revocations)
-    credentials_app.add_typer(keys_app, name="keys", invoke_without_command=True)
-    keys_app.callback()(keys_show)
-    keys_app.command("rotate")(keys_rotate)
-    keys_app.command("retire")(keys_retire)
-    app.add_typer(evidence_app, name="evidence")
-    evidence_app.command("export")(evidence_export)
-    evidence_app.command("verify")(evidence_verify)
-    evidence_app.command("checkpoint")(evidence_checkpoint)
-    evidence_app.command("purge")(evidence_purge)
+credentials_app.add_typer(keys_app, name="keys", invoke_without_command=True)
 
 
 def _services(db: str | None) -> bootstrap.Services:
@@ -78,6 +61,7 @@ def _emit(document: dict[str, Any], as_json: bool) -> None:
 # --- credentials ---------------------------------------------------------------------------
 
 
+@credentials_app.command("issue")
 def credentials_issue(
     collector: Annotated[str, typer.Option(help="Collector id, or agency:<AGENCY_ID> for a "
                                                 "placement")],
@@ -127,6 +111,7 @@ def _verdict_document(judgement: Judgement) -> dict[str, Any]:
     }
 
 
+@credentials_app.command("verify")
 def credentials_verify(
     token: Annotated[str, typer.Argument(metavar="TOKEN")],
     on: Annotated[str | None, typer.Option(help="Check for this day, YYYY-MM-DD (default: "
@@ -173,6 +158,7 @@ def _verdict_words(document: dict[str, Any]) -> str:
     return f"{verdict.upper()}: {document['reason']} — {holder} {may}"
 
 
+@credentials_app.command("revoke")
 def credentials_revoke(
     credential: Annotated[str, typer.Argument(metavar="ID_OR_TOKEN")],
     db: DbOption = None,
@@ -186,6 +172,7 @@ def credentials_revoke(
     _emit({"credential": ref, "revoked": True}, as_json)
 
 
+@credentials_app.command("revocations")
 def credentials_revocations(
     db: DbOption = None,
     as_json: JsonFlag = False,
@@ -198,6 +185,7 @@ def credentials_revocations(
     _emit({"revocation_list": token}, as_json)
 
 
+@keys_app.callback()
 def keys_show(
     ctx: typer.Context,
     db: DbOption = None,
@@ -210,6 +198,7 @@ def keys_show(
     emit_json(keys.jwks(uow_factory=built.uow_factory))
 
 
+@keys_app.command("rotate")
 def keys_rotate(
     ctx: typer.Context,
     db: DbOption = None,
@@ -223,6 +212,7 @@ def keys_rotate(
     _emit({"kid": key.kid, "created_at": key.created_at.isoformat()}, as_json)
 
 
+@keys_app.command("retire")
 def keys_retire(
     ctx: typer.Context,
     kid: Annotated[str, typer.Argument(metavar="KID")],
@@ -239,6 +229,7 @@ def keys_retire(
 # --- evidence ------------------------------------------------------------------------------
 
 
+@evidence_app.command("export")
 def evidence_export(
     borrower: Annotated[str, typer.Argument(metavar="BORROWER_ID")],
     out: Annotated[Path, typer.Option("--out", help="Bundle to write (.zip)")],
@@ -257,6 +248,7 @@ def evidence_export(
            "checkpoint": manifest["checkpoint"]}, as_json)
 
 
+@evidence_app.command("verify")
 def evidence_verify(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE.zip")],
     jwks: Annotated[Path | None, typer.Option(
@@ -293,6 +285,7 @@ def evidence_verify(
         raise typer.Exit(NOT_GOOD_EXIT)
 
 
+@evidence_app.command("checkpoint")
 def evidence_checkpoint(
     db: DbOption = None,
     as_json: JsonFlag = False,
@@ -306,6 +299,7 @@ def evidence_checkpoint(
            "kid": made.kid}, as_json)
 
 
+@evidence_app.command("purge")
 def evidence_purge(
     as_of: Annotated[str, typer.Option("--as-of", help="Purge what retention allows by this "
                                                        "date, YYYY-MM-DD")],

@@ -16,11 +16,7 @@ from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
 users_app = typer.Typer(help="Staff users of the web pages.", no_args_is_help=True)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(users_app, name="users")
-    users_app.command("create")(create)
-
-
+@users_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name (1-20 letters, "
                                                              "digits, '.', '_', '-')")],

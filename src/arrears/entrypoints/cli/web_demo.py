@@ -9,7 +9,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from arrears import bootstrap
+from arrears.adapters.db import tables as t
 from arrears.application.handlers import users
 from arrears.domain.errors import DomainError
 from arrears.entrypoints.cli import book
@@ -31,6 +34,18 @@ class DemoLogin:
     name: str
     role: str
     password: str
+
+
+def overdue_borrower(db: str) -> tuple[str, str] | None:
+    """(phone, loan) of an overdue demo borrower to sign in to the portal as: the book is
+    synthetic, so its number may be shown in full."""
+    built = book.services(db)
+    with built.engine.connect() as connection:
+        row = connection.execute(
+            sa.select(t.borrower_phone.c.number, t.loan.c.loan_ref)
+            .join(t.loan, t.loan.c.borrower_id == t.borrower_phone.c.borrower_id)
+            .where(t.loan.c.status == "overdue").order_by(t.loan.c.id).limit(1)).first()
+    return None if row is None else (row.number, row.loan_ref)
 
 
 def prepare(db: str) -> list[DemoLogin]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_datetime
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_percent
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -73,3 +73,8 @@ class Translator:
 
     def money(self, amount: str, currency: str) -> str:
         return str(format_currency(Decimal(amount), currency, locale=self.locale))
+
+    def percent(self, share: str | Decimal, places: int = 1) -> str:
+        """A share (0.1834) as a percentage (18.3%), exactly, to `places` decimals."""
+        pattern = "#,##0" + ("." + "0" * places if places else "") + "%"
+        return str(format_percent(Decimal(share), pattern, locale=self.locale))

@@ -97,6 +97,10 @@ class CsrfRejected(Exception):
     """A form came back without this session's CSRF token."""
 
 
+class Forbidden(Exception):
+    """The signed-in user's role may not open this page."""
+
+
 class SignInRequired(Exception):
     def __init__(self, to: str) -> None:
         super().__init__(to)
@@ -161,6 +165,9 @@ class HtmlRoute(APIRoute):
                                        _("Wait a minute and try again."))
                 response.headers["Retry-After"] = str(max(1, round(limited.wait)))
                 return response
+            except Forbidden:
+                return _error_page(request, 403, _("Not allowed"),
+                                   _("Your role may not open this page."))
             except NotFound:
                 return _error_page(request, 404, _("Not found"),
                                    _("There is nothing here that you may see."))

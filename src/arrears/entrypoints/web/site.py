@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from arrears import bootstrap
 from arrears.adapters.channels.config import ChannelSettings, build_channels
 from arrears.entrypoints.api.deps import TokenBuckets
-from arrears.entrypoints.web import borrower, public, staff
+from arrears.entrypoints.web import borrower, dashboards, portal, public, staff
 from arrears.entrypoints.web.pages import WebContext
 from arrears.entrypoints.web.session import Sessions, WebSettings
 
@@ -31,5 +31,6 @@ def mount(app: FastAPI, services: bootstrap.Services, settings: WebSettings) -> 
                                     services.clock)["sms"])
     app.mount("/static", StaticFiles(packages=[("arrears.entrypoints.web", "static")]),
               name="static")
-    for router in (public.router, staff.router, borrower.router):
+    for router in (public.router, staff.router, dashboards.router, borrower.router,
+                   portal.router):
         app.include_router(router)

@@ -8,19 +8,21 @@ user's scope is a 404, as it is for an API key of the same role.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
 from arrears.application import queries, workbench
-from arrears.application.access import NotFound, Principal
+from arrears.application.access import NotFound, Principal, Role
 from arrears.application.contact_decisions import CHANNELS
 from arrears.application.contacts import CONTACT_OUTCOMES
 from arrears.application.handlers import casework, users
 from arrears.application.loan_file import money_text
 from arrears.domain.errors import DomainError
 from arrears.entrypoints.web.pages import (
+    Forbidden,
     SignInRequired,
     checked_form,
     limit,
@@ -47,6 +49,21 @@ def staff(request: Request) -> Principal:
 
 
 Staff = Annotated[Principal, Depends(staff)]
+HOMES = {Role.SUPERVISOR: "/supervise", Role.COMPLIANCE: "/compliance"}
+"""Where each role lands after signing in (the others: their queue)."""
+
+
+def staff_in(*roles: Role) -> Callable[[Request], Principal]:
+    """A dependency: the signed-in staff user's principal when their role is one of
+    `roles`, else a 403 page."""
+
+    def check(request: Request) -> Principal:
+        principal = staff(request)
+        if principal.role not in roles:
+            raise Forbidden()
+        return principal
+
+    return check
 
 
 @router.get("/login")
@@ -65,7 +82,7 @@ def login(request: Request, form: Form) -> Response:
         return render(request, "login.html", {"name": name,
                                               "error": True}, status=401)
     session_of(request).sign_in("staff", name)
-    return redirect(request, "/work")
+    return redirect(request, HOMES.get(principal.role, "/work"))
 
 
 @router.post("/logout")

@@ -21,11 +21,9 @@ from arrears.application.loan_file import money_text
 from arrears.application.queries import book_currency
 from arrears.entrypoints.api import schemas
 from arrears.entrypoints.api.deps import Ctx, require
-from arrears.entrypoints.api.pages import DEFAULT_LIMIT, MAX_LIMIT, after_of, cursor_of
+from arrears.entrypoints.api.pages import DEFAULT_LIMIT, Cursor, Limit, after_of, next_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["collections"])
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=40)]
 
 
 @router.get("/cases", response_model=schemas.CasePage)
@@ -34,7 +32,7 @@ def list_cases(ctx: Ctx,
                queue: Annotated[str | None, Query(max_length=60)] = None,
                cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Any:
     """Open cases by id, optionally one queue's; each page's borrowers are access-logged."""
-    after = after_of(cursor)
+    after = after_of(cursor, "cases")
     with ctx.uow_factory() as uow:
         on = open_business_date(uow)
         currency = book_currency(uow)
@@ -55,7 +53,7 @@ def list_cases(ctx: Ctx,
                        "agency_id": r.agency_ref, "balance": money_text(r.balance, currency),
                        "opened_on": r.opened_on, "loan_ids": list(r.loan_refs)}
                       for r in shown],
-            "next_cursor": cursor_of(shown[-1].case_id) if len(rows) > limit else None}
+            "next_cursor": next_cursor("cases", [r.case_id for r in rows], limit)}
 
 
 @router.put("/cases/{case_id}/assignment", status_code=204)
@@ -69,11 +67,11 @@ def assign_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)],
         raise NotFound(error.field, error.reason) from None
 
 
-def _page(items: list[dict[str, Any]], key: str, after: int, limit: int
+def _page(items: list[dict[str, Any]], key: str, listing: str, after: int, limit: int
           ) -> tuple[list[dict[str, Any]], str | None]:
-    rest = [item for item in items if item[key] > after]
-    shown = rest[:limit]
-    return shown, cursor_of(shown[-1][key]) if len(rest) > limit else None
+    """A page of a short list read whole (agencies, one agency's placements), by `key`."""
+    rest = sorted((item for item in items if item[key] > after), key=lambda item: item[key])
+    return rest[:limit], next_cursor(listing, [item[key] for item in rest[:limit + 1]], limit)
 
 
 @router.get("/agencies", response_model=schemas.AgencyPage)
@@ -81,6 +79,7 @@ def list_agencies(ctx: Ctx,
                   principal: Annotated[Principal, Depends(require(Scope.AGENCIES_READ))],
                   cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Any:
     """Agencies on file; an agency key sees only its own."""
+    after = after_of(cursor, "agencies")
     with ctx.uow_factory() as uow:
         rows = uow.collections.agencies()
     items = [{"id": a.id, "agency_id": a.agency_ref, "name": a.name,
@@ -89,8 +88,8 @@ def list_agencies(ctx: Ctx,
               "capacity": a.capacity}
              for a in rows if principal.role is not Role.AGENCY
              or a.agency_ref == principal.agency_ref]
-    shown, next_cursor = _page(items, "id", after_of(cursor), limit)
-    return {"agencies": shown, "next_cursor": next_cursor}
+    shown, following = _page(items, "id", "agencies", after, limit)
+    return {"agencies": shown, "next_cursor": following}
 
 
 @router.get("/agencies/{agency_id}/placements", response_model=schemas.PlacementPage)
@@ -99,6 +98,7 @@ def list_placements(agency_id: Annotated[str, schemas.Field(min_length=1, max_le
                     principal: Annotated[Principal, Depends(require(Scope.AGENCIES_READ))],
                     cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Any:
     """The cases placed with an agency on the open business date."""
+    after = after_of(cursor, "placements")
     if principal.role is Role.AGENCY and agency_id != principal.agency_ref:
         raise NotFound("agency_id", f"no agency {agency_id!r}")
     with ctx.uow_factory() as uow:
@@ -110,5 +110,5 @@ def list_placements(agency_id: Annotated[str, schemas.Field(min_length=1, max_le
     items = [{"case_id": c["case_id"], "borrower_id": c["borrower_ref"], "bucket": c["bucket"],
               "balance": money_text(c["balance"], currency), "scope": c["scope"],
               "ends_on": c["ends_on"]} for c in cases]
-    shown, next_cursor = _page(items, "case_id", after_of(cursor), limit)
-    return {"placements": shown, "next_cursor": next_cursor}
+    shown, following = _page(items, "case_id", "placements", after, limit)
+    return {"placements": shown, "next_cursor": following}

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Response
 
 from arrears import bootstrap
 from arrears.application import queries, servicing_queries
-from arrears.application.access import Principal, Scope, check_loan_access
+from arrears.application.access import Principal, Scope, loan_currency_in_scope
 from arrears.application.handlers import casework, payments, servicing
 from arrears.application.loan_file import money_text, parse_amount
 from arrears.application.loan_import import OPTIONAL, REQUIRED
@@ -30,10 +30,10 @@ def guard(ctx: Ctx, principal: Principal, loan_ref: str, route: str, *,
     """The loan's currency, once the caller may see the loan (a staff read of personal data
     is logged before the data is read)."""
     with ctx.uow_factory() as uow:
-        booked = check_loan_access(uow, principal, loan_ref, route=route,
-                                   at=ctx.services.clock.now(), personal=personal)
+        currency = loan_currency_in_scope(uow, principal, loan_ref, route=route,
+                                          at=ctx.services.clock.now(), personal=personal)
         uow.commit()
-    return booked.loan.currency
+    return currency
 
 
 @router.post("", status_code=201, response_model=schemas.BoardRead)
@@ -93,7 +93,10 @@ def post_payment(ctx: Ctx, loan_id: str, currency: str, body: schemas.PaymentCre
                                    clock=ctx.services.clock,
                                    is_duplicate_key_error=bootstrap.is_duplicate_key_error)
     response.status_code = 200 if result.duplicate else 201
-    return servicing_queries.payment_document(key, uow_factory=ctx.uow_factory)
+    if result.applied is None:  # a retry: the payment as first posted
+        return servicing_queries.payment_document(key, uow_factory=ctx.uow_factory)
+    return servicing_queries.posted_document(result.payment_id, loan_id, result.applied,
+                                             currency, reverses=False)
 
 
 @router.post("/{loan_id}/payments", status_code=201, response_model=schemas.PaymentRead,

@@ -45,7 +45,11 @@ def reverse(payment_key: Annotated[str, schemas.Ref], key: IdempotencyKey, ctx: 
         result = payments.reverse_payment(payment_key, key, uow_factory=ctx.uow_factory,
                                           clock=ctx.services.clock)
     response.status_code = 200 if result.duplicate else 201
-    return servicing_queries.payment_document(key, uow_factory=ctx.uow_factory)
+    if result.applied is None:  # a retry: the reversal as first posted
+        return servicing_queries.payment_document(key, uow_factory=ctx.uow_factory)
+    return servicing_queries.posted_document(result.payment_id, original["loan_id"],
+                                             result.applied, original["currency"],
+                                             reverses=True)
 
 
 @router.post("/callbacks/payments", status_code=201, response_model=schemas.PaymentRead,

@@ -1,0 +1,334 @@
+"""Posting a payment file (`payment_file`) to the book: each row exactly as `post_payment`
+would post it, many rows per transaction.
+
+Rows are grouped by loan and taken in chunks of whole loans (`CHUNK_ROWS` rows at most, a loan
+with more in a chunk of its own). A chunk is one unit of work: its loans are loaded and locked
+together, the keys already posted are found in one query, each loan's rows are priced one
+after another in file order by `payments.price` — the same arithmetic as a single payment, a
+back-dated row restating the loan as of the open day — and everything is written in bulk. A
+crash leaves whole chunks posted; running the file again posts the rest, since every row's
+key is found posted.
+
+A row is posted, found already posted (its key names a payment of the same loan, amount and
+date: an earlier import, or the payment's callback through `arrears pay` or the API), or
+refused with its line and column: an unknown loan, an amount in more decimals than the loan's
+currency, a date the loan cannot take, a key already used for another payment. A refused row
+never holds back the others.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Protocol
+
+from arrears.application.handlers.payments import Posting, price, standing
+from arrears.application.payment_file import PaymentFile, PaymentRow, RowReject, minor_units
+from arrears.application.ports import (
+    BookedLoan,
+    Clock,
+    Event,
+    LoanUpdate,
+    StoredPayment,
+    UnitOfWork,
+)
+from arrears.domain.errors import DomainError, PaymentRejected
+from arrears.domain.loan import Payment, PaymentApplied
+
+ONE_DAY = timedelta(days=1)
+CHUNK_ROWS = 2000
+RACE_RETRIES = 2  # a chunk whose key a concurrent `pay` took meanwhile is priced again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostedKey:
+    """A payment already in the book under a key the file lists."""
+
+    key: str
+    loan_id: int
+    amount: int
+    on: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewPayment:
+    loan_id: int
+    applied: PaymentApplied
+    recovery: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportedRow:
+    """Where a posted payment came from (`payment_import`)."""
+
+    row_key: str
+    payment_key: str
+    line: int
+
+
+class PaymentImportStore(Protocol):
+    """What posting a payment file needs beyond the book, in the same transaction."""
+
+    def loans_by_ref(self, refs: Sequence[str]) -> dict[str, BookedLoan]:
+        """The loans among `refs` the book holds, their rows locked for this transaction."""
+        ...
+
+    def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
+        """The payments (reversals too) already recorded under any of `keys`."""
+        ...
+
+    def payments_of(self, loan_ids: Sequence[int]) -> dict[int, list[StoredPayment]]:
+        """Each loan's payments, in posting order."""
+        ...
+
+    def add_payments(self, payments: Sequence[NewPayment], recorded_at: datetime
+                     ) -> dict[str, int]:
+        """Insert payment rows; key → id."""
+        ...
+
+    def record(self, source: str, rows: Sequence[ImportedRow], ids: dict[str, int],
+               file_sha256: str, at: datetime) -> None:
+        """Note where each posted payment came from."""
+        ...
+
+
+class PaymentImportUnitOfWork(UnitOfWork, Protocol):
+    payment_imports: PaymentImportStore
+
+
+class PaymentImportUnitOfWorkFactory(Protocol):
+    def __call__(self) -> PaymentImportUnitOfWork: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostedRow:
+    line: int
+    key: str
+    loan_ref: str
+    currency: str
+    amount: int
+    on: date
+    restated: bool  # dated before the open day: the loan was replayed with it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlreadyPosted:
+    line: int
+    key: str
+    loan_ref: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportReport:
+    source: str
+    open_day: date | None
+    rows: int
+    posted: list[PostedRow]
+    already_posted: list[AlreadyPosted]
+    rejected: list[RowReject]
+
+
+def import_payments(
+    parsed: PaymentFile, file_sha256: str, *, uow_factory: PaymentImportUnitOfWorkFactory,
+    clock: Clock, is_duplicate_key_error: Callable[[Exception], bool] = lambda _: False,
+    chunk_rows: int = CHUNK_ROWS, on_chunk: Callable[[int], None] = lambda _: None,
+) -> ImportReport:
+    """Post every good row of `parsed`; see the module docstring. `on_chunk` hears how many
+    rows each committed chunk settled."""
+    rejected = list(parsed.rejects)
+    already: list[AlreadyPosted] = []
+    repeats: list[tuple[PaymentRow, PaymentRow]] = []
+    rows = _first_of_each_key(parsed, rejected, repeats)
+    posted: list[PostedRow] = []
+    open_day: date | None = None
+    for chunk in _chunks(rows, chunk_rows):
+        for attempt in range(RACE_RETRIES + 1):
+            try:
+                with uow_factory() as uow, _collector_paused():
+                    outcome = _post_chunk(uow, parsed, chunk, file_sha256, clock)
+                    uow.commit()
+                break
+            except Exception as error:
+                if attempt == RACE_RETRIES or not is_duplicate_key_error(error):
+                    raise
+        open_day = outcome.open_day
+        posted += outcome.posted
+        already += outcome.already_posted
+        rejected += outcome.rejected
+        on_chunk(sum(len(loan_rows) for loan_rows in chunk))
+    refused = {r.line: r for r in rejected}
+    for repeat, first in repeats:  # a row listed twice fares as its first listing did
+        if first.line in refused:
+            rejected.append(replace(refused[first.line], line=repeat.line,
+                                    reason=f"as on line {first.line}: "
+                                           f"{refused[first.line].reason}"))
+        else:
+            already.append(AlreadyPosted(line=repeat.line, key=repeat.key,
+                                         loan_ref=repeat.loan_ref))
+    return ImportReport(source=parsed.format.name, open_day=open_day, rows=parsed.data_lines,
+                        posted=sorted(posted, key=lambda r: r.line),
+                        already_posted=sorted(already, key=lambda r: r.line),
+                        rejected=sorted(rejected, key=lambda r: r.line))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """CPython's cycle collector held off for one chunk. A chunk allocates some hundred
+    thousand objects (its loans' installment states, their updates) that reference counting
+    frees; the collector would rescan every live object many times meanwhile, which measured
+    as a third of the run. Cycles the chunk leaves are collected when it ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _first_of_each_key(parsed: PaymentFile, rejected: list[RowReject],
+                       repeats: list[tuple[PaymentRow, PaymentRow]]) -> list[PaymentRow]:
+    """The rows to post: a key listed again with the same payment is the same payment, posted
+    once (the repeat and its first listing go to `repeats`); with another payment it is
+    refused."""
+    first: dict[str, PaymentRow] = {}
+    for row in parsed.rows:
+        earlier = first.get(row.key)
+        if earlier is None:
+            first[row.key] = row
+        elif (earlier.loan_ref, earlier.amount, earlier.on, earlier.currency) == (
+                row.loan_ref, row.amount, row.on, row.currency):
+            repeats.append((row, earlier))
+        else:
+            rejected.append(RowReject(
+                line=row.line, field=parsed.column("key"), key=row.key, loan_ref=row.loan_ref,
+                reason=f"{row.key!r} is also on line {earlier.line} for another payment"))
+    return list(first.values())
+
+
+def _chunks(rows: list[PaymentRow], size: int) -> list[list[list[PaymentRow]]]:
+    """Each loan's rows (in file order), loans in order of first appearance, packed into
+    chunks of at most `size` rows; a loan is never split."""
+    by_loan: dict[str, list[PaymentRow]] = {}
+    for row in rows:
+        by_loan.setdefault(row.loan_ref, []).append(row)
+    chunks: list[list[list[PaymentRow]]] = []
+    current: list[list[PaymentRow]] = []
+    count = 0
+    for loan_rows in by_loan.values():
+        if current and count + len(loan_rows) > size:
+            chunks.append(current)
+            current, count = [], 0
+        current.append(loan_rows)
+        count += len(loan_rows)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+@dataclass(slots=True, kw_only=True)
+class _Outcome:
+    open_day: date
+    posted: list[PostedRow]
+    already_posted: list[AlreadyPosted]
+    rejected: list[RowReject]
+
+
+def _post_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
+                chunk: list[list[PaymentRow]], file_sha256: str, clock: Clock) -> _Outcome:
+    store = uow.payment_imports
+    closed_through = uow.book.closed_through()
+    if closed_through is None:
+        raise PaymentRejected("on", "the book has no business date yet; run `arrears init`")
+    open_day = closed_through + ONE_DAY
+    at = clock.now()
+    loans = store.loans_by_ref([loan_rows[0].loan_ref for loan_rows in chunk])
+    found = store.posted([row.key for loan_rows in chunk for row in loan_rows])
+    # The standing payments of loans that will be replayed, fetched together.
+    replayed = [booked.id for loan_rows in chunk
+                if (booked := loans.get(loan_rows[0].loan_ref)) is not None
+                and any(row.on <= max(closed_through, booked.state.as_of) for row in loan_rows)]
+    stored = store.payments_of(replayed) if replayed else {}
+    outcome = _Outcome(open_day=open_day, posted=[], already_posted=[], rejected=[])
+    updates: list[LoanUpdate] = []
+    events: list[Event] = []
+    payments: list[NewPayment] = []
+    imported: list[ImportedRow] = []
+    prefix = parsed.format.key_prefix
+    for loan_rows in chunk:
+        booked = loans.get(loan_rows[0].loan_ref)
+        if booked is None:
+            outcome.rejected += [_refuse(parsed, row, "loan_id", f"no loan {row.loan_ref!r}")
+                                 for row in loan_rows]
+            continue
+        live = standing(stored.get(booked.id, []))
+        for row in loan_rows:
+            try:
+                amount = _units(row, booked)
+            except DomainError as error:
+                outcome.rejected.append(_refuse(parsed, row, error.field, error.reason))
+                continue
+            earlier = found.get(row.key)
+            if earlier is not None:
+                if (earlier.loan_id, earlier.amount, earlier.on) == (booked.id, amount, row.on):
+                    outcome.already_posted.append(AlreadyPosted(
+                        line=row.line, key=row.key, loan_ref=row.loan_ref))
+                else:
+                    outcome.rejected.append(_refuse(
+                        parsed, row, "key", f"{row.key!r} was already used for "
+                                            f"{earlier.amount} minor units on {earlier.on} "
+                                            "to another loan or amount"))
+                continue
+            payment = Payment(key=row.key, on=row.on, amount=amount)
+            try:
+                posting = price(booked, payment, open_day, partial(list, live), at)
+            except DomainError as error:
+                outcome.rejected.append(_refuse(parsed, row, error.field, error.reason))
+                continue
+            updates.append(posting.moved.update)
+            events += [*posting.moved.events, posting.event]
+            payments.append(NewPayment(loan_id=booked.id, applied=posting.applied,
+                                       recovery=posting.recovery))
+            imported.append(ImportedRow(row_key=row.key.removeprefix(prefix),
+                                        payment_key=row.key, line=row.line))
+            outcome.posted.append(PostedRow(
+                line=row.line, key=row.key, loan_ref=row.loan_ref,
+                currency=booked.loan.currency, amount=amount, on=row.on,
+                restated=posting.restated))
+            live.append(payment)
+            booked = _after(booked, posting)
+    if payments:
+        ids = store.add_payments(payments, at)
+        uow.book.apply(updates)
+        uow.book.emit(events)
+        store.record(parsed.format.name, imported, ids, file_sha256, at)
+    return outcome
+
+
+def _after(booked: BookedLoan, posting: Posting) -> BookedLoan:
+    """The loan as the book holds it once `posting` is written: what the next row of the same
+    loan is priced against, as a single payment would find it."""
+    update = posting.moved.update
+    return replace(booked, state=posting.state, status=update.status, dpd=update.dpd,
+                   bucket=update.bucket)
+
+
+def _units(row: PaymentRow, booked: BookedLoan) -> int:
+    currency = booked.loan.currency
+    if row.currency is not None and row.currency != currency:
+        raise DomainError("currency", f"{row.currency} is not the loan's currency {currency}")
+    return minor_units(row.amount, currency)
+
+
+# The fields `price` and the checks above name, as a payment file's fields.
+_FIELDS = {"on": "paid_on", "loan_id": "loan_id", "amount": "amount", "key": "key",
+           "currency": "currency", "paid_on": "paid_on"}
+
+
+def _refuse(parsed: PaymentFile, row: PaymentRow, field: str, reason: str) -> RowReject:
+    return RowReject(line=row.line, field=parsed.column(_FIELDS.get(field, "row")),
+                     reason=reason, key=row.key, loan_ref=row.loan_ref)

@@ -1,0 +1,178 @@
+"""Payment files on a real database: rows post exactly as single payments would, once per key,
+bad rows refused with their line and column while the others post, whole chunks at a time."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from arrears import bootstrap
+from arrears.adapters.db import tables as t
+from arrears.adapters.db.payment_import_store import (
+    SqlPaymentImports,
+    SqlPaymentImportUnitOfWorkFactory,
+)
+from arrears.application import payment_file
+from arrears.application.handlers import eod, payments, servicing
+from arrears.application.handlers.payment_import import ImportReport, import_payments
+from arrears.config import Settings
+
+from book_checks import assert_ledger_consistent, table_rows
+from fakes import FixedClock
+from loopback import postgres_schema_url
+from shipped import default_products
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+OPEN = date(2026, 2, 2)
+CLOSED = date(2026, 2, 20)
+# Same-day and back-dated rows, several for one loan, interleaved as a bank lists them.
+GOOD = """key,loan_id,amount,paid_on
+b-1,WLD-1001,500.00,2026-02-16
+b-2,WLD-1002,100.00,2026-02-21
+b-3,PHN-2001,300.00,2026-02-10
+b-4,WLD-1001,416.80,2026-02-21
+b-5,WLD-1002,50,2026-02-21
+b-6,PHN-2002,9000.00,2026-02-21
+b-7,WLD-1002,20.00,2026-02-18
+"""
+
+
+def _open_book(built: bootstrap.Services) -> None:
+    servicing.init_book(OPEN, default_products(), uow_factory=built.uow_factory)
+    servicing.import_loans_csv((EXAMPLES / "loans.csv").read_text(),
+                               uow_factory=built.uow_factory, clock=built.clock)
+    eod.run_eod_through(CLOSED, uow_factory=built.uow_factory, clock=built.clock)
+
+
+@pytest.fixture
+def book(services: bootstrap.Services) -> bootstrap.Services:
+    _open_book(services)
+    return services
+
+
+@pytest.fixture
+def twin(database_url: str, tmp_path: Path) -> Iterator[bootstrap.Services]:
+    """A second book on the same kind of database, opened the same way."""
+    schemas = None
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'twin.db'}"
+    else:
+        schemas = postgres_schema_url()
+        url = next(schemas)
+    built = bootstrap.build(Settings(database_url=url, key_dir=str(tmp_path / "twin-keys")),
+                            clock=FixedClock())
+    built.migrate()
+    _open_book(built)
+    yield built
+    built.engine.dispose()
+    if schemas is not None:
+        next(schemas, None)
+
+
+def _import(built: bootstrap.Services, text: str, layout: str = "generic",
+            **options: object) -> ImportReport:
+    parsed = payment_file.parse(text, payment_file.FORMATS[layout])
+    return import_payments(parsed, hashlib.sha256(text.encode()).hexdigest(),
+                           uow_factory=SqlPaymentImportUnitOfWorkFactory(built.engine),
+                           clock=built.clock,
+                           is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+                           **options)  # type: ignore[arg-type]
+
+
+def _without_ids(built: bootstrap.Services) -> dict[str, list[tuple[object, ...]]]:
+    """Every table of the book but the import record, rows without surrogate ids, sorted: two
+    books that posted the same payments in another order compare equal."""
+    dump = {}
+    for name, rows in table_rows(built).items():
+        if name == "payment_import":
+            continue
+        columns = [c.name for c in t.metadata.tables[name].columns]
+        kept = [i for i, column in enumerate(columns) if column != "id"]
+        dump[name] = sorted((tuple(row[i] for i in kept) for row in rows), key=repr)
+    return dump
+
+
+def test_a_file_posts_what_single_payments_post_whole_chunks_at_a_time(book, twin,
+                                                                      monkeypatch):
+    real = SqlPaymentImports.add_payments
+    calls = []
+
+    def crash_on_the_third_chunk(self, rows, at):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        return real(self, rows, at)
+
+    monkeypatch.setattr(SqlPaymentImports, "add_payments", crash_on_the_third_chunk)
+    with pytest.raises(RuntimeError):
+        _import(book, GOOD, chunk_rows=3)
+    with book.engine.connect() as connection:
+        posted = set(connection.scalars(sa.select(t.payment.c.idempotency_key)))
+    assert posted == {"b-1", "b-4", "b-2", "b-5", "b-7"}  # the first two chunks: whole loans
+    monkeypatch.setattr(SqlPaymentImports, "add_payments", real)
+    rerun = _import(book, GOOD, chunk_rows=3)
+    assert [r.line for r in rerun.posted] == [4, 7]
+    assert [r.line for r in rerun.already_posted] == [2, 3, 5, 6, 8]
+    for row in payment_file.parse(GOOD, payment_file.FORMATS["generic"]).rows:
+        payments.post_payment(row.loan_ref, payment_file.minor_units(row.amount, "CNY"),
+                              row.on, row.key, uow_factory=twin.uow_factory, clock=twin.clock,
+                              is_duplicate_key_error=bootstrap.is_duplicate_key_error)
+    assert _without_ids(book) == _without_ids(twin)
+    assert_ledger_consistent(book)
+    before = table_rows(book)
+    again = _import(book, GOOD)
+    assert table_rows(book) == before
+    assert len(again.already_posted) == 7 and again.posted == again.rejected == []
+
+
+def test_bad_rows_are_refused_by_line_and_column_and_the_others_post(book):
+    payments.post_payment("PHN-2002", 900000, date(2026, 2, 21), "b-6",
+                          uow_factory=book.uow_factory, clock=book.clock)  # its callback
+    payments.post_payment("WLD-1001", 999, date(2026, 2, 21), "b-4",
+                          uow_factory=book.uow_factory, clock=book.clock)  # another payment
+    lines = GOOD.splitlines()
+    lines[2] = lines[2].replace("100.00", "100.005")  # more decimals than CNY has
+    lines[3] = lines[3].replace("PHN-2001", "NO-SUCH-LOAN")
+    lines[7] = lines[7].replace("2026-02-18", "2026-02-22")  # after the open day
+    lines.append("b-8,WLD-1001,10.00,2026-01-01")  # before disbursement
+    lines.append("b-1,WLD-1002,1.00,2026-02-21")  # b-1 again, for another payment
+    lines.append("b-5,WLD-1002,50.00,2026-02-21")  # b-5 again: the same payment
+    lines.append(lines[3])  # a refused row again
+    report = _import(book, "\n".join(lines) + "\n")
+    assert [(r.line, r.field) for r in report.rejected] == [
+        (3, "amount"), (4, "loan_id"), (5, "key"), (8, "paid_on"), (9, "paid_on"), (10, "key"),
+        (12, "loan_id")]
+    assert [r.line for r in report.posted] == [2, 6]
+    assert [r.line for r in report.already_posted] == [7, 11]
+    assert report.rows == 11
+    with book.engine.connect() as connection:
+        keys = set(connection.scalars(sa.select(t.payment.c.idempotency_key)))
+    assert keys == {"b-1", "b-4", "b-5", "b-6"}
+    assert_ledger_consistent(book)
+
+
+def test_provider_bills_post_their_payments_and_refuse_refunds(book):
+    for layout, sample, encoding, posted in (
+            ("wechat", "payments-wechat.csv", "utf-8", ["WLD-1001", "WLD-1002"]),
+            ("alipay", "payments-alipay.csv", "gb18030", ["WLD-1001", "PHN-2001"])):
+        content = (EXAMPLES / sample).read_text(encoding="utf-8").encode(encoding)
+        parsed = payment_file.parse(
+            payment_file.decode(content, payment_file.FORMATS[layout], "FILE.csv"),
+            payment_file.FORMATS[layout])
+        report = import_payments(parsed, hashlib.sha256(content).hexdigest(),
+                                 uow_factory=SqlPaymentImportUnitOfWorkFactory(book.engine),
+                                 clock=book.clock)
+        assert [r.loan_ref for r in report.posted] == posted
+        assert all(r.key.startswith(f"{layout}:") and r.restated for r in report.posted)
+        assert [r.field for r in report.rejected] == [parsed.columns["status"]]
+    with book.engine.connect() as connection:
+        recorded = connection.execute(
+            sa.select(t.payment_import.c.source, t.payment_import.c.line)
+            .order_by(t.payment_import.c.source, t.payment_import.c.line)).all()
+    assert recorded == [("alipay", 6), ("alipay", 7), ("wechat", 2), ("wechat", 3)]
+    assert_ledger_consistent(book)
