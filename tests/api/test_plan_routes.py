@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 
 from arrears import bootstrap
 from arrears.application import collections_demo
@@ -165,3 +166,23 @@ def test_a_collector_cannot_undo_what_only_a_supervisor_could_approve(book, clie
     refused = client.post(f"/api/v1/plans/{plan_id}/undo", headers=collector)
     assert refused.status_code == 422 and "collector_waiver_limit" in refused.text
     assert client.post(f"/api/v1/plans/{plan_id}/undo", headers=maker).status_code == 200
+
+
+def test_a_proposal_that_lost_the_race_for_its_id_asks_again(book, client, monkeypatch):
+    """Two proposals at once may both take the next plan id; the store refuses the second
+    whole, and the route proposes it again after the first."""
+    real = plans.propose
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO plan", {}, Exception(
+                "UNIQUE constraint failed: plan.plan_ref"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "propose", racing)
+    response = client.post("/api/v1/loans/WLD-1001/plans", json=REAGE,
+                           headers=key(book, "supervisor"))
+    assert response.status_code == 201, response.text
+    assert len(calls) == 2

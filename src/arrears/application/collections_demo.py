@@ -290,7 +290,9 @@ def run_day(
     """After EOD of `day`: settle promises to pay, recount agency recoveries, sync cases,
     plan the next date's actions, let the `floor` place its calls of the next date, then run
     the worker at the next date's sending times (a simulated clock) so the messages reach the
-    sinks."""
+    sinks. The worker takes the strategies' decisions where nothing they depend on has
+    changed (`notifications.PlannedDecisions`). `on_phase` is told each phase as it begins
+    (`demo.PHASES`)."""
     on_phase(STRATEGIES)
     promises = casework.evaluate_promises(day, uow_factory=uow_factory, clock=clock)
     casework.refresh_recoveries(day, uow_factory=uow_factory)

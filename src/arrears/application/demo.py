@@ -1,5 +1,8 @@
 """A synthetic book for the demo: borrowers with realistic behaviours, both product kinds, and
-a day-by-day simulation through the real use cases (board, pay, end-of-day).
+a day-by-day simulation through the real use cases (board, pay, end-of-day). A seasoned book
+(`plan_book(season_months=…)`) starts with vintages disbursed monthly before the run, boarded
+with their histories (`seasoning`), so every bucket, write-offs and recoveries are there from
+the first day.
 
 Deterministic: the same seed gives the same book, row for row.
 """

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from arrears import bootstrap
 from arrears.application import plan_documents
 from arrears.application.access import NotFound, Principal, Scope
 from arrears.application.handlers import plans
@@ -17,6 +18,7 @@ from arrears.entrypoints.api.deps import Ctx, require
 from arrears.entrypoints.api.routers.loans import guard
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
+PROPOSE_ATTEMPTS = 3
 LISTING = "plans"  # newest first: a cursor carries the last id shown, the next page is older
 
 
@@ -57,8 +59,17 @@ def propose(loan_id: Annotated[str, schemas.Ref], body: PlanTerms, ctx: Ctx,
     totals before and after, what is waived, the APR against the cap). A rule that refuses it
     answers 422 naming the rule, and nothing is stored."""
     guard(ctx, principal, loan_id, "plans.propose")
-    return plans.propose(loan_id, body.model_dump(), proposed_by=_actor(principal),
-                         uow_factory=ctx.uow_factory, clock=ctx.services.clock)
+    attempt = 1
+    while True:
+        try:
+            return plans.propose(loan_id, body.model_dump(), proposed_by=_actor(principal),
+                                 uow_factory=ctx.uow_factory, clock=ctx.services.clock)
+        except Exception as error:
+            # Two proposals at once may take the same next plan id: the loser's transaction
+            # rolled back whole, so it asks again for the id after the winner's.
+            if not bootstrap.is_duplicate_key_error(error) or attempt == PROPOSE_ATTEMPTS:
+                raise
+            attempt += 1
 
 
 @router.get("/loans/{loan_id}/plans")
