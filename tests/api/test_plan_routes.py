@@ -139,6 +139,8 @@ def test_the_plan_list_pages_newest_first_by_cursor(book, client):
     assert second["next_cursor"] is None
     bad = client.get("/api/v1/loans/WLD-1001/plans?cursor=bm9wZQ", headers=headers)
     assert bad.status_code == 400 and "cursor" in bad.text
+    unknown = client.get("/api/v1/loans/WLD-1001/plans?status=lost", headers=headers)
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "status")  # not the CLI's
 
 
 def test_a_collector_cannot_undo_what_only_a_supervisor_could_approve(book, client):

@@ -6,6 +6,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -27,15 +28,18 @@ from arrears.adapters.channels.webhook import WebhookChannel
 from arrears.adapters.db import tables
 from arrears.application import notifications
 from arrears.application.handlers import disputes, webhooks
-from arrears.application.ports import Event
+from arrears.application.notifications import DeliveryError
+from arrears.application.ports import ClaimedMessage, Event
 from arrears.application.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
+    Endpoint,
     signature_header,
     verify_signature,
 )
+from arrears.entrypoints.api.app import create_app
 
-from api_support import OPEN, WEBHOOK_SECRET, app_for, build, key
+from api_support import API, OPEN, WEBHOOK_SECRET, app_for, build, key
 
 MAX_ATTEMPTS = 4
 POLICY = notifications.DeliveryPolicy(max_attempts=MAX_ATTEMPTS, lease=timedelta(minutes=5),
@@ -135,7 +139,8 @@ def deliver_round(services: bootstrap.Services, *, timeout: float = 5.0) -> None
     """One pass of `arrears webhooks deliver`, then the clock moves past any backoff."""
     factory = services.api_uow_factory()
     channel = WebhookChannel(partial(webhooks.endpoint_of, master_secret=WEBHOOK_SECRET,
-                                     uow_factory=factory), clock=services.clock, timeout=timeout)
+                                     uow_factory=factory), clock=services.clock, timeout=timeout,
+                             allow_private=True)  # the receiver listens on loopback
     try:
         webhooks.deliver(uow_factory=factory, channel=channel, clock=services.clock,
                          worker="test", policy=POLICY)
@@ -251,7 +256,8 @@ def test_a_lost_lease_sends_again_under_the_same_event_id_and_no_transaction_wai
     assert database is not None
     receiver.probe = partial(write_lock_free, database)
     dying = DiesAfterSending(partial(webhooks.endpoint_of, master_secret=WEBHOOK_SECRET,
-                                     uow_factory=factory), clock=sqlite_book.clock)
+                                     uow_factory=factory), clock=sqlite_book.clock,
+                             allow_private=True)
     with pytest.raises(SystemExit):
         notifications.deliver_batch(uow_factory=factory, channels={"webhook": dying},
                                     clock=sqlite_book.clock, worker="dies", policy=POLICY,
@@ -318,6 +324,73 @@ def test_signature_header_is_stripe_like() -> None:
     assert verify_signature("whsec_test", header, b'{"id":"e"}', now=1_700_000_299)
     assert not verify_signature("whsec_test", header, b'{"id":"e"}', now=1_700_000_301)
     assert not verify_signature("whsec_test", "garbage", b'{"id":"e"}', now=1_700_000_000)
+    # A forged header's `t` may be any length: refused, not a crash of the receiver.
+    assert not verify_signature("whsec_test", f"t={'9' * 5000},{mac}", b'{"id":"e"}',
+                                now=1_700_000_000)
+
+
+PRIVATE_TARGETS = (
+    "https://169.254.169.254/latest/meta-data", "https://10.0.0.1/hook", "https://127.0.0.1/",
+    "http://127.0.0.1:8080/", "http://localhost/", "https://a.localhost./", "https://[::1]/",
+    "https://[::ffff:10.0.0.1]/", "https://[fd00::1]/", "https://[64:ff9b::a00:1]/",
+    "https://2130706433/", "https://0x7f.1/", "https://0/", "https://100.64.0.1/",
+    "https://224.0.0.1/")
+
+
+def test_webhooks_go_only_to_public_addresses_unless_a_setting_allows_private_ones(
+        sqlite_book: bootstrap.Services) -> None:
+    """A subscription cannot aim the server at itself or its network (cloud metadata, an
+    admin port): loopback, private, link-local, shared and reserved addresses, in any
+    spelling, are refused unless ARREARS_WEBHOOK_ALLOW_PRIVATE says so (the tests' receivers
+    listen on loopback)."""
+    strict = TestClient(create_app(sqlite_book.settings, services=sqlite_book,
+                                   api_settings=dataclasses.replace(
+                                       API, webhook_allow_private=False)),
+                        raise_server_exceptions=False)
+    admin = key(sqlite_book, "admin")
+    route = "/api/v1/webhooks/subscriptions"
+    for url in PRIVATE_TARGETS:
+        answer = strict.post(route, headers=admin, json={"url": url, "event_types": ["*"]})
+        assert (answer.status_code, answer.json()["field"]) == (422, "url"), url
+    assert strict.post(route, headers=admin, json={
+        "url": "https://hooks.lender.example/", "event_types": ["*"]}).status_code == 201
+    allowed = TestClient(app_for(sqlite_book), raise_server_exceptions=False)
+    assert allowed.post(route, headers=admin, json={
+        "url": "http://127.0.0.1:9/hook", "event_types": ["*"]}).status_code == 201
+
+
+def _claimed() -> ClaimedMessage:
+    return ClaimedMessage(message_id="whd_1", channel="webhook", loan_ref="",
+                          recipient="whs_1", subject="payment.posted:k",
+                          body='{"id":"payment.posted:k"}', language="", pack="",
+                          compliance={}, attempts=1)
+
+
+def test_a_host_name_is_checked_and_pinned_to_the_address_it_resolves_to(
+        sqlite_book: bootstrap.Services, receiver: Receiver) -> None:
+    """The name a subscription gives is resolved when sending: an address that is not public
+    is refused before any connection (a name may point anywhere, and change after
+    subscribing), and the request goes to the very address checked, naming the host."""
+    port = receiver.server.server_port
+    endpoint = Endpoint(url=f"http://hooks.lender.example:{port}/ok", secret="whsec_t")
+    resolved = {"hooks.lender.example": ["10.1.2.3"]}
+
+    def resolve(host: str, _: int) -> list[str]:
+        return resolved[host]
+
+    strict = WebhookChannel(lambda _: endpoint, clock=sqlite_book.clock, resolve=resolve)
+    with pytest.raises(DeliveryError) as refused:
+        strict.send(_claimed())
+    assert not refused.value.transient and "10.1.2.3" in str(refused.value)
+    strict.close()
+
+    resolved["hooks.lender.example"] = ["127.0.0.1"]
+    pinned = WebhookChannel(lambda _: endpoint, clock=sqlite_book.clock, resolve=resolve,
+                            allow_private=True)
+    pinned.send(_claimed())
+    pinned.close()
+    (got,) = receiver.at("/ok")
+    assert got.headers["Host"] == f"hooks.lender.example:{port}"
 
 
 def test_disputes_reach_subscribers_without_their_notes(sqlite_book: bootstrap.Services,

@@ -51,6 +51,7 @@ def received() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
 
 def test_subscribe_deliver_and_remove(capsys, tmp_path, monkeypatch, received) -> None:
     url, got = received
+    monkeypatch.setenv("ARREARS_WEBHOOK_ALLOW_PRIVATE", "1")  # the receiver is on loopback
     db = f"sqlite:///{tmp_path / 'book.db'}"
     for argv in (("init", "--business-date", "2026-02-02"),
                  ("import", "loans", str(EXAMPLES / "loans.csv"))):

@@ -47,3 +47,22 @@ def test_a_wechat_bill_posts_and_its_refund_row_is_in_the_rejects_file(capsys, t
                           "--rejects", str(rejects), "--db", db)
     assert code == 0 and "posted 3" in out
     assert rejects.read_text(encoding="utf-8-sig") == "line,key,loan_id,field,reason\n"
+
+
+def test_rejects_file_cells_cannot_run_as_spreadsheet_formulas(capsys, tmp_path):
+    """A clerk opens the rejects file in Excel: a key or loan id from the payment file that
+    starts like a formula (= + - @, tab, CR) is written as text, not evaluated (CSV injection)."""
+    db = f"sqlite:///{tmp_path / 'book.db'}"
+    assert invoke(capsys, "init", "--business-date", "2026-02-02", "--db", db)[0] == 0
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text('key,loan_id,amount,paid_on\n'
+                       '"=HYPERLINK(""http://x.example"",""pay"")",@SUM(A1),1.00,2026-02-02\n'
+                       '+cmd,-2+3,1.00,2026-02-02\n', encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code, _, _ = invoke(capsys, "import", "payments", str(hostile), "--rejects", str(rejects),
+                        "--db", db, "--json")
+    assert code == 1
+    with rejects.open(encoding="utf-8-sig", newline="") as written:
+        cells = [row[1:3] for row in list(csv.reader(written))[1:]]
+    assert cells == [["'=HYPERLINK(\"http://x.example\",\"pay\")", "'@SUM(A1)"],
+                     ["'+cmd", "'-2+3"]]

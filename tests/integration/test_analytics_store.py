@@ -198,3 +198,25 @@ def test_roll_counts_reconcile_with_the_bucket_changes_in_the_delinquency_histor
         assert {k: v[0] for k, v in _cells(month["rows"]).items()} == dict(moves)
         for row in month["rows"].values():
             assert sum(float(cell["share"]) for cell in row["to"].values()) == pytest.approx(1)
+
+
+def test_a_reversal_counts_against_recoveries_only_when_its_payment_was_one(book):
+    """L4 was written off on 03-15. A payment of 03-01 (before the write-off, so no recovery)
+    returned unpaid on 04-12 must not cut the 300.00 recovered on 04-10; the 04-10 recovery
+    itself returned on 04-20 does."""
+    with book.engine.begin() as db:
+        l4 = db.scalar(sa.select(t.loan.c.id).where(t.loan.c.loan_ref == "L4"))
+        recovery = db.scalar(sa.select(t.payment.c.id).where(
+            t.payment.c.idempotency_key == "p-l4"))
+        early = db.execute(t.payment.insert().values(
+            loan_id=l4, idempotency_key="p-early", paid_on=date(2026, 3, 1), amount=7_000,
+            to_fee=0, to_penalty=0, to_compound=0, to_interest=0, to_principal=7_000,
+            to_credit=0, recorded_at=sa.func.current_timestamp())).inserted_primary_key[0]
+        for key, day, original, amount in (("r-early", date(2026, 4, 12), early, -7_000),
+                                           ("r-l4", date(2026, 4, 20), recovery, -30_000)):
+            db.execute(t.payment.insert().values(
+                loan_id=l4, idempotency_key=key, paid_on=day, amount=amount, to_fee=0,
+                to_penalty=0, to_compound=0, to_interest=0, to_principal=amount, to_credit=0,
+                reverses_id=original, recorded_at=sa.func.current_timestamp()))
+    assert _report(book, date(2026, 4, 15))["recoveries"]["total"]["recovered"] == "300.00"
+    assert _report(book)["recoveries"]["total"]["recovered"] == "0.00"

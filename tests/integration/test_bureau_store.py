@@ -22,6 +22,7 @@ from arrears.application.handlers import eod, payments, servicing
 from arrears.domain.bureau import layouts
 from arrears.domain.bureau.snapshot import Month, MonthSnapshot, build_snapshot
 from arrears.domain.bureau.validate import validate
+from arrears.domain.errors import DomainError
 from arrears.domain.loan import Loan, Payment, due_on, state_on
 from arrears.domain.money import minor_digits
 from arrears.entrypoints.cli.main import run
@@ -170,3 +171,21 @@ def test_monthly_files_through_the_store_say_what_the_domain_computes(
     run_again = reporting.build_month(Month(2026, 2),
                                       uow_factory=services.bureau_uow_factory())
     assert not any(record.correction for record in run_again.records)
+
+
+def test_a_month_whose_file_is_refused_is_not_stored_as_reported(booked) -> None:
+    """The file is formatted before the month's snapshots are stored: a refusal (a record the
+    format cannot hold) leaves the month unbuilt, so nothing counts as reported."""
+    services = booked[0]
+    factory = services.bureau_uow_factory()
+
+    def refuse(run: reporting.MonthRun) -> None:
+        raise DomainError("highest_credit", "too wide for its field")
+
+    with pytest.raises(DomainError):
+        reporting.build_month(Month(2026, 1), uow_factory=factory, check=refuse)
+    with factory() as uow:
+        assert uow.bureau.months() == []
+    reporting.build_month(Month(2026, 1), uow_factory=factory, check=lambda run: None)
+    with factory() as uow:
+        assert uow.bureau.months() == [Month(2026, 1)]

@@ -13,6 +13,7 @@ from babel.messages.extract import extract_from_dir
 from fastapi.testclient import TestClient
 
 from arrears.application.handlers import login_codes
+from arrears.entrypoints.api.settings import ApiSettings
 from arrears.entrypoints.web.i18n import catalog
 from arrears.entrypoints.web.session import WebSettings
 
@@ -73,6 +74,45 @@ def test_credential_checks_are_rate_limited(book: Book) -> None:
         codes = [client.get("/verify", params={"token": book.token}).status_code
                  for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
+
+
+def test_pages_cannot_be_framed_sniffed_or_cached(client: TestClient) -> None:
+    """A page with a one-click form (approve a plan, ask for one) framed by another site could
+    be clicked through (clickjacking); a signed-in page kept in a shared computer's cache
+    would show the next user a borrower's figures."""
+    token = csrf_of(client.get("/login").text)
+    for response in (client.get("/login"), client.get("/work", follow_redirects=False),
+                     client.post("/login", data={"name": "c01", "password": PASSWORD,
+                                                 "csrf_token": token}),
+                     client.get("/work/loans/nobody")):
+        assert response.headers["x-frame-options"] == "DENY", response.url
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_settings_keep_their_secrets_out_of_logs_and_tracebacks() -> None:
+    """The contexts routes see are dataclasses: their repr, in a log line or a traceback's
+    locals, must not carry the secrets sessions, callbacks and webhooks are signed with."""
+    api = ApiSettings.from_env({"ARREARS_CALLBACK_SECRET": "c" * 32,
+                                "ARREARS_WEBHOOK_SECRET": "w" * 32})
+    web = WebSettings.from_env({"ARREARS_SESSION_SECRET": "s" * 32})
+    assert api.callback_secret == b"c" * 32 and web.session_secret == "s" * 32
+    for shown in (repr(api), repr(web)):
+        assert "c" * 32 not in shown and "w" * 32 not in shown and "s" * 32 not in shown
+
+
+def test_staff_sign_in_is_rate_limited_per_user_name(book: Book) -> None:
+    """Guesses at one account from many addresses share the account's limit."""
+    app = app_for(book, WebSettings(session_secret="s" * 32, sign_in_per_minute=3))
+    codes = []
+    for address in range(5):
+        with TestClient(app, client=(f"192.0.2.{address}", 5000)) as client:
+            token = csrf_of(client.get("/login").text)
+            codes.append(client.post("/login", data={"name": "sup", "password": "guess",
+                                                     "csrf_token": token}).status_code)
+    assert codes == [401, 401, 401, 429, 429]
 
 
 def test_a_collector_logs_an_outcome_with_a_plain_form(client: TestClient, book: Book) -> None:

@@ -3,7 +3,7 @@ closed form, and written to the book in bulk as the services would have written 
 (`board`).
 
 `history` gives what `demo_history.replay` gives (same changes, payments, events and final
-state; a property test holds them equal) about a hundred times faster. The demo's borrowers
+state; property tests hold them equal) some twenty times faster. The demo's borrowers
 pay either everything due or, with nothing due, the next installment ahead (held as credit
 until it falls due), so between payments an installment is untouched or wholly paid, its
 penalty and compound are days × one day's increment, and DPD counts up one a day from the
@@ -79,7 +79,7 @@ _INCOME = tuple(INCOME_OF.get(account, Account.CASH) for account in RECEIVABLES)
 
 
 @lru_cache(maxsize=16)
-def daily_rate(annual_rate: Decimal, year_days: int) -> tuple[int, int]:
+def _daily_rate(annual_rate: Decimal, year_days: int) -> tuple[int, int]:
     """(numerator, denominator) of one day's accrual per minor unit, in sub-minor units."""
     numerator, denominator = accrual.rate_fraction(annual_rate)
     return numerator * accrual.SUB_MINOR_PER_MINOR, denominator * year_days
@@ -105,7 +105,7 @@ class _Loan:
         rows = self.opening.installments
         self.due = [row.due_date for row in rows]
         self.amounts = [(row.principal, row.interest, row.fee) for row in rows]
-        rate = daily_rate(product.penalty_rate, product.day_count.year_days)
+        rate = _daily_rate(product.penalty_rate, product.day_count.year_days)
         self.daily = [(_increment(row.principal, rate),
                        _increment(row.interest, rate) if product.compound else 0)
                       for row in rows]

@@ -25,6 +25,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +40,8 @@ CHANNEL = "webhook"
 SIGNATURE_HEADER = "Arrears-Signature"
 EVENT_ID_HEADER = "Arrears-Event-Id"
 DEFAULT_TOLERANCE_SECONDS = 300
+MAX_STAMP_DIGITS = 12
+"""Unix seconds for the next thirty thousand years; a longer forged `t` is refused unread."""
 ALL_EVENTS = "*"
 EVENT_TYPES = (
     "payment.posted", "payment.reversed",
@@ -53,7 +56,9 @@ MIN_MASTER_SECRET_BYTES = 32
 SECRET_PREFIX = "whsec_"
 SUBSCRIPTION_PREFIX = "whs_"
 DELIVERY_PREFIX = "whd_"
-_LOOPBACK_NAMES = ("localhost",)
+_LOOPBACK_NAME = "localhost"
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,7 +192,8 @@ def verify_signature(secret: str, header: str, body: bytes, now: int,
         name, _, value = part.strip().partition("=")
         parts.setdefault(name, value)
     stamp, sent = parts.get("t", ""), parts.get("v1", "")
-    if not (stamp.isascii() and stamp.isdigit()) or abs(now - int(stamp)) > tolerance:
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= MAX_STAMP_DIGITS) \
+            or abs(now - int(stamp)) > tolerance:
         return False
     return hmac.compare_digest(sent, _mac(secret, int(stamp), body))
 
@@ -211,13 +217,17 @@ def document(event: PendingEvent) -> bytes:
                       ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def parse_url(url: str, field: str = "url") -> str:
-    """An https URL (plain http only to this machine), with a host and no credentials."""
-    if not url or len(url) > MAX_URL or not url.isprintable() or " " in url:
+def parse_url(url: str, field: str = "url", *, allow_private: bool = False) -> str:
+    """An https URL with a host and no credentials, to a public address unless
+    `allow_private` (then plain http too, to this machine only). A host name is checked again
+    for the addresses it resolves to when each delivery is sent (`public_address`)."""
+    if not url or len(url) > MAX_URL:
         raise DomainError(field, f"must be a URL of at most {MAX_URL} characters")
+    if not url.isprintable() or " " in url:
+        raise DomainError(field, "must not hold spaces or control characters")
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
+        host = (parts.hostname or "").rstrip(".")
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         raise DomainError(field, f"{url!r} is not a URL") from None
@@ -225,18 +235,45 @@ def parse_url(url: str, field: str = "url") -> str:
         raise DomainError(field, "must be an https:// URL with a host")
     if parts.username is not None or parts.password is not None:
         raise DomainError(field, "must not carry a user name or password")
-    if parts.scheme == "http" and not _loopback(host):
+    address = ip_literal(host)
+    if not allow_private and (_loopback_name(host) or (address is not None
+                                                       and not public_address(address))):
+        raise DomainError(field, f"{host} is not a public address (loopback, private and "
+                                 "reserved addresses are refused)")
+    if parts.scheme == "http" and not (_loopback_name(host) or (
+            address is not None and address.is_loopback)):
         raise DomainError(field, "must be https:// (plain http:// only to localhost)")
     return url
 
 
-def _loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
+def _loopback_name(host: str) -> bool:
+    return host == _LOOPBACK_NAME or host.endswith("." + _LOOPBACK_NAME)
+
+
+def ip_literal(host: str) -> IPAddress | None:
+    """The address `host` spells, in any form a resolver reads as one (`127.1`,
+    `2130706433`, `0x7f.1` as well as `127.0.0.1`), else None for a name."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
+        pass
+    try:  # the C library's reading of a dotted, decimal, octal or hex IPv4 number
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def public_address(address: IPAddress) -> bool:
+    """Whether `address` is on the public internet: not loopback, private, link-local
+    (cloud metadata), shared, multicast or reserved, nor an IPv6 form of such an IPv4
+    address (mapped, 6to4, NAT64)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64:
+            return public_address(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            return public_address(embedded)
+    return address.is_global and not address.is_multicast
 
 
 def parse_event_types(names: Sequence[str], field: str = "event_types") -> frozenset[str]:

@@ -40,13 +40,9 @@ QUADS = np.frombuffer(b"".join(b"%04d" % i for i in range(10_000)), dtype=np.uin
 left to right on any byte order."""
 
 
-class FormatError(ValueError):
-    """A column the formatter refuses, naming the field."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+class FormatError(DomainError):
+    """A column the formatter refuses, naming the field (a user error: the book holds a value
+    the file cannot carry)."""
 
 
 def template(layout: Layout, *, upper: bool) -> np.ndarray:
@@ -311,6 +307,31 @@ def _whole(amounts: Sequence[int], currency_digits: Sequence[int]) -> np.ndarray
     return np.maximum(units, 0) // scale
 
 
+def _money(name: str, amounts: Sequence[int], currency_digits: Sequence[int],
+           refs: Sequence[str]) -> np.ndarray:
+    """The Metro 2 money field `name` in whole units (`_whole`), refused naming the first
+    loan whose amount is wider than the field."""
+    whole = _whole(amounts, currency_digits)
+    width = layouts.METRO2_BASE.field(name).length
+    too_wide = np.flatnonzero(whole >= 10 ** width)
+    if len(too_wide):
+        at = int(too_wide[0])
+        raise FormatError(name, f"loan {refs[at]}: {whole[at]} whole units do not fit the "
+                                f"field's {width} digits")
+    return whole
+
+
+def account_numbers(refs: Sequence[str], spec: Field) -> np.ndarray:
+    """Loan ids as the account-number field `spec`, each exactly: an id longer than the field
+    or outside printable ASCII is refused naming it, since cut or replaced it could be
+    another loan's account to the bureau."""
+    for ref in refs:
+        if len(ref) > spec.length or not ref.isascii() or not ref.isprintable():
+            raise FormatError(spec.name, f"loan {ref}: the file's account numbers are at most "
+                                         f"{spec.length} printable ASCII characters")
+    return np.array([ref.encode() for ref in refs], dtype=f"S{spec.length}")
+
+
 def _split_name(name: str) -> tuple[str, str, str]:
     """(surname, first, middle) from a name written first name first."""
     parts = name.split()
@@ -348,7 +369,12 @@ def metro2_columns(records: Sequence[BureauRecord], reporter: Reporter | None = 
     """The base-segment columns of `records` (one Python pass to gather, then arrays)."""
     reporter = reporter or Reporter()
     snaps = [r.snapshot for r in records]
+    refs = [s.loan_ref for s in snaps]
     digits = [minor_digits(s.currency) for s in snaps]
+
+    def money(name: str, amounts: list[int]) -> np.ndarray:
+        return _money(name, amounts, digits, refs)
+
     names = [_split_name(r.subject.name) for r in records]
     ssn = []
     for record in records:
@@ -356,12 +382,14 @@ def metro2_columns(records: Sequence[BureauRecord], reporter: Reporter | None = 
         ssn.append(int(number) if len(number) == 9 else 0)
     return {
         "correction_indicator": np.array([int(r.correction) for r in records], dtype=np.int64),
-        "consumer_account_number": np.array([_ascii(s.loan_ref) for s in snaps], dtype="S30"),
+        "consumer_account_number": account_numbers(
+            refs, layouts.METRO2_BASE.field("consumer_account_number")),
         "date_opened": np.array([mmddyyyy(s.opened_on) for s in snaps], dtype=np.int64),
-        "highest_credit": _whole([s.principal for s in snaps], digits),
+        "highest_credit": money("highest_credit", [s.principal for s in snaps]),
         "terms_duration": np.array([f"{s.terms:03d}".encode() for s in snaps], dtype="S3"),
-        "scheduled_monthly_payment": _whole([s.scheduled_payment for s in snaps], digits),
-        "actual_payment": _whole([s.actual_payment for s in snaps], digits),
+        "scheduled_monthly_payment": money("scheduled_monthly_payment",
+                                           [s.scheduled_payment for s in snaps]),
+        "actual_payment": money("actual_payment", [s.actual_payment for s in snaps]),
         "account_status": np.array([s.metro2_status.encode() for s in snaps], dtype="S2"),
         "payment_rating": np.array([s.payment_rating.encode() for s in snaps], dtype="S1"),
         "payment_history_profile": np.array([s.metro2_history.encode() for s in snaps],
@@ -370,9 +398,10 @@ def metro2_columns(records: Sequence[BureauRecord], reporter: Reporter | None = 
         "compliance_condition_code": np.array(
             [s.condition_code.value.encode() if s.condition_code is not ConditionCode.NONE
              else b"" for s in snaps], dtype="S2"),
-        "current_balance": _whole([s.balance for s in snaps], digits),
-        "amount_past_due": _whole([s.past_due_30 for s in snaps], digits),
-        "original_charge_off_amount": _whole([s.charge_off_amount for s in snaps], digits),
+        "current_balance": money("current_balance", [s.balance for s in snaps]),
+        "amount_past_due": money("amount_past_due", [s.past_due_30 for s in snaps]),
+        "original_charge_off_amount": money("original_charge_off_amount",
+                                            [s.charge_off_amount for s in snaps]),
         "date_of_account_information": np.array(
             [mmddyyyy(s.closed_on or s.month.last) for s in snaps], dtype=np.int64),
         "date_of_first_delinquency": np.array([mmddyyyy(s.dofd) for s in snaps],
@@ -440,7 +469,8 @@ def pboc_columns(records: Sequence[BureauRecord]) -> tuple[dict[str, np.ndarray]
     bands = np.array([s.overdue_principal_bands for s in snaps], dtype=np.int64).reshape(-1, 5)
     accounts = {
         "correction_flag": np.array([int(r.correction) for r in records], dtype=np.int64),
-        "account_id": np.array([_ascii(s.loan_ref) for s in snaps], dtype="S30"),
+        "account_id": account_numbers([s.loan_ref for s in snaps],
+                                      layouts.PBOC_ACCOUNT.field("account_id")),
         "id_number": np.array([_ascii(r.subject.national_id) for r in records], dtype="S18"),
         "open_date": np.array([yyyymmdd(s.opened_on) for s in snaps], dtype=np.int64),
         "maturity_date": np.array([yyyymmdd(s.maturity_on) for s in snaps], dtype=np.int64),

@@ -28,7 +28,7 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -173,27 +173,22 @@ def _is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 
 
+_WEDGED = re.compile("(?<=[\u3400-\u9fff\uf900-\ufaff])[0-9A-Za-z]{1,2}"
+                     "(?=[\u3400-\u9fff\uf900-\ufaff])")
+"""One or two Latin letters or digits with a Chinese character on either side."""
+
+
 def without_inserted_latin(form: tuple[str, Sequence[int]]) -> tuple[str, Sequence[int]]:
     """The compact form without one or two Latin letters or digits wedged between Chinese
     characters ("坐l牢", "坐1牢"): an insertion no reader notices."""
     text, positions = form
-    keep = [True] * len(text)
-    i = 1
-    while i < len(text) - 1:
-        if text[i].isascii() and text[i].isalnum() and _is_han(text[i - 1]):
-            j = i
-            while j < len(text) and j - i < 3 and text[j].isascii() and text[j].isalnum():
-                j += 1
-            if j - i <= 2 and j < len(text) and _is_han(text[j]):
-                for k in range(i, j):
-                    keep[k] = False
-            i = j
-        else:
-            i += 1
-    if all(keep):
+    wedged = [found.span() for found in _WEDGED.finditer(text)]
+    if not wedged:
         return form
-    return ("".join(c for c, k in zip(text, keep, strict=True) if k),
-            tuple(p for p, k in zip(positions, keep, strict=True) if k))
+    bounds = [0, *(at for span in wedged for at in span), len(text)]
+    kept = list(zip(bounds[::2], bounds[1::2], strict=True))  # the stretches between them
+    return ("".join(text[start:end] for start, end in kept),
+            tuple(p for start, end in kept for p in positions[start:end]))
 
 
 # --- the Latin word form ------------------------------------------------------------------------
@@ -828,6 +823,9 @@ class _CompactPositions(Sequence[int]):
 
     def __getitem__(self, index: Any) -> Any:
         return self._all()[index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
 
     def __len__(self) -> int:
         return len(self._all())

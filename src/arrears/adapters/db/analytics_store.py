@@ -245,10 +245,15 @@ class SqlAnalyticsStore:
             .where(written, posting.account == Account.WRITE_OFF.value,
                    posting.business_date <= as_of)
             .group_by(month)).all())
+        # A reversal is dated the day it was booked: it takes back a recovery only when the
+        # payment it reverses was one (paid after the write-off).
+        original = t.payment.alias("original")
+        received_on = sa.func.coalesce(original.c.paid_on, payment.paid_on)
         recovered = dict(self.connection.execute(
             sa.select(month, sa.func.sum(payment.amount))
-            .select_from(t.loan.join(t.payment, payment.loan_id == loan.id))
-            .where(written, payment.paid_on > loan.written_off_on, payment.paid_on <= as_of)
+            .select_from(t.loan.join(t.payment, payment.loan_id == loan.id)
+                         .outerjoin(original, original.c.id == payment.reverses_id))
+            .where(written, received_on > loan.written_off_on, payment.paid_on <= as_of)
             .group_by(month)).all())
         return tuple(RecoveryCohort(month=_first_of(key), loans=int(loans[key]),
                                     written_off=int(expensed.get(key) or 0),

@@ -22,7 +22,7 @@ correct"). A built month counts as reported: its file was written when it was bu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -97,8 +97,11 @@ def report_instant(month: Month, zone: str) -> datetime:
 def build_month(
     month: Month, *, uow_factory: BureauUnitOfWorkFactory, disputes: Disputes = NO_DISPUTES,
     rules: ReportingRules = DEFAULT_RULES, furnisher_collects_in_own_name: bool = False,
+    check: Callable[[MonthRun], object] | None = None,
 ) -> MonthRun:
     """Rebuild the snapshots through `month` and return its records (see the module doc).
+    `check` sees the run before it is stored (e.g. formats the file): if it refuses, nothing
+    is stored and the month is not counted as reported.
 
     `furnisher_collects_in_own_name=False` (the default) has the engine treat the lender as a
     debt collector when it furnishes, so US-26 binds it too (house policy; US-1 would exempt
@@ -114,6 +117,8 @@ def build_month(
         later = tuple(m for m in months if m > month)
         builder = _Builder(uow, disputes, rules, furnisher_collects_in_own_name)
         run = builder.run(start, month, later)
+        if check is not None:
+            check(run)
         uow.commit()
     return run
 

@@ -98,14 +98,15 @@ def file_complaint(request: NewComplaint, *, uow_factory: Callable[[], UnitOfWor
         clock = clock_for(jurisdiction, source)
         collectors = set(request.collectors)
         agencies = set(request.agencies)
-        contacts = uow.complaints.contacts(sorted(set(request.contact_ids)))
+        # Another borrower's contact reads as absent: the answer must not tell a borrower
+        # which contact ids exist.
+        contacts = [c for c in uow.complaints.contacts(sorted(set(request.contact_ids)))
+                    if c.borrower_id == booked.borrower_id]
         missing = set(request.contact_ids) - {c.contact_id for c in contacts}
         if missing:
-            raise DomainError("contact", f"no logged contact {min(missing)}")
+            raise DomainError("contact", f"no logged contact {min(missing)} with this loan's "
+                                         "borrower")
         for contact in contacts:
-            if contact.borrower_id != booked.borrower_id:
-                raise DomainError("contact", f"contact {contact.contact_id} was not with "
-                                             "this loan's borrower")
             if contact.actor.startswith(AGENCY_PREFIX):
                 agencies.add(contact.actor.removeprefix(AGENCY_PREFIX))
             else:

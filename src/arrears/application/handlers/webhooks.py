@@ -52,9 +52,12 @@ class Subscribed:
 
 
 def subscribe(url: str, event_types: Sequence[str], *, master_secret: bytes | None,
-              uow_factory: UowFactory, clock: Clock) -> Subscribed:
-    """A new subscriber of `event_types` (`*` for all) at `url`, and its signing secret."""
-    row = Subscription(id=0, subscription_ref=new_subscription_ref(), url=parse_url(url),
+              uow_factory: UowFactory, clock: Clock, allow_private: bool = False
+              ) -> Subscribed:
+    """A new subscriber of `event_types` (`*` for all) at `url` (a public address unless
+    `allow_private`), and its signing secret."""
+    row = Subscription(id=0, subscription_ref=new_subscription_ref(),
+                       url=parse_url(url, allow_private=allow_private),
                        event_types=parse_event_types(event_types), salt=new_salt(),
                        created_at=clock.now())
     master = check_master_secret(master_secret)

@@ -125,12 +125,6 @@ class ApiContext:
                 return
         self._keys.clear()
 
-    def forget(self, key_ref: str) -> None:
-        """Drop a revoked key from this process's cache at once."""
-        for cache_key, (principal, _) in list(self._keys.items()):
-            if principal is not None and principal.key_ref == key_ref:
-                del self._keys[cache_key]
-
 
 async def context(request: Request) -> ApiContext:
     # `async`, though it awaits nothing: FastAPI runs a plain `def` dependency in the

@@ -82,12 +82,19 @@ def report_bureau(
     if out.is_dir():
         fail("--out", f"{out} is a directory")
     built = services(db)
+    contents: list[bytes] = []
+
+    def formatted(run: reporting.MonthRun) -> None:
+        # Formatted before the month is stored: a record the format refuses stores nothing.
+        contents.append(files.build_file(kind, run.records, reporter=reporter,
+                                         month_end=reporting_month.last,
+                                         created=built.clock.now()))
+
     with user_errors():
         run = reporting.build_month(
             reporting_month, uow_factory=built.bureau_uow_factory(),
-            disputes=disputes.bureau_disputes(uow_factory=built.uow_factory))
-        content = files.build_file(kind, run.records, reporter=reporter,
-                                   month_end=reporting_month.last, created=built.clock.now())
+            disputes=disputes.bureau_disputes(uow_factory=built.uow_factory), check=formatted)
+    content = contents[0]
     try:
         _write(out, content)
     except OSError as error:

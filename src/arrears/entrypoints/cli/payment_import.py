@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 FORMAT_NAMES = ("generic", "wechat", "alipay")
 REJECTS_COLUMNS = ("line", "key", "loan_id", "field", "reason")
 SOME_ROWS_REFUSED_EXIT = 1
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection"): the
+# rejects file is for a clerk's Excel, and its keys and loan ids are the payment file's text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def import_payments(
@@ -99,7 +102,12 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[int], None]]:
 def _write_rejects(out: TextIO, report: ImportReport) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REJECTS_COLUMNS)
-    writer.writerows((r.line, r.key, r.loan_ref, r.field, r.reason) for r in report.rejected)
+    writer.writerows((r.line, _as_text(r.key), _as_text(r.loan_ref), r.field, r.reason)
+                     for r in report.rejected)
+
+
+def _as_text(cell: str) -> str:
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _document(report: ImportReport, open_day: date, source: Path, rejects: Path,

@@ -59,6 +59,14 @@ def _master_secret() -> bytes | None:
         return ApiSettings.from_env().webhook_secret
 
 
+def _allow_private() -> bool:
+    """ARREARS_WEBHOOK_ALLOW_PRIVATE, as the API server reads it."""
+    from arrears.entrypoints.api.settings import ApiSettings
+
+    with user_errors():
+        return ApiSettings.from_env().webhook_allow_private
+
+
 def _show(document: dict[str, Any], as_json: bool) -> None:
     emit_json(document) if as_json else console().print(document)
 
@@ -78,7 +86,8 @@ def add(
     master = _master_secret()
     with user_errors():
         created = webhooks.subscribe(url, event or ["*"], master_secret=master,
-                                     uow_factory=built.api_uow_factory(), clock=built.clock)
+                                     uow_factory=built.api_uow_factory(), clock=built.clock,
+                                     allow_private=_allow_private())
     document = webhooks.subscription_document(created.subscription)
     if as_json:
         emit_json(document | {"secret": created.secret})
@@ -206,7 +215,8 @@ def deliver(
     uow_factory = built.api_uow_factory()
     channel = WebhookChannel(partial(webhooks.endpoint_of, master_secret=master,
                                      uow_factory=uow_factory),
-                             clock=built.clock, timeout=timeout)
+                             clock=built.clock, timeout=timeout,
+                             allow_private=_allow_private())
     name = worker_id or f"{socket.gethostname()}-{os.getpid()}"
     totals = {"dispatched": 0, "batches": 0, "claimed": 0, "delivered": 0, "failed": 0,
               "dead": 0}

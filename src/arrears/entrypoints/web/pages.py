@@ -31,6 +31,14 @@ from arrears.entrypoints.web.session import (
 )
 
 MAX_FIELD = 4000
+PAGE_HEADERS = {
+    # No other site may frame a page (a framed one-click form could be clicked through).
+    "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    # A page shows one person's figures: a shared computer's cache keeps none of them.
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",  # a URL names a loan; other sites are not told it
+}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -113,8 +121,9 @@ class RateLimited(Exception):
         self.wait = wait
 
 
-def limit(request: Request, limiter: TokenBuckets) -> None:
-    wait = limiter.take(client_of(request))
+def limit(request: Request, limiter: TokenBuckets, *, client: str | None = None) -> None:
+    """A 429 page once `client` (default: the caller's address) is over the limit."""
+    wait = limiter.take(client or client_of(request))
     if wait:
         raise RateLimited(wait)
 
@@ -152,6 +161,11 @@ class HtmlRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page(request: Request) -> Response:
+            response = await answer(request)
+            response.headers.update(PAGE_HEADERS)
+            return response
+
+        async def answer(request: Request) -> Response:
             _ = translator(request)
             try:
                 return await handler(request)

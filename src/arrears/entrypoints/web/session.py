@@ -32,7 +32,7 @@ log = logging.getLogger("arrears.web")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebSettings:
-    session_secret: str
+    session_secret: str = field(repr=False)  # kept out of logs and tracebacks
     verify_per_minute: int = 30  # ARREARS_WEB_VERIFY_RATE: credential checks per client
     sign_in_per_minute: int = 10  # ARREARS_WEB_SIGN_IN_RATE: sign-in and code requests
 

@@ -76,6 +76,8 @@ def login(request: Request, form: Form) -> Response:
     ctx = web(request)
     limit(request, ctx.sign_in_limiter)
     name = text(form, "name", max_length=20)
+    # Per account too: guesses from many addresses at one password share a limit.
+    limit(request, ctx.sign_in_limiter, client=f"user:{name.casefold()}")
     principal = users.sign_in(name, text(form, "password", max_length=users.MAX_PASSWORD),
                               uow_factory=ctx.uow_factory)
     if principal is None:

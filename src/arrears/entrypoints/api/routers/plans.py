@@ -79,6 +79,8 @@ def list_plans(loan_id: Annotated[str, schemas.Ref], ctx: Ctx,
                limit: pages.Limit = pages.DEFAULT_LIMIT,
                cursor: pages.Cursor = None) -> dict[str, Any]:
     """The loan's plans, newest first, a page at a time (`next_cursor`)."""
+    if status is not None and status not in plan_documents.STATUSES:
+        raise DomainError("status", f"must be one of {', '.join(plan_documents.STATUSES)}")
     guard(ctx, principal, loan_id, "plans.list")
     before = pages.after_of(cursor, LISTING) or None
     document = plan_documents.list_document(loan_ref=loan_id, status=status, limit=limit + 1,

@@ -26,7 +26,8 @@ def subscribe(body: schemas.SubscriptionCreate, ctx: Ctx, _: Manager) -> Any:
     this once; a receiver checks `Arrears-Signature` with it."""
     created = webhooks.subscribe(body.url, body.event_types,
                                  master_secret=ctx.settings.webhook_secret,
-                                 uow_factory=ctx.uow_factory, clock=ctx.services.clock)
+                                 uow_factory=ctx.uow_factory, clock=ctx.services.clock,
+                                 allow_private=ctx.settings.webhook_allow_private)
     return webhooks.subscription_document(created.subscription) | {"secret": created.secret}
 
 
