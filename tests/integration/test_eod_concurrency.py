@@ -6,6 +6,7 @@ from a stale read posts nothing twice."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.columns import SqlColumnStore
-from arrears.application.handlers import eod, servicing
+from arrears.application.handlers import eod, payments, plans, servicing
 from arrears.application.ports import StaleWrite
 from arrears.batch.executor import VECTORISED, plan_batch, vectorised_closer
 from arrears.config import Settings
@@ -23,7 +24,7 @@ from arrears.entrypoints.cli.main import run
 
 from book_checks import assert_ledger_consistent
 from fakes import FixedClock
-from shipped import default_products
+from shipped import default_policies, default_products
 
 DAY = date(2026, 3, 5)  # the open date: every loan in the book has something to do on it
 WRITE_OFF_DPD = 180
@@ -248,3 +249,122 @@ def test_batches_closed_side_by_side_write_what_one_at_a_time_writes(database_ur
     assert sorted(batches) == sorted([BATCH] * (LOANS // BATCH) + [LOANS % BATCH])
     _assert_day_posted_once(side_by_side)
     assert _content(side_by_side) == _content(one_at_a_time)
+
+
+def _wait_until_blocked(connection: sa.Connection, pid: int) -> None:
+    """Until the session `pid` waits for a lock (bounded, so a failure shows, not a hang)."""
+    waiting = sa.text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted")
+    deadline = time.monotonic() + DEADLOCK_GUARD_S
+    while not connection.scalar(waiting, {"pid": pid}):
+        assert time.monotonic() < deadline, "the batch never waited for the loan"
+        time.sleep(0.01)
+
+
+class _CommitHeld:
+    """Units of work whose commit first calls `before_commit` (their locks still held)."""
+
+    def __init__(self, built: bootstrap.Services, before_commit) -> None:
+        self.built = built
+        self.before_commit = before_commit
+
+    def __call__(self):
+        uow = self.built.uow_factory()
+        commit = uow.commit
+
+        def held_commit() -> None:
+            self.before_commit()
+            commit()
+
+        uow.commit = held_commit
+        return uow
+
+
+def _repriced_and_closed(url: str, engine: str, *, race: bool) -> bootstrap.Services:
+    """A book whose overdue L-001 gets a rate reduction approved on DAY (its penalty rate
+    follows the contract rate), then its end-of-day; with `race`, the batch reads the loan
+    while the approval holds it, and waits for its commit."""
+    built = _book(url)
+    plans.set_policies(default_policies(), uow_factory=built.uow_factory)
+    plan = plans.propose("L-001", {"kind": "rate_reduction", "rate": "0.06"},
+                         proposed_by="borrower", uow_factory=built.uow_factory,
+                         clock=built.clock)
+    with built.uow_factory() as uow:
+        loan_id = uow.book.get("L-001").id
+    closer = _closer(built, engine) or (lambda uow, batch, day: eod.close_batch_scalar(
+        uow, batch, day, write_off_dpd=WRITE_OFF_DPD, clock=built.clock))
+    session: list[int] = []
+    started = threading.Event()
+
+    def close_the_loan() -> None:
+        with built.uow_factory() as uow:
+            if race:
+                session.append(uow.book.connection.scalar(sa.text("SELECT pg_backend_pid()")))
+                started.set()
+            assert closer(uow, [loan_id], DAY) == (1, 0)
+            uow.commit()
+
+    batch = threading.Thread(target=close_the_loan)
+
+    def start_the_batch_and_let_it_wait() -> None:
+        batch.start()
+        assert started.wait(DEADLOCK_GUARD_S)
+        with built.engine.connect() as watcher:
+            _wait_until_blocked(watcher, session[0])
+
+    approving = _CommitHeld(built, start_the_batch_and_let_it_wait) if race else \
+        built.uow_factory
+    plans.approve(plan["plan_id"], by="C-02", uow_factory=approving, clock=built.clock)
+    if race:
+        batch.join()
+    else:
+        close_the_loan()
+    return built
+
+
+@pytest.mark.parametrize("engine", [eod.SCALAR, VECTORISED])
+def test_a_batch_that_waited_for_a_plan_approval_closes_the_loan_under_the_plan(
+        database_url, tmp_path, engine):
+    """Either engine's batch reads a loan whose plan was approved while it waited for the
+    loan's lock exactly as if it had come after the approval."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite writers queue before they read anything (BEGIN IMMEDIATE)")
+    serial = _repriced_and_closed(f"sqlite:///{tmp_path / 'serial.db'}", engine, race=False)
+    raced = _repriced_and_closed(database_url, engine, race=True)
+    assert _content(raced) == _content(serial)
+    assert_ledger_consistent(raced)
+
+
+def _loan_states(built: bootstrap.Services) -> dict[str, object]:
+    with built.uow_factory() as uow:
+        ids = list(uow.book.connection.scalars(sa.select(t.loan.c.id)))
+        return {b.loan.loan_id: (b.state, b.status, b.dpd, b.bucket)
+                for b in uow.book.get_many(ids)}
+
+
+def test_payments_posted_while_parallel_vectorised_batches_run_count_as_posted_before(
+        database_url, tmp_path):
+    """Payments dated the open date, posted while the date's batches close side by side (some
+    to loans already closed, some to loans still waiting), leave every loan as if they had
+    been posted before the run: nothing lost, nothing accrued on money already paid."""
+    paid = [(f"L-{i:03d}", 900 + 37 * i, f"mid-run-{i}") for i in range(0, LOANS, 2)]
+    before = _book(f"sqlite:///{tmp_path / 'before.db'}")
+    for loan, amount, key in paid:
+        payments.post_payment(loan, amount, DAY, key, uow_factory=before.uow_factory,
+                              clock=before.clock)
+    _run(before, VECTORISED)
+    during = _book(database_url)
+    posted: list[int] = []
+
+    def pay_after_the_first_batch(_: int) -> None:
+        if not posted:
+            posted.append(1)
+            for loan, amount, key in paid:
+                payments.post_payment(loan, amount, DAY, key, uow_factory=during.uow_factory,
+                                      clock=during.clock)
+
+    eod.run_eod(DAY, uow_factory=during.uow_factory, clock=during.clock,
+                write_off_dpd=WRITE_OFF_DPD, batch_size=BATCH, engine=VECTORISED,
+                close_batch=_closer(during, VECTORISED), workers=2,
+                on_batch=pay_after_the_first_batch)
+    assert _loan_states(during) == _loan_states(before)
+    assert_ledger_consistent(during)

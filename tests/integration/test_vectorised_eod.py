@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -10,7 +11,7 @@ from arrears import bootstrap
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.columns import SqlColumnStore
 from arrears.application import demo
-from arrears.application.handlers import eod
+from arrears.application.handlers import eod, servicing
 from arrears.batch.executor import VECTORISED, vectorised_closer
 from arrears.config import Settings
 
@@ -69,3 +70,57 @@ def test_vectorised_and_scalar_books_are_identical(database_url, tmp_path):
                                                                  "'broken'"}
     assert actual == expected
     assert_ledger_consistent(vectorised)
+
+
+LOANS_HEADER = ("loan_id,borrower_id,name,national_id,phone,product,currency,principal,"
+                "disbursed_on,terms")
+
+
+def _loan_line(index: int, disbursed_on: str) -> str:
+    return (f"L-{index:03d},B-{index:03d},Borrower {index},11010119900307{index:04d},"
+            f"1381234{index:04d},WLD-DAILY,CNY,{3000 + 731 * index}.00,{disbursed_on},6")
+
+
+def _closer(built: bootstrap.Services, engine: str) -> eod.BatchCloser | None:
+    if engine == VECTORISED:
+        return vectorised_closer(SqlColumnStore(), write_off_dpd=60, clock=built.clock)
+    return None
+
+
+def _board_once(built: bootstrap.Services, line: str) -> Callable[[int], None]:
+    """An `on_batch` that boards the loan of `line` after the first batch has committed."""
+    boarded: list[str] = []
+
+    def board(_: int) -> None:
+        if not boarded:
+            boarded.append(line)
+            servicing.import_loans_csv("\n".join([LOANS_HEADER, line]) + "\n",
+                                       uow_factory=built.uow_factory, clock=built.clock)
+
+    return board
+
+
+def test_a_loan_boarded_while_a_date_closes_catches_that_date_up_on_both_engines(
+        database_url, tmp_path):
+    """End-of-day chooses a date's loans once, so a loan boarded meanwhile (already overdue)
+    misses that date: on the next its stored state is two days old, and its accrual and the
+    interest falling due in between must be caught up, as the scalar engine does."""
+    day = date(2026, 3, 10)
+    books = {}
+    for engine, url in ((eod.SCALAR, f"sqlite:///{tmp_path / 'scalar.db'}"),
+                        (VECTORISED, database_url)):
+        built = bootstrap.build(Settings(database_url=url), clock=FixedClock())
+        built.migrate()
+        servicing.init_book(day, default_products(), uow_factory=built.uow_factory)
+        servicing.import_loans_csv("\n".join([LOANS_HEADER, _loan_line(0, "2026-01-05"),
+                                              _loan_line(1, "2026-01-09")]) + "\n",
+                                   uow_factory=built.uow_factory, clock=built.clock)
+        boarding = _board_once(built, _loan_line(2, "2026-01-10"))  # overdue and due today
+        for offset in range(2):
+            eod.run_eod(day + timedelta(days=offset), uow_factory=built.uow_factory,
+                        clock=built.clock, write_off_dpd=60, batch_size=1, engine=engine,
+                        close_batch=_closer(built, engine), on_batch=boarding)
+        books[engine] = built
+    expected, actual = _content(books[eod.SCALAR]), _content(books[VECTORISED])
+    assert actual == expected
+    assert_ledger_consistent(books[VECTORISED])

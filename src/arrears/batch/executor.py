@@ -6,15 +6,16 @@ date. Per batch the store reads the candidate loans' installment rows as columns
 computes the day, and:
 
 - loans whose day the kernel settles (no write-off, no credit held, no hardship plan, not left
-  behind by an earlier failure) are written back in bulk: changed installment rows; the loan's
-  DPD, bucket, status, first delinquent day and date; one ledger entry (penalty and compound
-  accrued, interest and fees falling due, each recognised against its income); the accrual
-  row; and for a loan changing bucket its delinquency change and outbox event — the very rows
-  the scalar path writes for them. The loan row is written only if it is still at the date it
-  was read at (`StaleWrite` otherwise), and a loan already at the day is not read at all;
+  behind by an earlier failure nor by a date they missed) are written back in bulk: changed
+  installment rows; the loan's DPD, bucket, status, first delinquent day and date; one ledger
+  entry (penalty and compound accrued, interest and fees falling due, each recognised against
+  its income); the accrual row; and for a loan changing bucket its delinquency change and
+  outbox event — the very rows the scalar path writes for them. The loan row is written only
+  if it is still at the date it was read at (`StaleWrite` otherwise), and a loan already at
+  the day is not read at all;
 - every other loan (write-offs, credit applied on a due date, loans under a hardship plan or
-  catching up: well under one per cent of a day) goes through the scalar `close_loan_day`, so
-  those come from one implementation.
+  catching up after a failure or a missed date: well under one per cent of a day) goes
+  through the scalar `close_loan_day`, so those come from one implementation.
 """
 
 from __future__ import annotations
@@ -188,10 +189,15 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
     starts = _group_starts(loan_key[1:] != loan_key[:-1])
     seg = np.repeat(np.arange(starts.size), np.diff(np.append(starts, loan_key.size)))
     behind = cols["behind"][starts] == 1
+    # A loan whose state is older than the day before and which owes an installment due
+    # before today missed a date it had something to do on (it was boarded while that date
+    # closed): the domain catches the days up. A state left behind only until the due date
+    # of today's installment missed nothing.
+    lagging = (cols["state_on"][starts] < today - 1) & (cols["due_on"][starts] < today)
     holds_credit = cols["credit"][starts] > 0  # applied on due dates by the domain
     # Pauses, settlement offers and plan-changed rows are the domain's alone.
     planned = cols["planned"][starts] == 1
-    scalar = behind | holds_credit | planned | loans["write_off"]
+    scalar = behind | lagging | holds_credit | planned | loans["write_off"]
     fast = ~scalar
     due_today = cols["due_on"] == today
     recognised = {

@@ -52,7 +52,11 @@ LOAN_BY_REF = LOAN_ROW.where(t.loan.c.loan_ref == sa.bindparam("ref"))
 LOAN_BY_REF_LOCKED = LOAN_BY_REF.with_for_update()
 LOANS_BY_ID = (LOAN_ROW.where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
                .order_by(t.loan.c.id))
-LOANS_BY_ID_LOCKED = LOANS_BY_ID.with_for_update()
+# Locks taken by a statement of their own, before the read: on PostgreSQL a statement that
+# waited for a lock sees the row its holder wrote but answers its subqueries (`HOLDS_PLAN`)
+# from before the wait, and would miss a plan approved meanwhile.
+LOCK_LOANS = (sa.select(t.loan.c.id).where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
+              .order_by(t.loan.c.id).with_for_update())
 # Columns in `InstallmentState` order: rows unpack straight into it (by attribute, a loan's
 # twenty-odd rows cost more to read than the query).
 INSTALLMENTS_OF = (
@@ -337,10 +341,11 @@ class SqlLoanBook:
     def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> list[BookedLoan]:
         """The loans with these ids; `for_update` locks their rows (PostgreSQL) so a
         concurrent payment waits instead of being overwritten by this transaction."""
-        statement = LOANS_BY_ID_LOCKED if for_update else LOANS_BY_ID
         loaded: list[BookedLoan] = []
         for chunk in _chunks(list(ids)):
-            loaded.extend(self._load(self.connection.execute(statement, {"ids": chunk}).all()))
+            if for_update:
+                self.connection.execute(LOCK_LOANS, {"ids": chunk})
+            loaded.extend(self._load(self.connection.execute(LOANS_BY_ID, {"ids": chunk}).all()))
         return loaded
 
     def apply(self, updates: Sequence[LoanUpdate]) -> None:

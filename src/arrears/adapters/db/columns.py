@@ -3,8 +3,8 @@ integer columns (dates as day numbers computed by the database), the day's resul
 back in bulk.
 
 On PostgreSQL a batch is a dozen set-based statements whatever its size, and no value passes
-through Python one row at a time (`pg_bulk`): one statement locks the batch's loans and keeps
-their loan-level columns in a temporary table, from which they are read; one reads their
+through Python one row at a time (`pg_bulk`): one statement locks the batch's loans, the next
+keeps their loan-level columns in a temporary table, from which they are read; one reads their
 installment rows. The results go by binary COPY into two more temporary tables (one row per
 loan, one per changed installment), from which one INSERT … SELECT each appends the ledger
 entries (whose names and accounts the database spells out), the accrual rows and the
@@ -154,12 +154,17 @@ def _read_postgres(connection: sa.Connection, ids: list[int], day: date,
                    codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(loan-level matrix, installment matrix), both by loan id. The loans' rows are locked
     first (a payment committing between this read and the write-back would otherwise be
-    overwritten) by the statement that keeps them for the write-back in `BATCH_TABLE`."""
+    overwritten), then kept for the write-back in `BATCH_TABLE` by a statement of their own:
+    a statement that waited for a lock sees the loan row its holder wrote, but answers its
+    subqueries (a plan in force) from before the wait."""
     wanted = sa.bindparam("ids", value=ids, type_=sa.ARRAY(sa.BigInteger))
     c = t.loan.c
-    locked = (sa.select(c.id, c.loan_ref, *_loan_values(t.loan, codes, "postgresql")[1:])
-              .where(c.id == sa.any_(wanted)).with_for_update(key_share=True)
-              .compile(dialect=connection.dialect))
+    # In id order, as every other writer that locks several loans takes them (`get_many`).
+    lock = (sa.select(sa.func.count()).select_from(
+        sa.select(c.id).where(c.id == sa.any_(wanted)).order_by(c.id)
+        .with_for_update(key_share=True).subquery()).compile(dialect=connection.dialect))
+    kept = (sa.select(c.id, c.loan_ref, *_loan_values(t.loan, codes, "postgresql")[1:])
+            .where(c.id == sa.any_(wanted)).compile(dialect=connection.dialect))
     i = t.installment.c
     rows = (sa.select(*_bigints(_row_values("postgresql")))
             .where((i.loan_id == sa.any_(wanted)) & (i.due_on <= sa.bindparam("day", day))
@@ -174,7 +179,8 @@ def _read_postgres(connection: sa.Connection, ids: list[int], day: date,
         cursor.execute("SET LOCAL work_mem = '64MB'")
         _make_temporary_tables(cursor)
         cursor.execute(f"DELETE FROM {BATCH_TABLE}")
-        cursor.execute(f"INSERT INTO {BATCH_TABLE} {locked}", locked.params)
+        cursor.execute(str(lock), lock.params)
+        cursor.execute(f"INSERT INTO {BATCH_TABLE} {kept}", kept.params)
         loans = pg_bulk.bigint_rows(
             cursor, f"SELECT id, {', '.join(n for n, _ in LOAN_COLUMNS[1:])} FROM {BATCH_TABLE}",
             {}, len(LOAN_COLUMNS), order=(0,))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
+from arrears.entrypoints.cli.tables import Column, WideFlag, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,6 +29,7 @@ def report_analytics(
         "--png", help="Write one chart per table into this folder")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Chart language: en or zh")] = "en",
     db: DbOption = None,
+    wide: WideFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Roll rates, vintages, cure and recovery rates, collector and agency performance."""
@@ -58,71 +60,61 @@ def report_analytics(
     if as_json:
         emit_json(document)
         return
-    _print(console(), document)
+    _print(console(), document, wide)
 
 
-def _print(out: Console, document: dict[str, Any]) -> None:
-    from rich.table import Table
-
+def _print(out: Console, document: dict[str, Any], wide: bool) -> None:
     states = document["roll_rates"]["states"]
     average = document["roll_rates"]["average"]
-    rolls = Table(title=f"Roll rates (loans), average of {average['months']} months to "
-                        f"{average['to'] or document['as_of']}")
-    rolls.add_column("from")
-    rolls.add_column("loans", justify="right")
-    for state in states:
-        rolls.add_column(state, justify="right")
-    for source, row in average["rows"].items():
-        rolls.add_row(source, str(row["loans"]), *(_percent(row["to"][s]["share"])
-                                                   for s in states))
-    out.print(rolls)
-    vintages = Table(title=f"Vintages as of {document['as_of']} (latest month on book)")
-    for column in ("vintage", "loans", "principal", "months on book", "30+", "90+",
-                   "written off"):
-        vintages.add_column(column, justify="right")
+    # Wider than 80 columns with every state: the rarest moves (M7+, settled) go first.
+    print_table([Column("from"), Column("loans"),
+                 *(Column(state, rank=rank) for rank, state in enumerate(states, start=1))],
+                [[source, str(row["loans"]), *(_percent(row["to"][s]["share"]) for s in states)]
+                 for source, row in average["rows"].items()], wide=wide, out=out,
+                title=f"Roll rates (loans), average of {average['months']} months to "
+                      f"{average['to'] or document['as_of']}")
+    vintage_rows = []
     for vintage in document["vintages"]:
         last = vintage["curve"][-1]
-        vintages.add_row(vintage["vintage"], str(vintage["loans"]), vintage["principal"],
-                         str(last["months_on_book"]), _percent(last["dpd30_plus"]["rate"]),
-                         _percent(last["dpd90_plus"]["rate"]),
-                         _percent(last["written_off"]["rate"]))
-    out.print(vintages)
-    cures = Table(title=f"Cure rates (back to current within "
-                        f"{document['cure_rates']['window_days']} days)")
-    for column in ("bucket", "entered", "cured", "rate"):
-        cures.add_column(column, justify="right")
-    for bucket, figures in document["cure_rates"]["buckets"].items():
-        cures.add_row(bucket, str(figures["entered"]), str(figures["cured"]),
-                      _percent(figures["rate"]))
-    out.print(cures)
-    recoveries = Table(title="Recoveries after write-off")
-    for column in ("written off in", "loans", "written off", "recovered", "rate"):
-        recoveries.add_column(column, justify="right")
-    for row in (*document["recoveries"]["cohorts"],
-                {"written_off_month": "total", **document["recoveries"]["total"]}):
-        recoveries.add_row(row["written_off_month"], str(row["loans"]), row["written_off"],
-                           row["recovered"], _percent(row["rate"]))
-    out.print(recoveries)
+        vintage_rows.append([vintage["vintage"], str(vintage["loans"]), vintage["principal"],
+                             str(last["months_on_book"]), _percent(last["dpd30_plus"]["rate"]),
+                             _percent(last["dpd90_plus"]["rate"]),
+                             _percent(last["written_off"]["rate"])])
+    print_table([Column("vintage"), Column("loans"), Column("principal", rank=1),
+                 Column("months on book"), Column("30+"), Column("90+"),
+                 Column("written off")], vintage_rows, wide=wide, out=out,
+                title=f"Vintages as of {document['as_of']} (latest month on book)")
+    print_table([Column(c) for c in ("bucket", "entered", "cured", "rate")],
+                [[bucket, str(f["entered"]), str(f["cured"]), _percent(f["rate"])]
+                 for bucket, f in document["cure_rates"]["buckets"].items()], wide=wide,
+                out=out, title=f"Cure rates (back to current within "
+                               f"{document['cure_rates']['window_days']} days)")
+    print_table([Column(c) for c in ("written off in", "loans", "written off", "recovered",
+                                     "rate")],
+                [[row["written_off_month"], str(row["loans"]), row["written_off"],
+                  row["recovered"], _percent(row["rate"])]
+                 for row in (*document["recoveries"]["cohorts"],
+                             {"written_off_month": "total", **document["recoveries"]["total"]})],
+                wide=wide, out=out, title="Recoveries after write-off")
     for key, ref, title in (("collectors", "collector", "Collectors"),
                             ("agencies", "agency", "Agencies")):
-        out.print(_performance(document[key], ref, title))
+        _performance(out, document[key], ref, title, wide)
     if "charts" in document:
         out.print(f"charts: {', '.join(document['charts'])}", soft_wrap=True)
 
 
-def _performance(rows: list[dict[str, Any]], key: str, title: str) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("who", "contacts", "right party", "promises", "kept", "recovered",
-                   "per contact", "complaints /1000", "blocked /1000"):
-        table.add_column(column, justify="right")
-    for row in rows:
-        table.add_row(row[key], str(row["contacts"]), str(row["right_party_contacts"]),
-                      str(row["promises_made"]), str(row["promises_kept"]), row["recovered"],
-                      row["recovered_per_contact"], row["complaints_per_1000_contacts"],
-                      row["blocked_per_1000_contacts"])
-    return table
+def _performance(out: Console, rows: list[dict[str, Any]], key: str, title: str,
+                 wide: bool) -> None:
+    columns = [Column("who"), Column("contacts"), Column("right party", rank=2),
+               Column("promises", rank=3), Column("kept", rank=3), Column("recovered"),
+               Column("per contact", rank=1), Column("complaints /1000", rank=2),
+               Column("blocked /1000", rank=2)]
+    print_table(columns, [[row[key], str(row["contacts"]), str(row["right_party_contacts"]),
+                           str(row["promises_made"]), str(row["promises_kept"]),
+                           row["recovered"], row["recovered_per_contact"],
+                           row["complaints_per_1000_contacts"],
+                           row["blocked_per_1000_contacts"]] for row in rows],
+                wide=wide, out=out, title=title)
 
 
 def _percent(share: str) -> str:
