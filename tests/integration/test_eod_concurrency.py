@@ -368,3 +368,49 @@ def test_payments_posted_while_parallel_vectorised_batches_run_count_as_posted_b
                 on_batch=pay_after_the_first_batch)
     assert _loan_states(during) == _loan_states(before)
     assert_ledger_consistent(during)
+
+
+def _repriced_and_paid(url: str, *, race: bool) -> bootstrap.Services:
+    """L-001 gets a rate reduction approved on DAY, and a payment dated DAY; with `race`, the
+    payment reads the loan while the approval holds it, and waits for its commit."""
+    built = _book(url)
+    plans.set_policies(default_policies(), uow_factory=built.uow_factory)
+    plan = plans.propose("L-001", {"kind": "rate_reduction", "rate": "0.06"},
+                         proposed_by="borrower", uow_factory=built.uow_factory,
+                         clock=built.clock)
+
+    def pay() -> None:
+        payments.post_payment("L-001", 1_000_00, DAY, "during-approval",
+                              uow_factory=built.uow_factory, clock=built.clock)
+
+    payer = threading.Thread(target=pay)
+
+    def start_the_payment_and_let_it_wait() -> None:
+        payer.start()
+        waiting = sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        deadline = time.monotonic() + DEADLOCK_GUARD_S
+        with built.engine.connect() as watcher:
+            while not watcher.scalar(waiting):
+                assert time.monotonic() < deadline, "the payment never waited for the loan"
+                time.sleep(0.01)
+
+    approving = _CommitHeld(built, start_the_payment_and_let_it_wait) if race else \
+        built.uow_factory
+    plans.approve(plan["plan_id"], by="C-02", uow_factory=approving, clock=built.clock)
+    if race:
+        payer.join()
+    else:
+        pay()
+    return built
+
+
+def test_a_payment_that_waited_for_a_plan_approval_is_priced_under_the_plan(
+        database_url, tmp_path):
+    """A payment that reads a loan while a plan approval holds it prices it as if it had come
+    after the approval (the lock is a statement of its own, before the read)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite writers queue before they read anything (BEGIN IMMEDIATE)")
+    serial = _repriced_and_paid(f"sqlite:///{tmp_path / 'serial.db'}", race=False)
+    raced = _repriced_and_paid(database_url, race=True)
+    assert _loan_states(raced) == _loan_states(serial)
+    assert_ledger_consistent(raced)

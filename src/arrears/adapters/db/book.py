@@ -49,7 +49,6 @@ CLOSED_THROUGH = sa.select(t.business_day.c.closed_through)
 HOLDS_PLAN = sa.exists().where((pt.plan.c.loan_id == t.loan.c.id) & pt.plan.c.in_force)
 LOAN_ROW = sa.select(t.loan, HOLDS_PLAN.label("holds_plan"))
 LOAN_BY_REF = LOAN_ROW.where(t.loan.c.loan_ref == sa.bindparam("ref"))
-LOAN_BY_REF_LOCKED = LOAN_BY_REF.with_for_update()
 LOANS_BY_ID = (LOAN_ROW.where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
                .order_by(t.loan.c.id))
 # Locks taken by a statement of their own, before the read: on PostgreSQL a statement that
@@ -57,6 +56,8 @@ LOANS_BY_ID = (LOAN_ROW.where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True
 # from before the wait, and would miss a plan approved meanwhile.
 LOCK_LOANS = (sa.select(t.loan.c.id).where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
               .order_by(t.loan.c.id).with_for_update())
+LOCK_LOAN_BY_REF = (sa.select(t.loan.c.id).where(t.loan.c.loan_ref == sa.bindparam("ref"))
+                    .with_for_update())
 # Columns in `InstallmentState` order: rows unpack straight into it (by attribute, a loan's
 # twenty-odd rows cost more to read than the query).
 INSTALLMENTS_OF = (
@@ -334,8 +335,9 @@ class SqlLoanBook:
         ]
 
     def get(self, loan_ref: str, *, for_update: bool = False) -> BookedLoan | None:
-        statement = LOAN_BY_REF_LOCKED if for_update else LOAN_BY_REF
-        found = self._load(self.connection.execute(statement, {"ref": loan_ref}).all())
+        if for_update:  # a statement of its own: see LOCK_LOANS
+            self.connection.execute(LOCK_LOAN_BY_REF, {"ref": loan_ref})
+        found = self._load(self.connection.execute(LOAN_BY_REF, {"ref": loan_ref}).all())
         return found[0] if found else None
 
     def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> list[BookedLoan]:

@@ -15,6 +15,8 @@ from arrears.domain.errors import DomainError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_POOL_SIZE = 10
+POSTGRES_POOL_OVERFLOW = 30
 
 # Errors that mean the store itself cannot serve any command: PostgreSQL SQLSTATEs (class 08
 # connection, 53 insufficient resources, 57P0x shutting down, 25006 read-only) and SQLite
@@ -109,7 +111,11 @@ def create_engine(url: str) -> sa.Engine:
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             sa.event.listen(engine, "begin", _begin_immediate)
         else:
-            engine = sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+            # The API runs its routes in anyio's 40 worker threads, each holding at most one
+            # connection: a pool as large never makes a burst wait out its timeout.
+            engine = sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True,
+                                      pool_size=POSTGRES_POOL_SIZE,
+                                      max_overflow=POSTGRES_POOL_OVERFLOW)
     except (sa.exc.NoSuchModuleError, ImportError):
         raise StoreUnavailable("--db", f"no installed driver {parsed.drivername!r} for "
                                        f"{shown}") from None
