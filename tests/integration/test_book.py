@@ -229,7 +229,6 @@ def test_demo_is_deterministic_and_consistent(services, tmp_path):
     planned = demo.plan_book(60, 50, date(2026, 1, 1), seed=3)
     result = demo.simulate(planned, date(2026, 1, 1), 50, default_products(),
                            uow_factory=services.uow_factory, clock=services.clock,
-                           is_duplicate_key_error=bootstrap.is_duplicate_key_error,
                            write_off_dpd=180)
     assert result.payments_posted > 0
     assert_ledger_consistent(services)

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from arrears import bootstrap
 from arrears.adapters.channels.config import ChannelSettings, build_channels
 from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import collections_tables as ct
@@ -33,7 +32,7 @@ def book(services, tmp_path):  # noqa: ANN001, ANN201
     renderer = JinjaRenderer()
     planned = demo.plan_book(150, DAYS, START, seed=11)
     demo.simulate(planned, START, DAYS, default_products(), uow_factory=services.uow_factory,
-                  clock=services.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+                  clock=services.clock,
                   write_off_dpd=180,
                   on_day=lambda day: collections_demo.run_day(
                       day, uow_factory=services.uow_factory, clock=services.clock,

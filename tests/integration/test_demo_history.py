@@ -76,7 +76,6 @@ def _books(services: bootstrap.Services, tmp_path) -> bootstrap.Services:  # noq
     daily.migrate()
     demo.simulate(BOOK, FIRST, (START - FIRST).days, default_products(),
                   uow_factory=daily.uow_factory, clock=daily.clock,
-                  is_duplicate_key_error=bootstrap.is_duplicate_key_error,
                   write_off_dpd=WRITE_OFF_DPD)
     return daily
 

@@ -86,7 +86,7 @@ def _book(url: str) -> bootstrap.Services:
     planned = demo.plan_book(120, 60, START, seed=5)
     demo.simulate(planned, START, (KILLED_DATE - START).days, default_products(),
                   uow_factory=built.uow_factory, clock=built.clock,
-                  is_duplicate_key_error=bootstrap.is_duplicate_key_error, write_off_dpd=180)
+                  write_off_dpd=180)
     return built
 
 

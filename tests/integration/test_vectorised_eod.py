@@ -48,7 +48,7 @@ def _simulate(built: bootstrap.Services, engine: str) -> None:
     # A seed whose run has write-offs and plans kept, broken (kept and reverted) and open.
     planned = demo.plan_book(120, DAYS, START, seed=10)
     demo.simulate(planned, START, DAYS, default_products(), uow_factory=built.uow_factory,
-                  clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+                  clock=built.clock,
                   write_off_dpd=60, engine=engine, close_batch=closer, eod_batch_size=37,
                   plan_policies=default_policies())
 

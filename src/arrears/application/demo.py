@@ -236,7 +236,6 @@ class DemoResult:
 def simulate(
     planned: list[PlannedLoan], start: date, days: int, products: dict[str, dict[str, Any]], *,
     uow_factory: UnitOfWorkFactory, clock: Clock,
-    is_duplicate_key_error: Callable[[Exception], bool],
     write_off_dpd: int, on_day: Callable[[date], None] = lambda _: None,
     engine: str = eod.SCALAR, close_batch: eod.BatchCloser | None = None,
     eod_batch_size: int = eod.BATCH_SIZE, plan_policies: dict[str, Any] | None = None,

@@ -526,7 +526,7 @@ def run_demo(built: bootstrap.Services, *, loans: int, days: int, seed: int, fir
             collections_demo.setup(uow_factory=built.uow_factory, start=first)
         result = demo_book.simulate(
             planned, first, days, _products(None), uow_factory=built.uow_factory,
-            clock=built.clock, is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+            clock=built.clock,
             write_off_dpd=demo_book.WRITE_OFF_DPD, on_day=after_eod, engine=engine,
             close_batch=closer, eod_batch_size=batch_size,
             plan_policies=read_json_file(DEFAULT_PLAN_POLICIES, "--plan-policies"),
