@@ -140,19 +140,19 @@ def test_bad_rows_are_refused_by_line_and_column_and_the_others_post(book):
     lines[3] = lines[3].replace("PHN-2001", "NO-SUCH-LOAN")
     lines[7] = lines[7].replace("2026-02-18", "2026-02-22")  # after the open day
     lines.append("b-8,WLD-1001,10.00,2026-01-01")  # before disbursement
-    lines.append("b-1,WLD-1002,1.00,2026-02-21")  # b-1 again, for another payment
+    lines.append("b-1,WLD-1002,1.00,2026-02-21")  # b-1 again, for another payment: both out
     lines.append("b-5,WLD-1002,50.00,2026-02-21")  # b-5 again: the same payment
     lines.append(lines[3])  # a refused row again
     report = _import(book, "\n".join(lines) + "\n")
     assert [(r.line, r.field) for r in report.rejected] == [
-        (3, "amount"), (4, "loan_id"), (5, "key"), (8, "paid_on"), (9, "paid_on"), (10, "key"),
-        (12, "loan_id")]
-    assert [r.line for r in report.posted] == [2, 6]
+        (2, "key"), (3, "amount"), (4, "loan_id"), (5, "key"), (8, "paid_on"), (9, "paid_on"),
+        (10, "key"), (12, "loan_id")]
+    assert [r.line for r in report.posted] == [6]
     assert [r.line for r in report.already_posted] == [7, 11]
     assert report.rows == 11
     with book.engine.connect() as connection:
         keys = set(connection.scalars(sa.select(t.payment.c.idempotency_key)))
-    assert keys == {"b-1", "b-4", "b-5", "b-6"}
+    assert keys == {"b-4", "b-5", "b-6"}  # b-1 names two payments: neither is posted
     assert_ledger_consistent(book)
 
 

@@ -193,21 +193,28 @@ def _collector_paused() -> Iterator[None]:
 def _first_of_each_key(parsed: PaymentFile, rejected: list[RowReject],
                        repeats: list[tuple[PaymentRow, PaymentRow]]) -> list[PaymentRow]:
     """The rows to post: a key listed again with the same payment is the same payment, posted
-    once (the repeat and its first listing go to `repeats`); with another payment it is
-    refused."""
-    first: dict[str, PaymentRow] = {}
+    once (the repeat and its first listing go to `repeats`); a key listed with two different
+    payments says nothing sure about any of them, so every row under it is refused (posting
+    the first could put money on the wrong loan)."""
+    by_key: dict[str, list[PaymentRow]] = {}
     for row in parsed.rows:
-        earlier = first.get(row.key)
-        if earlier is None:
-            first[row.key] = row
-        elif (earlier.loan_ref, earlier.amount, earlier.on, earlier.currency) == (
-                row.loan_ref, row.amount, row.on, row.currency):
-            repeats.append((row, earlier))
-        else:
+        by_key.setdefault(row.key, []).append(row)
+    column = parsed.column("key")
+    chosen: list[PaymentRow] = []
+    for key, rows in by_key.items():
+        first = rows[0]
+        payment = (first.loan_ref, first.amount, first.on, first.currency)
+        if all((row.loan_ref, row.amount, row.on, row.currency) == payment for row in rows):
+            chosen.append(first)
+            repeats.extend((row, first) for row in rows[1:])
+            continue
+        lines = [row.line for row in rows]
+        for row in rows:
+            others = ", ".join(str(line) for line in lines if line != row.line)
             rejected.append(RowReject(
-                line=row.line, field=parsed.column("key"), key=row.key, loan_ref=row.loan_ref,
-                reason=f"{row.key!r} is also on line {earlier.line} for another payment"))
-    return list(first.values())
+                line=row.line, field=column, key=key, loan_ref=row.loan_ref,
+                reason=f"{key!r} is also on line {others} for another payment"))
+    return sorted(chosen, key=lambda row: row.line)
 
 
 def _chunks(rows: list[PaymentRow], size: int) -> list[list[list[PaymentRow]]]:
