@@ -74,8 +74,9 @@ def _newton(flows: Sequence[Decimal], low: Decimal, high: Decimal) -> Decimal | 
             slope = sum(-k * f / (1 + guess) ** (k + 1) for k, f in enumerate(floats))
             if slope == 0 or not -0.99 < guess < 10:
                 return None
-            guess -= value / slope
-            if abs(value / slope) < 1e-12:
+            move = value / slope
+            guess -= move
+            if abs(move) < 1e-12:
                 break
     except (OverflowError, ZeroDivisionError):
         return None
