@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from arrears.adapters.clock import SystemClock
 from arrears.adapters.db.api_store import SqlApiUnitOfWorkFactory
 from arrears.adapters.db.bureau_store import SqlBureauUnitOfWorkFactory
-from arrears.adapters.db.engine import create_engine, upgrade
+from arrears.adapters.db.engine import create_engine, rebuild, upgrade
 from arrears.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from arrears.adapters.db.web_store import SqlWebUnitOfWorkFactory
 from arrears.adapters.signing import FileKeyVault, default_key_dir
@@ -43,6 +43,10 @@ class Services:
 
     def migrate(self) -> None:
         upgrade(self.engine)
+
+    def rebuild(self) -> None:
+        """An empty book at the newest schema, whatever was there before."""
+        rebuild(self.engine)
 
 
 UNIQUE_VIOLATION = "23505"  # PostgreSQL SQLSTATE

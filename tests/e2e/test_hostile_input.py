@@ -312,19 +312,22 @@ def _bad_databases(tmp_path: Path) -> dict[str, tuple[str, str]]:
         "no-driver": ("postgresql+nodriver://user:s3cret@127.0.0.1/x", "--db"),
         "unreachable": ("postgresql+psycopg://user:s3cret@127.0.0.1:1/x", "--db"),
         "missing-folder": (f"sqlite:///{tmp_path / 'no' / 'such' / 'book.db'}", "--db"),
+        "missing-file": (f"sqlite:///{tmp_path / 'mistyped.db'}", "--db"),
         "read-only": (f"sqlite:///file:{booked_copy}?mode=ro&uri=true", "--db"),
     }
 
 
 @pytest.mark.parametrize("command", DB_COMMANDS, ids=" ".join)
 @pytest.mark.parametrize("case", ["uninitialised", "unparseable", "no-driver", "unreachable",
-                                  "missing-folder"])
+                                  "missing-folder", "missing-file"])
 def test_a_database_that_cannot_serve_is_one_line_naming_it(capsys, tmp_path, command, case):
-    if command == ("init",) and case == "uninitialised":
+    if command == ("init",) and case in ("uninitialised", "missing-file"):
         pytest.skip("init is how a book is initialised")
     url, field = _bad_databases(tmp_path)[case]
     line = assert_refused(capsys, argv_for(command, **{"--db": url}), field)
     assert "s3cret" not in line
+    # A mistyped path is not a new book: nothing is left behind to be mistaken for one.
+    assert not list(tmp_path.glob("mistyped.db*"))
 
 
 def test_a_read_only_database_is_one_line_naming_it(capsys, booked, tmp_path):

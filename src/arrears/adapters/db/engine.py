@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
+from arrears.adapters.db import tables
 from arrears.domain.errors import DomainError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -107,7 +109,7 @@ def create_engine(url: str) -> sa.Engine:
             # Bound parameters carry ID numbers and phones: never put them in an error message.
             engine = sa.create_engine(
                 parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                hide_parameters=True)
+                hide_parameters=True, **_existing_file_only(parsed))
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             sa.event.listen(engine, "begin", _begin_immediate)
         else:
@@ -123,6 +125,29 @@ def create_engine(url: str) -> sa.Engine:
         raise StoreUnavailable("--db", f"{shown}: {_first_line(error, parsed)}") from None
     sa.event.listen(engine, "handle_error", _explain)
     return engine
+
+
+def _book_file(url: sa.URL) -> Path | None:
+    name = url.database or ""
+    return None if not name or name == ":memory:" or name.startswith("file:") else Path(name)
+
+
+def _existing_file_only(url: sa.URL) -> dict[str, Any]:
+    # SQLite creates a missing file on connect, so a mistyped --db would leave an empty file
+    # behind every command that then says the book is not initialised. Connections open the
+    # file read-write only; `upgrade` (init, demo) is what creates a book.
+    path = _book_file(url)
+    if path is None:
+        return {}
+    shown = url.render_as_string(hide_password=True)
+
+    def connect() -> sqlite3.Connection:
+        if not path.exists():
+            raise StoreUnavailable("--db", f"there is no book at {shown}; run `arrears init`")
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True,
+                               timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+
+    return {"creator": connect}
 
 
 def _check_folder(url: sa.URL) -> None:
@@ -141,9 +166,26 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def _create_book_file(engine: sa.Engine) -> None:
+    path = _book_file(engine.url) if engine.dialect.name == "sqlite" else None
+    if path is not None and not path.exists():
+        sqlite3.connect(path).close()
+
+
 def upgrade(engine: sa.Engine) -> None:
-    """Bring the schema to the newest migration (the only way the schema is created)."""
+    """Bring the schema to the newest migration (the only way the schema, and a new SQLite
+    book file, is created)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
+    _create_book_file(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def rebuild(engine: sa.Engine) -> None:
+    """Drop every table of the book (what an earlier demo left) and migrate from scratch."""
+    _create_book_file(engine)
+    with engine.begin() as connection:
+        tables.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(engine)

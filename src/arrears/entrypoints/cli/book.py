@@ -24,7 +24,6 @@ from arrears import bootstrap
 from arrears.adapters.channels.config import ChannelSettings, build_channels
 from arrears.adapters.channels.local import JsonLinesChannel
 from arrears.adapters.channels.render import JinjaRenderer
-from arrears.adapters.db import tables
 from arrears.adapters.db.columns import SqlColumnStore
 from arrears.adapters.db.engine import masked
 from arrears.adapters.db.history_store import SqlSeasoningUnitOfWorkFactory
@@ -502,7 +501,7 @@ def run_demo(built: bootstrap.Services, *, loans: int, days: int, seed: int, fir
              on_day: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """The demo on a fresh book (`demo`'s options checked): its summary document. `on_phase`
     is told each phase as it begins (`demo.PHASES`), `on_day` each date once done."""
-    _fresh(built)
+    built.rebuild()  # the demo always starts from an empty book
     shutil.rmtree(sinks, ignore_errors=True)
     planned = demo_book.plan_book(loans, days, first, seed, season_months)
     channels = build_channels(ChannelSettings(sink_dir=sinks), built.engine, built.clock)
@@ -594,14 +593,6 @@ def _blocked_table(blocked: dict[str, dict[str, int]]) -> Table:
         table.add_row(rule_id, refs.get(rule_id, ""), str(outcome.get("rescheduled", 0)),
                       str(outcome.get("cancelled", 0)))
     return table
-
-
-def _fresh(built: bootstrap.Services) -> None:
-    """The demo always starts from an empty book (dropping what an earlier demo left)."""
-    with built.engine.begin() as connection:
-        tables.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    built.migrate()
 
 
 def demo_summary(built: bootstrap.Services, result: demo_book.DemoResult,
