@@ -11,9 +11,20 @@ from arrears.adapters.db import tables as t
 from arrears.domain import ledger
 
 
+def orphans(connection: sa.Connection) -> dict[str, int]:
+    """Per ledger table, the rows naming a loan the book does not hold: the check that
+    stands in for the foreign keys these tables do not carry (the 2026-12-13 migration)."""
+    return {table.name: int(connection.scalar(
+        sa.select(sa.func.count()).select_from(table).where(
+            ~sa.select(t.loan.c.id).where(t.loan.c.id == table.c.loan_id).exists())) or 0)
+        for table in (t.posting, t.accrual)}
+
+
 def assert_ledger_consistent(services: bootstrap.Services) -> None:
-    """Every entry sums to zero; every loan's receivables equal what its state implies."""
+    """Every entry sums to zero; every ledger row names a loan of the book; every loan's
+    receivables equal what its state implies."""
     with services.engine.connect() as connection:
+        assert orphans(connection) == {"posting": 0, "accrual": 0}
         unbalanced = connection.execute(
             sa.select(t.posting.c.entry, sa.func.sum(t.posting.c.amount))
             .group_by(t.posting.c.entry)
