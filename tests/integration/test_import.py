@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.book import LOANS_PER_SHARED_SCHEDULE
 from arrears.application import demo
 from arrears.application.handlers import servicing
 from arrears.application.loan_import import ImportRejected
@@ -184,21 +185,32 @@ def test_every_row_over_the_cost_cap_is_listed_even_when_rows_share_terms(servic
         (line, "product") for line, term in enumerate(terms, 2) if term != 24]
 
 
-def test_a_boarded_book_matches_the_pure_engine_loan_by_loan(services):
+# (loans planned, how many of them get twins, twins each): mostly distinct terms, whose
+# installments are sent row by row; and few terms on many loans, whose schedules the database
+# copies to each loan (`LOANS_PER_SHARED_SCHEDULE`).
+BOOKS = {"mostly distinct terms": (300, 100, 1), "few terms on many loans": (40, 40, 9)}
+
+
+@pytest.mark.parametrize("book", list(BOOKS), ids=list(BOOKS))
+def test_a_boarded_book_matches_the_pure_engine_loan_by_loan(services, book):
     """Loans that share terms share one boarding computation and are written in bulk; each
     stored loan must still be exactly its own state at the closed date."""
     start = OPEN - timedelta(days=120)
-    planned = demo.plan_book(300, 45, start, seed=3)
+    count, twinned, twins = BOOKS[book]
+    planned = demo.plan_book(count, 45, start, seed=3)
     # Many loans on the same terms, some disbursed long enough ago to be overdue.
     rows = [p.row for p in planned] + [
-        type(p.row)(line=p.row.line + 300, loan_ref=f"TWIN-{p.row.loan_ref}",
+        type(p.row)(line=p.row.line + count * (twin + 1), loan_ref=f"TWIN{twin}-{p.row.loan_ref}",
                     borrower=p.row.borrower, product_code=p.row.product_code,
                     currency=p.row.currency, principal=p.row.principal,
                     disbursed_on=p.row.disbursed_on, terms=p.row.terms)
-        for p in planned[:100]]
+        for twin in range(twins) for p in planned[:twinned]]
+    terms = {(r.product_code, r.principal, r.disbursed_on, r.terms) for r in rows}
+    shared = len(rows) >= LOANS_PER_SHARED_SCHEDULE * len(terms)
+    assert shared == (book == "few terms on many loans")
     servicing.init_book(OPEN, default_products(), uow_factory=services.uow_factory)
     report = servicing.board_rows(rows, uow_factory=services.uow_factory, clock=services.clock)
-    assert (report.loans, report.borrowers) == (400, 300)
+    assert (report.loans, report.borrowers) == (len(rows), count)
     closed = OPEN - timedelta(days=1)
     with services.engine.connect() as connection:
         stored = {row.loan_ref: row for row in connection.execute(

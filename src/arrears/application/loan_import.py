@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -38,6 +39,7 @@ DEFAULT_REGION = "CN"
 MAX_LENGTHS = {"loan_id": 64, "borrower_id": 64, "name": 200, "national_id": 40,
                "address": 400, "region": 40, "product": 40, "contact_name": 200,
                "contact_relation": 40}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,9 +89,11 @@ def e164(number: phonenumbers.PhoneNumber) -> str:
 
 
 def phone_zones(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
-    """The time zones a valid number's numbering plan covers. Asked only when the row gives
-    no zone: it repeats much of the validity check, which a large file pays per row."""
-    return tuple(z for z in phone_timezones.time_zones_for_number(number) if "/" in z)
+    """The time zones a valid number's numbering plan covers (none for a plan with no place,
+    such as +800 freephone). Asked only when the row gives no zone: it repeats much of the
+    validity check."""
+    return tuple(z for z in phone_timezones.time_zones_for_number(number)
+                 if "/" in z and z != phone_timezones.UNKNOWN_TIMEZONE)
 
 
 def check_zone(name: str, field: str) -> str:
@@ -100,7 +104,64 @@ def check_zone(name: str, field: str) -> str:
     return name
 
 
-def _row(line: int, values: dict[str, str], products: set[str]) -> LoanRow:
+class _Once:
+    """Checks whose answer depends only on their arguments, each worked out once per file: a
+    large file repeats a few products, amounts, dates and zones on every row, and a borrower's
+    phone on each of their loans, and validating a phone number is the dearest check of a row.
+    A refusal is remembered as its field and reason and raised afresh for every row that
+    repeats the value, so each bad line is still listed."""
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, check: Callable[..., T], *args: str) -> T:
+        key = (check, *args)
+        try:
+            answer = self._answers[key]
+        except KeyError:
+            try:
+                answer = check(*args)
+            except DomainError as error:
+                answer = _Refusal(type(error), error.field, error.reason)
+            self._answers[key] = answer
+        if isinstance(answer, _Refusal):
+            raise answer.kind(answer.field, answer.reason)
+        return cast(T, answer)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    kind: type[DomainError]
+    field: str
+    reason: str
+
+
+def _borrower_phone(text: str, given_zone: str) -> Phone:
+    """The borrower's phone, its zone given or else the first its numbering plan names."""
+    number = normalise_phone(text, "phone")
+    zone = given_zone or next(iter(phone_zones(number)), "")
+    if not zone:
+        raise DomainError("phone_time_zone", "cannot be inferred from the number; give one")
+    return Phone(number=e164(number), time_zone=check_zone(zone, "phone_time_zone"))
+
+
+def _contact_phone(text: str) -> str:
+    return e164(normalise_phone(text, "contact_phone"))
+
+
+def _currency(code: str) -> str:
+    minor_digits(code)
+    return code
+
+
+def _terms(text: str) -> int:
+    terms = parse_int(text, "terms")
+    if not 1 <= terms <= MAX_TERMS:
+        raise DomainError("terms", f"must be between 1 and {MAX_TERMS}")
+    return terms
+
+
+def _row(line: int, values: dict[str, str], products: set[str], once: _Once) -> LoanRow:
     for key, value in values.items():
         if "\x00" in value:  # PostgreSQL cannot store it, and no name or id holds one
             raise DomainError(key, "contains a NUL character")
@@ -112,14 +173,9 @@ def _row(line: int, values: dict[str, str], products: set[str]) -> LoanRow:
             raise DomainError(key, f"must be at most {limit} characters")
     if values["product"] not in products:
         raise DomainError("product", f"unknown product {values['product']!r}")
-    currency = values["currency"]
-    minor_digits(currency)
-    number = normalise_phone(values["phone"], "phone")
-    phone_zone = values["phone_time_zone"] or next(iter(phone_zones(number)), "")
-    if not phone_zone:
-        raise DomainError("phone_time_zone", "cannot be inferred from the number; give one")
-    check_zone(phone_zone, "phone_time_zone")
-    zone = check_zone(values["time_zone"] or phone_zone, "time_zone")
+    currency = once(_currency, values["currency"])
+    phone = once(_borrower_phone, values["phone"], values["phone_time_zone"])
+    zone = once(check_zone, values["time_zone"] or phone.time_zone, "time_zone")
     language = values["language"] or "zh-CN"
     if language not in LANGUAGES:
         raise DomainError("language", f"must be one of {', '.join(LANGUAGES)}")
@@ -127,23 +183,20 @@ def _row(line: int, values: dict[str, str], products: set[str]) -> LoanRow:
     if values["contact_name"] or values["contact_phone"]:
         if not (values["contact_name"] and values["contact_phone"]):
             raise DomainError("contact_phone", "a contact needs both a name and a phone")
-        contact_phone = normalise_phone(values["contact_phone"], "contact_phone")
         contacts = (ContactPerson(name=values["contact_name"],
                                   relation=values["contact_relation"] or "emergency_contact",
-                                  phone=e164(contact_phone)),)
-    principal = parse_amount(values["principal"], currency, "principal")
-    terms = parse_int(values["terms"], "terms")
-    if not 1 <= terms <= MAX_TERMS:
-        raise DomainError("terms", f"must be between 1 and {MAX_TERMS}")
+                                  phone=once(_contact_phone, values["contact_phone"])),)
+    principal = once(parse_amount, values["principal"], currency, "principal")
+    terms = once(_terms, values["terms"])
     return LoanRow(
         line=line, loan_ref=values["loan_id"], product_code=values["product"],
         currency=currency, principal=principal,
-        disbursed_on=parse_date(values["disbursed_on"], "disbursed_on"), terms=terms,
+        disbursed_on=once(parse_date, values["disbursed_on"], "disbursed_on"), terms=terms,
         borrower=Borrower(
             borrower_ref=values["borrower_id"], name=values["name"],
             national_id=values["national_id"], address=values["address"],
             region=values["region"], time_zone=zone, language=language,
-            phones=(Phone(number=e164(number), time_zone=phone_zone),), contacts=contacts),
+            phones=(phone,), contacts=contacts),
     )
 
 
@@ -156,6 +209,8 @@ def parse_loans_csv(text: str, products: set[str]) -> list[LoanRow]:
         rows: list[LoanRow] = []
         errors: list[RowError] = []
         seen: dict[str, int] = {}
+        once = _Once()
+        absent = dict.fromkeys(OPTIONAL, "")
         line = reader.line_num + 1  # where the next record starts (a quoted value may span)
         for cells in reader:
             first, line = line, reader.line_num + 1
@@ -164,10 +219,9 @@ def parse_loans_csv(text: str, products: set[str]) -> list[LoanRow]:
             if len(cells) != len(header):
                 errors.append(_cell_count_error(first, len(cells), header))
                 continue
-            values = dict.fromkeys(OPTIONAL, "")
-            values.update(zip(header, (cell.strip() for cell in cells), strict=True))
+            values = absent | dict(zip(header, map(str.strip, cells), strict=True))
             try:
-                row = _row(first, values, products)
+                row = _row(first, values, products, once)
             except DomainError as error:
                 errors.append(RowError(line=first, field=error.field, reason=error.reason))
                 continue

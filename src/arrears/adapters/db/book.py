@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.shared_rows import insert_shared
 from arrears.application.loan_file import parse_plan, parse_product
 from arrears.application.ports import (
     BookedLoan,
@@ -37,6 +39,9 @@ from arrears.domain.loan import InstallmentState, Loan, LoanState, PaymentApplie
 from arrears.domain.plans import ByComponent, Plan, check_sequence
 from arrears.domain.product import Component, Product
 
+# From this many new loans per distinct schedule on, the database copies the schedules
+# (`_add_installments`); with fewer, copying saves nothing and costs two temporary tables.
+LOANS_PER_SHARED_SCHEDULE = 2
 INSTALLMENT_AMOUNTS = tuple(
     f.name for f in fields(InstallmentState) if f.name not in ("number", "due_date")
 )
@@ -277,9 +282,9 @@ class SqlLoanBook:
               *(value if not isinstance(value, date) else as_date(value)
                 for value in plan_state_values(u.state).values())) for u in updates])
         ids = [by_ref[update.loan.loan_id] for update in updates]
-        installments, postings, changes = [], [], []
+        self._add_installments(updates, ids, schedules)
+        postings, changes = [], []
         for update, loan_id in zip(updates, ids, strict=True):
-            installments.extend((loan_id, *row) for row in schedules[id(update.state)][1])
             day = as_date(update.business_date)
             postings.extend((update.entry, loan_id, day, account.value, amount)
                             for account, amount in update.postings)
@@ -287,13 +292,28 @@ class SqlLoanBook:
                 changes.append({"loan_id": loan_id, "business_date": update.business_date,
                                 "from_bucket": update.booked.bucket.value,
                                 "to_bucket": update.bucket.value, "dpd": update.dpd})
-        _insert_many(self.connection, t.installment,
-                     ("loan_id", "number", "due_on", *INSTALLMENT_AMOUNTS), installments)
         _insert_many(self.connection, t.posting,
                      ("entry", "loan_id", "business_date", "account", "amount"), postings)
         if changes:
             self.connection.execute(t.delinquency_change.insert(), changes)
         return ids
+
+    def _add_installments(self, updates: Sequence[LoanUpdate], ids: list[int],
+                          schedules: dict[int, tuple[Any, list[tuple[Any, ...]]]]) -> None:
+        """The new loans' installment rows (`schedules`: per shared state, its rows without
+        the loan id). When loans share schedules, as a large file on few terms does, the
+        database copies each schedule to its loans (`insert_shared`)."""
+        columns = ("number", "due_on", *INSTALLMENT_AMOUNTS)
+        if len(updates) >= LOANS_PER_SHARED_SCHEDULE * len(schedules):
+            position = {key: index for index, key in enumerate(schedules)}
+            insert_shared(self.connection, t.installment, "loan_id", columns,
+                          [rows for _, rows in schedules.values()],
+                          [(loan_id, position[id(update.state)])
+                           for update, loan_id in zip(updates, ids, strict=True)], _insert_many)
+            return
+        _insert_many(self.connection, t.installment, ("loan_id", *columns),
+                     [(loan_id, *row) for update, loan_id in zip(updates, ids, strict=True)
+                      for row in schedules[id(update.state)][1]])
 
     def _load(self, loan_rows: Sequence[Any]) -> list[BookedLoan]:
         if not loan_rows:
@@ -616,7 +636,7 @@ def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[
     for chunk in _chunks(rows, per_statement):
         sql = full if len(chunk) == per_statement else (
             _insert_sql(connection.dialect, table, columns, len(chunk)) + returning)
-        result = connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        result = connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
         if returning:
             returned.extend(result.all())
     return returned
