@@ -40,6 +40,7 @@ MAX_LENGTHS = {"loan_id": 64, "borrower_id": 64, "name": 200, "national_id": 40,
                "address": 400, "region": 40, "product": 40, "contact_name": 200,
                "contact_relation": 40}
 T = TypeVar("T")
+ONCE_ANSWERS = 65_536
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,7 +110,9 @@ class _Once:
     large file repeats a few products, amounts, dates and zones on every row, and a borrower's
     phone on each of their loans, and validating a phone number is the dearest check of a row.
     A refusal is remembered as its field and reason and raised afresh for every row that
-    repeats the value, so each bad line is still listed."""
+    repeats the value, so each bad line is still listed. Answers are kept for at most
+    `ONCE_ANSWERS` values at a time (then forgotten all at once): a million-row file of
+    distinct borrowers would otherwise hold an answer per row that is never asked again."""
 
     def __init__(self) -> None:
         self._answers: dict[tuple[Any, ...], Any] = {}
@@ -123,6 +126,8 @@ class _Once:
                 answer = check(*args)
             except DomainError as error:
                 answer = _Refusal(type(error), error.field, error.reason)
+            if len(self._answers) >= ONCE_ANSWERS:
+                self._answers.clear()
             self._answers[key] = answer
         if isinstance(answer, _Refusal):
             raise answer.kind(answer.field, answer.reason)
@@ -186,7 +191,7 @@ def _row(line: int, values: dict[str, str], products: set[str], once: _Once) -> 
         contacts = (ContactPerson(name=values["contact_name"],
                                   relation=values["contact_relation"] or "emergency_contact",
                                   phone=once(_contact_phone, values["contact_phone"])),)
-    principal = once(parse_amount, values["principal"], currency, "principal")
+    principal = parse_amount(values["principal"], currency, "principal")  # cheaper than a lookup
     terms = once(_terms, values["terms"])
     return LoanRow(
         line=line, loan_ref=values["loan_id"], product_code=values["product"],

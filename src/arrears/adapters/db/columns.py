@@ -209,6 +209,10 @@ def _write_postgres(connection: sa.Connection, write: AccrualWrite) -> None:
     buckets = {"day": day, "buckets": BUCKET_NAMES}
     with raw.cursor() as cursor:
         _make_temporary_tables(cursor)
+        # Emptied by a commit, and here too: nothing of an earlier write-back in the same
+        # transaction may be appended again.
+        cursor.execute(f"DELETE FROM {LOANS_TABLE}")
+        cursor.execute(f"DELETE FROM {ROWS_TABLE}")
         with cursor.copy(f"COPY {LOANS_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(pg_bulk.copy_stream(write.loans))
         cursor.execute(f"SELECT count(*) FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b "
@@ -226,14 +230,16 @@ def _write_postgres(connection: sa.Connection, write: AccrualWrite) -> None:
             {"prefix": eod_entry(day, ""), "day": day})
         cursor.execute(
             f"INSERT INTO accrual (loan_id, business_date, penalty, compound) "
-            f"SELECT loan_id, %(day)s, penalty_increment, compound_increment FROM {LOANS_TABLE} "
-            f"WHERE penalty_increment <> 0 OR compound_increment <> 0 ORDER BY loan_id",
+            f"SELECT s.loan_id, %(day)s, s.penalty_increment, s.compound_increment "
+            f"FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b ON b.id = s.loan_id "
+            f"WHERE s.penalty_increment <> 0 OR s.compound_increment <> 0 ORDER BY s.loan_id",
             {"day": day})
         cursor.execute(
             f"INSERT INTO delinquency_change (loan_id, business_date, from_bucket, to_bucket, "
-            f"dpd) SELECT loan_id, %(day)s, (%(buckets)s::text[])[prev_bucket + 1], "
-            f"(%(buckets)s::text[])[bucket + 1], dpd FROM {LOANS_TABLE} "
-            f"WHERE bucket <> prev_bucket ORDER BY loan_id", buckets)
+            f"dpd) SELECT s.loan_id, %(day)s, (%(buckets)s::text[])[s.prev_bucket + 1], "
+            f"(%(buckets)s::text[])[s.bucket + 1], s.dpd "
+            f"FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b ON b.id = s.loan_id "
+            f"WHERE s.bucket <> s.prev_bucket ORDER BY s.loan_id", buckets)
         if write.rows["loan_id"].size:
             with cursor.copy(f"COPY {ROWS_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(pg_bulk.copy_stream(write.rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sqlite3
 from pathlib import Path
@@ -182,10 +183,26 @@ def upgrade(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
+def _book_tables() -> list[str]:
+    """Every table the migrations create (each `*_tables` module declares its own)."""
+    package = Path(__file__).parent
+    for module in sorted(package.glob("*_tables.py")):
+        importlib.import_module(f"{__package__}.{module.stem}")
+    return [*tables.metadata.tables, "alembic_version"]
+
+
 def rebuild(engine: sa.Engine) -> None:
-    """Drop every table of the book (what an earlier demo left) and migrate from scratch."""
+    """Drop every table of the book (what an earlier demo left) and migrate from scratch.
+    Tables that are not the book's are left alone."""
     _create_book_file(engine)
+    quote = engine.dialect.identifier_preparer.quote
     with engine.begin() as connection:
-        tables.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        # A book of an older release may keep a foreign key the newest schema dropped, so no
+        # drop order from this release's schema is safe: PostgreSQL drops the keys with their
+        # table; SQLite checks them only at commit, when every table is gone.
+        cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        for name in _book_tables():
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(name)}{cascade}")
     upgrade(engine)

@@ -26,17 +26,24 @@ def insert_shared(connection: sa.Connection, table: sa.Table, owner_column: str,
     `owner_column`. `bulk_insert` writes the temporary tables' rows."""
     metadata = sa.MetaData()
     rows = sa.Table(f"shared_{table.name}", metadata, sa.Column("shared", sa.Integer),
+                    sa.Column("position", sa.Integer),
                     *(sa.Column(name, table.c[name].type) for name in columns),
                     prefixes=["TEMPORARY"])
     pairs = sa.Table(f"owners_{table.name}", metadata,
                      sa.Column("owner", table.c[owner_column].type),
                      sa.Column("shared", sa.Integer), prefixes=["TEMPORARY"])
-    metadata.create_all(connection)
-    bulk_insert(connection, rows, ("shared", *columns),
-                [(index, *row) for index, group in enumerate(shared) for row in group])
-    bulk_insert(connection, pairs, ("owner", "shared"), owners)
-    connection.execute(table.insert().from_select(
-        [owner_column, *columns],
-        sa.select(pairs.c.owner, *(rows.c[name] for name in columns))
-        .join_from(pairs, rows, pairs.c.shared == rows.c.shared)))
-    metadata.drop_all(connection)
+    # Created afresh (a table of these names left on the connection is an error, never
+    # reused with its rows) and dropped even when the copy fails.
+    metadata.create_all(connection, checkfirst=False)
+    try:
+        bulk_insert(connection, rows, ("shared", "position", *columns),
+                    [(index, position, *row) for index, group in enumerate(shared)
+                     for position, row in enumerate(group)])
+        bulk_insert(connection, pairs, ("owner", "shared"), owners)
+        connection.execute(table.insert().from_select(
+            [owner_column, *columns],
+            sa.select(pairs.c.owner, *(rows.c[name] for name in columns))
+            .join_from(pairs, rows, pairs.c.shared == rows.c.shared)
+            .order_by(pairs.c.owner, rows.c.position)))  # as if each were inserted alone
+    finally:
+        metadata.drop_all(connection, checkfirst=False)

@@ -26,6 +26,11 @@ The report of cash received (`cash_received`: the cash postings of a date range)
 of its own, on the date of the cash postings only. End-of-day never posts cash, so it never
 maintains it.
 
+Upgrading a large book: on PostgreSQL the new index is built by reading the whole ledger, and
+payments and end-of-day wait for it; on SQLite both ledger tables are copied (room for twice
+the ledger on disk). Run `arrears init` in a quiet hour, as for the 2026-12-12 migration.
+A downgrade restores the keys and fails, naming the key, if a ledger row names no loan.
+
 Revision ID: e6a8c0d2f346
 Revises: d4f6b8c0e235
 Create Date: 2026-12-13
