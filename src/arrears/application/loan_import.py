@@ -82,6 +82,8 @@ def normalise_phone(text: str, field: str) -> phonenumbers.PhoneNumber:
         raise DomainError(field, f"{text!r} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise DomainError(field, f"{text!r} is not a valid phone number")
+    if number.extension:  # a stored number is E.164, which has no room for one
+        raise DomainError(field, f"{text!r} has an extension; give the number alone")
     return number
 
 

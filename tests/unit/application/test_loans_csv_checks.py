@@ -127,6 +127,9 @@ def _afresh(text: str) -> tuple[str, str, str] | list[str]:
 @pytest.mark.parametrize("cell, value, field", [
     ("phone", "12345", "phone"), ("contact_phone", "12345", "contact_phone"),
     ("phone", "+800 1234 5678", "phone_time_zone"),
+    # E.164 has no extension: storing the number would silently drop it.
+    ("phone", "+8613812345678;ext=12", "phone"),
+    ("contact_phone", "+86 139 8765 4321 ext. 7", "contact_phone"),
     ("principal", "1000.001", "principal"), ("disbursed_on", "2026-02-30", "disbursed_on"),
     ("terms", "0", "terms"), ("time_zone", "Nowhere/Zone", "time_zone"),
     ("currency", "XYZ", "currency")])
