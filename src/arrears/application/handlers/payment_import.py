@@ -2,12 +2,13 @@
 would post it, many rows per transaction.
 
 Rows are grouped by loan and taken in chunks of whole loans (`CHUNK_ROWS` rows at most, a loan
-with more in a chunk of its own). A chunk is one unit of work: its loans are loaded and locked
-together, the keys already posted are found in one query, each loan's rows are priced one
-after another in file order by `payments.price` — the same arithmetic as a single payment, a
-back-dated row restating the loan as of the open day — and everything is written in bulk. A
-crash leaves whole chunks posted; running the file again posts the rest, since every row's
-key is found posted.
+with more in a chunk of its own). A chunk is one unit of work: its loans are read and locked
+together, the keys already posted are found in one query, and each loan's rows are priced one
+after another in file order — the same arithmetic as a single payment — and everything is
+written in bulk. A loan paid on the open day no more than it owes is priced on its plain rows
+(`same_day_payments`, most of a daily file); any other loan is loaded whole and priced by
+`payments.price`, a back-dated row restating it as of the open day. A crash leaves whole chunks
+posted; running the file again posts the rest, since every row's key is found posted.
 
 A row is posted, found already posted (its key names a payment of the same loan, amount and
 date: an earlier import, or the payment's callback through `arrears pay` or the API), or
@@ -21,12 +22,17 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from arrears.application.handlers.payments import Posting, price, standing
+from arrears.application.handlers.payments import Posting, payment_posted, price, standing
+from arrears.application.handlers.same_day_payments import (
+    LoanPosted,
+    LoanSnapshot,
+    price_same_day,
+)
 from arrears.application.payment_file import PaymentFile, PaymentRow, RowReject, minor_units
 from arrears.application.ports import (
     BookedLoan,
@@ -36,8 +42,10 @@ from arrears.application.ports import (
     StoredPayment,
     UnitOfWork,
 )
+from arrears.application.transitions import bucket_changed
 from arrears.domain.errors import DomainError, PaymentRejected
 from arrears.domain.loan import Payment, PaymentApplied
+from arrears.domain.product import Product
 
 ONE_DAY = timedelta(days=1)
 CHUNK_ROWS = 2000
@@ -73,8 +81,15 @@ class ImportedRow:
 class PaymentImportStore(Protocol):
     """What posting a payment file needs beyond the book, in the same transaction."""
 
-    def loans_by_ref(self, refs: Sequence[str]) -> dict[str, BookedLoan]:
-        """The loans among `refs` the book holds, their rows locked for this transaction."""
+    def snapshots(self, refs: Sequence[str], open_day: date) -> dict[str, LoanSnapshot]:
+        """The loans among `refs` the book holds, as `LoanSnapshot`s for `open_day`, their
+        rows locked for this transaction."""
+        ...
+
+    def write_same_day(self, loans: Sequence[LoanPosted], business_date: date) -> None:
+        """Write what `price_same_day` priced: each loan's row and changed installments once
+        (`StaleWrite` if a loan moved since it was read), each payment's ledger entry and
+        delinquency change."""
         ...
 
     def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
@@ -253,42 +268,125 @@ def _post_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
         raise PaymentRejected("on", "the book has no business date yet; run `arrears init`")
     open_day = closed_through + ONE_DAY
     at = clock.now()
-    loans = store.loans_by_ref([loan_rows[0].loan_ref for loan_rows in chunk])
+    snapshots = store.snapshots([loan_rows[0].loan_ref for loan_rows in chunk], open_day)
     found = store.posted([row.key for loan_rows in chunk for row in loan_rows])
-    # The standing payments of loans that will be replayed, fetched together.
-    replayed = [booked.id for loan_rows in chunk
-                if (booked := loans.get(loan_rows[0].loan_ref)) is not None
-                and any(row.on <= max(closed_through, booked.state.as_of) for row in loan_rows)]
-    stored = store.payments_of(replayed) if replayed else {}
+    products = uow.book.products()
     outcome = _Outcome(open_day=open_day, posted=[], already_posted=[], rejected=[])
-    updates: list[LoanUpdate] = []
-    events: list[Event] = []
-    payments: list[NewPayment] = []
-    imported: list[ImportedRow] = []
-    prefix = parsed.format.key_prefix
+    written = _Written()
+    whole: list[list[PaymentRow]] = []  # loans priced by `payments.price`
     for loan_rows in chunk:
-        booked = loans.get(loan_rows[0].loan_ref)
-        if booked is None:
+        snapshot = snapshots.get(loan_rows[0].loan_ref)
+        if snapshot is None:
             outcome.rejected += [_refuse(parsed, row, "loan_id", f"no loan {row.loan_ref!r}")
                                  for row in loan_rows]
-            continue
+        elif not (all(row.on == open_day for row in loan_rows) and _post_same_day(
+                parsed, loan_rows, snapshot, products[snapshot.product_code], found,
+                open_day, at, outcome, written)):
+            whole.append(loan_rows)
+    if whole:
+        _post_whole(uow, parsed, whole, [snapshots[rows[0].loan_ref].id for rows in whole],
+                    found, closed_through, at, outcome, written)
+    if written.payments:
+        ids = store.add_payments(written.payments, at)
+        uow.book.apply(written.updates)
+        store.write_same_day(written.same_day, open_day)
+        uow.book.emit(written.events)
+        store.record(parsed.format.name, written.imported, ids, file_sha256, at)
+    return outcome
+
+
+@dataclass(slots=True)
+class _Written:
+    """What a chunk writes, from both ways of pricing."""
+
+    payments: list[NewPayment] = field(default_factory=list)
+    imported: list[ImportedRow] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    updates: list[LoanUpdate] = field(default_factory=list)
+    same_day: list[LoanPosted] = field(default_factory=list)
+
+
+def _settled_before(parsed: PaymentFile, row: PaymentRow, currency: str,
+                    found: dict[str, PostedKey], loan_id: int, outcome: _Outcome) -> int | None:
+    """The row's amount in minor units if it is to be priced; None when it is refused or
+    found posted already (noted in `outcome`)."""
+    try:
+        amount = _units(row, currency)
+    except DomainError as error:
+        outcome.rejected.append(_refuse(parsed, row, error.field, error.reason))
+        return None
+    earlier = found.get(row.key)
+    if earlier is None:
+        return amount
+    if (earlier.loan_id, earlier.amount, earlier.on) == (loan_id, amount, row.on):
+        outcome.already_posted.append(AlreadyPosted(line=row.line, key=row.key,
+                                                    loan_ref=row.loan_ref))
+    else:
+        outcome.rejected.append(_refuse(
+            parsed, row, "key", f"{row.key!r} was already used for {earlier.amount} minor "
+                                f"units on {earlier.on} to another loan or amount"))
+    return None
+
+
+def _post_same_day(parsed: PaymentFile, loan_rows: list[PaymentRow], snapshot: LoanSnapshot,
+                   product: Product, found: dict[str, PostedKey], open_day: date,
+                   at: datetime, outcome: _Outcome, written: _Written) -> bool:
+    """Price one loan's rows, all dated the open day, by `price_same_day`; False (and
+    nothing noted) when that path does not price this loan."""
+    settled = _Outcome(open_day=open_day, posted=[], already_posted=[], rejected=[])
+    priced: list[tuple[PaymentRow, int]] = []
+    for row in loan_rows:
+        amount = _settled_before(parsed, row, snapshot.currency, found, snapshot.id, settled)
+        if amount is not None:
+            priced.append((row, amount))
+    posted = price_same_day(snapshot, product, [(row.key, amount) for row, amount in priced],
+                            open_day) if priced else None
+    if priced and posted is None:
+        return False
+    outcome.already_posted += settled.already_posted
+    outcome.rejected += settled.rejected
+    if posted is None:
+        return True
+    written.same_day.append(posted)
+    prefix = parsed.format.key_prefix
+    for (row, amount), payment in zip(priced, posted.postings, strict=True):
+        if payment.bucket != payment.bucket_before:
+            written.events.append(bucket_changed(
+                snapshot.id, snapshot.loan_ref, f"pay:{row.key}", open_day, at,
+                payment.bucket_before, payment.bucket, payment.dpd))
+        written.events.append(payment_posted(snapshot.id, snapshot.loan_ref, payment.applied,
+                                             open_day, at))
+        written.payments.append(NewPayment(loan_id=snapshot.id, applied=payment.applied,
+                                           recovery=False))
+        written.imported.append(ImportedRow(row_key=row.key.removeprefix(prefix),
+                                            payment_key=row.key, line=row.line))
+        outcome.posted.append(PostedRow(
+            line=row.line, key=row.key, loan_ref=row.loan_ref, currency=snapshot.currency,
+            amount=amount, on=row.on, restated=False))
+    return True
+
+
+def _post_whole(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
+                chunk: list[list[PaymentRow]], loan_ids: list[int], found: dict[str, PostedKey],
+                closed_through: date, at: datetime, outcome: _Outcome,
+                written: _Written) -> None:
+    """Price the loans of `chunk` whole, by `payments.price`, as single payments are."""
+    open_day = closed_through + ONE_DAY
+    loans = {booked.loan.loan_id: booked
+             for booked in uow.book.get_many(sorted(loan_ids), for_update=True)}
+    # The standing payments of loans that will be replayed, fetched together.
+    replayed = [booked.id for loan_rows in chunk
+                for booked in (loans[loan_rows[0].loan_ref],)
+                if any(row.on <= max(closed_through, booked.state.as_of) for row in loan_rows)]
+    stored = uow.payment_imports.payments_of(replayed) if replayed else {}
+    prefix = parsed.format.key_prefix
+    for loan_rows in chunk:
+        booked = loans[loan_rows[0].loan_ref]
         live = standing(stored.get(booked.id, []))
         for row in loan_rows:
-            try:
-                amount = _units(row, booked)
-            except DomainError as error:
-                outcome.rejected.append(_refuse(parsed, row, error.field, error.reason))
-                continue
-            earlier = found.get(row.key)
-            if earlier is not None:
-                if (earlier.loan_id, earlier.amount, earlier.on) == (booked.id, amount, row.on):
-                    outcome.already_posted.append(AlreadyPosted(
-                        line=row.line, key=row.key, loan_ref=row.loan_ref))
-                else:
-                    outcome.rejected.append(_refuse(
-                        parsed, row, "key", f"{row.key!r} was already used for "
-                                            f"{earlier.amount} minor units on {earlier.on} "
-                                            "to another loan or amount"))
+            amount = _settled_before(parsed, row, booked.loan.currency, found, booked.id,
+                                     outcome)
+            if amount is None:
                 continue
             payment = Payment(key=row.key, on=row.on, amount=amount)
             try:
@@ -296,24 +394,18 @@ def _post_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
             except DomainError as error:
                 outcome.rejected.append(_refuse(parsed, row, error.field, error.reason))
                 continue
-            updates.append(posting.moved.update)
-            events += [*posting.moved.events, posting.event]
-            payments.append(NewPayment(loan_id=booked.id, applied=posting.applied,
-                                       recovery=posting.recovery))
-            imported.append(ImportedRow(row_key=row.key.removeprefix(prefix),
-                                        payment_key=row.key, line=row.line))
+            written.updates.append(posting.moved.update)
+            written.events += [*posting.moved.events, posting.event]
+            written.payments.append(NewPayment(loan_id=booked.id, applied=posting.applied,
+                                               recovery=posting.recovery))
+            written.imported.append(ImportedRow(row_key=row.key.removeprefix(prefix),
+                                                payment_key=row.key, line=row.line))
             outcome.posted.append(PostedRow(
                 line=row.line, key=row.key, loan_ref=row.loan_ref,
                 currency=booked.loan.currency, amount=amount, on=row.on,
                 restated=posting.restated))
             live.append(payment)
             booked = _after(booked, posting)
-    if payments:
-        ids = store.add_payments(payments, at)
-        uow.book.apply(updates)
-        uow.book.emit(events)
-        store.record(parsed.format.name, imported, ids, file_sha256, at)
-    return outcome
 
 
 def _after(booked: BookedLoan, posting: Posting) -> BookedLoan:
@@ -324,8 +416,7 @@ def _after(booked: BookedLoan, posting: Posting) -> BookedLoan:
                    bucket=update.bucket)
 
 
-def _units(row: PaymentRow, booked: BookedLoan) -> int:
-    currency = booked.loan.currency
+def _units(row: PaymentRow, currency: str) -> int:
     if row.currency is not None and row.currency != currency:
         raise DomainError("currency", f"{row.currency} is not the loan's currency {currency}")
     return minor_units(row.amount, currency)

@@ -126,14 +126,20 @@ def price(booked: BookedLoan, payment: Payment, open_day: date,
         applied = next(item for item in replay if item.key == payment.key)
     moved = change(booked, loan, state, entry=f"pay:{payment.key}", business_date=open_day,
                    at=at)
-    event = Event(
-        message_id=f"payment.posted:{payment.key}", topic="payment.posted", loan_id=booked.id,
-        business_date=open_day, created_at=at,
-        payload={"loan_id": loan.loan_id, "key": payment.key, "on": payment.on.isoformat(),
-                 "amount": payment.amount, "to_principal": applied.to_principal,
-                 "to_credit": applied.to_credit})
-    return Posting(state=state, applied=applied, moved=moved, event=event,
+    return Posting(state=state, applied=applied, moved=moved,
+                   event=payment_posted(booked.id, loan.loan_id, applied, open_day, at),
                    recovery=loan.written_off_on is not None, restated=restated)
+
+
+def payment_posted(loan_id: int, loan_ref: str, applied: PaymentApplied, open_day: date,
+                   at: datetime) -> Event:
+    """The event of a payment posted on the book's open day."""
+    return Event(
+        message_id=f"payment.posted:{applied.key}", topic="payment.posted", loan_id=loan_id,
+        business_date=open_day, created_at=at,
+        payload={"loan_id": loan_ref, "key": applied.key, "on": applied.on.isoformat(),
+                 "amount": applied.amount, "to_principal": applied.to_principal,
+                 "to_credit": applied.to_credit})
 
 
 def post_payment(
