@@ -15,6 +15,7 @@ from arrears.adapters.channels.letters import PdfLetterChannel
 from arrears.adapters.channels.loopback import HANG, HttpGatewaySink, SmtpSink
 from arrears.adapters.channels.sms import TwilioSmsChannel, WebhookSmsChannel
 from arrears.adapters.db import collections_tables as ct
+from arrears.adapters.db.messages import aware
 from arrears.application import notifications
 from arrears.application.notifications import DeliveryPolicy, RateLimit, RateLimiter
 from arrears.application.ports import ClaimedMessage
@@ -186,3 +187,65 @@ def test_call_tasks_and_pdf_letters(services, tmp_path) -> None:
     assert pdf.startswith(b"%PDF") and b"msg-letter-00002" in pdf
     assert statuses(services) == {"msg-call-00001": ("delivered", 1),
                                   "msg-letter-00002": ("delivered", 1)}
+
+
+def test_settle_records_each_outcome_whether_shared_or_not(services) -> None:
+    # A batch delivered at one instant is settled by one UPDATE over its ids, the other
+    # outcomes row by row: either way each message ends as its own outcome says, and only the
+    # messages the settling worker holds change.
+    import random
+
+    from arrears.application.ports import DeliveryOutcome
+
+    at = local("2026-03-12T10:00")
+    enqueue(services, [message(i, at=at) for i in range(40)])
+    rng = random.Random(15)
+    with services.uow_factory() as uow:
+        held = uow.messages.claim(at, 30, "w1", at + timedelta(minutes=5), ["sms"])
+        uow.commit()
+    later = at + timedelta(minutes=7)
+    expected: dict[str, tuple[str, int]] = {}
+    outcomes = []
+    for number, claimed in enumerate(held):
+        kind = rng.choice(("delivered", "delivered", "deferred", "failed", "blocked"))
+        when = at if rng.random() < 0.7 else at + timedelta(seconds=number)
+        if kind == "delivered":
+            outcome = DeliveryOutcome(message_id=claimed.message_id, status="delivered",
+                                      at=when, log="delivered")
+        elif kind == "deferred":  # the hours rule: not counted as an attempt
+            outcome = DeliveryOutcome(message_id=claimed.message_id, status="pending", at=when,
+                                      log="deferred", next_attempt_at=later,
+                                      detail="compliance: hours", uncount=True)
+        elif kind == "failed":
+            outcome = DeliveryOutcome(message_id=claimed.message_id, status="pending", at=when,
+                                      log="failed", next_attempt_at=when + timedelta(minutes=2),
+                                      detail="HTTP 500")
+        else:
+            outcome = DeliveryOutcome(message_id=claimed.message_id, status="blocked", at=when,
+                                      log="blocked", detail="compliance: content")
+        outcomes.append(outcome)
+        expected[claimed.message_id] = (outcome.status, 0 if outcome.uncount else 1)
+    stranger = DeliveryOutcome(message_id="msg-sms-00039", status="delivered", at=at,
+                               log="delivered")  # never claimed: stays pending
+    with services.uow_factory() as uow:
+        applied = uow.messages.settle("w2", outcomes[:3])  # another worker's: nothing moves
+        assert applied == 0
+        applied = uow.messages.settle("w1", [*outcomes, stranger])
+        uow.commit()
+    assert applied == len(held)
+    final = statuses(services)
+    assert {ref: final[ref] for ref in expected} == expected
+    assert final["msg-sms-00039"] == ("pending", 0)
+    with services.engine.connect() as connection:
+        m = ct.message.c
+        rows = {r.message_id: r for r in connection.execute(sa.select(
+            m.message_id, m.claimed_by, m.lease_until, m.last_error, m.next_attempt_at,
+            m.delivered_at))}
+    for outcome in outcomes:
+        row = rows[outcome.message_id]
+        assert row.claimed_by is None and row.lease_until is None
+        assert (row.last_error or "") == outcome.detail
+        if outcome.status == "delivered":
+            assert aware(row.delivered_at) == outcome.at
+        if outcome.next_attempt_at is not None:
+            assert aware(row.next_attempt_at) == outcome.next_attempt_at

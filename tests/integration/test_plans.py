@@ -484,3 +484,20 @@ def test_a_bad_offer_in_a_strategy_is_refused_naming_the_field(step, field):
     with pytest.raises(DomainError) as refused:
         parse_strategy_text(text)
     assert refused.value.field == field
+
+
+def test_a_plan_paid_ahead_is_kept_on_the_due_date_not_before(services):
+    _book(services, kept_after_payments=1)
+    plan_id = _propose(services)["plan_id"]
+    _approve(services, plan_id)
+    early = FIRST_NEW_DUE - timedelta(days=5)
+    _eod(services, early - timedelta(days=1))
+    booked = _booked(services)
+    amount = due_on(booked.loan, eod.current_state(booked, early - timedelta(days=1)),
+                    FIRST_NEW_DUE)
+    payments.post_payment(LOAN, amount, early, "plan-ahead", uow_factory=services.uow_factory,
+                          clock=services.clock)
+    _eod(services, FIRST_NEW_DUE - timedelta(days=1))
+    assert _status(services, plan_id) == "approved"  # paid, but not yet due
+    _eod(services, FIRST_NEW_DUE)
+    assert _status(services, plan_id) == "kept"

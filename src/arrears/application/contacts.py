@@ -163,9 +163,12 @@ def contact_action(
                   content=content, visit=visit, voicemail=voicemail)
 
 
-def compliance_document(action: Action, facts: Facts) -> dict[str, Any]:
-    """The codec JSON of an action and its facts (the worker's send-time re-check)."""
-    return {"action": codec.to_json(action), "facts": codec.to_json(facts)}
+def compliance_document(action: Action, facts: Facts, *, facts_json: Any = None
+                        ) -> dict[str, Any]:
+    """The codec JSON of an action and its facts (the worker's send-time re-check);
+    `facts_json` is `codec.to_json(facts)` when the caller already has it."""
+    return {"action": codec.to_json(action),
+            "facts": codec.to_json(facts) if facts_json is None else facts_json}
 
 
 def outbound(kind: ActionKind, debtor: Debtor, at: datetime, point: str,

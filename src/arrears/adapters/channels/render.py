@@ -3,7 +3,9 @@
 Templates live in `templates/<language>/<name>.txt.j2` (body) and `<name>.subject.j2`
 (optional subject). The identification and opt-out lines are macros in `_lines.j2`, switched
 on by the context the application passes (`opt_out`, `debt_collector`), which follows the
-pack's requirements. Undefined variables are errors, never blanks.
+pack's requirements. The macros take those values as arguments, so a template imports them
+without its context and Jinja builds their module once, not once per message. Undefined
+variables are errors, never blanks.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class JinjaRenderer:
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            # The templates ship with the package: nothing edits them under a running
+            # process, so a render need not stat each file it uses to see whether it changed.
+            auto_reload=False,
         )
         self._cache: dict[str, jinja2.Template | None] = {}
 

@@ -57,6 +57,10 @@ class _StoredDocument(Mapping[str, Any]):
         return len(self._document())
 
 
+_IN_CHUNK = 900
+"""Ids per `IN (…)` list: under SQLite's default limit of 999 bound parameters."""
+
+
 class SqlMessageStore:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
@@ -66,10 +70,10 @@ class SqlMessageStore:
             return 0
         ids = [m.message_id for m in messages]
         existing: set[str] = set()
-        for start in range(0, len(ids), 900):
+        for start in range(0, len(ids), _IN_CHUNK):
             existing.update(self.connection.scalars(
                 sa.select(ct.message.c.message_id)
-                .where(ct.message.c.message_id.in_(ids[start:start + 900]))))
+                .where(ct.message.c.message_id.in_(ids[start:start + _IN_CHUNK]))))
         rows = []
         seen: set[str] = set()
         for m in messages:
@@ -123,11 +127,10 @@ class SqlMessageStore:
         ]
 
     def settle(self, worker: str, outcomes: Sequence[DeliveryOutcome]) -> int:
-        """Record `outcomes` of messages `worker` holds: one statement per kind of outcome,
-        run for all messages of that kind at once."""
-        m = ct.message.c
-        applied = 0
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        """Record `outcomes` of messages `worker` holds. Messages given the same changes (a
+        batch delivered at one instant) take one UPDATE over their ids; the others one
+        statement per kind of outcome, run for all messages of that kind at once."""
+        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
         for o in outcomes:
             values: dict[str, Any] = {"status": o.status}
             if o.status == "delivered":
@@ -136,24 +139,42 @@ class SqlMessageStore:
                 values["next_attempt_at"] = utc(o.next_attempt_at)
             if o.detail:
                 values["last_error"] = o.detail
-            shape = (*values, *(("uncount",) if o.uncount else ()))
-            shapes.setdefault(shape, []).append({"b_message_id": o.message_id, **values})
-        for shape, rows in shapes.items():
-            changes: dict[str, Any] = {name: sa.bindparam(name) for name in shape
-                                       if name != "uncount"}
-            if "uncount" in shape:
-                changes["attempts"] = m.attempts - 1
-            result = self.connection.execute(
-                ct.message.update()
-                .where(m.message_id == sa.bindparam("b_message_id"),
-                       m.claimed_by == worker, m.status == "sending")
-                .values(lease_until=None, claimed_by=None, **changes), rows)
-            applied += result.rowcount
+            groups.setdefault((*values.items(), ("uncount", o.uncount)), []).append(
+                o.message_id)
+        m = ct.message.c
+        applied = 0
+        singles: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for changes, message_ids in groups.items():
+            values, uncount = dict(changes[:-1]), changes[-1][1]
+            if len(message_ids) == 1:
+                singles.setdefault((*values, *(("uncount",) if uncount else ())), []).append(
+                    {"b_message_id": message_ids[0], **values})
+                continue
+            for start in range(0, len(message_ids), _IN_CHUNK):
+                applied += self.connection.execute(self._release(
+                    worker, m.message_id.in_(message_ids[start:start + _IN_CHUNK]), values,
+                    uncount=uncount)).rowcount
+        for shape, rows in singles.items():
+            applied += self.connection.execute(self._release(
+                worker, m.message_id == sa.bindparam("b_message_id"),
+                {name: sa.bindparam(name) for name in shape if name != "uncount"},
+                uncount="uncount" in shape), rows).rowcount
         if outcomes:
             self.connection.execute(ct.message_attempt.insert(), [
                 {"message_id": o.message_id, "at": utc(o.at), "worker": worker,
                  "outcome": o.log, "detail": o.detail} for o in outcomes])
         return applied
+
+    @staticmethod
+    def _release(worker: str, which: sa.ColumnElement[bool], values: dict[str, Any], *,
+                 uncount: bool) -> sa.Update:
+        """Set `values` on the messages `which` that `worker` holds, and release them; an
+        `uncount` outcome gives back the attempt its claim counted."""
+        m = ct.message.c
+        changes = {**values, **({"attempts": m.attempts - 1} if uncount else {})}
+        return ct.message.update().where(which, m.claimed_by == worker,
+                                         m.status == "sending").values(
+            lease_until=None, claimed_by=None, **changes)
 
     def next_due(self) -> datetime | None:
         m = ct.message.c

@@ -62,6 +62,20 @@ def without_plan(booked: BookedLoan, plan_ref: str) -> Loan:
                                             if p.plan_id != plan_ref))
 
 
+def _may_end(record: PlanRecord, day: date, policies: dict[str, PlanPolicy],
+             product_code: str, due_dates: list[date]) -> bool:
+    """Whether `outcome` may decide the plan at the end of `day` for a loan end-of-day left
+    as it was: open and nothing unpaid due by `day`, so not settled, no days past due, and
+    every installment due by `day` paid."""
+    policy = policies.get(product_code)
+    if policy is None:
+        return False
+    if record.kind == PlanKind.SETTLEMENT.value:
+        return day > date.fromisoformat(record.terms["until"])
+    paid = sum(1 for due in due_dates if record.effective_on < due <= day)
+    return paid >= policy.kept_after_payments
+
+
 def review_plans(uow: UnitOfWork, day: date, clock: Clock) -> tuple[int, int]:
     """Settle the outcome of every approved plan at the end of `day` (after every loan's
     end-of-day for it); returns (kept, broken). A loan end-of-day did not touch is brought
@@ -71,10 +85,15 @@ def review_plans(uow: UnitOfWork, day: date, clock: Clock) -> tuple[int, int]:
         return 0, 0
     policies = {code: parse_policy(doc, f"policy {code}")
                 for code, doc in uow.plans.policies().items()}
-    loans = {b.id: b for b in uow.book.get_many(sorted({r.loan_id for r in watched}),
-                                                for_update=True)}
+    untouched = uow.book.untouched_due_dates(sorted({r.loan_id for r in watched}), day)
+    # A loan whose every plan is still undecided on what the loan row tells is not loaded.
+    judged = {r.loan_id for r in watched
+              if r.loan_id not in untouched or _may_end(r, day, policies, *untouched[r.loan_id])}
+    loans = {b.id: b for b in uow.book.get_many(sorted(judged), for_update=True)}
     counts = {KEPT: 0, BROKEN: 0}
     for record in watched:
+        if record.loan_id not in judged:
+            continue
         booked = loans[record.loan_id]
         policy = policies.get(booked.product_code)
         if policy is None:
