@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import IntegrityError
 
 from arrears import bootstrap
+from arrears.adapters.db.plan_store import SqlPlanStore
 from arrears.application import collections_demo
 from arrears.application.handlers import collections as handlers
 from arrears.application.handlers import eod, plans
@@ -128,9 +128,14 @@ def test_bad_bodies_are_refused_naming_the_field(book, client):
 
 
 def test_the_plan_list_pages_newest_first_by_cursor(book, client):
-    headers = key(book, "supervisor")
-    made = [client.post("/api/v1/loans/WLD-1001/plans", json={"kind": "deferral", "months": n},
-                        headers=headers).json()["plan_id"] for n in (1, 2, 3)]
+    headers, checker = key(book, "supervisor"), key(book, "supervisor")
+    made = []
+    for months in (1, 2, 3):  # each rejected before the next: one proposal waits at a time
+        made.append(client.post("/api/v1/loans/WLD-1001/plans",
+                                json={"kind": "deferral", "months": months},
+                                headers=headers).json()["plan_id"])
+        assert client.post(f"/api/v1/plans/{made[-1]}/rejection", json={},
+                           headers=checker).status_code == 200
     first = client.get("/api/v1/loans/WLD-1001/plans?limit=2", headers=headers).json()
     assert [p["plan_id"] for p in first["plans"]] == made[:0:-1]
     second = client.get(f"/api/v1/loans/WLD-1001/plans?limit=2&cursor={first['next_cursor']}",
@@ -171,20 +176,23 @@ def test_a_collector_cannot_undo_what_only_a_supervisor_could_approve(book, clie
 
 
 def test_a_proposal_that_lost_the_race_for_its_id_asks_again(book, client, monkeypatch):
-    """Two proposals at once may both take the next plan id; the store refuses the second
-    whole, and the route proposes it again after the first."""
-    real = plans.propose
-    calls = []
+    """Two proposals at once may count the same plans and choose the same next id: the store
+    refuses the second whole (`PlanRefTaken`), and the plan handler, which the API, the web
+    pages and the portal share, drafts it again after the first."""
+    supervisor = key(book, "supervisor")
+    first = client.post("/api/v1/loans/WLD-1001/plans", json=REAGE, headers=supervisor)
+    assert first.status_code == 201, first.text
+    assert client.post(f"/api/v1/plans/{first.json()['plan_id']}/rejection", json={},
+                       headers=key(book, "supervisor")).status_code == 200
+    real, calls = SqlPlanStore.counts, []
 
-    def racing(*args, **kwargs):
+    def read_before_the_first_committed(store: SqlPlanStore) -> dict[tuple[str, str], int]:
         calls.append(1)
-        if len(calls) == 1:
-            raise IntegrityError("INSERT INTO plan", {}, Exception(
-                "UNIQUE constraint failed: plan.plan_ref"))
-        return real(*args, **kwargs)
+        counted = real(store)
+        return {} if len(calls) == 1 else counted
 
-    monkeypatch.setattr(plans, "propose", racing)
-    response = client.post("/api/v1/loans/WLD-1001/plans", json=REAGE,
-                           headers=key(book, "supervisor"))
-    assert response.status_code == 201, response.text
+    monkeypatch.setattr(SqlPlanStore, "counts", read_before_the_first_committed)
+    again = client.post("/api/v1/loans/WLD-1001/plans", json=REAGE, headers=supervisor)
+    assert again.status_code == 201, again.text
     assert len(calls) == 2
+    assert (first.json()["plan_id"], again.json()["plan_id"]) == ("PL-000001", "PL-000002")

@@ -85,7 +85,8 @@ def test_an_agency_sees_only_cases_placed_with_it_while_placed(book) -> None:
     assert [a["agency_id"] for a in client.get("/api/v1/agencies",
                                                headers=theirs).json()["agencies"]] == [OTHER]
     case_id = next(c["case_id"] for c in cases if c["loan_ids"] == ["WLD-1001"])
-    handlers.recall_case(case_id, CLOSED + timedelta(days=2), uow_factory=book.uow_factory)
+    handlers.recall_case(case_id, CLOSED + timedelta(days=2), by="web:sup",
+                         uow_factory=book.uow_factory, clock=book.clock)
     for route in BORROWER_ROUTES:  # recalled: no longer the agency's
         assert client.get(route.format("WLD-1001"), headers=mine).status_code == 404, route
     assert decide(client, mine, "WLD-1001") == 404

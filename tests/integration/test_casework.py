@@ -242,8 +242,8 @@ def test_agency_recovery_rate_and_complaints_per_thousand_contacts(book) -> None
     case_of_1002 = next(c["case_id"] for c in handlers.agency_cases(
         "AG-HUAXIN", date(2026, 3, 22), uow_factory=services.uow_factory)
         if c["borrower_ref"] == "B-1002")
-    assert handlers.recall_case(case_of_1002, date(2026, 3, 23),
-                                uow_factory=services.uow_factory)
+    assert handlers.recall_case(case_of_1002, date(2026, 3, 23), by="web:sup",
+                                uow_factory=services.uow_factory, clock=services.clock)
     _pay(services, "WLD-1002", 13_000, date(2026, 3, 23))  # after the recall: not the agency's
     _close_through(services, date(2026, 3, 23))
     for hour in (9, 10, 11):

@@ -71,7 +71,8 @@ def test_demo_book_collections(book) -> None:  # noqa: ANN001
     assert placed and all(case["scope"] == "remote" for case in placed)
     assert handlers.agency_cases("AG-UNLISTED", last, uow_factory=services.uow_factory) == []
     case_id = placed[0]["case_id"]
-    assert handlers.recall_case(case_id, last, uow_factory=services.uow_factory)
+    assert handlers.recall_case(case_id, last, by="web:sup", uow_factory=services.uow_factory,
+                                clock=services.clock)
     after = handlers.agency_cases("AG-HUAXIN", last, uow_factory=services.uow_factory)
     assert case_id not in {case["case_id"] for case in after}
     _check_blocked_actions_are_rescheduled_or_cancelled(services)
@@ -128,3 +129,24 @@ def test_agency_terms_are_validated(services) -> None:  # noqa: ANN001
         handlers.add_agency(agency, jurisdiction="CN", uow_factory=services.uow_factory)
     assert error.value.field == "agency.fixed_fee"
     handlers.add_agency(agency, jurisdiction="US", uow_factory=services.uow_factory)
+
+
+def test_the_simulation_spaces_cycle_collections_and_restores_them(services) -> None:  # noqa: ANN001
+    # Even when a day fails: the thresholds are the process's, not the demo's.
+    import gc
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+
+    def day_that_fails_on_the_third(day: date) -> None:
+        seen.append(gc.get_threshold())
+        if day == START + timedelta(days=2):
+            raise RuntimeError("the third day fails")
+
+    with pytest.raises(RuntimeError):
+        demo.simulate(demo.plan_book(5, 3, START, seed=3), START, 3, default_products(),
+                      uow_factory=services.uow_factory, clock=services.clock,
+                      write_off_dpd=180, on_day=day_that_fails_on_the_third)
+    assert len(seen) == 3
+    assert all(t[0] == demo.YOUNG_OBJECTS_PER_COLLECTION for t in seen)
+    assert gc.get_threshold() == before

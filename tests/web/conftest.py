@@ -13,9 +13,11 @@ import pytest
 from argon2 import PasswordHasher
 
 from arrears.application.handlers import users
+from arrears.entrypoints.api.settings import ApiSettings
+from arrears.entrypoints.web.session import WebSettings
 
 from loopback import LiveServer
-from web_book import BEFORE_HOURS, Book, app_for, build_book
+from web_book import BEFORE_HOURS, DEMO_CHANNEL_SECRET, Book, app_for, module_book
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,12 +33,7 @@ def cheap_password_hashes() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
-    tmp = tmp_path_factory.mktemp("web")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ARREARS_SINK_DIR", str(tmp / "sinks"))  # where sign-in codes land
-        built = build_book(tmp)
-        yield built
-    built.services.engine.dispose()
+    yield from module_book(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +45,11 @@ def before_hours(book: Book) -> None:
 def server(book: Book) -> Iterator[LiveServer]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ARREARS_SINK_DIR", str(book.sinks))
-        live = LiveServer(app_for(book))
+        # As `serve --demo` runs: the portal's Pay button goes through the demo channel.
+        live = LiveServer(app_for(
+            book, WebSettings(session_secret="s" * 32, verify_per_minute=10_000,
+                              sign_in_per_minute=10_000, demo_gateway=True),
+            ApiSettings(key_cache_seconds=0, callback_secret=DEMO_CHANNEL_SECRET)))
     yield live
     live.stop()
 

@@ -65,6 +65,26 @@ def test_the_supervisor_board_counts_the_books_cases_and_casework(busy_book: Boo
     assert huaxin.in_force == huaxin.placed > 0 and huaxin.recalled == 0
 
 
+def test_the_case_page_reads_the_loans_promises_as_taken(busy_book: Book) -> None:
+    factory = busy_book.services.web_uow_factory()
+    with factory() as uow:
+        booked = uow.book.get(COLLECTOR_LOAN)
+        assert booked is not None
+        on_file = uow.collections.promises_of(booked.id, 10)
+        others = uow.collections.promises_of(booked.id + 1, 10)
+        none_wanted = uow.collections.promises_of(booked.id, 0)
+        same = [uow.collections.promise_made(booked.id, amount, due, day)
+                for amount, due, day in ((10_000, date(2026, 3, 25), date(2026, 3, 22)),
+                                         (10_001, date(2026, 3, 25), date(2026, 3, 22)),
+                                         (10_000, date(2026, 3, 26), date(2026, 3, 22)),
+                                         (10_000, date(2026, 3, 25), date(2026, 3, 23)))]
+    assert [(p.amount, p.due_on, p.promised_on, p.status, p.collector_ref, p.paid)
+            for p in on_file] == [(10_000, date(2026, 3, 25), date(2026, 3, 22), "open",
+                                   "C-01", 0)]
+    assert others == [] and none_wanted == []
+    assert same == [on_file[0].promise_id, None, None, None]
+
+
 def test_the_compliance_board_counts_blocks_rates_and_clocks(busy_book: Book) -> None:
     factory = busy_book.services.web_uow_factory()
     board = dashboards.compliance_board(uow_factory=factory)

@@ -25,6 +25,7 @@ from web_book import (
     Book,
     app_for,
     codes_sent,
+    csrf_of,
 )
 
 
@@ -33,12 +34,6 @@ def client(book: Book, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("ARREARS_SINK_DIR", str(book.sinks))
     with TestClient(app_for(book), headers={"accept-language": "en"}) as test_client:
         yield test_client
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 def test_forms_without_the_sessions_csrf_token_are_refused(client: TestClient) -> None:

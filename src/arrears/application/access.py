@@ -26,6 +26,10 @@ from arrears.application.ports import BookedLoan, UnitOfWork
 from arrears.domain.errors import DomainError
 
 KEY_PREFIX = "arr"
+WEB_PREFIX = "web:"
+"""A web user's principal's key ref is `web:<name>` (an API key's ref is hex, no colon)."""
+KEY_IDENTITY = "key:"
+"""An API key without a collector or agency is `key:<key ref>` in a record of who did it."""
 MAX_NAME = 80
 MAX_REF = 40
 
@@ -108,6 +112,20 @@ class Principal:
         if self.role is Role.COLLECTOR and self.collector_ref:
             return self.collector_ref
         return None
+
+    @property
+    def identity(self) -> str:
+        """Who this caller is in a record of who did what (a plan's proposer and decider,
+        who took a promise, assigned or recalled a case), the same through the API and the
+        web pages: the collector's ref, `agency:<ref>`, `web:<user name>`, `key:<key ref>`.
+        Only collector refs go unprefixed, and they hold no colon (`casework.add_collector`),
+        so no name of one kind can pass for another: a user named like a collector is not
+        that collector."""
+        if self.actor is not None:
+            return self.actor
+        if self.key_ref.startswith(WEB_PREFIX):
+            return self.key_ref
+        return KEY_IDENTITY + self.key_ref
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -132,6 +132,20 @@ def _owned(uow: WebUnitOfWork, borrower_ref: str, loan_ref: str) -> int:
     return borrower_id
 
 
+def loans_of(borrower_ref: str, *, uow_factory: Callable[[], WebUnitOfWork]
+             ) -> tuple[str, ...]:
+    """The borrower's loans (their ids), and nothing else read."""
+    with uow_factory() as uow:
+        return tuple(uow.web.loans_of(_borrower_id(uow, borrower_ref)))
+
+
+def check_owned(borrower_ref: str, loan_ref: str, *,
+                uow_factory: Callable[[], WebUnitOfWork]) -> None:
+    """`NotFound` unless `loan_ref` is one of the borrower's loans."""
+    with uow_factory() as uow:
+        _owned(uow, borrower_ref, loan_ref)
+
+
 def proposer(borrower_ref: str) -> str:
     """How a borrower's plan request names who proposed it (maker-checker)."""
     return f"borrower:{borrower_ref}"

@@ -7,6 +7,7 @@ rates are decimal strings. Unknown fields are refused, so a typo never passes si
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -53,6 +54,8 @@ PRODUCT_FIELDS = {"method", "interest_basis", "annual_rate", "day_count", "penal
 PAYMENT_FIELDS = {"key", "on", "amount", "prepayment"}
 PLAN_COMMON_FIELDS = {"plan_id", "kind", "effective_on", "proposed_by", "approved_by"}
 PLAN_FIELDS = PLAN_COMMON_FIELDS | set().union(*PARAMETERS.values())
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}")
+_PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]{1,18}(?:\.[0-9]{1,18})?|\.[0-9]{1,18})")
 
 
 def _require(doc: Mapping[str, Any], key: str, path: str) -> Any:
@@ -92,12 +95,13 @@ def parse_enum(kind: type[E], value: Any, field: str) -> E:
 
 
 def parse_int(value: Any, field: str) -> int:
+    """An integer, or its text in ASCII digits (Python's `int` would also take "1_0", " 1"
+    and full-width "１", which no one types for a count)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidLoan(field, "must be an integer")
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidLoan(field, f"{value!r} is not an integer") from None
+    if isinstance(value, str) and not _INT_TEXT.fullmatch(value):
+        raise InvalidLoan(field, f"{value!r} is not an integer")
+    return int(value)
 
 
 def parse_amount(value: Any, currency: str, field: str, *, positive: bool = True) -> int:
@@ -217,7 +221,10 @@ def _mapping(value: Any, field: str) -> Mapping[str, Any]:
 
 
 def _decimal_text(value: Any, field: str) -> str:
-    if not isinstance(value, str | int) or isinstance(value, bool):
+    """A plan's rate or share as plain decimal text: no exponent ("1e-9999" is a share no one
+    means, and would pass for one above zero)."""
+    if not isinstance(value, str | int) or isinstance(value, bool) or \
+            not _PLAIN_DECIMAL.fullmatch(str(value)):
         raise InvalidPlan(field, "must be a decimal string such as \"0.5\"")
     return str(value)
 

@@ -149,6 +149,11 @@ class LoanBook(Protocol):
     def progress_eod(self, day: date, processed: int, failed: int) -> None: ...
     def finish_eod(self, day: date, at: datetime) -> None: ...
     def loans_needing_eod(self, day: date, after_id: int, limit: int) -> list[int]: ...
+    def untouched_due_dates(self, ids: Sequence[int], day: date
+                            ) -> dict[int, tuple[str, list[date]]]:
+        """For the loans among `ids` end-of-day leaves as they are on `day` (open, stored
+        before it, nothing unpaid due by it): product code and the due dates up to `day`."""
+        ...
     def record_failures(self, day: date, failures: Sequence[tuple[int, str]]) -> None: ...
 
 
@@ -421,6 +426,23 @@ class PromiseRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PromiseOnFile:
+    """A promise to pay on a loan, open or settled: who took it, how much by when, and (once
+    settled) how much was paid towards it."""
+
+    promise_id: int
+    amount: int
+    promised_on: date
+    due_on: date
+    status: str
+    """open, kept or broken."""
+    collector_ref: str
+    """Who took it (`Principal.identity`: a collector's ref, `agency:<ref>`, `web:<user>`,
+    `key:<key ref>`), '' when the borrower made it themselves."""
+    paid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LoggedContact:
     """A contact from the contact log, as compliance history."""
 
@@ -516,6 +538,10 @@ class CollectionsStore(Protocol):
               balance: int) -> int: ...
     def recall(self, placement_id: int, on: date) -> None: ...
     def cases_for_agency(self, agency_ref: str, on: date) -> list[dict[str, Any]]: ...
+    def placements_page(self, on: date, *, after: int, limit: int) -> list[dict[str, Any]]:
+        """Open cases placed on `on` with an id above `after`, at most `limit`, by case id:
+        `cases_for_agency`'s rows with the `agency_ref` too."""
+        ...
     def agency_performance(self) -> list[dict[str, Any]]: ...
     def add_placement_loan(self, placement_id: int, loan_id: int, balance: int) -> bool:
         """Add a loan to a placement (and its balance to the placed balance); False if it is
@@ -532,6 +558,13 @@ class CollectionsStore(Protocol):
         """Open promises made on or before `day`."""
         ...
     def settle_promise(self, promise_id: int, status: str, day: date, paid: int) -> None: ...
+    def promises_of(self, loan_id: int, limit: int) -> list[PromiseOnFile]:
+        """The latest `limit` promises made on the loan, newest first."""
+        ...
+    def promise_made(self, loan_id: int, amount: int, due_on: date, promised_on: date
+                     ) -> int | None:
+        """The id of a promise of `amount` by `due_on` made on the loan on `promised_on`."""
+        ...
     def paid_between(self, loan_id: int, first: date, last: date) -> int:
         """Net payments (reversals subtract) on the loan dated in [first, last]."""
         ...
@@ -582,6 +615,12 @@ class PlanRecord:
     last_payment_id: int = 0
 
 
+class PlanRefTaken(Exception):
+    """Another transaction stored a plan under the ref this one chose (plan refs count the
+    plans on the book, so two proposals at once may pick the same one). The unit of work
+    must roll back; proposing again picks the next ref."""
+
+
 class PlanStore(Protocol):
     """Plans and plan policies inside one unit of work. Never commits."""
 
@@ -589,7 +628,9 @@ class PlanStore(Protocol):
         """product code -> the policy JSON object."""
         ...
     def set_policy(self, product_code: str, definition: dict[str, Any]) -> None: ...
-    def add(self, record: PlanRecord) -> int: ...
+    def add(self, record: PlanRecord) -> int:
+        """Store a new plan; `PlanRefTaken` when its ref is already on file."""
+        ...
     def get(self, plan_ref: str, *, for_update: bool = False) -> PlanRecord | None: ...
     def of_loan(self, loan_id: int) -> list[PlanRecord]:
         """Every plan of the loan, oldest first."""

@@ -40,6 +40,11 @@ def check_language(language: str) -> str:
 def book_statement(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> dict[str, Any]:
     """The statement of a booked loan at the book's closed date, with the payments of the
     open business date applied as the book applies them."""
+    return statement_document(book_explanation(loan_ref, uow_factory=uow_factory))
+
+
+def book_explanation(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> Explanation:
+    """`explain` of a booked loan at the book's closed date (what `book_statement` prints)."""
     with uow_factory() as uow:
         booked = uow.book.get(loan_ref)
         if booked is None:
@@ -48,10 +53,9 @@ def book_statement(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> d
         live = live_payments(uow.book, booked)
     as_of = closed if closed is not None else booked.state.as_of
     open_day = as_of + ONE_DAY
-    explanation = explain(booked.loan, [p for p in live if p.on <= as_of], as_of,
-                          open_day_payments=[p for p in live if p.on == open_day],
-                          itemize=_is_us(booked.loan))
-    return statement_document(explanation)
+    return explain(booked.loan, [p for p in live if p.on <= as_of], as_of,
+                   open_day_payments=[p for p in live if p.on == open_day],
+                   itemize=_is_us(booked.loan))
 
 
 def file_statement(loan: Loan, payments: tuple[Payment, ...], as_of: date) -> dict[str, Any]:

@@ -78,6 +78,11 @@ class CredentialStore(Protocol):
         """False when it was already revoked."""
         ...
 
+    def held_on_case(self, case_id: int, at: datetime, *, collector_ref: str = "",
+                     agency_ref: str = "") -> list[tuple[str, int]]:
+        """(credential id, borrower id) of each credential the collector (or the agency)
+        holds on a loan of the case's borrower, not revoked and not expired at `at`."""
+        ...
     def revocations(self) -> list[tuple[str, datetime]]:
         """(credential id, revoked at) for every revoked credential, by credential id."""
         ...

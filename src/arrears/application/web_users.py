@@ -17,7 +17,6 @@ from arrears.application.access import ApiUnitOfWork, Role
 
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}")
 """1 to 20 characters: the principal's key ref is `web:<name>` and fits the access log's 24."""
-WEB_PREFIX = "web:"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,7 +24,7 @@ from arrears.application.access import (
     open_business_date,
 )
 from arrears.application.contact_decisions import CHANNELS, case_loan, decide_contact
-from arrears.application.ports import LoggedContact, UnitOfWork
+from arrears.application.ports import LoggedContact, PromiseOnFile, UnitOfWork
 from arrears.application.web_users import WebUnitOfWork
 from arrears.compliance import packs, wording
 from arrears.compliance.model import Decision
@@ -34,6 +34,8 @@ from arrears.domain.errors import DomainError
 QUEUE_LIMIT = 200
 QUEUE_CHANNEL = "call"
 """The queue's "may contact now" is about a call, the workbench's main tool."""
+CASE_PROMISES = 20
+"""The case page lists a loan's latest promises, this many."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BUCKET_ORDER = tuple(bucket.value for bucket in BUCKETS)
 
@@ -138,19 +140,24 @@ class CaseView:
     """The borrower's time zone: contact times are judged, and shown, on its clock."""
     windows: tuple[ChannelWindow, ...]
     history: tuple[LoggedContact, ...]
+    promises: tuple[PromiseOnFile, ...]
+    """The loan's latest promises to pay (at most `CASE_PROMISES`), newest first."""
 
 
 def case_view(principal: Principal, loan_ref: str, at: datetime, *,
               uow_factory: Callable[[], ApiUnitOfWork]) -> CaseView:
     """A loan with an open case as `principal` may see it (else `NotFound`; the read is
-    access-logged): each channel's window for them at `at`, and the contact history."""
+    access-logged): each channel's window for them at `at`, the contact history and the
+    loan's promises to pay."""
     with uow_factory() as uow:
         booked = check_loan_access(uow, principal, loan_ref, route="web.case", at=at,
                                    personal=True)
         found = case_loan(uow, loan_ref)
         view = CaseView(loan_ref=loan_ref, pack=found.pack.code, zone=found.row.time_zone,
                         windows=tuple(channel_windows(uow, loan_ref, principal.actor, at)),
-                        history=tuple(contact_history(uow, booked.borrower_id)))
+                        history=tuple(contact_history(uow, booked.borrower_id)),
+                        promises=tuple(uow.collections.promises_of(booked.id,
+                                                                   CASE_PROMISES)))
         uow.commit()
     return view
 

@@ -23,6 +23,7 @@ from arrears.application.ports import (
     LoggedContact,
     PlannedAction,
     PlanRow,
+    PromiseOnFile,
     PromiseRow,
     VisitAuthorizationRow,
 )
@@ -34,6 +35,32 @@ def _chunks(items: Sequence[Any], size: int = 900) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def _plan_rows_query() -> sa.Select[Any]:
+    """Active loans with their borrower's first phone and email, for `_plan_rows` to narrow."""
+    loan, borrower, phone = t.loan, t.borrower, t.borrower_phone
+    other = phone.alias("first_phone")
+    first_phone = (sa.select(sa.func.min(other.c.id)).where(
+        other.c.borrower_id == borrower.c.id).correlate(borrower).scalar_subquery())
+    return (
+        sa.select(loan.c.id, loan.c.loan_ref, loan.c.product_code, loan.c.currency,
+                  loan.c.dpd, loan.c.bucket, loan.c.earliest_unpaid_due_on,
+                  borrower.c.id.label("borrower_id"), borrower.c.borrower_ref,
+                  borrower.c.name, borrower.c.language, borrower.c.region,
+                  borrower.c.address, borrower.c.time_zone,
+                  phone.c.number, phone.c.time_zone.label("phone_zone"),
+                  ct.borrower_email.c.address.label("email"))
+        .select_from(
+            loan.join(borrower, borrower.c.id == loan.c.borrower_id)
+            .outerjoin(phone, phone.c.id == first_phone)
+            .outerjoin(ct.borrower_email, ct.borrower_email.c.borrower_id == borrower.c.id))
+        .order_by(loan.c.id))
+
+
+# Built once: one contact looks up one loan's row, and building this join cost more than
+# running it.
+PLAN_ROWS = _plan_rows_query()
+
+
 class SqlCollections:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
@@ -41,24 +68,7 @@ class SqlCollections:
     # --- planning --------------------------------------------------------------------
 
     def _plan_rows(self, *where: sa.ColumnElement[bool]) -> list[PlanRow]:
-        loan, borrower, phone = t.loan, t.borrower, t.borrower_phone
-        other = phone.alias("first_phone")
-        first_phone = (sa.select(sa.func.min(other.c.id)).where(
-            other.c.borrower_id == borrower.c.id).correlate(borrower).scalar_subquery())
-        query = (
-            sa.select(loan.c.id, loan.c.loan_ref, loan.c.product_code, loan.c.currency,
-                      loan.c.dpd, loan.c.bucket, loan.c.earliest_unpaid_due_on,
-                      borrower.c.id.label("borrower_id"), borrower.c.borrower_ref,
-                      borrower.c.name, borrower.c.language, borrower.c.region,
-                      borrower.c.address, borrower.c.time_zone,
-                      phone.c.number, phone.c.time_zone.label("phone_zone"),
-                      ct.borrower_email.c.address.label("email"))
-            .select_from(
-                loan.join(borrower, borrower.c.id == loan.c.borrower_id)
-                .outerjoin(phone, phone.c.id == first_phone)
-                .outerjoin(ct.borrower_email, ct.borrower_email.c.borrower_id == borrower.c.id))
-            .where(loan.c.status.in_(ACTIVE_STATUSES), *where)
-            .order_by(loan.c.id))
+        query = PLAN_ROWS.where(t.loan.c.status.in_(ACTIVE_STATUSES), *where)
         return [
             PlanRow(loan_id=r.id, loan_ref=r.loan_ref, product_code=r.product_code,
                     currency=r.currency, dpd=r.dpd, bucket=r.bucket,
@@ -266,18 +276,27 @@ class SqlCollections:
         self.connection.execute(ct.placement.update().where(
             ct.placement.c.id == placement_id).values(recalled_on=on))
 
-    def cases_for_agency(self, agency_ref: str, on: date) -> list[dict[str, Any]]:
+    def _placed_cases(self, on: date, *conditions: sa.ColumnElement[bool],
+                      limit: int | None = None) -> list[dict[str, Any]]:
         p, case, a, b = ct.placement, ct.collection_case, ct.agency, t.borrower
         rows = self.connection.execute(
             sa.select(case.c.id, b.c.borrower_ref, case.c.bucket, case.c.balance, p.c.scope,
-                      p.c.ends_on)
+                      p.c.ends_on, a.c.agency_ref)
             .select_from(p.join(a, a.c.id == p.c.agency_id)
                          .join(case, case.c.id == p.c.case_id)
                          .join(b, b.c.id == case.c.borrower_id))
-            .where(a.c.agency_ref == agency_ref, self._in_force(on), case.c.status == "open")
-            .order_by(case.c.id))
+            .where(self._in_force(on), case.c.status == "open", *conditions)
+            .order_by(case.c.id).limit(limit))
         return [{"case_id": r[0], "borrower_ref": r[1], "bucket": r[2], "balance": r[3],
-                 "scope": r[4], "ends_on": r[5].isoformat()} for r in rows]
+                 "scope": r[4], "ends_on": r[5].isoformat(), "agency_ref": r[6]}
+                for r in rows]
+
+    def cases_for_agency(self, agency_ref: str, on: date) -> list[dict[str, Any]]:
+        return [{key: value for key, value in row.items() if key != "agency_ref"}
+                for row in self._placed_cases(on, ct.agency.c.agency_ref == agency_ref)]
+
+    def placements_page(self, on: date, *, after: int, limit: int) -> list[dict[str, Any]]:
+        return self._placed_cases(on, ct.collection_case.c.id > after, limit=limit)
 
     def agency_performance(self) -> list[dict[str, Any]]:
         a, p, log = ct.agency, ct.placement, ct.contact_log
@@ -365,6 +384,24 @@ class SqlCollections:
     def settle_promise(self, promise_id: int, status: str, day: date, paid: int) -> None:
         self.connection.execute(ct.promise.update().where(ct.promise.c.id == promise_id)
                                 .values(status=status, settled_on=day, paid=paid))
+
+    def promises_of(self, loan_id: int, limit: int) -> list[PromiseOnFile]:
+        p = ct.promise.c
+        rows = self.connection.execute(
+            sa.select(p.id, p.amount, p.promised_on, p.made_at, p.due_on, p.status,
+                      p.collector_ref, p.paid)
+            .where(p.loan_id == loan_id).order_by(p.id.desc()).limit(limit))
+        return [PromiseOnFile(promise_id=r.id, amount=int(r.amount),
+                              promised_on=r.promised_on or r.made_at.date(), due_on=r.due_on,
+                              status=r.status, collector_ref=r.collector_ref,
+                              paid=int(r.paid)) for r in rows]
+
+    def promise_made(self, loan_id: int, amount: int, due_on: date, promised_on: date
+                     ) -> int | None:
+        p = ct.promise.c
+        return self.connection.scalar(sa.select(p.id).where(
+            p.loan_id == loan_id, p.amount == amount, p.due_on == due_on,
+            p.promised_on == promised_on).limit(1))
 
     def paid_between(self, loan_id: int, first: date, last: date) -> int:
         p = t.payment.c

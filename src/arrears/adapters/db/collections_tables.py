@@ -162,6 +162,7 @@ promise = sa.Table(
     sa.Column("settled_on", sa.Date, nullable=True),
     sa.Column("paid", Amount, nullable=False, server_default="0"),
     sa.Index("ix_promise_open_due", "status", "due_on"),
+    sa.Index("ix_promise_loan", "loan_id", "id"),  # 2026-12-14_promise_lookup
 )
 
 contact_log = sa.Table(

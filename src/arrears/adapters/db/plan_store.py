@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import _chunks
-from arrears.application.ports import PlanRecord
+from arrears.application.ports import PlanRecord, PlanRefTaken
 
 WATCHED = "approved"  # approved, neither kept nor broken yet
 
@@ -48,6 +48,14 @@ class SqlPlanStore:
                 product_code=product_code, definition=_text(definition)))
 
     def add(self, record: PlanRecord) -> int:
+        try:
+            return self._insert(record)
+        except sa.exc.IntegrityError as error:
+            # plan_ref is the table's one unique key, and the loan was read in this
+            # transaction: the integrity error is another proposal that took the ref first.
+            raise PlanRefTaken(record.plan_ref) from error
+
+    def _insert(self, record: PlanRecord) -> int:
         return int(self.connection.execute(pt.plan.insert().values(
             plan_ref=record.plan_ref, loan_id=record.loan_id, kind=record.kind,
             status=record.status, in_force=record.in_force, effective_on=record.effective_on,

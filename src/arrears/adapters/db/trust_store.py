@@ -117,6 +117,23 @@ class SqlCredentials:
             revoked_at=utc(at)))
         return done.rowcount == 1
 
+    def held_on_case(self, case_id: int, at: datetime, *, collector_ref: str = "",
+                     agency_ref: str = "") -> list[tuple[str, int]]:
+        c, loan, case = ct.collector_credential.c, t.loan.c, ct.collection_case.c
+        holder = (c.agency_id == sa.select(ct.agency.c.id).where(
+            ct.agency.c.agency_ref == agency_ref).scalar_subquery()) if agency_ref else (
+            c.collector_id == sa.select(ct.collector.c.id).where(
+                ct.collector.c.collector_ref == collector_ref).scalar_subquery())
+        rows = self.connection.execute(
+            sa.select(c.credential_ref, loan.borrower_id)
+            .select_from(ct.collector_credential
+                         .join(t.loan, loan.id == c.loan_id)
+                         .join(ct.collection_case, case.borrower_id == loan.borrower_id))
+            .where(case.id == case_id, holder, c.revoked_at.is_(None),
+                   c.valid_until > utc(at))
+            .order_by(c.credential_ref))
+        return [(ref, int(borrower_id)) for ref, borrower_id in rows]
+
     def revocations(self) -> list[tuple[str, datetime]]:
         c = ct.collector_credential.c
         rows = self.connection.execute(sa.select(c.credential_ref, c.revoked_at).where(

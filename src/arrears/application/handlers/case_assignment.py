@@ -1,12 +1,16 @@
 """A supervisor assigns an open case to a collector by hand. The case sync keeps the choice
 while the case stays in its bucket, as it keeps its own; a case placed with an agency is the
-agency's until recalled."""
+agency's until recalled. A collector the case is taken from stops collecting it: their
+credentials on the borrower's loans are revoked with the reassignment."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 from arrears.application.access import ApiUnitOfWork, open_business_date
+from arrears.application.handlers import credentials
+from arrears.application.ports import Clock, Event
 from arrears.domain.errors import DomainError
 
 
@@ -14,8 +18,11 @@ class CaseNotFound(DomainError):
     """No open case with that id."""
 
 
-def assign_case(case_id: int, collector_ref: str, *,
-                uow_factory: Callable[[], ApiUnitOfWork]) -> None:
+def assign_case(case_id: int, collector_ref: str, *, by: str,
+                uow_factory: Callable[[], ApiUnitOfWork], clock: Clock) -> None:
+    """Give the case to the collector, as `by` (`Principal.identity`); `case.assigned` names
+    who did it and whom the case was taken from."""
+    at = clock.now()
     with uow_factory() as uow:
         case = next((c for c in uow.collections.open_cases().values() if c.id == case_id),
                     None)
@@ -28,9 +35,20 @@ def assign_case(case_id: int, collector_ref: str, *,
         if case.bucket not in collector.buckets:
             raise DomainError("collector_id", f"{collector_ref} does not work bucket "
                                               f"{case.bucket}")
-        holder = uow.api.case_holder(case.borrower_id, open_business_date(uow))
+        on = open_business_date(uow)
+        holder = uow.api.case_holder(case.borrower_id, on)
         if holder is not None and holder.agency_ref is not None:
             raise DomainError("case_id", f"case {case_id} is placed with {holder.agency_ref}; "
                                          "recall it first")
+        previous = holder.collector_ref if holder is not None else None
         uow.api.assign_case(case_id, collector.id)
+        revoked = [] if previous in (None, collector_ref) else credentials.revoke_held(
+            uow, case_id, at, collector_ref=previous or "",
+            reason=f"case {case_id} reassigned from {previous} to {collector_ref}")
+        uow.events.emit([Event(
+            # A case may go back and forth within one clock tick: the id is drawn, not made.
+            message_id=f"case.assigned:{case_id}:{secrets.token_hex(8)}", topic="case.assigned",
+            loan_id=None, business_date=on, created_at=at,
+            payload={"case_id": case_id, "collector": collector_ref, "from": previous,
+                     "by": by, "credentials_revoked": revoked})])
         uow.commit()

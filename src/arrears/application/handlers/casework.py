@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from arrears.application.access import KEY_IDENTITY, WEB_PREFIX
 from arrears.application.contact_decisions import (
     aware,
     case_loan,
@@ -24,7 +25,6 @@ from arrears.application.contact_decisions import (
     loan_facts,
 )
 from arrears.application.contacts import (
-    AGENCY_PREFIX,
     CONTACT_OUTCOMES,
     CONTACT_POINTS,
     LOGGED_CHANNELS,
@@ -34,6 +34,7 @@ from arrears.application.contacts import (
     rule_ids,
 )
 from arrears.application.handlers import evidence
+from arrears.application.loan_file import money_text
 from arrears.application.ports import (
     Clock,
     Event,
@@ -45,6 +46,7 @@ from arrears.compliance import engine as compliance_engine
 from arrears.compliance.facts import Credential, VisitAuthorization
 from arrears.compliance.model import ActionKind, Decision, FieldVisit
 from arrears.domain.errors import DomainError
+from arrears.domain.loan import summarize
 
 RECOVERY_LOOKBACK_DAYS = 35
 """Placements in force within this many days are re-totalled each day (back-dated payments)."""
@@ -52,6 +54,12 @@ MAX_NOTES = 4000
 NO_AUTHORIZATION = "house.visit_authorization"
 """House rule: no field visit without an authorization on file, whatever the pack says."""
 ONE_DAY = timedelta(days=1)
+PROMISE_HORIZON_DAYS = 90
+"""A promise to pay is due at most this many days after the day it is made (a promise
+further off is a plan, which a supervisor decides)."""
+MAX_TAKER = 60
+STAFF_IDENTITIES = (WEB_PREFIX, KEY_IDENTITY)
+"""Who takes a promise without working the case: the lender's web users and API keys."""
 
 
 class ContactRefused(DomainError):
@@ -75,19 +83,38 @@ def _business_day(uow: UnitOfWork) -> date:
 
 
 def record_promise(loan_ref: str, amount: int, due: date, *, collector: str = "",
-                   uow_factory: Callable[[], UnitOfWork], clock: Clock) -> int:
-    """A promise to pay `amount` (minor units) on `loan_ref` by `due`, taken by `collector`
-    (a collector ref, `agency:<ref>`, or '' for self-service), on the open business date.
-    Payments dated from that date through `due` count towards it."""
+                   uow_factory: Callable[[], UnitOfWork], clock: Clock,
+                   horizon_days: int = PROMISE_HORIZON_DAYS) -> int:
+    """A promise to pay `amount` (minor units) on `loan_ref` by `due`, taken by `collector` on
+    the open business date: a collector or agency working the case (`Principal.identity`),
+    the lender's staff (`web:<user>`, `key:<key ref>`, recorded as they are), or '' when the
+    borrower made it themselves. Payments dated from that date through `due` count towards
+    it. The amount is at most what settles the loan, the due date at most `horizon_days`
+    ahead, and the same promise (amount and due date) is taken once a day: a form sent twice
+    records one promise."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise DomainError("amount", "must be a positive number of minor units")
+    if len(collector) > MAX_TAKER:
+        raise DomainError("collector", f"must be at most {MAX_TAKER} characters")
     with uow_factory() as uow:
         found = case_loan(uow, loan_ref)
         today = _business_day(uow)
         if due < today:
             raise DomainError("due_on", f"{due} is before the open business date {today}")
-        if collector:
+        if due > today + timedelta(days=horizon_days):
+            raise DomainError("due_on", f"{due} is more than {horizon_days} days after the "
+                                        f"open business date {today}")
+        owed = summarize(found.booked.loan, found.booked.state).payoff_amount
+        if amount > owed:
+            currency = found.booked.loan.currency
+            raise DomainError("amount", f"{money_text(amount, currency)} is more than the "
+                                        f"{money_text(owed, currency)} that settles the loan")
+        if collector and not collector.startswith(STAFF_IDENTITIES):
             check_actor(uow, collector, found.case, today)
+        same = uow.collections.promise_made(found.booked.id, amount, due, today)
+        if same is not None:
+            raise DomainError("promise", f"promise {same} for this amount and date was "
+                                         "already recorded today")
         paid_before = uow.collections.paid_total(found.booked.id, today - ONE_DAY)
         promise_id = uow.collections.add_promise(
             found.case.id, found.booked.id, amount, due, clock.now(), paid_before,
@@ -221,9 +248,11 @@ def add_collector(collector_ref: str, name: str, *, languages: tuple[str, ...],
                   buckets: tuple[str, ...], capacity: int,
                   uow_factory: Callable[[], UnitOfWork]) -> int:
     """Put a collector on file with the buckets and languages they work and their capacity."""
-    if not collector_ref.strip() or collector_ref.startswith(AGENCY_PREFIX) or \
-            "," in collector_ref:
-        raise DomainError("collector", f"{collector_ref!r} is not a usable collector id")
+    # No colon: every other kind of identity (`agency:`, `web:`, `key:`) carries one, so a
+    # collector ref never passes for another (`Principal.identity`).
+    if not collector_ref.strip() or ":" in collector_ref or "," in collector_ref:
+        raise DomainError("collector", f"{collector_ref!r} is not a usable collector id "
+                                       "(no colon or comma)")
     if not name.strip():
         raise DomainError("name", "must not be empty")
     unknown = [b for b in buckets if b not in BUCKETS]

@@ -35,13 +35,14 @@ from arrears.application.contacts import (
 )
 from arrears.application.contacts import reason as _reason
 from arrears.application.contacts import rule_ids as _rule_ids
-from arrears.application.handlers import casework, evidence, plans
+from arrears.application.handlers import casework, credentials, evidence, plans
 from arrears.application.loan_file import money_text
 from arrears.application.notifications import PlannedDecisions, Standing
 from arrears.application.ports import (
     AgencyRow,
     BookedLoan,
     Clock,
+    Event,
     OutgoingMessage,
     PlannedAction,
     PlanRow,
@@ -55,8 +56,8 @@ from arrears.application.strategy import (
     Strategy,
     default_strategies,
 )
+from arrears.compliance import codec, packs
 from arrears.compliance import engine as compliance_engine
-from arrears.compliance import packs
 from arrears.compliance.facts import Facts
 from arrears.compliance.model import (
     ActionKind,
@@ -170,6 +171,22 @@ def _draft_offer(uow: UnitOfWork, booked: BookedLoan, step: Step
     return plan, shown, ""
 
 
+@dataclass(slots=True, kw_only=True)
+class _KnownFacts:
+    """A borrower's facts as a strategy run holds them, and their codec JSON once a message
+    carries them: the same facts stand for each step of the loan until the run adds an
+    attempt (a planned call) to the debtor."""
+
+    debtor: Debtor
+    facts: Facts
+    _json: Any = None
+
+    def json(self) -> Any:
+        if self._json is None:
+            self._json = codec.to_json(self.facts)
+        return self._json
+
+
 @dataclass(slots=True)
 class _Batch:
     actions: list[PlannedAction] = field(default_factory=list)
@@ -259,6 +276,7 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
     batch = _Batch()
     now = clock.now()
     debtors: dict[int, Debtor] = {}
+    facts_of: dict[int, _KnownFacts] = {}
     for row, strategy, arm, step, d, key in todo:
         booked = booked_by_id[row.loan_id]
         pack_code = products[row.product_code].jurisdiction.lower()
@@ -271,8 +289,11 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
             history=history.get(row.borrower_id, ()),
             preferences=preferences.get(row.borrower_id, ()),
             disputes=disputes.get(row.loan_ref, ()))
-        facts = debtor.facts(agency_whitelist=whitelist,
-                             refused_to_pay_at=refusals.get(row.borrower_id))
+        known = facts_of.get(row.loan_id)
+        if known is None or known.debtor is not debtor:
+            known = facts_of[row.loan_id] = _KnownFacts(debtor=debtor, facts=debtor.facts(
+                agency_whitelist=whitelist, refused_to_pay_at=refusals.get(row.borrower_id)))
+        facts = known.facts
         base: dict[str, Any] = dict(
             action_key=key, loan_id=row.loan_id, business_date=day, strategy=strategy.name,
             arm=arm, step=step.name, kind=step.kind.value, planned_at=planned_at)
@@ -285,7 +306,7 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
                 continue
         if step.kind in MESSAGE_KINDS:
             action, message, decision = _plan_message(
-                row, booked, step, d, amount, day, debtor, facts, planned_at, key, pack_code,
+                row, booked, step, d, amount, day, debtor, known, planned_at, key, pack_code,
                 pack, renderer, lender, now, base, offer)
             if decided is not None and message is not None and decision is not None \
                     and decision.allowed:
@@ -320,7 +341,8 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
 
 
 def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, day: date,
-                  debtor: Debtor, facts: Facts, planned_at: datetime, key: str, pack_code: str,
+                  debtor: Debtor, known: _KnownFacts, planned_at: datetime, key: str,
+                  pack_code: str,
                   pack: Any,
                   renderer: Renderer, lender: Lender, now: datetime, base: dict[str, Any],
                   offer: dict[str, Any] | None = None,
@@ -336,7 +358,7 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
     purpose = Purpose.REMINDER if d <= 0 else Purpose.COLLECTION
     content = f"{rendered.subject}\n{rendered.body}" if rendered.subject else rendered.body
     action = contact_action(kind, debtor, point=point, content=content, purpose=purpose)
-    decision = compliance_engine.decide(action, facts, pack, planned_at)
+    decision = compliance_engine.decide(action, known.facts, pack, planned_at)
     message_id = stable_id("msg", key)
     if not decision.allowed and decision.next_allowed_at is None:
         return PlannedAction(**base, status="cancelled", rule_ids=_rule_ids(decision),
@@ -348,7 +370,8 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
         borrower_id=row.borrower_id, business_date=day, template=step.template,
         language=row.language, recipient=address, subject=rendered.subject,
         body=rendered.body, pack=pack_code,
-        compliance=compliance_document(action, facts), next_attempt_at=send_at,
+        compliance=compliance_document(action, known.facts, facts_json=known.json()),
+        next_attempt_at=send_at,
         created_at=now)
     if decision.allowed:
         return PlannedAction(**base, status="scheduled", scheduled_at=send_at,
@@ -562,16 +585,27 @@ def add_agency(agency: Agency, *, jurisdiction: str, uow_factory: Callable[[], U
     return agency_id
 
 
-def recall_case(borrower_ref_or_case: int, on: date, *, uow_factory: Callable[[], UnitOfWork]
-                ) -> bool:
+def recall_case(case_id: int, on: date, *, by: str, uow_factory: Callable[[], UnitOfWork],
+                clock: Clock) -> bool:
     """Recall a case from its agency on `on` (it returns to an internal queue at the next
-    case sync). False if the case is not placed."""
+    case sync), as `by` (`Principal.identity`). The delegation ends with it: the agency's
+    credentials on the borrower's loans are revoked at once, and `placement.recalled` names
+    who recalled it. False if the case is not placed."""
+    at = clock.now()
     with uow_factory() as uow:
-        placed = uow.collections.active_placements(on)
-        found = placed.get(borrower_ref_or_case)
+        found = uow.collections.active_placements(on).get(case_id)
         if found is None:
             return False
-        uow.collections.recall(found[0], on)
+        placement_id, agency_id = found
+        agency = next(a.agency_ref for a in uow.collections.agencies() if a.id == agency_id)
+        uow.collections.recall(placement_id, on)
+        revoked = credentials.revoke_held(uow, case_id, at, agency_ref=agency,
+                                          reason=f"case {case_id} recalled from {agency}")
+        uow.events.emit([Event(
+            message_id=f"placement.recalled:{placement_id}", topic="placement.recalled",
+            loan_id=None, business_date=on, created_at=at,
+            payload={"case_id": case_id, "agency": agency, "by": by,
+                     "credentials_revoked": revoked})])
         uow.commit()
     return True
 

@@ -238,6 +238,20 @@ def revoke(id_or_token: str, *, uow_factory: Callable[[], UnitOfWork], keys: Key
     return ref
 
 
+def revoke_held(uow: UnitOfWork, case_id: int, at: datetime, *, reason: str,
+                collector_ref: str = "", agency_ref: str = "") -> list[str]:
+    """In `uow`: revoke every credential the collector (or the agency) holds on the loans of
+    the case's borrower, as the holder stops collecting them (a recall, a reassignment), each
+    revocation kept on the borrower's evidence chain with `reason`. Returns their ids."""
+    held = uow.credentials.held_on_case(case_id, at, collector_ref=collector_ref,
+                                        agency_ref=agency_ref)
+    for ref, borrower_id in held:
+        uow.credentials.revoke(ref, at)
+        evidence.record(uow, borrower_id, "credential_revoked", at,
+                        {"credential": ref, "reason": reason})
+    return [ref for ref, _ in held]
+
+
 def revocation_list(*, uow_factory: Callable[[], UnitOfWork], keys: KeyVault,
                     clock: Clock, issuer: str) -> str:
     """A signed list of every revoked credential id (a JWS anyone can check with the JWKS)."""

@@ -26,7 +26,14 @@ from arrears.application.handlers.plan_outcomes import APPROVED, without_plan
 from arrears.application.loan_file import money_text, parse_plan
 from arrears.application.plan_documents import forgiven, preview_document
 from arrears.application.plan_policy import InvalidPolicy, PlanPolicy, parse_policy
-from arrears.application.ports import BookedLoan, Clock, Event, PlanRecord, UnitOfWork
+from arrears.application.ports import (
+    BookedLoan,
+    Clock,
+    Event,
+    PlanRecord,
+    PlanRefTaken,
+    UnitOfWork,
+)
 from arrears.application.transitions import change
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import Loan, Payment, summarize
@@ -45,6 +52,8 @@ LAPSED_BY = "book"  # who "decides" a proposal its business date passed by
 GRANTED = ("approved", "kept", "broken")
 APPROVERS = (Role.COLLECTOR, Role.SUPERVISOR)
 MAX_ACTOR = 64
+PROPOSE_ATTEMPTS = 3
+"""Tries at a free plan ref when concurrent proposals keep taking the one chosen."""
 MAX_REASON = 400
 # Kinds that set a new first installment, which the policy's minimum applies to.
 RESCHEDULING = (PlanKind.REAGE, PlanKind.DEFERRAL, PlanKind.HOLIDAY, PlanKind.REAMORTIZE)
@@ -124,6 +133,9 @@ def _within_limits(view: PlanPreview, policy: PlanPolicy, loan: Loan) -> None:
                                      f"{loan.product.jurisdiction} cap {view.cap:.2%}")
     owed = view.borrower_total_before
     waived = forgiven(view)
+    if view.plan.kind is PlanKind.WAIVER and waived == 0:
+        raise PlanRefused("plan.waive", "forgives nothing of what the loan owes: a share "
+                                        "too small, or nothing owed in its buckets")
     if owed > 0 and Decimal(waived) / owed > policy.max_waiver_share:
         raise PlanRefused("policy.max_waiver_share",
                           f"forgives {money_text(waived, currency)} of "
@@ -223,13 +235,33 @@ def propose(
     caps: Mapping[str, Decimal] = DEFAULT_APR_CAPS,
 ) -> dict[str, Any]:
     """Propose a plan for the open business date and return its preview; nothing is stored
-    when a rule refuses it (see `draft`)."""
+    when a rule refuses it (see `draft`), nor while another proposal on the loan awaits a
+    decision (a form sent twice proposes once). Two proposals at once on different loans may
+    choose the same plan ref: the one that loses rolls back whole and is drafted again."""
     _actor(proposed_by, "proposed_by")
+    attempt = 1
+    while True:
+        try:
+            return _propose_once(loan_ref, terms, proposed_by=proposed_by,
+                                 uow_factory=uow_factory, clock=clock, caps=caps)
+        except PlanRefTaken:
+            if attempt == PROPOSE_ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def _propose_once(loan_ref: str, terms: Mapping[str, Any], *, proposed_by: str,
+                  uow_factory: Callable[[], UnitOfWork], clock: Clock,
+                  caps: Mapping[str, Decimal]) -> dict[str, Any]:
     with uow_factory() as uow:
         booked = uow.book.get(loan_ref, for_update=True)
         if booked is None:
             raise PlanRefused("LOAN", f"no loan {loan_ref!r}")
-        plan, shown = draft(uow, booked, terms, caps=caps)
+        plan, shown = draft(uow, booked, terms, caps=caps)  # the terms' own faults first
+        pending = open_proposal(uow, booked)
+        if pending is not None:
+            raise PlanRefused("plan.pending", f"plan {pending.plan_ref} already awaits a "
+                                              "decision on this loan")
         document = record_proposal(uow, booked, plan, shown, proposed_by=proposed_by,
                                    at=clock.now())
         uow.commit()

@@ -16,12 +16,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from arrears.application.access import (
     MAX_REF,
     ROLE_SCOPES,
+    WEB_PREFIX,
     Principal,
     Role,
     parse_role,
 )
 from arrears.application.ports import Clock
-from arrears.application.web_users import USER_NAME, WEB_PREFIX, WebUnitOfWork, WebUserRow
+from arrears.application.web_users import USER_NAME, WebUnitOfWork, WebUserRow
 from arrears.domain.errors import DomainError
 
 MIN_PASSWORD = 12

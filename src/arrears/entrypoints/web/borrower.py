@@ -1,6 +1,8 @@
 """Borrower pages: sign in with a phone number on file and a one-time code (sent through the
 outbox), then the portal: my loans, what I owe today and how it is made up (the figures of
-`arrears loan status`), my contact history, and the credential check."""
+`arrears loan status`, an installment due today on its own line), my contact history, and
+the check of a collector's credential or visit notice (the public page's, asked about one of
+my loans)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
-from arrears.application import servicing_queries, workbench
+from arrears.application import borrower_portal, owed_today, workbench
 from arrears.application.handlers import login_codes
 from arrears.domain.errors import DomainError
+from arrears.entrypoints.web import public
 from arrears.entrypoints.web.pages import (
     SignInRequired,
     checked_form,
@@ -77,6 +80,26 @@ def sign_in(request: Request, form: Form) -> Response:
 def my_loans(request: Request, borrower_ref: Annotated[str, Depends(borrower)]) -> Response:
     ctx = web(request)
     mine = workbench.portal(borrower_ref, uow_factory=ctx.uow_factory)
-    loans = [servicing_queries.loan_status_document(ref, uow_factory=ctx.uow_factory)
-             for ref in mine.loan_refs]
+    loans = [owed_today.owed_today(ref, uow_factory=ctx.uow_factory) for ref in mine.loan_refs]
     return render(request, "portal.html", {"loans": loans, "history": mine.history})
+
+
+@router.get("/me/verify")
+def my_verify_page(request: Request, borrower_ref: Annotated[str, Depends(borrower)],
+                   token: str = "", debt: str = "") -> Response:
+    """The check, with my loans to ask about; with `token` (a QR code's link), the verdict."""
+    loans = borrower_portal.loans_of(borrower_ref, uow_factory=web(request).uow_factory)
+    if token.strip():
+        return public.check(request, token.strip()[:public.MAX_TOKEN],
+                            debt.strip()[:public.MAX_DEBT], action="/me/verify", loans=loans)
+    return render(request, "verify.html", {"token": "", "debt": "", "result": None,
+                                           "action": "/me/verify", "loans": loans})
+
+
+@router.post("/me/verify")
+def my_verify(request: Request, borrower_ref: Annotated[str, Depends(borrower)], form: Form
+              ) -> Response:
+    loans = borrower_portal.loans_of(borrower_ref, uow_factory=web(request).uow_factory)
+    return public.check(request, text(form, "token", max_length=public.MAX_TOKEN),
+                        text(form, "debt", required=False, max_length=public.MAX_DEBT),
+                        action="/me/verify", loans=loans)

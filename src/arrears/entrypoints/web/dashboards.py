@@ -1,23 +1,23 @@
 """The supervisor's and the compliance officer's dashboards: each figure as a chart (inline
 SVG) with its numbers in a table beside it, and the supervisor's maker-checker decisions on
 plans awaiting approval (`plans.approve` / `plans.reject`, as `arrears plans approve` runs
-them). Every route checks the role: supervisors (and admins) supervise, compliance officers
-(and admins) see the compliance dashboard; anyone else gets a 403 page."""
+them). The supervisor's page also lists the open cases to assign and the agencies'
+placements to recall (the actions are `supervision`). Every route checks the role:
+supervisors (and admins) supervise, compliance officers (and admins) see the compliance
+dashboard; anyone else gets a 403 page."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
-from arrears.application import dashboards, plan_documents, queries
+from arrears.application import dashboards, plan_documents, queries, supervision
 from arrears.application.access import NotFound, Principal, Role
 from arrears.application.handlers import plans
 from arrears.application.loan_file import money_text
-from arrears.application.web_users import WEB_PREFIX
 from arrears.domain.errors import DomainError
 from arrears.entrypoints.web import charts
 from arrears.entrypoints.web.i18n import Translator
@@ -30,14 +30,13 @@ from arrears.entrypoints.web.pages import (
     translator,
     web,
 )
-from arrears.entrypoints.web.staff import staff_in
+from arrears.entrypoints.web.staff import CASE_ID, PLAN_REF, staff_in
 
 router = page_router()
 Form = Annotated[FormData, Depends(checked_form)]
 Supervisor = Annotated[Principal, Depends(staff_in(Role.SUPERVISOR, Role.ADMIN))]
 Officer = Annotated[Principal, Depends(staff_in(Role.COMPLIANCE, Role.ADMIN))]
 MAX_PLAN_REF = 20
-PLAN_REF = re.compile(r"PL-\d{1,12}")
 
 
 def share(part: int, whole: int) -> Decimal:
@@ -75,13 +74,26 @@ def _supervisor_charts(board: dashboards.SupervisorBoard, _: Translator) -> dict
     }
 
 
-def _supervisor_page(request: Request, principal: Principal, *, decided: str = "",
-                     error: DomainError | None = None) -> Response:
-    board = dashboards.supervisor_board(uow_factory=web(request).uow_factory)
+def supervisor_page(request: Request, principal: Principal, *, decided: str = "",
+                    assigned: str = "", recalled: str = "", after: int = 0,
+                    placed_after: int = 0, error: DomainError | None = None,
+                    error_case: int | None = None) -> Response:
+    """The supervisor's page with the cases after `after` and the placements after
+    `placed_after`; at most one notice (`decided` a plan id, `assigned` or `recalled` a case
+    id) or one refusal (`error`, a 422; about the case `error_case` when an action on it was
+    refused)."""
+    ctx = web(request)
+    board = dashboards.supervisor_board(uow_factory=ctx.uow_factory)
+    work = supervision.assignments(principal, ctx.services.clock.now(), after=after,
+                                   placed_after=placed_after, uow_factory=ctx.uow_factory)
     return render(request, "supervisor.html", {
         "principal": principal, "board": board, "decided": decided, "error": error,
+        "assigned": assigned, "recalled": recalled, "work": work,
+        "cursors": {"after": after, "placed_after": placed_after}, "error_case": error_case,
+        "loads": {c.collector_ref: c for c in board.collectors},
         "charts": _supervisor_charts(board, translator(request)),
         "balances": {b.bucket: money_text(b.balance, board.currency) for b in board.buckets},
+        "money_text": money_text,
         "kept_share": {c.collector_ref: share(c.promises_kept,
                                               c.promises_kept + c.promises_broken)
                        for c in board.collectors}},
@@ -89,9 +101,18 @@ def _supervisor_page(request: Request, principal: Principal, *, decided: str = "
 
 
 @router.get("/supervise")
-def supervise(request: Request, principal: Supervisor, decided: str = "") -> Response:
-    return _supervisor_page(request, principal,
-                            decided=decided if PLAN_REF.fullmatch(decided) else "")
+def supervise(request: Request, principal: Supervisor, decided: str = "", assigned: str = "",
+              recalled: str = "", after: str = "", placed_after: str = "") -> Response:
+    return supervisor_page(request, principal,
+                           decided=decided if PLAN_REF.fullmatch(decided) else "",
+                           assigned=assigned if CASE_ID.fullmatch(assigned) else "",
+                           recalled=recalled if CASE_ID.fullmatch(recalled) else "",
+                           after=cursor(after), placed_after=cursor(placed_after))
+
+
+def cursor(value: object) -> int:
+    """A page cursor (the last case id of the page before); anything else is the first."""
+    return int(value) if isinstance(value, str) and CASE_ID.fullmatch(value) else 0
 
 
 @router.get("/supervise/plans/{plan_id}")
@@ -115,7 +136,7 @@ def _decide(request: Request, principal: Principal, plan_id: str, form: FormData
     """Approve or reject as the signed-in supervisor; a refusal (the proposer deciding, a
     rule the loan now breaks) is shown on the dashboard, naming the rule."""
     ctx = web(request)
-    by = principal.key_ref.removeprefix(WEB_PREFIX)
+    by = principal.identity
     try:
         if approve:
             plans.approve(plan_id[:MAX_PLAN_REF], by=by, role=principal.role,
@@ -126,7 +147,7 @@ def _decide(request: Request, principal: Principal, plan_id: str, form: FormData
                                      max_length=plans.MAX_REASON),
                          uow_factory=ctx.services.uow_factory, clock=ctx.services.clock)
     except DomainError as error:
-        return _supervisor_page(request, principal, error=error)
+        return supervisor_page(request, principal, error=error)
     return redirect(request, f"/supervise?decided={plan_id[:MAX_PLAN_REF]}")
 
 

@@ -17,6 +17,8 @@ from babel.dates import format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_percent
 
+from arrears.application.loan_file import money_text
+
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 CATALOGS = {"zh-CN": "zh_CN"}
@@ -73,6 +75,19 @@ class Translator:
 
     def money(self, amount: str, currency: str) -> str:
         return str(format_currency(Decimal(amount), currency, locale=self.locale))
+
+    def minor(self, units: int, currency: str) -> str:
+        """An amount held in minor units (an application query's integer figure)."""
+        return self.money(money_text(units, currency), currency)
+
+    def fine(self, amount: str, currency: str) -> str:
+        """An amount with all of its sub-minor digits (an accrual as accrued), never rounded."""
+        return str(format_currency(Decimal(amount), currency, locale=self.locale,
+                                   decimal_quantization=False))
+
+    def rate(self, share: Decimal) -> str:
+        """An annual rate (0.27) as a percentage (27%) with every digit it has."""
+        return str(format_percent(share, locale=self.locale, decimal_quantization=False))
 
     def percent(self, share: str | Decimal, places: int = 1) -> str:
         """A share (0.1834) as a percentage (18.3%), exactly, to `places` decimals."""

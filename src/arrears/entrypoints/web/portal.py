@@ -10,6 +10,7 @@ same as a loan that does not exist.
 from __future__ import annotations
 
 import re
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,10 +20,11 @@ from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
 from arrears.adapters.bundle import write_zip
-from arrears.application import borrower_portal, servicing_queries
+from arrears.application import borrower_portal, day_by_day, owed_today, statements
 from arrears.application.access import NotFound
 from arrears.application.handlers import complaints, disputes, evidence
 from arrears.application.handlers.collections import Lender
+from arrears.application.loan_file import money_text
 from arrears.domain.errors import DomainError
 from arrears.entrypoints.web.borrower import borrower
 from arrears.entrypoints.web.pages import checked_form, page_router, redirect, render, text, web
@@ -34,28 +36,45 @@ MAX_REF = 64
 BUNDLE_NAME = "evidence-bundle.zip"
 RECEIVED = re.compile(r"(PL|DSP|CMP)-\d{1,12}")
 """What the "received" note may name: a plan, dispute or complaint id, nothing else."""
+PAID = re.compile(r"portal-[0-9a-f]{32}")
+"""What the "payment received" note may name: a payment key the Pay form made."""
 
 
-def _loan_page(request: Request, borrower_ref: str, loan_id: str, *, sent: str = "",
-               error: DomainError | None = None, form: dict[str, str] | None = None
-               ) -> Response:
+def show_loan(request: Request, borrower_ref: str, loan_id: str, *, sent: str = "",
+              paid: str = "", error: DomainError | None = None,
+              pay_error: DomainError | None = None,
+              form: dict[str, str] | None = None) -> Response:
+    """The loan's page: what is owed and how it was computed day by day, its payments (and
+    the Pay form, with the demo gateway), plans, disputes and complaints; with `error` (a
+    request's form) or `pay_error` (the Pay form's), the form as sent and the field named
+    (422)."""
     ctx = web(request)
     requests = borrower_portal.loan_requests(
         borrower_ref, loan_id[:MAX_REF], uow_factory=ctx.uow_factory,
         rehearsal=ctx.uow_factory.rehearsal, clock=ctx.services.clock)
-    loan = servicing_queries.loan_status_document(requests.loan_ref,
-                                                  uow_factory=ctx.uow_factory)
+    owed = owed_today.owed_today(requests.loan_ref, uow_factory=ctx.uow_factory)
+    figures = day_by_day.breakdown(statements.book_explanation(requests.loan_ref,
+                                                               uow_factory=ctx.uow_factory))
+    pay_form = ctx.settings.demo_gateway and owed.payable
     return render(request, "portal_loan.html", {
-        "loan": loan, "requests": requests, "sent": sent, "error": error,
+        "loan": owed, "figures": figures, "requests": requests, "sent": sent, "error": error,
+        "pay_error": pay_error,
+        "paid": next((p for p in figures.payments if p.key == paid), None) if paid else None,
+        "pay_gateway": ctx.settings.demo_gateway,
+        "prefill": money_text(owed.total_due, owed.currency) if owed.total_due else "",
+        # One token per Pay form shown: a form sent twice is one payment (its idempotency key).
+        "payment_token": secrets.token_urlsafe(18) if pay_form else "",
         "form": form or {}, "about": borrower_portal.DISPUTE_ABOUT,
-        "categories": borrower_portal.COMPLAINT_CATEGORIES}, status=422 if error else 200)
+        "categories": borrower_portal.COMPLAINT_CATEGORIES},
+        status=422 if error or pay_error else 200)
 
 
 @router.get("/me/loans/{loan_id}")
-def loan_page(request: Request, loan_id: str, borrower_ref: Borrower, sent: str = ""
-              ) -> Response:
-    return _loan_page(request, borrower_ref, loan_id,
-                      sent=sent if RECEIVED.fullmatch(sent) else "")
+def loan_page(request: Request, loan_id: str, borrower_ref: Borrower, sent: str = "",
+              paid: str = "") -> Response:
+    return show_loan(request, borrower_ref, loan_id,
+                     sent=sent if RECEIVED.fullmatch(sent) else "",
+                     paid=paid if PAID.fullmatch(paid) else "")
 
 
 def _shown(error: DomainError) -> DomainError:
@@ -72,7 +91,7 @@ def _acted(request: Request, borrower_ref: str, loan_id: str, form: dict[str, st
     except NotFound:
         raise
     except DomainError as error:
-        return _loan_page(request, borrower_ref, loan_id, error=_shown(error), form=form)
+        return show_loan(request, borrower_ref, loan_id, error=_shown(error), form=form)
     return redirect(request, f"/me/loans/{loan_id[:MAX_REF]}?sent={ref}")
 
 

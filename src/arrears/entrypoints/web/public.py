@@ -3,6 +3,7 @@ a token, or open the QR code's `/verify?token=…`), rate-limited per client."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -27,6 +28,7 @@ from arrears.entrypoints.web.session import LANGUAGE_COOKIE
 router = page_router()
 Form = Annotated[FormData, Depends(checked_form)]
 MAX_TOKEN = 4000
+MAX_DEBT = 64
 YEAR = 365 * 24 * 3600
 
 
@@ -56,16 +58,23 @@ def _verdict(judgement: Judgement) -> dict[str, Any]:
             "scopes": [s.value for s in claims.scopes] if claims is not None else []}
 
 
-def _check(request: Request, token: str, debt: str) -> Response:
+def check(request: Request, token: str, debt: str, *, action: str = "/verify",
+          loans: Sequence[str] | None = None) -> Response:
+    """The verdict on `token` (about `debt`, when given) on the verification page, whose form
+    posts to `action`. `loans` are a signed-in borrower's, the only debts they may ask
+    about: any other is not asked about, and the page says so."""
     ctx = web(request)
     limit(request, ctx.verify_limiter)
     services = ctx.services
+    ignored = debt if loans is not None and debt and debt not in loans else ""
+    asked = "" if ignored else debt
     question = credentials.question_on(None, services.clock.now(),
                                        services.settings.business_time_zone,
-                                       debt=debt or None, scope=None)
+                                       debt=asked or None, scope=None)
     judgement = credentials.verify(token, question, uow_factory=services.uow_factory,
                                    keys=services.keys)
-    return render(request, "verify.html", {"token": token, "debt": debt,
+    return render(request, "verify.html", {"token": token, "debt": asked, "ignored": ignored,
+                                           "action": action, "loans": loans,
                                            "zone": services.settings.business_time_zone,
                                            "result": _verdict(judgement)})
 
@@ -74,11 +83,12 @@ def _check(request: Request, token: str, debt: str) -> Response:
 def verify_page(request: Request, token: str = "", debt: str = "") -> Response:
     """The form; with `token` (the QR code's link), the verdict at once."""
     if token.strip():
-        return _check(request, token.strip()[:MAX_TOKEN], debt.strip()[:64])
-    return render(request, "verify.html", {"token": "", "debt": "", "result": None})
+        return check(request, token.strip()[:MAX_TOKEN], debt.strip()[:MAX_DEBT])
+    return render(request, "verify.html", {"token": "", "debt": "", "result": None,
+                                           "loans": None})
 
 
 @router.post("/verify")
 def verify_submit(request: Request, form: Form) -> Response:
-    return _check(request, text(form, "token", max_length=MAX_TOKEN),
-                  text(form, "debt", required=False, max_length=64))
+    return check(request, text(form, "token", max_length=MAX_TOKEN),
+                 text(form, "debt", required=False, max_length=MAX_DEBT))

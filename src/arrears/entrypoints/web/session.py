@@ -35,6 +35,9 @@ class WebSettings:
     session_secret: str = field(repr=False)  # kept out of logs and tracebacks
     verify_per_minute: int = 30  # ARREARS_WEB_VERIFY_RATE: credential checks per client
     sign_in_per_minute: int = 10  # ARREARS_WEB_SIGN_IN_RATE: sign-in and code requests
+    # ARREARS_WEB_DEMO_GATEWAY=1 (`serve --demo` sets it): the portal's Pay button posts
+    # through a demo payment channel. Off, no page can make a payment that no money backs.
+    demo_gateway: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebSettings:
@@ -51,7 +54,8 @@ class WebSettings:
                               f"must be at least {MIN_SECRET_BYTES} bytes")
         return cls(session_secret=secret,
                    verify_per_minute=_rate(env, "ARREARS_WEB_VERIFY_RATE", 30),
-                   sign_in_per_minute=_rate(env, "ARREARS_WEB_SIGN_IN_RATE", 10))
+                   sign_in_per_minute=_rate(env, "ARREARS_WEB_SIGN_IN_RATE", 10),
+                   demo_gateway=_switch(env, "ARREARS_WEB_DEMO_GATEWAY"))
 
 
 def _rate(env: Mapping[str, str], name: str, default: int) -> int:
@@ -61,6 +65,13 @@ def _rate(env: Mapping[str, str], name: str, default: int) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100_000:
         raise DomainError(name, "must be a whole number from 1 to 100000")
     return int(raw)
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "0")
+    if raw not in ("0", "1"):
+        raise DomainError(name, "must be 0 or 1")
+    return raw == "1"
 
 
 @dataclass(slots=True)

@@ -8,8 +8,18 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from arrears import bootstrap
 from arrears.adapters.channels.config import ChannelSettings, build_channels
+from arrears.domain.errors import DomainError
 from arrears.entrypoints.api.deps import TokenBuckets
-from arrears.entrypoints.web import borrower, dashboards, portal, public, staff
+from arrears.entrypoints.web import (
+    borrower,
+    case_actions,
+    dashboards,
+    demo_gateway,
+    portal,
+    public,
+    staff,
+    supervision,
+)
 from arrears.entrypoints.web.pages import WebContext
 from arrears.entrypoints.web.session import Sessions, WebSettings
 
@@ -17,6 +27,9 @@ PER_MINUTE = 1 / 60
 
 
 def mount(app: FastAPI, services: bootstrap.Services, settings: WebSettings) -> None:
+    if settings.demo_gateway and app.state.ctx.settings.callback_secret is None:
+        raise DomainError("ARREARS_WEB_DEMO_GATEWAY", "needs ARREARS_CALLBACK_SECRET: the "
+                                                      "demo channel signs its notices with it")
     templates = Environment(loader=PackageLoader("arrears.entrypoints.web", "templates"),
                             autoescape=select_autoescape(default=True), trim_blocks=True,
                             lstrip_blocks=True)
@@ -31,6 +44,8 @@ def mount(app: FastAPI, services: bootstrap.Services, settings: WebSettings) -> 
                                     services.clock)["sms"])
     app.mount("/static", StaticFiles(packages=[("arrears.entrypoints.web", "static")]),
               name="static")
-    for router in (public.router, staff.router, dashboards.router, borrower.router,
-                   portal.router):
+    for router in (public.router, staff.router, case_actions.router, dashboards.router,
+                   supervision.router, borrower.router, portal.router):
         app.include_router(router)
+    if settings.demo_gateway:  # off, there is no such page: no check runs before the 404
+        app.include_router(demo_gateway.router)

@@ -1,6 +1,7 @@
 """Staff pages: sign in and out, the collector workbench (my queue; a case with its figures,
-schedule, payments, contact history and each channel's next allowed time), the call-script
-screen as it is typed, and logging a contact's outcome.
+schedule, payments, contact history, promises and plans, and each channel's next allowed
+time), the call-script screen as it is typed, and logging a contact's outcome. (Recording a
+promise and proposing a plan from the case page are `case_actions`.)
 
 Every read goes through the scoping the API uses (`application.access`): a case out of the
 user's scope is a 404, as it is for an API key of the same role.
@@ -8,19 +9,21 @@ user's scope is a 404, as it is for an API key of the same role.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
-from arrears.application import queries, workbench
+from arrears.application import plan_documents, queries, workbench
 from arrears.application.access import NotFound, Principal, Role
 from arrears.application.contact_decisions import CHANNELS
 from arrears.application.contacts import CONTACT_OUTCOMES
 from arrears.application.handlers import casework, users
 from arrears.application.loan_file import money_text
 from arrears.domain.errors import DomainError
+from arrears.domain.plans import WAIVABLE, PlanKind
 from arrears.entrypoints.web.pages import (
     Forbidden,
     SignInRequired,
@@ -51,6 +54,15 @@ def staff(request: Request) -> Principal:
 Staff = Annotated[Principal, Depends(staff)]
 HOMES = {Role.SUPERVISOR: "/supervise", Role.COMPLIANCE: "/compliance"}
 """Where each role lands after signing in (the others: their queue)."""
+CASE_PLANS = 20
+"""The case page lists a loan's latest plans, this many (the API lists them all)."""
+PLAN_PARAMETERS = ("terms", "first_due_on", "months", "until", "amount", "rate")
+"""The plan parameters the case page's form takes, named as the plan document names them."""
+WAIVE_FIELDS = {f"waive_{component.value}": component.value for component in WAIVABLE}
+"""A waiver's share to forgive per balance bucket: form field → bucket."""
+CASE_ID = re.compile(r"\d{1,18}")
+"""A case's (or a promise's) id in a URL or a notice; anything else names none."""
+PLAN_REF = re.compile(r"PL-\d{1,12}")
 
 
 def staff_in(*roles: Role) -> Callable[[Request], Principal]:
@@ -105,20 +117,33 @@ def my_queue(request: Request, principal: Staff) -> Response:
         "balances": {r.case_id: money_text(r.balance, currency) for r in rows}})
 
 
-def _case_values(request: Request, principal: Principal, loan_id: str) -> dict[str, Any]:
+def case_values(request: Request, principal: Principal, loan_id: str) -> dict[str, Any]:
+    """What the case page shows (the loan in `principal`'s scope, else `NotFound`), with its
+    forms empty and no notice; a refused form's route fills in its error and values."""
     ctx = web(request)
     view = workbench.case_view(principal, loan_id, ctx.services.clock.now(),
                                uow_factory=ctx.uow_factory)
     return {"principal": principal, "view": view,
             "loan": queries.loan_document(loan_id, uow_factory=ctx.uow_factory),
-            "channels": CHANNELS, "outcomes": tuple(CONTACT_OUTCOMES),
-            "error": None, "refused": None, "logged": False, "form": {}}
+            "plans": plan_documents.list_document(loan_ref=loan_id, status=None,
+                                                  limit=CASE_PLANS,
+                                                  uow_factory=ctx.uow_factory)["plans"],
+            "money_text": money_text, "channels": CHANNELS, "outcomes": tuple(CONTACT_OUTCOMES),
+            "case_plans": CASE_PLANS, "case_promises": workbench.CASE_PROMISES,
+            "plan_kinds": tuple(kind.value for kind in PlanKind),
+            "plan_parameters": PLAN_PARAMETERS, "waive_fields": WAIVE_FIELDS,
+            "error": None, "refused": None, "logged": False, "form": {},
+            "promised": "", "promise_error": None, "promise_form": {},
+            "proposed": "", "plan_error": None, "plan_form": {}, "preview": None}
 
 
 @router.get("/work/loans/{loan_id}")
-def case_page(request: Request, loan_id: str, principal: Staff, logged: str = "") -> Response:
-    values = _case_values(request, principal, loan_id)
-    values["logged"] = logged == "1"
+def case_page(request: Request, loan_id: str, principal: Staff, logged: str = "",
+              promised: str = "", proposed: str = "") -> Response:
+    values = case_values(request, principal, loan_id)
+    values.update(logged=logged == "1",
+                  promised=promised if CASE_ID.fullmatch(promised) else "",
+                  proposed=proposed if PLAN_REF.fullmatch(proposed) else "")
     return render(request, "case.html", values)
 
 
@@ -149,13 +174,13 @@ def log_contact(request: Request, loan_id: str, principal: Staff, form: Form) ->
                              notes=fields["notes"], script=fields["script"],
                              uow_factory=ctx.uow_factory)
     except casework.ContactRefused as refused:
-        values = _case_values(request, principal, loan_id)
+        values = case_values(request, principal, loan_id)
         values.update(refused=refused, form=fields)
         return render(request, "case.html", values, status=422)
     except NotFound:
         raise
     except DomainError as error:
-        values = _case_values(request, principal, loan_id)
+        values = case_values(request, principal, loan_id)
         values.update(error=error, form=fields)
         return render(request, "case.html", values, status=422)
     return redirect(request, f"/work/loans/{loan_id}?logged=1")

@@ -59,10 +59,12 @@ def list_cases(ctx: Ctx,
 @router.put("/cases/{case_id}/assignment", status_code=204)
 def assign_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)],
                 body: schemas.Assignment, ctx: Ctx,
-                _: Annotated[Principal, Depends(require(Scope.CASES_ASSIGN))]) -> None:
+                principal: Annotated[Principal, Depends(require(Scope.CASES_ASSIGN))]
+                ) -> None:
     """Assign an open case to a collector who works its bucket."""
     try:
-        case_assignment.assign_case(case_id, body.collector_id, uow_factory=ctx.uow_factory)
+        case_assignment.assign_case(case_id, body.collector_id, by=principal.identity,
+                                    uow_factory=ctx.uow_factory, clock=ctx.services.clock)
     except case_assignment.CaseNotFound as error:
         raise NotFound(error.field, error.reason) from None
 

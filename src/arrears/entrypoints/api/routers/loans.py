@@ -134,11 +134,11 @@ def log_contact(loan_id: LoanPath, body: schemas.ContactCreate, ctx: Ctx,
 def add_promise(loan_id: LoanPath, body: schemas.PromiseCreate, ctx: Ctx,
                 principal: Annotated[Principal, Depends(require(Scope.CONTACTS_WRITE))]
                 ) -> Any:
-    """Record a promise to pay, taken by the caller (agency or collector) or by the lender."""
+    """Record a promise to pay, taken by the caller (`Principal.identity`)."""
     currency = guard(ctx, principal, loan_id, "loans.promises")
     units = parse_amount(body.amount, currency, "amount")
     promise_id = casework.record_promise(loan_id, units, body.due_on,
-                                         collector=principal.actor or "",
+                                         collector=principal.identity,
                                          uow_factory=ctx.uow_factory,
                                          clock=ctx.services.clock)
     return {"loan_id": loan_id, "promise_id": promise_id,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from arrears import bootstrap
 from arrears.application import plan_documents
 from arrears.application.access import NotFound, Principal, Scope
 from arrears.application.handlers import plans
@@ -18,7 +17,6 @@ from arrears.entrypoints.api.deps import Ctx, require
 from arrears.entrypoints.api.routers.loans import guard
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
-PROPOSE_ATTEMPTS = 3
 LISTING = "plans"  # newest first: a cursor carries the last id shown, the next page is older
 
 
@@ -33,11 +31,6 @@ class PlanTerms(BaseModel):
 class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="", max_length=plans.MAX_REASON)
-
-
-def _actor(principal: Principal) -> str:
-    """Who acts, for maker-checker: the collector, or the API key."""
-    return principal.collector_ref or f"key:{principal.key_ref}"
 
 
 def _plan(ctx: Ctx, principal: Principal, plan_id: str, route: str) -> dict[str, Any]:
@@ -59,17 +52,8 @@ def propose(loan_id: Annotated[str, schemas.Ref], body: PlanTerms, ctx: Ctx,
     totals before and after, what is waived, the APR against the cap). A rule that refuses it
     answers 422 naming the rule, and nothing is stored."""
     guard(ctx, principal, loan_id, "plans.propose")
-    attempt = 1
-    while True:
-        try:
-            return plans.propose(loan_id, body.model_dump(), proposed_by=_actor(principal),
-                                 uow_factory=ctx.uow_factory, clock=ctx.services.clock)
-        except Exception as error:
-            # Two proposals at once may take the same next plan id: the loser's transaction
-            # rolled back whole, so it asks again for the id after the winner's.
-            if not bootstrap.is_duplicate_key_error(error) or attempt == PROPOSE_ATTEMPTS:
-                raise
-            attempt += 1
+    return plans.propose(loan_id, body.model_dump(), proposed_by=principal.identity,
+                         uow_factory=ctx.uow_factory, clock=ctx.services.clock)
 
 
 @router.get("/loans/{loan_id}/plans")
@@ -106,7 +90,7 @@ def approve(plan_id: Annotated[str, schemas.Ref], ctx: Ctx,
     """Approve a proposed plan: never by its proposer; a waiver above the collector's limit
     needs a supervisor. The loan is restated with the plan from the open date."""
     _plan(ctx, principal, plan_id, "plans.approve")
-    return plans.approve(plan_id, by=_actor(principal), role=principal.role,
+    return plans.approve(plan_id, by=principal.identity, role=principal.role,
                          uow_factory=ctx.uow_factory, clock=ctx.services.clock)
 
 
@@ -116,7 +100,7 @@ def reject(plan_id: Annotated[str, schemas.Ref], body: Decision, ctx: Ctx,
            ) -> dict[str, Any]:
     """Reject a proposed plan (never by its proposer); the loan is not touched."""
     _plan(ctx, principal, plan_id, "plans.reject")
-    return plans.reject(plan_id, by=_actor(principal), reason=body.reason,
+    return plans.reject(plan_id, by=principal.identity, reason=body.reason,
                         uow_factory=ctx.uow_factory, clock=ctx.services.clock)
 
 
@@ -127,5 +111,5 @@ def undo(plan_id: Annotated[str, schemas.Ref], ctx: Ctx,
     """Undo an approved plan while it is the loan's latest event (a plan above the
     collector's waiver limit: by a supervisor)."""
     _plan(ctx, principal, plan_id, "plans.undo")
-    return plans.undo(plan_id, by=_actor(principal), role=principal.role,
+    return plans.undo(plan_id, by=principal.identity, role=principal.role,
                       uow_factory=ctx.uow_factory, clock=ctx.services.clock)
