@@ -153,7 +153,7 @@ def test_a_collector_cannot_undo_what_only_a_supervisor_could_approve(book, clie
     policies["WLD-DAILY"]["collector_waiver_limit"] = "0.01"
     plans.set_policies(policies, uow_factory=book.uow_factory)
     admin, maker, checker = key(book, "admin"), key(book, "supervisor"), key(book, "supervisor")
-    handlers.sync_cases(CLOSED, uow_factory=book.uow_factory)
+    handlers.sync_cases(CLOSED, uow_factory=book.uow_factory, clock=book.clock)
     case = next(c for c in client.get("/api/v1/cases", headers=admin).json()["cases"]
                 if "WLD-1001" in c["loan_ids"])
     case_id = case["case_id"]

@@ -47,7 +47,7 @@ def book(small_book: bootstrap.Services) -> bootstrap.Services:
         eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock)
         casework.evaluate_promises(day, uow_factory=services.uow_factory,
                                    clock=services.clock)
-        handlers.sync_cases(day, uow_factory=services.uow_factory)
+        handlers.sync_cases(day, uow_factory=services.uow_factory, clock=services.clock)
         day += timedelta(days=1)
     handlers.run_strategies(CLOSED, uow_factory=services.uow_factory, clock=services.clock,
                             renderer=JinjaRenderer(),

@@ -5,6 +5,8 @@ complaint rates, and field visits under a written authorization."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,11 +18,14 @@ from arrears import bootstrap
 from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables
+from arrears.adapters.db.collections_store import SqlCollections
 from arrears.application import collections_demo
 from arrears.application.handlers import casework, credentials, eod, payments, servicing
 from arrears.application.handlers import collections as handlers
+from arrears.application.owed_today import owed_today
 from arrears.application.strategy import parse_strategy_text
 from arrears.domain.errors import DomainError
+from arrears.domain.loan import summarize
 
 from shipped import default_products
 
@@ -60,7 +65,7 @@ def _close_through(services: bootstrap.Services, day: date) -> None:
         casework.evaluate_promises(current, uow_factory=services.uow_factory,
                                    clock=services.clock)
         casework.refresh_recoveries(current, uow_factory=services.uow_factory)
-        handlers.sync_cases(current, uow_factory=services.uow_factory)
+        handlers.sync_cases(current, uow_factory=services.uow_factory, clock=services.clock)
         current += timedelta(days=1)
 
 
@@ -127,6 +132,65 @@ def test_a_bad_promise_names_the_field(book, loan, amount, due, collector, field
                                 uow_factory=book.uow_factory, clock=book.clock)
     assert error.value.field == field
     assert _rows(book, ct.promise) == []
+
+
+def test_a_loan_end_of_day_skipped_can_be_promised_its_payoff_as_the_portal_shows_it(
+        book) -> None:
+    """Paid up, WLD-1002 has nothing due for days: EOD leaves its stored state behind while
+    interest accrues, so the cap is the payoff brought forward to the closed date."""
+    services = book
+    paid_on = CLOSED + timedelta(days=1)
+    _pay(services, "WLD-1002", owed_today("WLD-1002", uow_factory=services.uow_factory)
+         .total_due, paid_on)
+    for day in (paid_on, paid_on + timedelta(days=1), paid_on + timedelta(days=2)):
+        eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock)
+    with services.uow_factory() as uow:
+        booked = uow.book.get("WLD-1002")
+    assert booked is not None and booked.state.as_of < paid_on + timedelta(days=2)
+    payoff = owed_today("WLD-1002", uow_factory=services.uow_factory).payoff_amount
+    assert payoff > summarize(booked.loan, booked.state).payoff_amount  # the stale figure
+    due = paid_on + timedelta(days=5)
+    with pytest.raises(DomainError) as error:
+        casework.record_promise("WLD-1002", payoff + 1, due, uow_factory=services.uow_factory,
+                                clock=services.clock)
+    assert error.value.field == "amount"
+    casework.record_promise("WLD-1002", payoff, due, uow_factory=services.uow_factory,
+                            clock=services.clock)
+    assert [row.amount for row in _rows(services, ct.promise)] == [payoff]
+
+
+def test_one_form_sent_twice_at_once_records_one_promise(book, monkeypatch) -> None:
+    """Both submits read "no promise yet" unless the loan's row makes them take turns: the
+    check is held open long enough for the other to get there."""
+    services = book
+    seen = SqlCollections.promise_made
+
+    def slow_promise_made(self, *args):
+        found = seen(self, *args)
+        time.sleep(0.5)
+        return found
+
+    monkeypatch.setattr(SqlCollections, "promise_made", slow_promise_made)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(casework.record_promise(
+                "WLD-1001", 10_000, date(2026, 3, 25), uow_factory=services.uow_factory,
+                clock=services.clock))
+        except DomainError as error:
+            outcomes.append(error.field)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes, key=str) == sorted([_rows(services, ct.promise)[0].id, "promise"],
+                                               key=str)
+    assert len(_rows(services, ct.promise)) == 1
 
 
 # --- contact logging -----------------------------------------------------------------------

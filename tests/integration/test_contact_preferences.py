@@ -66,7 +66,7 @@ def _close_through(services: bootstrap.Services, first: date, last: date) -> Non
     day = first
     while day <= last:
         eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock)
-        handlers.sync_cases(day, uow_factory=services.uow_factory)
+        handlers.sync_cases(day, uow_factory=services.uow_factory, clock=services.clock)
         day += timedelta(days=1)
 
 

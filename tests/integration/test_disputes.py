@@ -76,7 +76,7 @@ def _close(services: bootstrap.Services, last: date) -> None:
     day = OPEN if closed is None else closed + timedelta(days=1)
     while day <= last:
         eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock)
-        handlers.sync_cases(day, uow_factory=services.uow_factory)
+        handlers.sync_cases(day, uow_factory=services.uow_factory, clock=services.clock)
         day += timedelta(days=1)
 
 

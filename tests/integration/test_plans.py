@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from arrears.application.strategy import parse_strategy_text
 from arrears.domain.delinquency import LoanStatus
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import Payment, due_on, restructure, state_on, summarize
+from arrears.domain.product import Component
 
 from book_checks import assert_ledger_consistent
 from shipped import default_policies, default_products
@@ -220,6 +222,42 @@ def test_a_plan_whose_apr_exceeds_the_cap_is_refused(services):
     _book(services)
     refused = _refused(lambda: _propose(services, {**REAGE, "rate": "0.30"}), "apr.cap")
     assert "24.00%" in refused.reason
+
+
+@pytest.mark.parametrize("zero", ["0.00000000", "0E-8", "0", "-0.000"])
+def test_a_zero_rate_with_many_places_is_stored_fixed_point_and_approved(services, zero):
+    _book(services)
+    if "E" in zero:  # an input edge still refuses exponent forms
+        _refused(lambda: _propose(services, {**REAGE, "rate": zero}), "plan.rate")
+        return
+    plan_id = _propose(services, {**REAGE, "rate": zero})["plan_id"]
+    with services.engine.connect() as connection:
+        stored = json.loads(connection.scalar(
+            sa.select(pt.plan.c.terms).where(pt.plan.c.plan_ref == plan_id)))
+    assert "E" not in stored["rate"].upper()
+    _approve(services, plan_id)
+    assert _booked(services).loan.plans[0].rate == 0
+
+
+@pytest.mark.parametrize(("rate", "share"), [("0E-8", "1E+0"), ("1.5E-2", "5E-1")])
+def test_a_plan_stored_in_exponent_form_by_an_older_version_still_reads(services, rate,
+                                                                        share):
+    """Older versions wrote plans with str(Decimal): the book reads them without a migration."""
+    _book(services)
+    plan_id = _propose(services, {**REAGE, "rate": "0.01"})["plan_id"]
+    waiver_id = _propose(services, {"kind": "waiver", "waive": {"penalty": "1"}},
+                         loan="WLD-1002")["plan_id"]
+    _approve(services, plan_id)
+    _approve(services, waiver_id)
+    with services.engine.begin() as connection:
+        for ref, key, value in ((plan_id, "rate", rate), (waiver_id, "waive", {"penalty": share})):
+            terms = json.loads(connection.scalar(
+                sa.select(pt.plan.c.terms).where(pt.plan.c.plan_ref == ref)))
+            connection.execute(pt.plan.update().where(pt.plan.c.plan_ref == ref)
+                               .values(terms=json.dumps({**terms, key: value})))
+    assert _booked(services).loan.plans[0].rate == Decimal(rate)
+    assert _booked(services, "WLD-1002").loan.plans[0].waive == (
+        (Component.PENALTY, Decimal(share)),)
 
 
 def _loan_rows(services: bootstrap.Services) -> dict[str, list[tuple[Any, ...]]]:
@@ -419,6 +457,36 @@ def test_a_plan_is_offered_once_while_the_offer_is_open(services):
     assert lapsed.reason == f"lapsed: not decided on {first.effective_on}"
     assert fresh.status == "proposed" and fresh.effective_on == day + timedelta(days=2)
     _approve(services, fresh.plan_ref)
+
+
+@pytest.mark.parametrize(("first", "then", "lapses"), [
+    ("strategy", "C-01", True), ("strategy", "web:sup", True), ("strategy", "key:K-1", True),
+    ("strategy", "borrower:B-1001", False), ("strategy", "strategy:other", False),
+    ("borrower:B-1001", "C-01", False), ("C-02", "C-01", False), ("web:col", "web:sup", False),
+])
+def test_a_staff_proposal_lapses_a_strategys_offer_and_nothing_else(services, first, then,
+                                                                    lapses):
+    _book(services)
+    if first == "strategy":
+        _offer(services, PLAN_DAY - timedelta(days=1))
+    else:
+        _propose(services, by=first)
+    [pending] = _proposals(services)
+    if not lapses:
+        refused = _refused(lambda: _propose(services, {"kind": "deferral", "months": 1},
+                                            by=then), "plan.pending")
+        assert f"plan {pending.plan_ref} proposed by {pending.proposed_by} already" in \
+            refused.reason
+        assert [p.status for p in _proposals(services)] == ["proposed"]
+        return
+    shown = _propose(services, {"kind": "deferral", "months": 1}, by=then)
+    lapsed, fresh = _proposals(services)
+    assert (lapsed.plan_ref, lapsed.status, lapsed.decided_by) == (
+        pending.plan_ref, "rejected", "book")
+    assert lapsed.reason == f"lapsed: {then} proposed another plan"
+    assert (fresh.plan_ref, fresh.status) == (shown["plan_id"], "proposed")
+    _approve(services, shown["plan_id"], by="S-01")
+    assert _status(services, shown["plan_id"]) == "approved"
 
 
 def test_an_offer_goes_out_on_its_day_stating_what_settles_the_loan_now(services):

@@ -35,6 +35,6 @@ def open_book(services: bootstrap.Services) -> bootstrap.Services:
     while day <= CLOSED:
         eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock)
         day += timedelta(days=1)
-    collections.sync_cases(CLOSED, uow_factory=services.uow_factory)
+    collections.sync_cases(CLOSED, uow_factory=services.uow_factory, clock=services.clock)
     services.clock.at = at(TODAY, 10)  # type: ignore[attr-defined]
     return services

@@ -235,7 +235,7 @@ def test_a_plan_proposed_twice_is_proposed_once(client: TestClient, book: Book) 
                                                                    **DEFERRAL})
     assert again.status_code == 422
     assert alert(again.text, "plan-error") == \
-        f"plan.pending: plan {plan_id} already awaits a decision on this loan"
+        f"plan.pending: plan {plan_id} proposed by web:sup already awaits a decision on this loan"
     assert plan_count(book) == count + 1
 
 

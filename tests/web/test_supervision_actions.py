@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from arrears.adapters.db import api_tables
+from arrears.adapters.db import api_tables, trust_tables
 from arrears.adapters.db import tables as t
 from arrears.application import supervision
 from arrears.application.handlers import credentials
@@ -114,6 +114,17 @@ def test_a_supervisor_assigns_and_reassigns_a_case(client: TestClient, book: Boo
             "case_id": ASSIGNED_CASE, "collector": collector, "by": "web:sup",
             "from": "C-01" if collector == "C-02" else "C-02", "credentials_revoked": []}
         assert verdict(client, book.token) == "Revoked"
+    assert revocation_reasons(book)[-1] == "reassigned"  # no internal case id or staff name
+
+
+def revocation_reasons(book: Book) -> list[str]:
+    """The reasons on the borrowers' evidence chains (what a borrower is shown)."""
+    with book.services.engine.connect() as connection:
+        rows = connection.execute(sa.select(trust_tables.evidence_entry.c.payload)
+                                  .where(trust_tables.evidence_entry.c.kind
+                                         == "credential_revoked")
+                                  .order_by(trust_tables.evidence_entry.c.id))
+        return [json.loads(payload)["reason"] for payload, in rows]
 
 
 @pytest.mark.parametrize(("case_id", "collector", "field", "reason"), [
@@ -158,6 +169,7 @@ def test_a_supervisor_recalls_a_placement_and_then_may_assign_the_case(
     assert response.headers["location"] == f"/supervise?recalled={RECALLED_CASE}#placements"
     assert holders(book)[RECALLED_CASE] == (None, None)
     assert verdict(client, agencys.token) == "Revoked"
+    assert revocation_reasons(book)[-1] == "recalled from agency AG-HUAXIN"
     assert events(book, "placement.recalled")[-1] == {
         "case_id": RECALLED_CASE, "agency": "AG-HUAXIN", "by": "web:sup",
         "credentials_revoked": [agencys.claims.credential_id]}

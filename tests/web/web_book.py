@@ -103,7 +103,7 @@ def build_book(tmp: Path, url: str | None = None, *, boarded_later: tuple[str, .
                                        uow_factory=services.uow_factory, clock=clock)
         eod.run_eod(day, uow_factory=services.uow_factory, clock=clock)
         casework.evaluate_promises(day, uow_factory=services.uow_factory, clock=clock)
-        handlers.sync_cases(day, uow_factory=services.uow_factory)
+        handlers.sync_cases(day, uow_factory=services.uow_factory, clock=clock)
         day += timedelta(days=1)
     handlers.run_strategies(CLOSED, uow_factory=services.uow_factory, clock=clock,
                             renderer=JinjaRenderer(),

@@ -148,7 +148,7 @@ def check_owned(borrower_ref: str, loan_ref: str, *,
 
 def proposer(borrower_ref: str) -> str:
     """How a borrower's plan request names who proposed it (maker-checker)."""
-    return f"borrower:{borrower_ref}"
+    return f"{plans.BORROWER_PROPOSER}{borrower_ref}"
 
 
 def _offered(uow: UnitOfWork, loan_ref: str) -> tuple[tuple[Offer, ...], date]:

@@ -296,7 +296,7 @@ def run_day(
     on_phase(STRATEGIES)
     promises = casework.evaluate_promises(day, uow_factory=uow_factory, clock=clock)
     casework.refresh_recoveries(day, uow_factory=uow_factory)
-    cases = handlers.sync_cases(day, uow_factory=uow_factory)
+    cases = handlers.sync_cases(day, uow_factory=uow_factory, clock=clock)
     decided = notifications.PlannedDecisions()
     report = handlers.run_strategies(day, uow_factory=uow_factory, clock=clock,
                                      renderer=renderer, strategies=strategies, decided=decided)

@@ -83,11 +83,12 @@ class CaseLoan:
     pack: Pack
 
 
-def case_loan(uow: UnitOfWork, loan_ref: str) -> CaseLoan:
-    """An active loan with an open collection case, and the pack its product answers to."""
+def case_loan(uow: UnitOfWork, loan_ref: str, *, for_update: bool = False) -> CaseLoan:
+    """An active loan with an open collection case, and the pack its product answers to;
+    `for_update` locks the loan's row (PostgreSQL) so writers of the same loan take turns."""
     if not loan_ref.strip():
         raise DomainError("loan_id", "must not be empty")
-    booked = uow.book.get(loan_ref)
+    booked = uow.book.get(loan_ref, for_update=for_update)
     if booked is None:
         raise DomainError("loan_id", f"no loan {loan_ref!r}")
     case = uow.collections.case_of_borrower(booked.borrower_id)

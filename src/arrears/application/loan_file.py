@@ -54,7 +54,7 @@ PRODUCT_FIELDS = {"method", "interest_basis", "annual_rate", "day_count", "penal
 PAYMENT_FIELDS = {"key", "on", "amount", "prepayment"}
 PLAN_COMMON_FIELDS = {"plan_id", "kind", "effective_on", "proposed_by", "approved_by"}
 PLAN_FIELDS = PLAN_COMMON_FIELDS | set().union(*PARAMETERS.values())
-_INT_TEXT = re.compile(r"-?[0-9]{1,18}")
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,18}")
 _PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]{1,18}(?:\.[0-9]{1,18})?|\.[0-9]{1,18})")
 
 
@@ -220,16 +220,24 @@ def _mapping(value: Any, field: str) -> Mapping[str, Any]:
     return value
 
 
-def _decimal_text(value: Any, field: str) -> str:
+def _decimal_text(value: Any, field: str, *, stored: bool) -> str:
     """A plan's rate or share as plain decimal text: no exponent ("1e-9999" is a share no one
-    means, and would pass for one above zero)."""
+    means, and would pass for one above zero). A `stored` plan was checked when it came in;
+    plans written before `plan_document` wrote fixed-point text may hold "0E-8", so the
+    stored-data read path accepts exponent forms and no data migration is needed."""
     if not isinstance(value, str | int) or isinstance(value, bool) or \
-            not _PLAIN_DECIMAL.fullmatch(str(value)):
+            not (stored or _PLAIN_DECIMAL.fullmatch(str(value))):
         raise InvalidPlan(field, "must be a decimal string such as \"0.5\"")
     return str(value)
 
 
-def parse_plan(value: Any, currency: str, path: str = "plan") -> Plan:
+def parse_stored_plan(value: Any, currency: str) -> Plan:
+    """A plan the book wrote (`plan_document`), read back: as `parse_plan`, but a rate or
+    share in exponent form ("0E-8", written by older versions) is accepted."""
+    return parse_plan(value, currency, stored=True)
+
+
+def parse_plan(value: Any, currency: str, path: str = "plan", *, stored: bool = False) -> Plan:
     """One plan object, or `InvalidPlan` naming the field (`plans[0].terms: …`)."""
     doc = _mapping(value, path)
     for key in doc:
@@ -257,7 +265,7 @@ def parse_plan(value: Any, currency: str, path: str = "plan") -> Plan:
                                         f"{path}.treatments").items())
         waive = tuple(
             (parse_enum(Component, bucket, f"{path}.waive"),
-             parse_decimal(_decimal_text(share, f"{path}.waive.{bucket}"),
+             parse_decimal(_decimal_text(share, f"{path}.waive.{bucket}", stored=stored),
                            f"{path}.waive.{bucket}"))
             for bucket, share in _mapping(doc.get("waive", {}), f"{path}.waive").items())
         plan = Plan(
@@ -270,7 +278,8 @@ def parse_plan(value: Any, currency: str, path: str = "plan") -> Plan:
             method=(parse_enum(Method, doc["method"], f"{path}.method")
                     if "method" in doc else None),
             treatments=treatments,
-            rate=(parse_decimal(_decimal_text(doc["rate"], f"{path}.rate"), f"{path}.rate")
+            rate=(parse_decimal(_decimal_text(doc["rate"], f"{path}.rate", stored=stored),
+                               f"{path}.rate")
                   if "rate" in doc else None),
             until=parse_date(doc["until"], f"{path}.until") if "until" in doc else None,
             amount=(parse_amount(doc["amount"], currency, f"{path}.amount")
@@ -373,13 +382,13 @@ def plan_document(plan: Plan, currency: str) -> dict[str, Any]:
     if "treatments" in fields and plan.treatments:
         doc["treatments"] = {c.value: t.value for c, t in plan.treatments}
     if "rate" in fields and plan.rate is not None:
-        doc["rate"] = str(plan.rate)
+        doc["rate"] = format(plan.rate, "f")  # fixed point: str() may write "0E-8"
     if "until" in fields and plan.until is not None:
         doc["until"] = plan.until.isoformat()
     if "amount" in fields:
         doc["amount"] = money_text(plan.amount, currency)
     if "waive" in fields:
-        doc["waive"] = {c.value: str(share) for c, share in plan.waive}
+        doc["waive"] = {c.value: format(share, "f") for c, share in plan.waive}
     return doc
 
 

@@ -5,11 +5,13 @@ its bucket; reassigned when it moves; closed when the borrower is no longer over
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from arrears.application.handlers.collections import sync_cases
 from arrears.application.ports import CaseRow, CollectorRow
+
+from fakes import FixedClock
 
 DAY = date(2026, 3, 1)
 
@@ -30,6 +32,9 @@ class FakeCollections:
 
     def active_placements(self, on: date) -> dict[int, tuple[int, int]]:
         return {}
+
+    def agencies(self) -> list[Any]:
+        return []
 
     def overdue_borrowers(self) -> list[tuple[int, int, int, str, str]]:
         return [(b, dpd, 100_00, language, "R") for b, (dpd, language) in
@@ -55,9 +60,21 @@ class FakeCollections:
         self.closed.append(case_id)
 
 
+@dataclass
+class FakeCredentials:
+    asked: list[tuple[int, str]] = field(default_factory=list)
+    """(case id, collector ref) whose credentials were revoked"""
+
+    def held_on_case(self, case_id: int, at: datetime, *, collector_ref: str = "",
+                     agency_ref: str = "") -> list[tuple[str, int]]:
+        self.asked.append((case_id, collector_ref))
+        return []
+
+
 class FakeUow:
     def __init__(self, collections: FakeCollections) -> None:
         self.collections = collections
+        self.credentials = FakeCredentials()
         self.commits = 0
 
     def __enter__(self) -> FakeUow:
@@ -76,10 +93,14 @@ def _collector(id_: int, buckets: tuple[str, ...], capacity: int = 10,
                         capacity=capacity)
 
 
-def _sync(store: FakeCollections, day: date = DAY) -> Any:
+def _sync(store: FakeCollections, day: date = DAY, revoked: list[tuple[int, str]] | None = None
+          ) -> Any:
     uow = FakeUow(store)
-    report = sync_cases(day, uow_factory=lambda: uow)  # type: ignore[arg-type,return-value]
+    report = sync_cases(day, uow_factory=lambda: uow,  # type: ignore[arg-type,return-value]
+                        clock=FixedClock())
     assert uow.commits == 1
+    if revoked is not None:
+        revoked.extend(uow.credentials.asked)
     return report
 
 
@@ -143,3 +164,19 @@ def test_assignment_is_sticky_while_the_bucket_stays_and_moves_with_the_bucket()
     report = _sync(store, DAY + timedelta(days=31))
     assert (report.de_escalated, report.closed) == (1, 1)
     assert _assigned(store) == {1: 1}
+
+
+def test_a_collector_losing_a_case_to_a_bucket_move_or_its_closing_loses_its_credentials(
+) -> None:
+    store = FakeCollections([_collector(1, ("M1",)), _collector(2, ("M2",))],
+                            overdue={10: (20, "zh-CN"), 11: (20, "zh-CN")})
+    revoked: list[tuple[int, str]] = []
+    _sync(store, revoked=revoked)
+    assert revoked == []  # new cases: nobody held them
+    first, second = store.cases[10].id, store.cases[11].id
+    store.overdue = {10: (20, "zh-CN"), 11: (40, "zh-CN")}
+    _sync(store, revoked=revoked)
+    assert revoked == [(second, "C-1")]  # moved to C-2 with the bucket; the sticky one kept
+    store.overdue = {11: (40, "zh-CN")}
+    _sync(store, revoked=revoked)
+    assert revoked == [(second, "C-1"), (first, "C-1")]  # paid up: its case closed

@@ -21,7 +21,7 @@ from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.shared_rows import insert_shared
-from arrears.application.loan_file import parse_plan, parse_product
+from arrears.application.loan_file import parse_product, parse_stored_plan
 from arrears.application.ports import (
     BookedLoan,
     Borrower,
@@ -334,7 +334,7 @@ class SqlLoanBook:
         currencies = {row.id: row.currency for row in loan_rows}
         for chunk in _chunks([row.id for row in loan_rows if row.holds_plan]):
             for loan_id, terms in self.connection.execute(PLANS_IN_FORCE, {"ids": chunk}):
-                plans[loan_id].append(parse_plan(json.loads(terms), currencies[loan_id]))
+                plans[loan_id].append(parse_stored_plan(json.loads(terms), currencies[loan_id]))
         return [
             BookedLoan(
                 id=row.id, borrower_id=row.borrower_id, product_code=row.product_code,

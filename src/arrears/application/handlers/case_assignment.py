@@ -44,7 +44,7 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
         uow.api.assign_case(case_id, collector.id)
         revoked = [] if previous in (None, collector_ref) else credentials.revoke_held(
             uow, case_id, at, collector_ref=previous or "",
-            reason=f"case {case_id} reassigned from {previous} to {collector_ref}")
+            reason="reassigned")  # the borrower's evidence names no internal case or staff
         uow.events.emit([Event(
             # A case may go back and forth within one clock tick: the id is drawn, not made.
             message_id=f"case.assigned:{case_id}:{secrets.token_hex(8)}", topic="case.assigned",

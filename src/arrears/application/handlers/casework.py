@@ -34,6 +34,7 @@ from arrears.application.contacts import (
     rule_ids,
 )
 from arrears.application.handlers import evidence
+from arrears.application.handlers.eod import current_state
 from arrears.application.loan_file import money_text
 from arrears.application.ports import (
     Clock,
@@ -83,28 +84,31 @@ def _business_day(uow: UnitOfWork) -> date:
 
 
 def record_promise(loan_ref: str, amount: int, due: date, *, collector: str = "",
-                   uow_factory: Callable[[], UnitOfWork], clock: Clock,
-                   horizon_days: int = PROMISE_HORIZON_DAYS) -> int:
+                   uow_factory: Callable[[], UnitOfWork], clock: Clock) -> int:
     """A promise to pay `amount` (minor units) on `loan_ref` by `due`, taken by `collector` on
     the open business date: a collector or agency working the case (`Principal.identity`),
     the lender's staff (`web:<user>`, `key:<key ref>`, recorded as they are), or '' when the
     borrower made it themselves. Payments dated from that date through `due` count towards
-    it. The amount is at most what settles the loan, the due date at most `horizon_days`
-    ahead, and the same promise (amount and due date) is taken once a day: a form sent twice
-    records one promise."""
+    it. The amount is at most what settles the loan at the closed date, the due date at most
+    `PROMISE_HORIZON_DAYS` ahead, and the same promise (amount and due date) is taken once a
+    day: a form sent twice records one promise."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise DomainError("amount", "must be a positive number of minor units")
     if len(collector) > MAX_TAKER:
         raise DomainError("collector", f"must be at most {MAX_TAKER} characters")
     with uow_factory() as uow:
-        found = case_loan(uow, loan_ref)
+        # The loan's row is locked so two submits of one form take turns: the second sees
+        # the first's promise below instead of both passing the same-day check.
+        found = case_loan(uow, loan_ref, for_update=True)
         today = _business_day(uow)
         if due < today:
             raise DomainError("due_on", f"{due} is before the open business date {today}")
-        if due > today + timedelta(days=horizon_days):
-            raise DomainError("due_on", f"{due} is more than {horizon_days} days after the "
-                                        f"open business date {today}")
-        owed = summarize(found.booked.loan, found.booked.state).payoff_amount
+        if due > today + timedelta(days=PROMISE_HORIZON_DAYS):
+            raise DomainError("due_on", f"{due} is more than {PROMISE_HORIZON_DAYS} days after "
+                                        f"the open business date {today}")
+        # As the portal shows it: the stored state brought over days EOD had nothing to do.
+        owed = summarize(found.booked.loan,
+                         current_state(found.booked, today - ONE_DAY)).payoff_amount
         if amount > owed:
             currency = found.booked.loan.currency
             raise DomainError("amount", f"{money_text(amount, currency)} is more than the "

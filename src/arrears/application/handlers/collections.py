@@ -320,8 +320,9 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
                                           message_id=None, reason="the plan offer cannot go "
                                           "out on its business date"), None
             if message is not None and offer is not None and plan is not None:
-                plans.record_proposal(uow, booked, plan, offer,
-                                      proposed_by=f"strategy:{strategy.name}", at=now)
+                plans.record_proposal(
+                    uow, booked, plan, offer,
+                    proposed_by=f"{plans.STRATEGY_PROPOSER}{strategy.name}", at=now)
             if message is not None and step.kind is StepKind.CALL:
                 debtor = replace(debtor, attempts=(*debtor.attempts, outbound(
                     ActionKind.CALL, debtor, message.next_attempt_at, "mobile",
@@ -482,17 +483,23 @@ class CaseReport:
     closed: int
 
 
-def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> CaseReport:
+def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
+               ) -> CaseReport:
     """Open, escalate, de-escalate and close cases from the buckets EOD left for `day`; assign
-    collectors (least loaded with the skills, sticky while the bucket stays). Promises to pay
-    are settled by `casework.evaluate_promises`."""
+    collectors (least loaded with the skills, sticky while the bucket stays). A collector who
+    loses a case (to another on a bucket change, or as it closes) stops holding credentials
+    on its loans, as does the agency of a closed placed case. Promises to pay are settled by
+    `casework.evaluate_promises`."""
     order = ["C", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
     opened = escalated = de_escalated = closed = 0
+    at = clock.now()
     with uow_factory() as uow:
         store = uow.collections
         cases = store.open_cases()
         collectors = store.collectors()
         placed = store.active_placements(day)
+        collector_refs = {c.id: c.collector_ref for c in collectors}
+        agency_refs = {a.id: a.agency_ref for a in store.agencies()}
         # Placements that ran out (or were recalled) send the case back to an internal queue.
         load: Counter[int] = Counter(c.collector_id for c in cases.values() if c.collector_id)
         seen: set[int] = set()
@@ -526,13 +533,28 @@ def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork]) -> CaseRepor
                     de_escalated += 1
                 if (bucket, queue, collector_id) != (case.bucket, case.queue, case.collector_id):
                     store.update_case(case.id, bucket, queue, collector_id, day, balance)
+                if case.collector_id and collector_id != case.collector_id:
+                    _revoke_collector(uow, case.id, collector_refs.get(case.collector_id), at,
+                                      "reassigned")
         for borrower_id, case in cases.items():
             if borrower_id not in seen:
                 store.close_case(case.id, day)
                 closed += 1
+                _revoke_collector(uow, case.id, collector_refs.get(case.collector_id or 0), at,
+                                  "case closed")
+                if case.id in placed:
+                    credentials.revoke_held(uow, case.id, at, reason="case closed",
+                                            agency_ref=agency_refs[placed[case.id][1]])
         uow.commit()
     return CaseReport(opened=opened, escalated=escalated, de_escalated=de_escalated,
                       closed=closed)
+
+
+def _revoke_collector(uow: UnitOfWork, case_id: int, collector_ref: str | None, at: datetime,
+                      reason: str) -> None:
+    # A collector no longer on file (`collectors()` lists those active) holds nothing new.
+    if collector_ref:
+        credentials.revoke_held(uow, case_id, at, collector_ref=collector_ref, reason=reason)
 
 
 # --- agencies, promises, contacts ----------------------------------------------------------
@@ -600,7 +622,7 @@ def recall_case(case_id: int, on: date, *, by: str, uow_factory: Callable[[], Un
         agency = next(a.agency_ref for a in uow.collections.agencies() if a.id == agency_id)
         uow.collections.recall(placement_id, on)
         revoked = credentials.revoke_held(uow, case_id, at, agency_ref=agency,
-                                          reason=f"case {case_id} recalled from {agency}")
+                                          reason=f"recalled from agency {agency}")
         uow.events.emit([Event(
             message_id=f"placement.recalled:{placement_id}", topic="placement.recalled",
             loan_id=None, business_date=on, created_at=at,

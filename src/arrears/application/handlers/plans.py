@@ -23,7 +23,7 @@ from arrears.application.handlers.disputes import disputed
 from arrears.application.handlers.eod import current_state
 from arrears.application.handlers.payments import live_payments, restate
 from arrears.application.handlers.plan_outcomes import APPROVED, without_plan
-from arrears.application.loan_file import money_text, parse_plan
+from arrears.application.loan_file import money_text, parse_plan, parse_stored_plan
 from arrears.application.plan_documents import forgiven, preview_document
 from arrears.application.plan_policy import InvalidPolicy, PlanPolicy, parse_policy
 from arrears.application.ports import (
@@ -48,6 +48,8 @@ PROPOSED = "proposed"
 REJECTED = "rejected"
 UNDONE = "undone"
 LAPSED_BY = "book"  # who "decides" a proposal its business date passed by
+STRATEGY_PROPOSER = "strategy:"  # an automatic offer: `strategy:<name>`
+BORROWER_PROPOSER = "borrower:"  # the borrower's own request: `borrower:<ref>`
 # Plans that count against "plans per loan per year": every one the loan was granted.
 GRANTED = ("approved", "kept", "broken")
 APPROVERS = (Role.COLLECTOR, Role.SUPERVISOR)
@@ -259,13 +261,26 @@ def _propose_once(loan_ref: str, terms: Mapping[str, Any], *, proposed_by: str,
             raise PlanRefused("LOAN", f"no loan {loan_ref!r}")
         plan, shown = draft(uow, booked, terms, caps=caps)  # the terms' own faults first
         pending = open_proposal(uow, booked)
-        if pending is not None:
-            raise PlanRefused("plan.pending", f"plan {pending.plan_ref} already awaits a "
+        if pending is not None and _staff_supersedes(pending, proposed_by):
+            uow.plans.update(replace(
+                pending, status=REJECTED, decided_by=LAPSED_BY, decided_at=clock.now(),
+                reason=f"lapsed: {proposed_by} proposed another plan",
+                preview={**pending.preview, "status": REJECTED}))
+        elif pending is not None:
+            raise PlanRefused("plan.pending", f"plan {pending.plan_ref} proposed by "
+                                              f"{pending.proposed_by} already awaits a "
                                               "decision on this loan")
         document = record_proposal(uow, booked, plan, shown, proposed_by=proposed_by,
                                    at=clock.now())
         uow.commit()
     return document
+
+
+def _staff_supersedes(pending: PlanRecord, proposed_by: str) -> bool:
+    """A strategy's offer stands aside for what the lender's staff propose after talking to
+    the borrower; the borrower's own request and a colleague's proposal are decided first."""
+    return pending.proposed_by.startswith(STRATEGY_PROPOSER) and not proposed_by.startswith(
+        (STRATEGY_PROPOSER, BORROWER_PROPOSER))
 
 
 def _proposed(uow: UnitOfWork, plan_ref: str, by: str) -> tuple[PlanRecord, BookedLoan]:
@@ -316,7 +331,7 @@ def approve(
             raise PlanRefused("plan.effective_on",
                               f"{plan_ref} was proposed for {record.effective_on}; the book is "
                               f"open at {open_day}: propose it again")
-        plan = parse_plan(record.terms, booked.loan.currency)
+        plan = parse_stored_plan(record.terms, booked.loan.currency)
         payments = live_payments(uow.book, booked)
         view, policy = _checked(uow, booked, plan, payments, caps)
         waived = forgiven(view)

@@ -199,7 +199,7 @@ def strategies_run(
         casework.evaluate_promises(business_date, uow_factory=built.uow_factory,
                                    clock=built.clock)
         casework.refresh_recoveries(business_date, uow_factory=built.uow_factory)
-        handlers.sync_cases(business_date, uow_factory=built.uow_factory)
+        handlers.sync_cases(business_date, uow_factory=built.uow_factory, clock=built.clock)
         report = handlers.run_strategies(
             business_date, uow_factory=built.uow_factory, clock=built.clock,
             renderer=JinjaRenderer(), strategies=handlers.default_strategies())

@@ -38,7 +38,9 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (defaul
                                                              "or sqlite:///./arrears.db)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 PlanArgument = Annotated[str, typer.Argument(metavar="PLAN", help="Plan id, e.g. PL-000001")]
-ByOption = Annotated[str, typer.Option("--by", help="Who decides (a collector or supervisor id)")]
+ByOption = Annotated[str, typer.Option("--by", help="Who decides (a collector or supervisor "
+                                                     "id; recorded as cli:<id>)")]
+CLI_PREFIX = "cli:"
 Buckets = Annotated[str | None, typer.Option(help="Buckets, comma-separated: interest, fee, "
                                                   "penalty, compound")]
 Share = Annotated[str | None, typer.Option(help="Share to forgive, 0 to 1 (a re-age: 1)")]
@@ -106,7 +108,8 @@ def propose(
     waive_penalty: Share = None,
     waive_compound: Share = None,
     by: Annotated[str, typer.Option("--by", help="Who proposes (borrower, collector id, "
-                                                 "strategy)")] = "borrower",
+                                                 "strategy; recorded as cli:<who>)")
+                  ] = "borrower",
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -134,7 +137,8 @@ def propose(
             document["waive"] = {component.value: share for component, share in waive.items()}
     built = _services(db)
     with _refusals():
-        shown = plans.propose(loan_id, document, proposed_by=by, uow_factory=built.uow_factory,
+        shown = plans.propose(loan_id, document, proposed_by=_identity(by),
+                              uow_factory=built.uow_factory,
                               clock=built.clock)
     if as_json:
         emit_json(shown)
@@ -159,6 +163,15 @@ def _print_preview(shown: dict[str, Any]) -> None:
         out.print(f"APR of the new cash flows {apr['apr_nominal']} (cap {apr['cap']['rate']})")
 
 
+def _identity(by: str) -> str:
+    """Who acts from the shell, as the book records them: `--by` is whatever was typed, so it
+    gets a namespace of its own (`cli:sup` is not the web user `web:sup`, who could otherwise
+    approve a plan they proposed as `--by sup`, nor an API key)."""
+    if not by.strip():
+        fail("--by", "must not be empty")
+    return by if by.startswith(CLI_PREFIX) else f"{CLI_PREFIX}{by}"
+
+
 @plans_app.command("approve")
 def approve(
     plan_id: PlanArgument,
@@ -172,8 +185,8 @@ def approve(
         fail("--role", "must be collector or supervisor")
     built = _services(db)
     with _refusals():
-        shown = plans.approve(plan_id, by=by, role=Role(role), uow_factory=built.uow_factory,
-                              clock=built.clock)
+        shown = plans.approve(plan_id, by=_identity(by), role=Role(role),
+                              uow_factory=built.uow_factory, clock=built.clock)
     if as_json:
         emit_json(shown)
         return
@@ -191,7 +204,8 @@ def reject(
     """Reject a proposed plan (never by its proposer); the loan is not touched."""
     built = _services(db)
     with _refusals():
-        shown = plans.reject(plan_id, by=by, reason=reason, uow_factory=built.uow_factory,
+        shown = plans.reject(plan_id, by=_identity(by), reason=reason,
+                             uow_factory=built.uow_factory,
                              clock=built.clock)
     emit_json(shown) if as_json else console().print(f"{plan_id} rejected")
 
@@ -202,7 +216,8 @@ def undo(plan_id: PlanArgument, by: ByOption, db: DbOption = None,
     """Undo an approved plan while it is the loan's latest event."""
     built = _services(db)
     with _refusals():
-        shown = plans.undo(plan_id, by=by, uow_factory=built.uow_factory, clock=built.clock)
+        shown = plans.undo(plan_id, by=_identity(by), uow_factory=built.uow_factory,
+                           clock=built.clock)
     emit_json(shown) if as_json else console().print(f"{plan_id} undone")
 
 
