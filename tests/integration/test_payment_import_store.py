@@ -4,28 +4,34 @@ write that finds a loan moved since it was read is refused whole."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
 from arrears import bootstrap
-from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
-from arrears.application import demo
+from arrears.adapters.db import tables as t
+from arrears.adapters.db.payment_import_store import (
+    SqlPaymentImports,
+    SqlPaymentImportUnitOfWorkFactory,
+)
+from arrears.application import demo, payment_file
 from arrears.application.handlers import eod, payments, servicing
+from arrears.application.handlers.payment_import import import_payments
 from arrears.application.handlers.same_day_payments import LoanSnapshot, price_same_day
 from arrears.application.ports import BookedLoan, StaleWrite
-from arrears.domain.loan import InstallmentState
+from arrears.config import Settings
+from arrears.domain.loan import InstallmentState, due_on, owed_on, summarize
 
-from book_checks import table_rows
+from book_checks import assert_ledger_consistent, table_rows
+from fakes import FixedClock
+from loopback import postgres_schema_url
 from shipped import default_products
 
 START = date(2026, 1, 1)
 CLOSED = START + timedelta(days=75)  # loans fallen due, some overdue with penalty
 LOANS = 24
-AMOUNTS = ("principal", "interest", "fee", "paid_principal", "paid_interest", "paid_fee",
-           "penalty_accrued", "penalty_paid", "compound_accrued", "compound_paid",
-           "interest_earned", "fee_earned")
-PENALTY = 2 + AMOUNTS.index("penalty_accrued")  # in a snapshot's row, after number and date
 
 
 @pytest.fixture
@@ -62,11 +68,9 @@ def _expected(booked: BookedLoan, open_day: date) -> LoanSnapshot:
         paused=bool(state.pauses), plan_amounts=bool(state.waived.total()
                                                      or state.capitalised.total()),
         unapplied=state.unapplied, offer_received=state.offer_received,
-        first_due=min(r.due_date for r in rows),
         next_unpaid_due=min((r.due_date for r in rows if r.due_date > open_day
                              and not r.is_paid), default=None),
-        rows=[[r.number, r.due_date, *(getattr(r, name) for name in AMOUNTS)]
-              for r in rows if r.due_date <= open_day and _live(r)])
+        rows=[r for r in rows if r.due_date <= open_day and _live(r)])
 
 
 @pytest.mark.parametrize("days_after", [1, 30, 400])
@@ -79,7 +83,7 @@ def test_each_loan_is_read_as_the_book_holds_it(book: bootstrap.Services,
         read = uow.payment_imports.snapshots([*reversed(refs), "NO-SUCH"], open_day)
     assert sorted(read) == sorted(refs)
     assert any(snapshot.rows for snapshot in read.values())
-    assert any(row[PENALTY] for snapshot in read.values() for row in snapshot.rows)
+    assert any(row.penalty_accrued for snapshot in read.values() for row in snapshot.rows)
     for booked in whole:
         assert read[booked.loan.loan_id] == _expected(booked, open_day)
 
@@ -97,5 +101,125 @@ def test_a_loan_moved_since_it_was_read_refuses_the_whole_write(
         assert len(priced) >= 2
         priced[-1].snapshot.state_on -= timedelta(days=1)  # as another writer left it
         with pytest.raises(StaleWrite, match=f"1 of {len(priced)} loans"):
+            uow.payment_imports.write_same_day(priced, open_day)
+    assert table_rows(book) == before
+
+
+def _second_month(built: bootstrap.Services) -> date:
+    """LOANS demo loans; every other one paid its first installment on its due date, so
+    end-of-day passes it over after; the book closed the day before the second falls due.
+    The open day."""
+    servicing.init_book(START, default_products(), uow_factory=built.uow_factory)
+    servicing.board_rows([planned.row for planned in demo.plan_book(LOANS, 1, START, seed=5)],
+                         uow_factory=built.uow_factory, clock=built.clock)
+    first_due = START + timedelta(days=31)
+    eod.run_eod_through(first_due - timedelta(days=1), uow_factory=built.uow_factory,
+                        clock=built.clock)
+    with built.uow_factory() as uow:
+        loans = uow.book.get_many(list(range(1, LOANS + 1, 2)))
+    for booked in loans:
+        payments.post_payment(booked.loan.loan_id, due_on(booked.loan, booked.state, first_due),
+                              first_due, f"m1-{booked.id}", uow_factory=built.uow_factory,
+                              clock=built.clock)
+    second_due = first_due + timedelta(days=28)
+    eod.run_eod_through(second_due - timedelta(days=1), uow_factory=built.uow_factory,
+                        clock=built.clock)
+    return second_due
+
+
+def _same_day_file(built: bootstrap.Services, open_day: date) -> str:
+    """A row or two for each loan, dated the open day, in turn: what it owes through the
+    day, one minor unit less, one more, the same split at its first installment's end, and
+    its payoff (the last two go the domain's way)."""
+    closed = open_day - timedelta(days=1)
+    lines = ["key,loan_id,amount,paid_on"]
+    with built.uow_factory() as uow:
+        loans = uow.book.get_many(list(range(1, LOANS + 1)))
+    for index, booked in enumerate(loans):
+        state = eod.current_state(booked, closed)
+        due = due_on(booked.loan, state, open_day)
+        first = next(sum(owed_on(row, booked.loan.product, open_day).values())
+                     for row in state.installments if not row.is_paid)
+        amounts = [[due], [due - 1], [first, due - first], [due + 1],
+                   [summarize(booked.loan, state).payoff_amount]][index % 5]
+        lines += [f"f-{booked.id}-{n},{booked.loan.loan_id},{amount // 100}."
+                  f"{amount % 100:02d},{open_day}" for n, amount in enumerate(amounts)
+                  if amount > 0]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def twin(database_url: str, tmp_path) -> Iterator[bootstrap.Services]:
+    """A second book on the same kind of database."""
+    urls = (iter([f"sqlite:///{tmp_path / 'twin.db'}"]) if database_url.startswith("sqlite")
+            else postgres_schema_url())
+    built = bootstrap.build(Settings(database_url=next(urls), key_dir=str(tmp_path / "keys")),
+                            clock=FixedClock())
+    built.migrate()
+    yield built
+    built.engine.dispose()
+    for _ in urls:  # drops the schema
+        pass
+
+
+def test_a_same_day_file_writes_what_paying_one_by_one_writes(
+        services: bootstrap.Services, twin: bootstrap.Services,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On-time payers end-of-day passed over and overdue loans with penalty, priced on their
+    rows and written by `write_same_day` (installments, postings, bucket changes), beside
+    loans the domain prices, in chunks mixing both: the same book as `pay` row by row, events
+    in file order."""
+    open_day = _second_month(services)
+    assert _second_month(twin) == open_day
+    written: list[int] = []
+    write = SqlPaymentImports.write_same_day
+
+    def counted(self: SqlPaymentImports, loans, business_date: date) -> None:
+        written.extend(posted.snapshot.id for posted in loans)
+        write(self, loans, business_date)
+
+    monkeypatch.setattr(SqlPaymentImports, "write_same_day", counted)
+    parsed = payment_file.parse(_same_day_file(services, open_day),
+                                payment_file.FORMATS["generic"])
+    report = import_payments(parsed, "0" * 64, clock=services.clock, chunk_rows=7,
+                             uow_factory=SqlPaymentImportUnitOfWorkFactory(services.engine),
+                             is_duplicate_key_error=bootstrap.is_duplicate_key_error)
+    assert len(report.posted) == len(parsed.rows)
+    for row in parsed.rows:
+        payments.post_payment(row.loan_ref, payment_file.minor_units(row.amount, "CNY"),
+                              row.on, row.key, uow_factory=twin.uow_factory, clock=twin.clock)
+    # Both kinds of loan went the fast way: paid on time (stored a month back) and overdue.
+    assert {loan_id % 2 for loan_id in written} == {0, 1}
+    assert len(written) >= LOANS // 2
+    filed, single = table_rows(services), table_rows(twin)
+    assert [row for row in filed["delinquency_change"] if row[2] == open_day], \
+        "an overdue loan paid up moves bucket on the open day"
+    for name, rows in filed.items():
+        if name == "payment_import":
+            continue
+        # Ids aside; the outbox in the order written, the rest as sets of rows.
+        if "id" in t.metadata.tables[name].c:
+            rows, twin_rows = [row[1:] for row in rows], [row[1:] for row in single[name]]
+        else:
+            twin_rows = single[name]
+        if name != "outbox":
+            rows, twin_rows = sorted(rows, key=repr), sorted(twin_rows, key=repr)
+        assert rows == twin_rows, name
+    assert_ledger_consistent(services)
+
+
+def test_an_installment_gone_since_it_was_read_refuses_the_whole_write(
+        book: bootstrap.Services) -> None:
+    open_day = CLOSED + timedelta(days=1)
+    before = table_rows(book)
+    with SqlPaymentImportUnitOfWorkFactory(book.engine)() as uow:
+        whole = {b.loan.loan_id: b for b in uow.book.get_many(list(range(1, LOANS + 1)))}
+        read = uow.payment_imports.snapshots(list(whole), open_day)
+        priced = [posted for ref, snapshot in read.items() if snapshot.rows
+                  if (posted := price_same_day(snapshot, whole[ref].loan.product,
+                                               [(f"k-{ref}", 1)], open_day)) is not None]
+        # As if another writer had rescheduled the loan: the installment is not there.
+        priced[0].changed[0] = replace(priced[0].changed[0], number=999)
+        with pytest.raises(StaleWrite, match="installments changed"):
             uow.payment_imports.write_same_day(priced, open_day)
     assert table_rows(book) == before

@@ -237,8 +237,8 @@ class StaleWrite(Exception):
     """A conditional write found loans no longer in the state it read them in: another
     writer came first. The unit of work must roll back, so nothing of it is kept."""
 
-    def __init__(self, expected: int, written: int) -> None:
-        super().__init__(f"{expected - written} of {expected} loans changed after they were "
+    def __init__(self, expected: int, written: int, what: str = "loans") -> None:
+        super().__init__(f"{expected - written} of {expected} {what} changed after they were "
                          "read (another writer came first)")
 
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from arrears.domain.loan import Loan, LoanState, chargeable
 from arrears.domain.plans import NOTHING, ByComponent
-from arrears.domain.product import Component
+from arrears.domain.product import Component, Product
 
 
 class Account(StrEnum):
@@ -68,11 +68,18 @@ class Position:
 
 def position(loan: Loan, state: LoanState) -> Position:
     """The ledger position of `state` (the end of `state.as_of`)."""
+    return position_of(state, loan.product, written_off=loan.written_off_on is not None
+                       and loan.written_off_on <= state.as_of)
+
+
+def position_of(state: LoanState, product: Product, *, written_off: bool) -> Position:
+    """`position` of a state under `product`. A position is a sum over installments, so the
+    difference of two states that differ in a few installments is the difference of those
+    installments' positions (what a same-day payment posts)."""
     # Sums in locals rather than per-row dict updates and properties: every payment and
     # every end-of-day of a loan takes two positions.
     as_of = state.as_of
     next_day = date.fromordinal(as_of.toordinal() + 1)
-    product = loan.product
     unpaid_principal = paid_principal = paid_interest = paid_fee = 0
     penalty_paid = compound_paid = interest_due = fee_due = penalty_due = compound_due = 0
     for row in state.installments:
@@ -94,7 +101,6 @@ def position(loan: Loan, state: LoanState) -> Position:
     received = {Account.PRINCIPAL: state.prepaid_principal + paid_principal,
                 Account.INTEREST: paid_interest, Account.FEE: paid_fee,
                 Account.PENALTY: penalty_paid, Account.COMPOUND: compound_paid}
-    written_off = loan.written_off_on is not None and loan.written_off_on <= as_of
     return Position(receivable=receivable, received=received, credit=state.unapplied,
                     written_off=written_off, waived=_by_account(state.waived),
                     capitalised=_by_account(state.capitalised))
@@ -105,7 +111,7 @@ _ACCOUNT_OF = {component: Account(component.value) for component in Component}
 
 def _by_account(amounts: ByComponent) -> dict[Account, int]:
     """The non-zero amounts of a plan's `ByComponent`, by receivable account."""
-    if amounts == NOTHING:
+    if amounts is NOTHING or amounts == NOTHING:  # most states share the one NOTHING
         return {}
     return {_ACCOUNT_OF[component]: value for component, value in amounts.items() if value}
 

@@ -207,6 +207,74 @@ def owed_on(installment: InstallmentState, product: Product, paid_on: date) -> d
     }
 
 
+def paid_towards(installment: InstallmentState, allocation: dict[Component, int],
+                product: Product, paid_on: date) -> InstallmentState:
+    """The installment once a payment dated `paid_on` put `allocation` (`apply_in_order` over
+    `owed_on`) towards it: closed when that pays it within the grace window, so no charges
+    are left to pay."""
+    paid_fee = installment.paid_fee + allocation.get(Component.FEE, 0)
+    penalty_paid = installment.penalty_paid + allocation.get(Component.PENALTY, 0)
+    compound_paid = installment.compound_paid + allocation.get(Component.COMPOUND, 0)
+    paid_interest = installment.paid_interest + allocation.get(Component.INTEREST, 0)
+    paid_principal = installment.paid_principal + allocation.get(Component.PRINCIPAL, 0)
+    penalty_accrued, compound_accrued = installment.penalty_accrued, installment.compound_accrued
+    if (paid_principal == installment.principal and paid_interest == installment.interest
+            and paid_fee == installment.fee
+            and paid_on <= installment.due_date + timedelta(days=product.grace_days)):
+        # `closed`: what it asks for is what is paid, its charges what was paid of them.
+        penalty_accrued, compound_accrued = _closed_accruals(penalty_paid, compound_paid)
+    return replace(installment, paid_fee=paid_fee, penalty_paid=penalty_paid,
+                   compound_paid=compound_paid, paid_interest=paid_interest,
+                   paid_principal=paid_principal, penalty_accrued=penalty_accrued,
+                   compound_accrued=compound_accrued)
+
+
+def closed(installment: InstallmentState) -> InstallmentState:
+    """The installment with nothing left to pay: what was paid is all it ever asked for."""
+    penalty_accrued, compound_accrued = _closed_accruals(installment.penalty_paid,
+                                                         installment.compound_paid)
+    return replace(installment, principal=installment.paid_principal,
+                   interest=installment.paid_interest, fee=installment.paid_fee,
+                   penalty_accrued=penalty_accrued, compound_accrued=compound_accrued)
+
+
+def _closed_accruals(penalty_paid: int, compound_paid: int) -> tuple[int, int]:
+    """A closed installment's (penalty, compound) accrued, sub-minor: what was paid."""
+    return (penalty_paid * accrual.SUB_MINOR_PER_MINOR,
+            compound_paid * accrual.SUB_MINOR_PER_MINOR)
+
+
+def overdue_installments(installments: Iterable[InstallmentState], as_of: date
+                         ) -> list[InstallmentState]:
+    """The installments unpaid past their due date at the end of `as_of`, oldest first."""
+    return [row for row in installments if row.due_date < as_of and not row.is_paid]
+
+
+def delinquency_start(oldest_overdue: InstallmentState, since: date | None) -> date:
+    """The first day of the delinquency once `oldest_overdue` is overdue: the day after its
+    due date, or the start already recorded (`since`) if earlier — paying the oldest never
+    re-ages an episode (US-32)."""
+    start = oldest_overdue.due_date + ONE_DAY
+    return min(start, since or start)
+
+
+def amount_due(installments: Iterable[InstallmentState], product: Product, as_of: date) -> int:
+    """`Summary.total_due`: what a payment dated the day after `as_of` must be to cover every
+    installment due by `as_of`."""
+    next_day = as_of + ONE_DAY
+    return sum(sum(owed_on(row, product, next_day).values())
+               for row in installments if row.due_date <= as_of)
+
+
+def loan_status(*, written_off: bool, total_due: int, all_paid: bool, dpd: int) -> LoanStatus:
+    """`Summary.status` from what a state implies."""
+    if written_off:
+        return LoanStatus.WRITTEN_OFF
+    if total_due == 0 and all_paid:
+        return LoanStatus.SETTLED
+    return LoanStatus.OVERDUE if dpd > 0 else LoanStatus.CURRENT
+
+
 class _Engine:
     """Working copy of one loan's state. Private: callers get frozen snapshots."""
 
@@ -327,7 +395,6 @@ class _Engine:
         day = payment.on
         totals = dict.fromkeys(Component, 0)
         remaining = payment.amount
-        grace_end = timedelta(days=self.product.grace_days)
         for index, row in enumerate(self.rows):
             if row.due_date > day or remaining == 0:
                 break
@@ -337,17 +404,7 @@ class _Engine:
                 continue
             for component, value in allocation.items():
                 totals[component] += value
-            row = replace(
-                row,
-                paid_fee=row.paid_fee + allocation.get(Component.FEE, 0),
-                penalty_paid=row.penalty_paid + allocation.get(Component.PENALTY, 0),
-                compound_paid=row.compound_paid + allocation.get(Component.COMPOUND, 0),
-                paid_interest=row.paid_interest + allocation.get(Component.INTEREST, 0),
-                paid_principal=row.paid_principal + allocation.get(Component.PRINCIPAL, 0),
-            )
-            if row.is_paid and day <= row.due_date + grace_end:
-                row = self.closed(row)  # paid within the grace window: no charges left
-            self.rows[index] = row
+            self.rows[index] = paid_towards(row, allocation, self.product, day)
         to_credit = remaining
         if remaining:
             # Credit already held joins the excess: together they may settle the loan.
@@ -642,11 +699,9 @@ class _Engine:
         overdue (paying the oldest does not re-age it, US-32), ended only when nothing is
         overdue — unless a plan restructured the loan or forgave part of it, which keeps it for
         ever (credit reporting's first delinquency never re-ages, M2-6)."""
-        overdue = next((row for row in self.rows
-                        if row.due_date < as_of and not row.is_paid), None)
-        if overdue is not None:
-            since = overdue.due_date + ONE_DAY
-            self.delinquent_since = min(since, self.delinquent_since or since)
+        overdue = overdue_installments(self.rows, as_of)
+        if overdue:
+            self.delinquent_since = delinquency_start(overdue[0], self.delinquent_since)
         elif self.delinquent_since is not None and not self.waived.total() and not any(
                 plan.kind is not PlanKind.SETTLEMENT and plan.effective_on <= as_of
                 for plan in self.loan.plans):
@@ -654,24 +709,15 @@ class _Engine:
 
     def freeze_delinquency(self, day: date) -> None:
         """Keep the first delinquency a plan finds: a plan may cure DPD, never the history."""
-        overdue = [row for row in self.rows if row.due_date < day and not row.is_paid]
+        overdue = overdue_installments(self.rows, day)
         if overdue:
-            since = overdue[0].due_date + ONE_DAY
-            self.delinquent_since = min(since, self.delinquent_since or since)
+            self.delinquent_since = delinquency_start(overdue[0], self.delinquent_since)
 
     def owed_charges(self, row: InstallmentState) -> tuple[int, int]:
         """(penalty, compound) accrued and not paid, in minor units, grace aside."""
         rounding = self.product.rounding
         return (accrual.to_minor(row.penalty_accrued, rounding) - row.penalty_paid,
                 accrual.to_minor(row.compound_accrued, rounding) - row.compound_paid)
-
-    @staticmethod
-    def closed(row: InstallmentState) -> InstallmentState:
-        """The row with nothing left to pay: what was paid is all it ever asked for."""
-        return replace(row, principal=row.paid_principal, interest=row.paid_interest,
-                       fee=row.paid_fee,
-                       penalty_accrued=row.penalty_paid * accrual.SUB_MINOR_PER_MINOR,
-                       compound_accrued=row.compound_paid * accrual.SUB_MINOR_PER_MINOR)
 
     def extra_interest(self, principal: int, old_due: date, new_due: date, months: int,
                        rate: Decimal | None) -> int:
@@ -802,7 +848,7 @@ class _Engine:
             interest, fee = (row.unpaid_interest, row.unpaid_fee) if row.due_date <= day \
                 else ahead[index]
             owed = owed.plus(Component.INTEREST, interest).plus(Component.FEE, fee)
-            self.rows[index] = self.closed(row)
+            self.rows[index] = closed(row)
         principal = owed.principal
         carried = dict.fromkeys((Component.INTEREST, Component.FEE), 0)
         spread = dict.fromkeys((Component.INTEREST, Component.FEE), 0)
@@ -929,7 +975,7 @@ class _Engine:
                                       (Component.COMPOUND, compound)):
                 if amount:
                     self.waived = self.waived.plus(component, amount)
-            self.rows[index] = self.closed(row)
+            self.rows[index] = closed(row)
 
 
 def accrual_ratio(amount: int, part: int, whole: int) -> Decimal:
@@ -1035,7 +1081,7 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
     product = loan.product
     as_of = state.as_of
     next_day = as_of + ONE_DAY
-    overdue = [row for row in state.installments if row.due_date < as_of and not row.is_paid]
+    overdue = overdue_installments(state.installments, as_of)
     earliest = overdue[0].due_date if overdue else None
     dpd = days_past_due(as_of, earliest)
     if earliest is not None and state.pauses:
@@ -1043,7 +1089,7 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
     first_delinquency = state.delinquent_since
     if first_delinquency is None and dpd > 0 and earliest is not None:
         first_delinquency = earliest + ONE_DAY  # a state stored before the episode was tracked
-    penalty = compound = total_due = settle_due = 0
+    penalty = compound = settle_due = 0
     for row in state.installments:
         if row.due_date > next_day:
             break
@@ -1052,19 +1098,15 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
         if row.due_date <= as_of:
             penalty += owed[Component.PENALTY]
             compound += owed[Component.COMPOUND]
-            total_due += sum(owed.values())
+    total_due = amount_due(state.installments, product, as_of)
     engine = _Engine(loan, state)
     future = engine.future(next_day)
     settle_future = engine.settlement_amount(future, next_day) if future else 0
     outstanding_principal = sum(row.unpaid_principal for row in state.installments)
-    if loan.written_off_on is not None and loan.written_off_on <= as_of:
-        status = LoanStatus.WRITTEN_OFF
-    elif total_due == 0 and all(row.is_paid for row in state.installments):
-        status = LoanStatus.SETTLED
-    elif dpd > 0:
-        status = LoanStatus.OVERDUE
-    else:
-        status = LoanStatus.CURRENT
+    status = loan_status(
+        written_off=loan.written_off_on is not None and loan.written_off_on <= as_of,
+        total_due=total_due,
+        all_paid=total_due == 0 and all(row.is_paid for row in state.installments), dpd=dpd)
     return Summary(
         as_of=as_of, dpd=dpd, bucket=bucket(dpd), status=status,
         principal_outstanding=outstanding_principal,

@@ -33,6 +33,7 @@ from arrears.adapters.db.book import (
     INSERT_PAYMENT,
     INSERT_POSTING,
     INSTALLMENT_AMOUNTS,
+    INSTALLMENT_FIELDS,
     UPDATE_INSTALLMENT,
     execute_many,
 )
@@ -42,6 +43,7 @@ from arrears.application.handlers.same_day_payments import LoanPosted, LoanSnaps
 from arrears.application.ports import LoanBook, StaleWrite, StoredPayment
 from arrears.domain.accrual import SUB_MINOR_PER_MINOR
 from arrears.domain.delinquency import Bucket
+from arrears.domain.loan import InstallmentState
 
 CHUNK = 900  # below SQLite's bound-parameter limit
 ONE_DAY = timedelta(days=1)
@@ -57,9 +59,8 @@ LIVE = ((_row.due_on <= sa.bindparam("day"))
         & (UNPAID | (_row.penalty_accrued != _row.penalty_paid * SUB_MINOR_PER_MINOR)
            | (_row.compound_accrued != _row.compound_paid * SUB_MINOR_PER_MINOR)))
 LIVE_COLUMNS = (_row.number, _row.due_on, *(_row[name] for name in INSTALLMENT_AMOUNTS))
-DUE_DATE_COLUMNS = (sa.func.min(_row.due_on),
-                    sa.func.min(sa.case((UNPAID & (_row.due_on > sa.bindparam("day")),
-                                         _row.due_on))))
+NEXT_UNPAID_DUE = sa.func.min(sa.case((UNPAID & (_row.due_on > sa.bindparam("day")),
+                                      _row.due_on)))
 # A filter on a column's values among a list of keys bound as `name`.
 Among = Callable[[sa.ColumnElement[Any], str], sa.ColumnElement[bool]]
 
@@ -73,7 +74,7 @@ class _Queries:
     lock_loans: sa.Select[Any]
     snapshot_loans: sa.Select[Any]
     live_rows: sa.Select[Any]  # (loan id, `LIVE_COLUMNS`) by loan and number
-    due_dates: sa.Select[Any]  # (loan id, first due date, first unpaid after the open day)
+    due_dates: sa.Select[Any]  # (loan id, first unpaid due date after the open day)
     posted: sa.Select[Any]
     payments_of: sa.Select[Any]  # payment rows by loan, date and id
     payment_ids: sa.Select[Any]
@@ -95,7 +96,7 @@ def _queries(among: Among, per_statement: int | None) -> _Queries:
         ).where(among(_loan.id, "ids")),
         live_rows=sa.select(_row.loan_id, *LIVE_COLUMNS)
         .where(among(_row.loan_id, "ids") & LIVE).order_by(_row.loan_id, _row.number),
-        due_dates=sa.select(_row.loan_id, *DUE_DATE_COLUMNS)
+        due_dates=sa.select(_row.loan_id, NEXT_UNPAID_DUE)
         .where(among(_row.loan_id, "ids")).group_by(_row.loan_id),
         posted=sa.select(_payment.idempotency_key, _payment.loan_id, _payment.amount,
                          _payment.paid_on).where(among(_payment.idempotency_key, "keys")),
@@ -124,8 +125,7 @@ def _postgres_queries() -> _Queries:
 
     live = (sa.select(*LIVE_COLUMNS).where((_row.loan_id == wanted.c.id) & LIVE).offset(0)
             .lateral("live"))
-    due = (sa.select(*(column.label(f"due_{index}")
-                       for index, column in enumerate(DUE_DATE_COLUMNS)))
+    due = (sa.select(NEXT_UNPAID_DUE.label("next_unpaid_due"))
            .where(_row.loan_id == wanted.c.id).lateral("due"))  # an aggregate: never flattened
     paid = sa.select(t.payment).where(_payment.loan_id == wanted.c.id).offset(0).lateral("paid")
     return _Queries(
@@ -205,13 +205,12 @@ class SqlPaymentImports:
                     holds_plan=bool(row.holds_plan), written_off=row.written_off_on is not None,
                     paused=bool(row.pauses), plan_amounts=bool(row.plan_amounts),
                     unapplied=row.unapplied, offer_received=row.offer_received,
-                    first_due=None, next_unpaid_due=None)
+                    next_unpaid_due=None)
             bound = {"ids": chunk, "day": open_day}
             for loan_id, *values in self.connection.execute(queries.live_rows, bound):
-                found[loan_id].rows.append(values)
-            for loan_id, first_due, next_unpaid_due in self.connection.execute(
-                    queries.due_dates, bound):
-                found[loan_id].first_due = first_due
+                found[loan_id].rows.append(
+                    InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values, strict=True))))
+            for loan_id, next_unpaid_due in self.connection.execute(queries.due_dates, bound):
                 found[loan_id].next_unpaid_due = next_unpaid_due
         return {snapshot.loan_ref: snapshot for snapshot in found.values()}
 
@@ -230,13 +229,16 @@ class SqlPaymentImports:
                    else execute_many(self.connection, UPDATE_SAME_DAY_LOAN, loan_rows))
         if written != len(loans):
             raise StaleWrite(len(loans), written)
-        rows = [{"b_loan_id": posted.snapshot.id, "b_number": row[0], "due_on": row[1],
-                 **dict(zip(INSTALLMENT_AMOUNTS, row[2:], strict=True))}
+        rows = [{"b_loan_id": posted.snapshot.id, "b_number": row.number,
+                 "due_on": row.due_date, **{name: getattr(row, name)
+                                            for name in INSTALLMENT_AMOUNTS}}
                 for posted in loans for row in posted.changed]
-        if rows and postgres:
-            self.connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS, _by_column(rows))
-        elif rows:
-            execute_many(self.connection, UPDATE_INSTALLMENT, rows)
+        if rows:
+            updated = (self.connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
+                                               _by_column(rows)).rowcount if postgres
+                       else execute_many(self.connection, UPDATE_INSTALLMENT, rows))
+            if updated != len(rows):
+                raise StaleWrite(len(rows), updated, what="installments")
         postings = [{"entry": f"pay:{payment.applied.key}", "loan_id": posted.snapshot.id,
                      "business_date": business_date, "account": account.value,
                      "amount": amount}

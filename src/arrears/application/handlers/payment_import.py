@@ -87,9 +87,12 @@ class PaymentImportStore(Protocol):
         ...
 
     def write_same_day(self, loans: Sequence[LoanPosted], business_date: date) -> None:
-        """Write what `price_same_day` priced: each loan's row and changed installments once
-        (`StaleWrite` if a loan moved since it was read), each payment's ledger entry and
-        delinquency change."""
+        """Write what `price_same_day` priced: each loan's row and changed installments once,
+        each payment's ledger entry and delinquency change. The guard against another writer
+        is the row lock `snapshots` took, held to the end of the transaction; the loan row's
+        date and the number of installment rows written are checked as well (`StaleWrite`
+        if either is not as read), so a caller that skipped the lock fails rather than
+        writing over another's work."""
         ...
 
     def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
@@ -290,7 +293,8 @@ def _post_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
         ids = store.add_payments(written.payments, at)
         uow.book.apply(written.updates)
         store.write_same_day(written.same_day, open_day)
-        uow.book.emit(written.events)
+        uow.book.emit([event for line in sorted(written.events)
+                       for event in written.events[line]])
         store.record(parsed.format.name, written.imported, ids, file_sha256, at)
     return outcome
 
@@ -301,7 +305,9 @@ class _Written:
 
     payments: list[NewPayment] = field(default_factory=list)
     imported: list[ImportedRow] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    # By the line of the row that raised them: emitted in file order, however each loan
+    # was priced.
+    events: dict[int, list[Event]] = field(default_factory=dict)
     updates: list[LoanUpdate] = field(default_factory=list)
     same_day: list[LoanPosted] = field(default_factory=list)
 
@@ -350,12 +356,13 @@ def _post_same_day(parsed: PaymentFile, loan_rows: list[PaymentRow], snapshot: L
     written.same_day.append(posted)
     prefix = parsed.format.key_prefix
     for (row, amount), payment in zip(priced, posted.postings, strict=True):
+        events = written.events[row.line] = []
         if payment.bucket != payment.bucket_before:
-            written.events.append(bucket_changed(
+            events.append(bucket_changed(
                 snapshot.id, snapshot.loan_ref, f"pay:{row.key}", open_day, at,
                 payment.bucket_before, payment.bucket, payment.dpd))
-        written.events.append(payment_posted(snapshot.id, snapshot.loan_ref, payment.applied,
-                                             open_day, at))
+        events.append(payment_posted(snapshot.id, snapshot.loan_ref, payment.applied,
+                                     open_day, at))
         written.payments.append(NewPayment(loan_id=snapshot.id, applied=payment.applied,
                                            recovery=False))
         written.imported.append(ImportedRow(row_key=row.key.removeprefix(prefix),
@@ -395,7 +402,7 @@ def _post_whole(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
                 outcome.rejected.append(_refuse(parsed, row, error.field, error.reason))
                 continue
             written.updates.append(posting.moved.update)
-            written.events += [*posting.moved.events, posting.event]
+            written.events[row.line] = [*posting.moved.events, posting.event]
             written.payments.append(NewPayment(loan_id=booked.id, applied=posting.applied,
                                                recovery=posting.recovery))
             written.imported.append(ImportedRow(row_key=row.key.removeprefix(prefix),
