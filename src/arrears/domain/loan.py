@@ -262,8 +262,13 @@ def amount_due(installments: Iterable[InstallmentState], product: Product, as_of
     """`Summary.total_due`: what a payment dated the day after `as_of` must be to cover every
     installment due by `as_of`."""
     next_day = as_of + ONE_DAY
-    return sum(sum(owed_on(row, product, next_day).values())
-               for row in installments if row.due_date <= as_of)
+    total = 0
+    for row in installments:  # in schedule order, which `summarize` walks the same way
+        if row.due_date > next_day:
+            break
+        if row.due_date <= as_of:
+            total += sum(owed_on(row, product, next_day).values())
+    return total
 
 
 def loan_status(*, written_off: bool, total_due: int, all_paid: bool, dpd: int) -> LoanStatus:
