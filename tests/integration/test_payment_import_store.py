@@ -14,12 +14,17 @@ from arrears import bootstrap
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.payment_import_store import (
     SqlPaymentImports,
+    SqlPaymentImportUnitOfWork,
     SqlPaymentImportUnitOfWorkFactory,
 )
 from arrears.application import demo, payment_file
 from arrears.application.handlers import eod, payments, servicing
 from arrears.application.handlers.payment_import import import_payments
-from arrears.application.handlers.same_day_payments import LoanSnapshot, price_same_day
+from arrears.application.handlers.same_day_payments import (
+    LoanPosted,
+    LoanSnapshot,
+    price_same_day,
+)
 from arrears.application.ports import BookedLoan, StaleWrite
 from arrears.config import Settings
 from arrears.domain.loan import InstallmentState, due_on, owed_on, summarize
@@ -88,16 +93,21 @@ def test_each_loan_is_read_as_the_book_holds_it(book: bootstrap.Services,
         assert read[booked.loan.loan_id] == _expected(booked, open_day)
 
 
+def _priced(uow: SqlPaymentImportUnitOfWork, open_day: date) -> list[LoanPosted]:
+    """Every loan of the book that the same-day path prices, each paid 0.01 on `open_day`."""
+    whole = {b.loan.loan_id: b for b in uow.book.get_many(list(range(1, LOANS + 1)))}
+    read = uow.payment_imports.snapshots(list(whole), open_day)
+    return [posted for ref, snapshot in read.items() if snapshot.rows
+            if (posted := price_same_day(snapshot, whole[ref].loan.product,
+                                         [(f"k-{ref}", 1)], open_day)) is not None]
+
+
 def test_a_loan_moved_since_it_was_read_refuses_the_whole_write(
         book: bootstrap.Services) -> None:
     open_day = CLOSED + timedelta(days=1)
     before = table_rows(book)
     with SqlPaymentImportUnitOfWorkFactory(book.engine)() as uow:
-        whole = {b.loan.loan_id: b for b in uow.book.get_many(list(range(1, LOANS + 1)))}
-        read = uow.payment_imports.snapshots(list(whole), open_day)
-        priced = [posted for ref, snapshot in read.items() if snapshot.rows
-                  if (posted := price_same_day(snapshot, whole[ref].loan.product,
-                                               [(f"k-{ref}", 1)], open_day)) is not None]
+        priced = _priced(uow, open_day)
         assert len(priced) >= 2
         priced[-1].snapshot.state_on -= timedelta(days=1)  # as another writer left it
         with pytest.raises(StaleWrite, match=f"1 of {len(priced)} loans"):
@@ -213,11 +223,7 @@ def test_an_installment_gone_since_it_was_read_refuses_the_whole_write(
     open_day = CLOSED + timedelta(days=1)
     before = table_rows(book)
     with SqlPaymentImportUnitOfWorkFactory(book.engine)() as uow:
-        whole = {b.loan.loan_id: b for b in uow.book.get_many(list(range(1, LOANS + 1)))}
-        read = uow.payment_imports.snapshots(list(whole), open_day)
-        priced = [posted for ref, snapshot in read.items() if snapshot.rows
-                  if (posted := price_same_day(snapshot, whole[ref].loan.product,
-                                               [(f"k-{ref}", 1)], open_day)) is not None]
+        priced = _priced(uow, open_day)
         # As if another writer had rescheduled the loan: the installment is not there.
         priced[0].changed[0] = replace(priced[0].changed[0], number=999)
         with pytest.raises(StaleWrite, match="installments changed"):

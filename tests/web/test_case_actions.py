@@ -26,7 +26,7 @@ from web_book import (
     WORKING_HOURS,
     Book,
     app_for,
-    csrf_of,
+    sign_in_staff,
 )
 
 SUPERVISED_LOAN = "WLD-1002"  # placed with AG-HUAXIN: no collector of the book works it
@@ -41,14 +41,6 @@ def client(book: Book, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     with TestClient(app_for(book), headers={"accept-language": "en"}) as test_client:
         yield test_client
 
-
-def signed_in(client: TestClient, name: str) -> str:
-    """Sign `name` in; the signed-in session's CSRF token."""
-    token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"name": name, "password": PASSWORD,
-                                           "csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 303
-    return csrf_of(client.get("/").text)
 
 
 def alert(html: str, element: str) -> str:
@@ -86,7 +78,7 @@ def plan_count(book: Book) -> int:
 
 def test_a_collector_records_a_promise_and_sees_it_on_the_case(client: TestClient,
                                                                book: Book) -> None:
-    token = signed_in(client, "c01")
+    token = sign_in_staff(client, "c01")
     before = promises(book, COLLECTOR_LOAN)
     response = client.post(f"/work/loans/{COLLECTOR_LOAN}/promises",
                            data={"csrf_token": token, **PROMISE}, follow_redirects=False)
@@ -114,7 +106,7 @@ def test_a_collector_records_a_promise_and_sees_it_on_the_case(client: TestClien
 ])
 def test_a_bad_promise_names_its_field_on_the_page_and_records_nothing(
         client: TestClient, book: Book, amount: str, due_on: str, field: str) -> None:
-    token = signed_in(client, "c01")
+    token = sign_in_staff(client, "c01")
     before = promises(book, COLLECTOR_LOAN)
     response = client.post(f"/work/loans/{COLLECTOR_LOAN}/promises",
                            data={"csrf_token": token, "amount": amount, "due_on": due_on})
@@ -127,7 +119,7 @@ def test_a_bad_promise_names_its_field_on_the_page_and_records_nothing(
 
 
 def test_a_promise_sent_twice_is_recorded_once(client: TestClient, book: Book) -> None:
-    token = signed_in(client, "c01")
+    token = sign_in_staff(client, "c01")
     before = promises(book, COLLECTOR_LOAN)
     sent = {"csrf_token": token, "amount": "151.00", "due_on": "2026-03-26"}
     first = client.post(f"/work/loans/{COLLECTOR_LOAN}/promises", data=sent,
@@ -141,7 +133,7 @@ def test_a_promise_sent_twice_is_recorded_once(client: TestClient, book: Book) -
 
 def test_a_promise_taken_by_a_supervisor_is_theirs_not_the_borrowers(
         client: TestClient, book: Book) -> None:
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     response = client.post(f"/work/loans/{SUPERVISED_LOAN}/promises",
                            data={"csrf_token": token, "amount": "152.00",
                                  "due_on": "2026-03-27"}, follow_redirects=False)
@@ -154,7 +146,7 @@ def test_a_promise_taken_by_a_supervisor_is_theirs_not_the_borrowers(
 
 
 def test_reading_a_case_page_is_access_logged(client: TestClient, book: Book) -> None:
-    signed_in(client, "c01")
+    sign_in_staff(client, "c01")
     before = access_log(book)
     assert client.get(f"/work/loans/{COLLECTOR_LOAN}").status_code == 200
     assert access_log(book)[len(before):] == [("web:c01", "web.case", "B-1003")]
@@ -162,7 +154,7 @@ def test_reading_a_case_page_is_access_logged(client: TestClient, book: Book) ->
 
 def test_a_plan_is_previewed_first_then_proposed_and_waits_for_a_supervisor(
         client: TestClient, book: Book) -> None:
-    token = signed_in(client, "c01")
+    token = sign_in_staff(client, "c01")
     count = plan_count(book)
     shown = client.post(f"/work/loans/{COLLECTOR_LOAN}/plans/preview",
                         data={"csrf_token": token, **DEFERRAL})
@@ -212,7 +204,7 @@ def test_a_plan_is_previewed_first_then_proposed_and_waits_for_a_supervisor(
 @pytest.mark.parametrize("step", ["plans/preview", "plans"])
 def test_a_refused_plan_names_its_field_and_nothing_is_kept(
         client: TestClient, book: Book, terms: dict[str, str], field: str, step: str) -> None:
-    token = signed_in(client, "c01")
+    token = sign_in_staff(client, "c01")
     count = plan_count(book)
     response = client.post(f"/work/loans/{COLLECTOR_LOAN}/{step}",
                            data={"csrf_token": token, **terms})
@@ -225,7 +217,7 @@ def test_a_refused_plan_names_its_field_and_nothing_is_kept(
 
 def test_a_plan_proposed_twice_is_proposed_once(client: TestClient, book: Book) -> None:
     """The second of two sends of the same form finds the first awaiting a decision."""
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     count = plan_count(book)
     first = client.post(f"/work/loans/{PLACED_LOAN}/plans",
                         data={"csrf_token": token, **DEFERRAL}, follow_redirects=False)
@@ -242,7 +234,7 @@ def test_a_plan_proposed_twice_is_proposed_once(client: TestClient, book: Book) 
 def test_a_rule_of_the_product_refuses_a_plan_naming_the_rule(client: TestClient,
                                                                book: Book) -> None:
     """PHONE-24M offers no re-age: the refusal names the policy's rule, not a form field."""
-    token = signed_in(client, "c01")
+    token = sign_in_staff(client, "c01")
     response = client.post(f"/work/loans/{COLLECTOR_LOAN}/plans/preview",
                            data={"csrf_token": token, "kind": "reage", "terms": "6"})
     assert response.status_code == 422
@@ -259,7 +251,7 @@ ACTIONS = [(f"/work/loans/{COLLECTOR_LOAN}/promises", PROMISE),
 def test_an_action_without_the_sessions_csrf_token_is_refused(
         client: TestClient, book: Book, path: str, form: dict[str, str],
         token: str | None) -> None:
-    signed_in(client, "c01")
+    sign_in_staff(client, "c01")
     before = (promises(book, COLLECTOR_LOAN), plan_count(book))
     sent = form if token is None else {"csrf_token": token, **form}
     response = client.post(path, data=sent, follow_redirects=False)
@@ -271,7 +263,7 @@ def test_an_action_without_the_sessions_csrf_token_is_refused(
 def test_a_role_without_the_actions_scope_gets_403(client: TestClient, book: Book,
                                                    path: str, form: dict[str, str]) -> None:
     """A compliance officer reads every case and writes neither promises nor plans."""
-    token = signed_in(client, "officer")
+    token = sign_in_staff(client, "officer")
     assert client.get(f"/work/loans/{COLLECTOR_LOAN}").status_code == 200
     before = (promises(book, COLLECTOR_LOAN), plan_count(book))
     response = client.post(path, data={"csrf_token": token, **form})
@@ -286,7 +278,7 @@ def test_a_role_without_the_actions_scope_gets_403(client: TestClient, book: Boo
 @pytest.mark.parametrize("action", ["promises", "plans/preview", "plans"])
 def test_a_loan_out_of_scope_is_a_404_and_nothing_changes(
         client: TestClient, book: Book, name: str, loan: str, action: str) -> None:
-    token = signed_in(client, name)
+    token = sign_in_staff(client, name)
     count = plan_count(book)
     response = client.post(f"/work/loans/{loan}/{action}",
                            data={"csrf_token": token, **PROMISE, **DEFERRAL})
@@ -301,7 +293,7 @@ def test_the_proposer_never_decides_their_own_plan(client: TestClient, book: Boo
     on the supervisor's page; another supervisor approves."""
     users.create_user("sup2", "supervisor", PASSWORD,
                       uow_factory=book.services.web_uow_factory(), clock=book.clock)
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     proposed = client.post(f"/work/loans/{SUPERVISED_LOAN}/plans",
                            data={"csrf_token": token, **DEFERRAL}, follow_redirects=False)
     assert proposed.status_code == 303
@@ -310,7 +302,7 @@ def test_the_proposer_never_decides_their_own_plan(client: TestClient, book: Boo
     assert refused.status_code == 422 and "maker-checker" in refused.text
 
     client.post("/logout", data={"csrf_token": token})
-    token = signed_in(client, "sup2")
+    token = sign_in_staff(client, "sup2")
     approved = client.post(f"/supervise/plans/{plan_id}/approve", data={"csrf_token": token},
                            follow_redirects=False)
     assert approved.status_code == 303
@@ -333,7 +325,7 @@ def test_a_user_named_like_a_collector_is_not_that_collector(client: TestClient,
     with pytest.raises(plans.PlanRefused, match="maker-checker"):
         plans.approve(shown["plan_id"], by="C-01", role=Role.COLLECTOR,
                       uow_factory=book.services.uow_factory, clock=book.clock)
-    token = signed_in(client, "C-01")
+    token = sign_in_staff(client, "C-01")
     approved = client.post(f"/supervise/plans/{shown['plan_id']}/approve",
                            data={"csrf_token": token}, follow_redirects=False)
     assert approved.status_code == 303

@@ -22,7 +22,7 @@ from arrears.adapters.db import tables as t
 from arrears.application import supervision
 from arrears.application.handlers import credentials
 
-from web_book import PASSWORD, WORKING_HOURS, Book, app_for, csrf_of
+from web_book import WORKING_HOURS, Book, app_for, sign_in_staff
 
 OPEN_DAY = date(2026, 3, 22)
 PLACED_CASE = 1  # WLD-1001's borrower B-1001, placed with AG-HUAXIN
@@ -38,14 +38,6 @@ def client(book: Book, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     with TestClient(app_for(book), headers={"accept-language": "en"}) as test_client:
         yield test_client
 
-
-def signed_in(client: TestClient, name: str) -> str:
-    """Sign `name` in; the signed-in session's CSRF token."""
-    token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"name": name, "password": PASSWORD,
-                                           "csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 303, f"{name} could not sign in"
-    return csrf_of(client.get("/").text)
 
 
 def events(book: Book, topic: str) -> list[dict[str, Any]]:
@@ -95,7 +87,7 @@ def refusal(html: str, case_id: int) -> str:
 def test_a_supervisor_assigns_and_reassigns_a_case(client: TestClient, book: Book) -> None:
     """Each assignment names who made it; the collector the case is taken from stops
     collecting it, and their credential for its loan is revoked with it."""
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     page = client.get("/supervise").text
     assert "C-01" in case_row(page, ASSIGNED_CASE)
     assert verdict(client, book.token) == "Genuine"  # C-01's, for PHN-2001
@@ -136,7 +128,7 @@ def revocation_reasons(book: Book) -> list[str]:
 def test_an_assignment_the_service_refuses_is_shown_naming_the_field(
         client: TestClient, book: Book, case_id: int, collector: str, field: str,
         reason: str) -> None:
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     before = holders(book)
     response = client.post(f"/supervise/cases/{case_id}/assignment",
                            data={"csrf_token": token, "collector": collector})
@@ -151,7 +143,7 @@ def test_a_supervisor_recalls_a_placement_and_then_may_assign_the_case(
         client: TestClient, book: Book) -> None:
     """The delegation ends with the recall: the agency's user no longer sees the case, and
     the case may go to a collector."""
-    token = signed_in(client, "huaxin")
+    token = sign_in_staff(client, "huaxin")
     assert client.get(f"/work/loans/{RECALLED_LOAN}").status_code == 200
     client.post("/logout", data={"csrf_token": token})
     services = book.services
@@ -161,7 +153,7 @@ def test_a_supervisor_recalls_a_placement_and_then_may_assign_the_case(
         uow_factory=services.uow_factory, keys=services.keys, clock=book.clock,
         zone="Asia/Shanghai", issuer="Arrears Demo Lender")
     assert verdict(client, agencys.token) == "Genuine"
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     assert f'data-placed="{RECALLED_CASE}"' in client.get("/supervise").text
     response = client.post(f"/supervise/cases/{RECALLED_CASE}/recall",
                            data={"csrf_token": token}, follow_redirects=False)
@@ -195,7 +187,7 @@ def test_a_supervisor_recalls_a_placement_and_then_may_assign_the_case(
     assert assigned.status_code == 303
     assert holders(book)[RECALLED_CASE] == ("C-02", None)
     client.post("/logout", data={"csrf_token": token})
-    signed_in(client, "huaxin")
+    sign_in_staff(client, "huaxin")
     assert client.get(f"/work/loans/{RECALLED_LOAN}").status_code == 404
 
 
@@ -207,7 +199,7 @@ ACTIONS = [(f"/supervise/cases/{ASSIGNED_CASE}/assignment", {"collector": "C-02"
 @pytest.mark.parametrize("name", ["c01", "huaxin", "officer"])
 def test_only_a_supervisor_may_act(client: TestClient, book: Book, path: str,
                                    form: dict[str, str], name: str) -> None:
-    token = signed_in(client, name)
+    token = sign_in_staff(client, name)
     before = holders(book)
     response = client.post(path, data={"csrf_token": token, **form})
     assert response.status_code == 403 and "Not allowed" in response.text
@@ -219,7 +211,7 @@ def test_only_a_supervisor_may_act(client: TestClient, book: Book, path: str,
 def test_an_action_without_the_sessions_csrf_token_is_refused(
         client: TestClient, book: Book, path: str, form: dict[str, str],
         token: str | None) -> None:
-    signed_in(client, "sup")
+    sign_in_staff(client, "sup")
     before = holders(book)
     sent = form if token is None else {"csrf_token": token, **form}
     response = client.post(path, data=sent)
@@ -230,7 +222,7 @@ def test_an_action_without_the_sessions_csrf_token_is_refused(
 @pytest.mark.parametrize("case_id", ["999999", "0", "abc", "-1", "1" * 40])
 def test_assigning_a_case_that_does_not_exist_is_a_404(client: TestClient,
                                                        case_id: str) -> None:
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     response = client.post(f"/supervise/cases/{case_id}/assignment",
                            data={"csrf_token": token, "collector": "C-02"})
     assert response.status_code == 404 and "Not found" in response.text
@@ -243,7 +235,7 @@ def test_recalling_what_is_not_placed_changes_nothing(client: TestClient, book: 
                                                       case_id: str, status: int) -> None:
     """A case placed with no agency is refused on the page, naming it; a case id that names
     no open case is a 404, as an assignment's is."""
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     before = (holders(book), events(book, "placement.recalled"))
     response = client.post(f"/supervise/cases/{case_id}/recall", data={"csrf_token": token})
     assert response.status_code == status
@@ -256,7 +248,7 @@ def test_recalling_what_is_not_placed_changes_nothing(client: TestClient, book: 
 def test_an_action_keeps_the_pages_it_was_sent_from(client: TestClient, book: Book,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(supervision, "CASE_PAGE", 1)
-    token = signed_in(client, "sup")
+    token = sign_in_staff(client, "sup")
     page = client.get("/supervise", params={"after": "2", "placed_after": "1"}).text
     form = case_row(page, ASSIGNED_CASE)
     assert '<input type="hidden" name="after" value="2">' in form
@@ -273,7 +265,7 @@ def test_the_page_logs_the_borrowers_it_shows_and_only_those(
     """Pages of one case and one placement: case 1 and its placement (B-1001, logged once),
     then case 2 and any placement after case 1 (B-1002's, if not yet recalled)."""
     monkeypatch.setattr(supervision, "CASE_PAGE", 1)
-    signed_in(client, "sup")
+    sign_in_staff(client, "sup")
     before = access_log(book)
     page = client.get("/supervise").text
     assert page.count("<tr data-case=") == 1 and page.count("<tr data-placed=") == 1
@@ -285,7 +277,7 @@ def test_the_page_logs_the_borrowers_it_shows_and_only_those(
 
 
 def test_the_case_list_pages_and_ignores_a_bad_cursor(client: TestClient) -> None:
-    signed_in(client, "sup")
+    sign_in_staff(client, "sup")
     for after in ("", "x", "-1", "1" * 40):
         page = client.get("/supervise", params={"after": after}).text
         assert 'data-case="1"' in page

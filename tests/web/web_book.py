@@ -173,6 +173,16 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def sign_in_staff(client: TestClient, name: str) -> str:
+    """Sign the staff user `name` in (the book's users share `PASSWORD`); the signed-in
+    session's CSRF token."""
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"name": name, "password": PASSWORD,
+                                           "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303, f"{name} could not sign in"
+    return csrf_of(client.get("/").text)
+
+
 def sign_in_borrower(client: TestClient, book: Book, phone: str = BORROWER_PHONE) -> str:
     """Sign `client` in as the borrower with `phone`, with the code the local message sink
     received (ARREARS_SINK_DIR must be the book's); the signed-in session's CSRF token. A code
