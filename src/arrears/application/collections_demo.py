@@ -35,7 +35,7 @@ from arrears.application.demo import CALLS, STRATEGIES, WORKER
 from arrears.application.handlers import casework, preferences
 from arrears.application.handlers import collections as handlers
 from arrears.application.notifications import Channel, DeliveryPolicy
-from arrears.application.ports import Clock, PlanRow, Renderer, UnitOfWork
+from arrears.application.ports import Clock, PlanRow, ReadAhead, Renderer, UnitOfWork
 from arrears.application.strategy import Strategy
 from arrears.domain.errors import DomainError
 
@@ -286,20 +286,22 @@ def run_day(
     policy: DeliveryPolicy = DEMO_POLICY,
     floor: Floor | None = None,
     on_phase: Callable[[str], None] = lambda _: None,
+    read_ahead: ReadAhead | None = None,
 ) -> DayReport:
     """After EOD of `day`: settle promises to pay, recount agency recoveries, sync cases,
     plan the next date's actions, let the `floor` place its calls of the next date, then run
     the worker at the next date's sending times (a simulated clock) so the messages reach the
     sinks. The worker takes the strategies' decisions where nothing they depend on has
     changed (`notifications.PlannedDecisions`). `on_phase` is told each phase as it begins
-    (`demo.PHASES`)."""
+    (`demo.PHASES`); `read_ahead` plans the strategies' chunks ahead (`run_strategies`)."""
     on_phase(STRATEGIES)
     promises = casework.evaluate_promises(day, uow_factory=uow_factory, clock=clock)
     casework.refresh_recoveries(day, uow_factory=uow_factory)
     cases = handlers.sync_cases(day, uow_factory=uow_factory, clock=clock)
     decided = notifications.PlannedDecisions()
     report = handlers.run_strategies(day, uow_factory=uow_factory, clock=clock,
-                                     renderer=renderer, strategies=strategies, decided=decided)
+                                     renderer=renderer, strategies=strategies, decided=decided,
+                                     read_ahead=read_ahead)
     tz = ZoneInfo(zone)
     if floor is not None:
         on_phase(CALLS)

@@ -5,11 +5,11 @@ The SQL adapter (`arrears.adapters.db`) implements them; handlers never see SQLA
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 from arrears.application.complaints import ComplaintStore
 from arrears.application.disputes import DisputeStore
@@ -231,6 +231,31 @@ class UnitOfWorkFactory(Protocol):
         when taken, else who holds it (the block then holds nothing). A holder that dies,
         even by SIGKILL, releases it."""
         ...
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class ReadAhead(Protocol):
+    """Runs `work(readers, item)` for each of `items` and yields the results in the items'
+    order. It may run ahead of the caller and in other processes: `readers` then makes units
+    of work that can only read, `work` and the items travel by pickle, and what `work` returns
+    must not depend on anything the caller writes meanwhile."""
+
+    def map(self, work: Callable[[Callable[[], UnitOfWork], Item], Result],
+            items: Sequence[Item]) -> Iterator[Result]: ...
+
+
+class InProcess:
+    """`ReadAhead` in the caller's process, one item at a time when the caller asks for it."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
+        self.uow_factory = uow_factory
+
+    def map(self, work: Callable[[Callable[[], UnitOfWork], Item], Result],
+            items: Sequence[Item]) -> Iterator[Result]:
+        return (work(self.uow_factory, item) for item in items)
 
 
 class StaleWrite(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ _SPACES = re.compile(r"[ \t]{2,}")
 
 class JinjaRenderer:
     def __init__(self, directory: Path = TEMPLATES) -> None:
+        self.directory = directory
         self.environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(directory)),
             undefined=jinja2.StrictUndefined,
@@ -39,6 +41,11 @@ class JinjaRenderer:
             auto_reload=False,
         )
         self._cache: dict[str, jinja2.Template | None] = {}
+
+    def __reduce__(self) -> tuple[Any, tuple[Path]]:
+        # Sent to another process (planning read ahead), a renderer becomes that process's
+        # one renderer of the directory, so its templates are compiled once there too.
+        return shared_renderer, (self.directory,)
 
     def _template(self, name: str) -> jinja2.Template | None:
         if name not in self._cache:
@@ -57,6 +64,11 @@ class JinjaRenderer:
         subject_template = self._template(f"{lang}/{template}.subject.j2")
         subject = subject_template.render(**context).strip() if subject_template else ""
         return Rendered(subject=subject, body=_tidy(body))
+
+
+@cache
+def shared_renderer(directory: Path) -> JinjaRenderer:
+    return JinjaRenderer(directory)
 
 
 def _tidy(text: str) -> str:

@@ -89,15 +89,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _query_only(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA query_only = ON")
+
+
+def _begin_deferred(connection: sa.Connection) -> None:
+    # A reader takes no lock until it reads, and in WAL mode never waits for the writer.
+    connection.exec_driver_sql("BEGIN")
+
+
 def _begin_immediate(connection: sa.Connection) -> None:
     # Take the write lock when the transaction starts, so two writers queue instead of
     # deadlocking on a read-to-write upgrade (a payment reads the loan, then writes it).
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str) -> sa.Engine:
+def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
     """An engine for `url` (`sqlite:///path.db` or `postgresql+psycopg://…`); errors that
-    make the store unusable surface as `StoreUnavailable`."""
+    make the store unusable surface as `StoreUnavailable`. A `read_only` engine's
+    transactions refuse to write and never queue behind a writer."""
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
@@ -112,13 +122,17 @@ def create_engine(url: str) -> sa.Engine:
                 parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                 hide_parameters=True, **_existing_file_only(parsed))
             sa.event.listen(engine, "connect", _sqlite_pragmas)
-            sa.event.listen(engine, "begin", _begin_immediate)
+            if read_only:
+                sa.event.listen(engine, "connect", _query_only)
+            sa.event.listen(engine, "begin", _begin_deferred if read_only else _begin_immediate)
         else:
             # The API runs its routes in anyio's 40 worker threads, each holding at most one
             # connection: a pool as large never makes a burst wait out its timeout.
             engine = sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True,
                                       pool_size=POSTGRES_POOL_SIZE,
                                       max_overflow=POSTGRES_POOL_OVERFLOW)
+            if read_only:
+                engine = engine.execution_options(postgresql_readonly=True)
     except (sa.exc.NoSuchModuleError, ImportError):
         raise StoreUnavailable("--db", f"no installed driver {parsed.drivername!r} for "
                                        f"{shown}") from None

@@ -43,9 +43,11 @@ from arrears.application.ports import (
     BookedLoan,
     Clock,
     Event,
+    InProcess,
     OutgoingMessage,
     PlannedAction,
     PlanRow,
+    ReadAhead,
     Renderer,
     UnitOfWork,
 )
@@ -108,6 +110,12 @@ class StrategyReport:
                 "actions": dict(sorted(self.actions.items())),
                 "messages": dict(sorted(self.messages.items())),
                 "blocked_by_rule": dict(sorted(self.blocked.items()))}
+
+    def add(self, other: StrategyReport) -> None:
+        self.loans += other.loans
+        self.actions.update(other.actions)
+        self.messages.update(other.messages)
+        self.blocked.update(other.blocked)
 
 
 def stable_id(prefix: str, key: str) -> str:
@@ -188,9 +196,44 @@ class _KnownFacts:
 
 
 @dataclass(slots=True)
-class _Batch:
+class _LoanPlan:
     actions: list[PlannedAction] = field(default_factory=list)
     messages: list[OutgoingMessage] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Planned:
+    """A chunk's plans, by loan in the chunk's order, with the decisions of the messages
+    allowed as planned (for `PlannedDecisions`); `deferred` are the loans left for a unit of
+    work that writes."""
+
+    report: StrategyReport
+    loans: dict[int, _LoanPlan] = field(default_factory=dict)
+    decisions: list[tuple[str, datetime, Standing, Decision]] = field(default_factory=list)
+    deferred: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Planning:
+    """What planning a chunk needs besides the book: picklable, so that a chunk can be
+    planned in another process (`ReadAhead`)."""
+
+    day: date
+    now: datetime
+    renderer: Renderer
+    strategies: dict[str, Strategy]
+    lender: Lender
+
+    def ahead(self, readers: Callable[[], UnitOfWork], rows: Sequence[PlanRow]) -> _Planned:
+        """The chunk planned on a unit of work that only reads: the loans with a step that
+        writes as it is planned (a plan offer, an escalation) are deferred."""
+        with readers() as uow:
+            return _plan_batch(rows, self, uow, writes=False)
+
+
+READ_AHEAD_ROWS = 100
+"""Rows per chunk planned ahead: small, so the writer starts soon and the planners stay
+ahead of it."""
 
 
 def run_strategies(
@@ -203,10 +246,14 @@ def run_strategies(
     lender: Lender = Lender(),
     batch_size: int = BATCH_SIZE,
     decided: PlannedDecisions | None = None,
+    read_ahead: ReadAhead | None = None,
 ) -> StrategyReport:
     """Plan the contacts and escalations of the business date after `day` (run after EOD of
     `day`). Idempotent per (date, loan, step): a re-run adds nothing it already added.
-    `decided` keeps the decisions of the messages scheduled, for a worker in this process."""
+    `decided` keeps the decisions of the messages scheduled, for a worker in this process.
+    With `read_ahead`, chunks of the loans are planned ahead (in other processes) while this
+    one writes; what they plan reads nothing an earlier chunk writes, and the loans whose
+    steps write as they are planned are planned here, in order, so the result is the same."""
     chosen = default_strategies() if strategies is None else strategies
     report = StrategyReport(business_date=day)
     planned_day = day + ONE_DAY
@@ -226,21 +273,45 @@ def run_strategies(
         rows = [r for r in uow.collections.planning_rows(planned_day - timedelta(days=high),
                                                          planned_day - timedelta(days=low))
                 if r.product_code in chosen]
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start:start + batch_size]
+    planning = _Planning(day=day, now=clock.now(), renderer=renderer, strategies=chosen,
+                         lender=lender)
+    size = batch_size if read_ahead is None else min(batch_size, READ_AHEAD_ROWS)
+    chunks = [rows[start:start + size] for start in range(0, len(rows), size)]
+    ahead = (read_ahead or InProcess(uow_factory)).map(planning.ahead, chunks)
+    for chunk, planned in zip(chunks, ahead, strict=True):
         with uow_factory() as uow:
-            batch = _plan_batch(chunk, day, uow, clock, renderer, chosen, lender, report,
-                                decided)
-            uow.collections.add_actions(batch.actions)
-            uow.messages.enqueue(batch.messages)
-            evidence.actions_planned(uow, chunk, batch.actions, batch.messages, clock.now())
+            deferred = [row for row in chunk if row.loan_id in planned.deferred]
+            late = _plan_batch(deferred, planning, uow, writes=True) if deferred else None
+            actions: list[PlannedAction] = []
+            messages: list[OutgoingMessage] = []
+            for part in (planned, late):
+                if part is not None:
+                    report.add(part.report)
+                    if decided is not None:
+                        for message_id, at, standing, decision in part.decisions:
+                            decided.record(message_id, at, standing, decision)
+            for loan_id in dict.fromkeys(row.loan_id for row in chunk):
+                loan = planned.loans.get(loan_id) or (late.loans.get(loan_id) if late else None)
+                if loan is not None:
+                    actions += loan.actions
+                    messages += loan.messages
+            uow.collections.add_actions(actions)
+            uow.messages.enqueue(messages)
+            evidence.actions_planned(uow, chunk, actions, messages, clock.now())
             uow.commit()
     return report
 
 
-def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Clock,
-                renderer: Renderer, strategies: dict[str, Strategy], lender: Lender,
-                report: StrategyReport, decided: PlannedDecisions | None = None) -> _Batch:
+def _writes_as_planned(step: Step) -> bool:
+    return bool(step.offer) or step.kind not in MESSAGE_KINDS
+
+
+def _plan_batch(rows: Sequence[PlanRow], planning: _Planning, uow: UnitOfWork, *,
+                writes: bool) -> _Planned:
+    """Plan the rows' steps; unless `writes`, the loans with a step that writes as it is
+    planned are left out and named in `deferred`."""
+    day, strategies, renderer, lender, now = (planning.day, planning.strategies,
+                                              planning.renderer, planning.lender, planning.now)
     planned_day = day + ONE_DAY
     products = uow.book.products()
     # While a hardship plan is being kept, dunning stops: only its due-date reminders go out.
@@ -257,6 +328,11 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
                                                         f"{step.name}"))
     existing = uow.collections.existing_action_keys([w[5] for w in wanted])
     todo = [w for w in wanted if w[5] not in existing]
+    deferred = frozenset() if writes else frozenset(
+        w[0].loan_id for w in todo if _writes_as_planned(w[3]))
+    todo = [w for w in todo if w[0].loan_id not in deferred]
+    result = _Planned(report=StrategyReport(business_date=day), deferred=deferred)
+    report = result.report
     report.loans += len({w[0].loan_id for w in todo})
     # Only the loans with a step to take today are read in full.
     booked_by_id = {b.id: b for b in uow.book.get_many(sorted({w[0].loan_id for w in todo}))}
@@ -273,12 +349,11 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
     refusals = store.last_refusals(borrowers)
     whitelist = agency_whitelist(uow)
     closed = uow.book.closed_through()
-    batch = _Batch()
-    now = clock.now()
     debtors: dict[int, Debtor] = {}
     facts_of: dict[int, _KnownFacts] = {}
     for row, strategy, arm, step, d, key in todo:
         booked = booked_by_id[row.loan_id]
+        planned = result.loans.setdefault(row.loan_id, _LoanPlan())
         pack_code = products[row.product_code].jurisdiction.lower()
         pack = packs.get(pack_code)
         amount = due_on(booked.loan, booked.state, max(row.due_on, planned_day))
@@ -301,18 +376,18 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
         if step.offer:
             plan, offer, refusal = _draft_offer(uow, booked, step)
             if offer is None:
-                batch.actions.append(PlannedAction(**base, status="cancelled", reason=refusal))
+                planned.actions.append(PlannedAction(**base, status="cancelled",
+                                                     reason=refusal))
                 report.actions[f"{step.kind.value}:cancelled"] += 1
                 continue
         if step.kind in MESSAGE_KINDS:
             action, message, decision = _plan_message(
                 row, booked, step, d, amount, day, debtor, known, planned_at, key, pack_code,
                 pack, renderer, lender, now, base, offer)
-            if decided is not None and message is not None and decision is not None \
-                    and decision.allowed:
-                decided.record(message.message_id, planned_at, Standing(
+            if message is not None and decision is not None and decision.allowed:
+                result.decisions.append((message.message_id, planned_at, Standing(
                     preferences=tuple(preferences.get(row.borrower_id, ())),
-                    disputes=tuple(disputes.get(row.loan_ref, ()))), decision)
+                    disputes=tuple(disputes.get(row.loan_ref, ()))), decision))
             if offer is not None and message is not None and \
                     message.next_attempt_at.astimezone(planned_at.tzinfo).date() != planned_day:
                 # A plan is approved on its business date only: no offer reaches a later day.
@@ -328,17 +403,17 @@ def _plan_batch(rows: Sequence[PlanRow], day: date, uow: UnitOfWork, clock: Cloc
                     ActionKind.CALL, debtor, message.next_attempt_at, "mobile",
                     Purpose.COLLECTION)))
             if message is not None:
-                batch.messages.append(message)
+                planned.messages.append(message)
                 report.messages[message.channel] += 1
         else:
             action = _escalate(uow, row, step, strategy, debtor, facts, amount, max(d, 0),
                                planned_day, planned_at, pack, base)
         debtors[row.loan_id] = debtor
-        batch.actions.append(action)
+        planned.actions.append(action)
         report.actions[f"{step.kind.value}:{action.status}"] += 1
         for rule_id in action.rule_ids:
             report.blocked[rule_id] += 1
-    return batch
+    return result
 
 
 def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: int, day: date,

@@ -27,6 +27,7 @@ from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db.columns import SqlColumnStore
 from arrears.adapters.db.engine import masked
 from arrears.adapters.db.history_store import SqlSeasoningUnitOfWorkFactory
+from arrears.adapters.db.read_ahead import planners
 from arrears.application import collections_demo, loan_file, queries
 from arrears.application import demo as demo_book
 from arrears.application.handlers import eod, payments, plans, servicing
@@ -511,16 +512,17 @@ def run_demo(built: bootstrap.Services, *, loans: int, days: int, seed: int, fir
     channels["letter"] = JsonLinesChannel(sinks / "letter.jsonl")
     renderer = JinjaRenderer()
     floor = collections_demo.Floor(seed)
-
-    def after_eod(day: date) -> None:
-        if collections:
-            collections_demo.run_day(day, uow_factory=built.uow_factory, clock=built.clock,
-                                     renderer=renderer, channels=channels, floor=floor,
-                                     on_phase=on_phase)
-        on_day()
-
     with eod_engine(engine, built, demo_book.WRITE_OFF_DPD, "local[2]") as (
-            closer, batch_size), user_errors():
+            closer, batch_size), user_errors(), \
+            planners(built.engine, built.uow_factory) as read_ahead:
+
+        def after_eod(day: date) -> None:
+            if collections:
+                collections_demo.run_day(day, uow_factory=built.uow_factory, clock=built.clock,
+                                         renderer=renderer, channels=channels, floor=floor,
+                                         on_phase=on_phase, read_ahead=read_ahead)
+            on_day()
+
         if collections:
             collections_demo.setup(uow_factory=built.uow_factory, start=first)
         result = demo_book.simulate(

@@ -1,0 +1,66 @@
+"""`ReadAhead` in worker processes: each opens the book once on a read-only engine of its own,
+so planning reads beside the writer (SQLite's WAL, PostgreSQL's MVCC) and keeps a second core
+busy. The processes are spawned, not forked: a fork would copy the parent's open connections
+and its threads' locks."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Self
+
+import sqlalchemy as sa
+
+from arrears.adapters.db.engine import create_engine
+from arrears.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from arrears.application.ports import InProcess, Item, ReadAhead, Result, UnitOfWork
+
+_readers: SqlUnitOfWorkFactory | None = None
+"""The worker process's units of work on the book."""
+
+
+def _open(url: str) -> None:
+    global _readers
+    _readers = SqlUnitOfWorkFactory(create_engine(url, read_only=True))
+
+
+def _run(work: Callable[[Callable[[], UnitOfWork], Item], Result], item: Item) -> Result:
+    assert _readers is not None
+    return work(_readers, item)
+
+
+class ProcessReadAhead:
+    """`workers` processes reading the book at `url` (a file or a server: each process opens
+    its own connection). Use it as a context manager: leaving it stops the processes."""
+
+    def __init__(self, url: str, workers: int) -> None:
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_open, initargs=(url,))
+
+    def map(self, work: Callable[[Callable[[], UnitOfWork], Item], Result],
+            items: Sequence[Item]) -> Iterator[Result]:
+        return self._pool.map(_run, itertools.repeat(work), items)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+@contextmanager
+def planners(engine: sa.Engine, uow_factory: Callable[[], UnitOfWork]) -> Iterator[ReadAhead]:
+    """Planning read ahead in one process per core, or in this process on one core or for a
+    book in memory, which no other process can open."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    database = engine.url.database
+    in_memory = engine.dialect.name == "sqlite" and (not database or database == ":memory:")
+    if (cores or 1) < 2 or in_memory:
+        yield InProcess(uow_factory)
+        return
+    with ProcessReadAhead(engine.url.render_as_string(hide_password=False), cores or 1) as ahead:
+        yield ahead
