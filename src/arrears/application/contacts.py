@@ -3,6 +3,7 @@ with which words; and the JSON a message keeps so the worker can decide again at
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,12 +164,12 @@ def contact_action(
                   content=content, visit=visit, voicemail=voicemail)
 
 
-def compliance_document(action: Action, facts: Facts, *, facts_json: Any = None
-                        ) -> dict[str, Any]:
-    """The codec JSON of an action and its facts (the worker's send-time re-check);
+def compliance_document(action: Action, facts: Facts, *, facts_json: Any = None) -> str:
+    """The codec JSON text of an action and its facts (the worker's send-time re-check);
     `facts_json` is `codec.to_json(facts)` when the caller already has it."""
-    return {"action": codec.to_json(action),
-            "facts": codec.to_json(facts) if facts_json is None else facts_json}
+    return json.dumps({"action": codec.to_json(action),
+                       "facts": codec.to_json(facts) if facts_json is None else facts_json},
+                      ensure_ascii=False, sort_keys=True)
 
 
 def outbound(kind: ActionKind, debtor: Debtor, at: datetime, point: str,

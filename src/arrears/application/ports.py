@@ -286,8 +286,9 @@ class OutgoingMessage:
     subject: str
     body: str
     pack: str
-    compliance: dict[str, Any]
-    """The compliance action and facts it was planned with (codec JSON, without `at`)."""
+    compliance: str
+    """The compliance action and facts it was planned with (codec JSON text, without `at`;
+    `contacts.compliance_document`)."""
     next_attempt_at: datetime
     created_at: datetime
 

@@ -85,7 +85,7 @@ class SqlMessageStore:
                 "borrower_id": m.borrower_id, "business_date": m.business_date,
                 "template": m.template, "language": m.language, "recipient": m.recipient,
                 "subject": m.subject, "body": m.body, "pack": m.pack,
-                "compliance": json.dumps(m.compliance, ensure_ascii=False, sort_keys=True),
+                "compliance": m.compliance,
                 "status": "pending", "attempts": 0, "next_attempt_at": utc(m.next_attempt_at),
                 "created_at": utc(m.created_at),
             })

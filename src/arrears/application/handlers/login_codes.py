@@ -71,7 +71,7 @@ def request_code(phone: str, *, uow_factory: Callable[[], WebUnitOfWork], clock:
             business_date=closed + timedelta(days=1) if closed else now.date(),
             template=LOGIN_CODE_CHANNEL, language=language, recipient=number, subject="",
             body=BODIES[language].format(code=code, minutes=CODE_MINUTES), pack="",
-            compliance={}, next_attempt_at=now, created_at=now)])
+            compliance="{}", next_attempt_at=now, created_at=now)])
         uow.commit()
 
 

@@ -119,7 +119,7 @@ def _delivery(event: PendingEvent, subscription: Subscription, now: datetime
         message_id=delivery_id(subscription.subscription_ref, event.event_id), channel=CHANNEL,
         loan_id=None, borrower_id=None, business_date=event.business_date,
         template=event.topic, language="", recipient=subscription.subscription_ref,
-        subject=event.event_id, body=document(event).decode(), pack="", compliance={},
+        subject=event.event_id, body=document(event).decode(), pack="", compliance="{}",
         next_attempt_at=now, created_at=now)
 
 
