@@ -294,8 +294,8 @@ def simulate(
     while day <= last:
         if boarding[day]:
             on_phase(BOARDING)
-            servicing.board_rows(boarding[day], uow_factory=uow_factory, clock=clock)
-            loan_ids.refresh(uow_factory)
+            loan_ids.ids.update(servicing.board_rows(boarding[day], uow_factory=uow_factory,
+                                                     clock=clock).ids)
         on_phase(PAYMENTS)
         if plan_policies is not None:
             offers.offer(day)
@@ -311,7 +311,8 @@ def simulate(
 
 
 class _LoanIds:
-    """The book's database id of each of the demo's loan ids, read again after a boarding."""
+    """The book's database id of each of the demo's loan ids: read once the seasoned book is
+    boarded, then told by each day's boarding."""
 
     def __init__(self, loans: int) -> None:
         self.loans = loans

@@ -641,6 +641,14 @@ class PlanRecord:
     last_payment_id: int = 0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchedPlan:
+    loan_id: int
+    kind: str
+    effective_on: date
+    terms: dict[str, Any]
+
+
 class PlanRefTaken(Exception):
     """Another transaction stored a plan under the ref this one chose (plan refs count the
     plans on the book, so two proposals at once may pick the same one). The unit of work
@@ -667,8 +675,9 @@ class PlanStore(Protocol):
     def watched(self, loan_ids: Sequence[int]) -> list[PlanRecord]:
         """The approved plans not yet kept or broken among these loans."""
         ...
-    def all_watched(self) -> list[PlanRecord]:
-        """Every approved plan not yet kept or broken."""
+    def all_watched(self) -> list[WatchedPlan]:
+        """What end-of-day reads of every approved plan not yet kept or broken to tell which
+        may be decided today (the full records are read for those only)."""
         ...
     def listing(self, *, loan_id: int | None, status: str | None, limit: int,
                 before_id: int | None = None) -> list[tuple[PlanRecord, str]]:

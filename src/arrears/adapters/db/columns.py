@@ -27,7 +27,13 @@ import sqlalchemy as sa
 from arrears.adapters.db import pg_bulk
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import PLAN_AMOUNT_COLUMNS, SqlLoanBook, _chunks, left_behind
+from arrears.adapters.db.book import (
+    PLAN_AMOUNT_COLUMNS,
+    SqlLoanBook,
+    _chunks,
+    execute_many,
+    left_behind,
+)
 from arrears.application.handlers.eod import eod_entry
 from arrears.application.ports import StaleWrite, UnitOfWork
 from arrears.batch.columns import EPOCH, from_day_number
@@ -294,7 +300,9 @@ def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tu
 def _sqlite_update_loan() -> sa.Update:
     loan = t.loan.c
     since = sa.bindparam("since", type_=sa.Date)
-    waived = sum((loan[name] for name in WAIVED), sa.literal(0))
+    # Literal SQL zeros: every parameter of the statement comes from the rows (`execute_many`).
+    zero = sa.literal_column("0")
+    waived = sum((loan[name] for name in WAIVED), zero)
     return t.loan.update().where(
         (loan.id == sa.bindparam("b_id")) & (loan.state_on == sa.bindparam("b_state_on"))
     ).values(state_on=sa.bindparam("day"), dpd=sa.bindparam("dpd"),
@@ -302,7 +310,7 @@ def _sqlite_update_loan() -> sa.Update:
              delinquent_since=sa.case(
                  (since.is_not(None), sa.func.min(sa.func.coalesce(loan.delinquent_since, since),
                                                   since)),
-                 (waived == 0, sa.null()), else_=loan.delinquent_since))
+                 (waived == zero, sa.null()), else_=loan.delinquent_since))
 
 
 UPDATE_LOAN_DAY = _sqlite_update_loan()
@@ -312,20 +320,27 @@ UPDATE_ACCRUED = t.installment.update().where(
 ).values(penalty_accrued=sa.bindparam("p"), compound_accrued=sa.bindparam("c"))
 
 
+INSERT_POSTING = t.posting.insert()
+INSERT_ACCRUAL = t.accrual.insert()
+INSERT_BUCKET_CHANGE = t.delinquency_change.insert()
+
+
 def _write_sqlite(connection: sa.Connection, write: AccrualWrite) -> None:
+    """The batch's rows through `execute_many`: statements compiled once, rows handed to the
+    driver (SQLAlchemy's per-row parameter handling was most of the write)."""
     day = write.day
     loans = {name: column.tolist() for name, column in write.loans.items()}
-    _check_written(write, connection.execute(UPDATE_LOAN_DAY, [
+    _check_written(write, execute_many(connection, UPDATE_LOAN_DAY, [
         {"b_id": loan, "b_state_on": from_day_number(read_on), "day": day, "dpd": dpd,
          "bucket": BUCKET_NAMES[after],
          "status": (LoanStatus.OVERDUE if dpd > 0 else LoanStatus.CURRENT).value,
          "since": None if since == NEVER else from_day_number(since)}
         for loan, read_on, dpd, after, since in zip(
             loans["loan_id"], loans["read_on"], loans["dpd"], loans["bucket"],
-            loans["overdue_since"], strict=True)]).rowcount)
+            loans["overdue_since"], strict=True)]))
     rows = {name: column.tolist() for name, column in write.rows.items()}
     if rows["loan_id"]:
-        connection.execute(UPDATE_ACCRUED, [
+        execute_many(connection, UPDATE_ACCRUED, [
             {"b_loan_id": loan, "b_number": number, "p": p, "c": c}
             for loan, number, p, c in zip(rows["loan_id"], rows["number"],
                                           rows["penalty_accrued"], rows["compound_accrued"],
@@ -333,18 +348,18 @@ def _write_sqlite(connection: sa.Connection, write: AccrualWrite) -> None:
     ledger = write.ledger()
     refs = _loan_refs(connection, sorted({loan for loan, _, _ in ledger}))
     if ledger:
-        connection.execute(t.posting.insert(), [
+        execute_many(connection, INSERT_POSTING, [
             {"entry": eod_entry(day, refs[loan]), "loan_id": loan, "business_date": day,
              "account": account.value, "amount": amount} for loan, account, amount in ledger])
     accruals = [{"loan_id": loan, "business_date": day, "penalty": p, "compound": c}
                 for loan, p, c in zip(loans["loan_id"], loans["penalty_increment"],
                                       loans["compound_increment"], strict=True) if p or c]
     if accruals:
-        connection.execute(t.accrual.insert(), accruals)
+        execute_many(connection, INSERT_ACCRUAL, accruals)
     moves = [{"loan_id": loan, "business_date": day, "from_bucket": BUCKET_NAMES[before],
               "to_bucket": BUCKET_NAMES[after], "dpd": dpd}
              for loan, before, after, dpd in zip(loans["loan_id"], loans["prev_bucket"],
                                                  loans["bucket"], loans["dpd"], strict=True)
              if before != after]
     if moves:
-        connection.execute(t.delinquency_change.insert(), moves)
+        execute_many(connection, INSERT_BUCKET_CHANGE, moves)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import _chunks
-from arrears.application.ports import PlanRecord, PlanRefTaken
+from arrears.application.ports import PlanRecord, PlanRefTaken, WatchedPlan
 
 WATCHED = "approved"  # approved, neither kept nor broken yet
 
@@ -90,9 +90,13 @@ class SqlPlanStore:
                 .order_by(pt.plan.c.id)))
         return found
 
-    def all_watched(self) -> list[PlanRecord]:
-        return [_record(row) for row in self.connection.execute(
-            sa.select(pt.plan).where(pt.plan.c.status == WATCHED).order_by(pt.plan.c.id))]
+    def all_watched(self) -> list[WatchedPlan]:
+        plan = pt.plan.c
+        return [WatchedPlan(loan_id=row.loan_id, kind=row.kind, effective_on=row.effective_on,
+                            terms=json.loads(row.terms))
+                for row in self.connection.execute(
+                    sa.select(plan.loan_id, plan.kind, plan.effective_on, plan.terms)
+                    .where(plan.status == WATCHED).order_by(plan.id))]
 
     def listing(self, *, loan_id: int | None, status: str | None, limit: int,
                 before_id: int | None = None) -> list[tuple[PlanRecord, str]]:

@@ -16,7 +16,14 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from arrears.application.plan_policy import PlanPolicy, parse_policy
-from arrears.application.ports import BookedLoan, Clock, Event, PlanRecord, UnitOfWork
+from arrears.application.ports import (
+    BookedLoan,
+    Clock,
+    Event,
+    PlanRecord,
+    UnitOfWork,
+    WatchedPlan,
+)
 from arrears.application.transitions import change
 from arrears.domain.delinquency import LoanStatus
 from arrears.domain.loan import Loan, LoanState, Payment, advance, initial_state, summarize
@@ -62,7 +69,7 @@ def without_plan(booked: BookedLoan, plan_ref: str) -> Loan:
                                             if p.plan_id != plan_ref))
 
 
-def _may_end(record: PlanRecord, day: date, policies: dict[str, PlanPolicy],
+def _may_end(record: WatchedPlan, day: date, policies: dict[str, PlanPolicy],
              product_code: str, due_dates: list[date]) -> bool:
     """Whether `outcome` may decide the plan at the end of `day` for a loan end-of-day left
     as it was: open and nothing unpaid due by `day`, so not settled, no days past due, and
@@ -87,13 +94,11 @@ def review_plans(uow: UnitOfWork, day: date, clock: Clock) -> tuple[int, int]:
                 for code, doc in uow.plans.policies().items()}
     untouched = uow.book.untouched_due_dates(sorted({r.loan_id for r in watched}), day)
     # A loan whose every plan is still undecided on what the loan row tells is not loaded.
-    judged = {r.loan_id for r in watched
-              if r.loan_id not in untouched or _may_end(r, day, policies, *untouched[r.loan_id])}
-    loans = {b.id: b for b in uow.book.get_many(sorted(judged), for_update=True)}
+    judged = sorted({r.loan_id for r in watched if r.loan_id not in untouched
+                     or _may_end(r, day, policies, *untouched[r.loan_id])})
+    loans = {b.id: b for b in uow.book.get_many(judged, for_update=True)}
     counts = {KEPT: 0, BROKEN: 0}
-    for record in watched:
-        if record.loan_id not in judged:
-            continue
+    for record in sorted(uow.plans.watched(judged), key=lambda r: r.id):
         booked = loans[record.loan_id]
         policy = policies.get(booked.product_code)
         if policy is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,8 @@ class BookAlreadyOpen(DomainError):
 class ImportReport:
     loans: int
     borrowers: int
+    ids: dict[str, int] = field(default_factory=dict)
+    """The book's id of each boarded loan, by loan id."""
 
 
 def init_book(
@@ -114,9 +116,10 @@ def board_rows(rows: Sequence[LoanRow], *, uow_factory: Callable[[], UnitOfWork]
                 bucket=like.bucket, entry=f"board:{loan.loan_id}",
                 business_date=like.business_date, postings=like.postings)
             for row, loan, like in boarded]
-        book.add_loans(updates)
+        ids = book.add_loans(updates)
         uow.commit()
-    return ImportReport(loans=len(updates), borrowers=len(new))
+    return ImportReport(loans=len(updates), borrowers=len(new),
+                        ids={u.loan.loan_id: id_ for u, id_ in zip(updates, ids, strict=True)})
 
 
 def _boarding(row: LoanRow, loan: Loan, closed: date, at: datetime,
