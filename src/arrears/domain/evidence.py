@@ -83,13 +83,25 @@ def entry_hash(hashed: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_json(dict(hashed)))
 
 
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """A new entry and the canonical JSON of its hashed fields and of its payload, as `link`
+    hashed them: a store keeps these very bytes instead of encoding the entry again."""
+
+    entry: Entry
+    hashed_json: bytes
+    payload_json: bytes
+
+
 def link(*, borrower: str, prev_seq: int, prev_hash: str, kind: str, at: datetime,
-         payload: Mapping[str, Any]) -> Entry:
+         payload: Mapping[str, Any]) -> Linked:
     """The next entry of a chain whose last entry is (`prev_seq`, `prev_hash`)."""
-    entry = Entry(borrower=borrower, seq=prev_seq + 1, kind=kind, at=instant_text(at),
-                  prev=prev_hash, payload_sha256=payload_digest(payload), hash="",
-                  payload=dict(payload))
-    return replace(entry, hash=entry_hash(entry.hashed()))
+    payload_json = canonical_json(payload)
+    unhashed = Entry(borrower=borrower, seq=prev_seq + 1, kind=kind, at=instant_text(at),
+                     prev=prev_hash, payload_sha256=sha256_hex(payload_json), hash="",
+                     payload=dict(payload))
+    hashed_json = canonical_json(unhashed.hashed())
+    return Linked(replace(unhashed, hash=sha256_hex(hashed_json)), hashed_json, payload_json)
 
 
 def years_after(day: date, years: int) -> date:

@@ -19,7 +19,7 @@ def _chain(payloads: list[dict]) -> list[chain.Entry]:
         prev = entries[-1] if entries else None
         entries.append(chain.link(borrower="B-1", prev_seq=prev.seq if prev else 0,
                                   prev_hash=prev.hash if prev else chain.GENESIS,
-                                  kind="contact", at=AT, payload=payload))
+                                  kind="contact", at=AT, payload=payload).entry)
     return entries
 
 

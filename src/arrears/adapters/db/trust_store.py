@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
 from arrears.adapters.db import trust_tables as tt
+from arrears.adapters.db.book import execute_many
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.trust import (
     ChainHead,
@@ -24,7 +25,6 @@ from arrears.application.trust import (
     SigningKey,
 )
 from arrears.domain import evidence as chain
-from arrears.domain.jws import canonical_json
 
 
 def _aware(value: datetime) -> datetime:
@@ -141,6 +141,13 @@ class SqlCredentials:
         return [(ref, _aware(at)) for ref, at in rows]
 
 
+INSERT_ENTRY = tt.evidence_entry.insert()
+INSERT_FILE = tt.evidence_file.insert()
+UPDATE_HEAD = tt.evidence_chain.update().where(
+    tt.evidence_chain.c.borrower_id == sa.bindparam("b_id")).values(
+        seq=sa.bindparam("b_seq"), head=sa.bindparam("b_head"))
+
+
 class SqlEvidence:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
@@ -170,21 +177,18 @@ class SqlEvidence:
         rows: list[dict[str, Any]] = []
         for draft in drafts:
             seq, head = heads[draft.borrower_id]
-            entry = chain.link(borrower=refs[draft.borrower_id], prev_seq=seq, prev_hash=head,
-                               kind=draft.kind, at=draft.at, payload=draft.payload)
+            made = chain.link(borrower=refs[draft.borrower_id], prev_seq=seq, prev_hash=head,
+                              kind=draft.kind, at=draft.at, payload=draft.payload)
+            entry = made.entry
             heads[draft.borrower_id] = (entry.seq, entry.hash)
             linked.append(entry)
             rows.append({"borrower_id": draft.borrower_id, "seq": entry.seq,
                          "kind": draft.kind, "at": utc(draft.at),
-                         "hashed": canonical_json(entry.hashed()).decode(),
-                         "hash": entry.hash,
-                         "payload": canonical_json(entry.payload).decode()})
-        self.connection.execute(tt.evidence_entry.insert(), rows)
-        c = tt.evidence_chain.c
-        self.connection.execute(
-            tt.evidence_chain.update().where(c.borrower_id == sa.bindparam("b_id"))
-            .values(seq=sa.bindparam("b_seq"), head=sa.bindparam("b_head")),
-            [{"b_id": k, "b_seq": s, "b_head": h} for k, (s, h) in heads.items()])
+                         "hashed": made.hashed_json.decode(), "hash": entry.hash,
+                         "payload": made.payload_json.decode()})
+        execute_many(self.connection, INSERT_ENTRY, rows)
+        execute_many(self.connection, UPDATE_HEAD,
+                     [{"b_id": k, "b_seq": s, "b_head": h} for k, (s, h) in heads.items()])
         files = [(d.borrower_id, e.seq, d.files) for d, e in zip(drafts, linked, strict=True)
                  if d.files]
         if files:
@@ -192,7 +196,7 @@ class SqlEvidence:
             wanted = sa.tuple_(e.borrower_id, e.seq).in_([(b_id, s) for b_id, s, _ in files])
             entry_ids = {(r.borrower_id, r.seq): r.id for r in self.connection.execute(
                 sa.select(e.id, e.borrower_id, e.seq).where(wanted))}
-            self.connection.execute(tt.evidence_file.insert(), [
+            execute_many(self.connection, INSERT_FILE, [
                 {"entry_id": entry_ids[(b_id, s)], "name": name,
                  "sha256": chain.sha256_hex(data), "content": data}
                 for b_id, s, attached in files for name, data in attached.items()])
