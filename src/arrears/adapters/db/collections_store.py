@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.book import execute_many
 from arrears.adapters.db.complaints_store import complaints_by_actor
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.ports import (
@@ -59,6 +60,7 @@ def _plan_rows_query() -> sa.Select[Any]:
 # Built once: one contact looks up one loan's row, and building this join cost more than
 # running it.
 PLAN_ROWS = _plan_rows_query()
+INSERT_ACTION = ct.collection_action.insert()
 
 
 class SqlCollections:
@@ -100,7 +102,7 @@ class SqlCollections:
     def add_actions(self, actions: Sequence[PlannedAction]) -> None:
         if not actions:
             return
-        self.connection.execute(ct.collection_action.insert(), [
+        execute_many(self.connection, INSERT_ACTION, [
             {"action_key": a.action_key, "loan_id": a.loan_id,
              "business_date": a.business_date, "strategy": a.strategy, "arm": a.arm,
              "step": a.step, "kind": a.kind, "status": a.status,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.book import execute_many
 from arrears.application.ports import ClaimedMessage, DeliveryOutcome, OutgoingMessage
 
 
@@ -61,6 +62,9 @@ _IN_CHUNK = 900
 """Ids per `IN (…)` list: under SQLite's default limit of 999 bound parameters."""
 
 
+INSERT_MESSAGE = ct.message.insert()
+
+
 class SqlMessageStore:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
@@ -90,7 +94,7 @@ class SqlMessageStore:
                 "created_at": utc(m.created_at),
             })
         if rows:
-            self.connection.execute(ct.message.insert(), rows)
+            execute_many(self.connection, INSERT_MESSAGE, rows)
         return len(rows)
 
     def claim(self, now: datetime, limit: int, worker: str, lease_until: datetime,

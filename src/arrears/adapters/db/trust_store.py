@@ -193,7 +193,10 @@ class SqlEvidence:
                  if d.files]
         if files:
             e = tt.evidence_entry.c
-            wanted = sa.tuple_(e.borrower_id, e.seq).in_([(b_id, s) for b_id, s, _ in files])
+            # The borrower ids narrow the search to the index: SQLite scans the whole table
+            # for a row-value IN list alone.
+            wanted = e.borrower_id.in_(sorted({b_id for b_id, _, _ in files})) & sa.tuple_(
+                e.borrower_id, e.seq).in_([(b_id, s) for b_id, s, _ in files])
             entry_ids = {(r.borrower_id, r.seq): r.id for r in self.connection.execute(
                 sa.select(e.id, e.borrower_id, e.seq).where(wanted))}
             execute_many(self.connection, INSERT_FILE, [
