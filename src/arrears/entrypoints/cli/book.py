@@ -7,7 +7,7 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
@@ -32,6 +32,7 @@ from arrears.application import collections_demo, loan_file, queries
 from arrears.application import demo as demo_book
 from arrears.application.handlers import eod, payments, plans, servicing
 from arrears.application.loan_import import ImportRejected
+from arrears.application.ports import InProcess
 from arrears.batch.executor import BATCH_LOANS, POSTGRES_WORKERS, vectorised_closer
 from arrears.compliance import packs
 from arrears.config import Settings
@@ -514,7 +515,8 @@ def run_demo(built: bootstrap.Services, *, loans: int, days: int, seed: int, fir
     floor = collections_demo.Floor(seed)
     with eod_engine(engine, built, demo_book.WRITE_OFF_DPD, "local[2]") as (
             closer, batch_size), user_errors(), \
-            planners(built.engine, built.uow_factory) as read_ahead:
+            (planners(built.engine, built.uow_factory) if collections
+             else nullcontext(InProcess(built.uow_factory))) as read_ahead:
 
         def after_eod(day: date) -> None:
             if collections:
