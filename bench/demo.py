@@ -22,15 +22,14 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from arrears import bootstrap
-from arrears.adapters.db.columns import SqlColumnStore
-from arrears.application import demo
-from arrears.batch.columns import day_number
-from arrears.batch.kernels import ProductTable, eod_arrays
-from arrears.config import Settings
-from arrears.entrypoints.cli.book import run_demo
+if TYPE_CHECKING:
+    from arrears import bootstrap
+
+# The demo's planning processes are spawned: each imports this script as its main module, as
+# under `arrears demo` it imports the light launcher. The book's modules are imported where
+# they are used, so that those processes start here as they start under the command.
 
 START = date(2026, 1, 1)
 
@@ -40,6 +39,8 @@ class PhaseTimer:
     named."""
 
     def __init__(self) -> None:
+        from arrears.application import demo
+
         self.seconds: dict[str, float] = dict.fromkeys(demo.PHASES, 0.0)
         self.cpu: dict[str, float] = dict.fromkeys(demo.PHASES, 0.0)
         self.current: str | None = None
@@ -55,6 +56,11 @@ class PhaseTimer:
 
 def kernel_baseline(built: bootstrap.Services, days: int, through: date) -> float:
     """Seconds the kernel takes for `days` dates over the active loans' rows."""
+    from arrears.adapters.db.columns import SqlColumnStore
+    from arrears.application import demo
+    from arrears.batch.columns import day_number
+    from arrears.batch.kernels import ProductTable, eod_arrays
+
     with built.uow_factory() as uow:
         ids = sorted(row.id for row in uow.reports.loan_list(
             status=None, bucket=None, product=None, borrower=None, limit=10_000_000))
@@ -74,6 +80,11 @@ def _children_cpu() -> float:
 
 
 def main() -> None:
+    from arrears import bootstrap
+    from arrears.application import demo
+    from arrears.config import Settings
+    from arrears.entrypoints.cli.book import run_demo
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=120)
