@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from typing import Any
 
 from arrears.compliance.model import WordMatch
@@ -223,26 +224,109 @@ class Token:
         """The token joins single letters that were split apart."""
 
 
-def _leet_mark(chars: list[tuple[str, int]], k: int, current: list[str]) -> bool:
-    """'!' and '|' stand for a letter only between two letters or digits ("k!ll", "ja|l")."""
-    return (
-        bool(current)
-        and current[-1].isalnum()
-        and k + 1 < len(chars)
-        and chars[k + 1][0].isalnum()
-    )
+class _Folded(dict[int, str]):
+    """`str.translate` table of `_fold`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = _fold(chr(code))
+        return found
 
 
-def _flush(text: list[str], positions: list[int], boundary: int, gap: int) -> Token | None:
-    while text and text[0] == "'":
-        text, positions = text[1:], positions[1:]
-    while text and text[-1] == "'":
-        text, positions = text[:-1], positions[:-1]
+_FOLDED = _Folded()
+_LEET_TABLE = str.maketrans(_LEET)
+
+
+@lru_cache(maxsize=8192)
+def _skippable(char: str) -> bool:
+    """An emoji or other pictograph, which a reader skips inside a word ("arr😀ested")."""
+    return unicodedata.category(char) in ("So", "Sk", "Co")
+
+
+@lru_cache(maxsize=256)
+def _word_pattern(skipped: str) -> re.Pattern[str]:
+    """A word of the word form: letters and digits, with `'`, `@` and `$`; `!` or `|` between
+    two letters or digits ("k!ll", "ja|l"); and, between two letters or digits, runs of the
+    `skipped` characters (the pictographs of the text at hand, which the word drops)."""
+    inside = r"|(?<=[^\W_])[!|](?=[^\W_])"
+    if skipped:
+        inside += f"|(?<=[^\\W_])[{re.escape(skipped)}]+(?=[^\\W_])"
+    return re.compile(rf"(?:[^\W_]|['@$]{inside})+")
+
+
+def _folded(text: str) -> tuple[str, list[int] | None]:
+    """`text` as the word form reads it, character by character, and the source position of
+    each of its characters (None: the same as its own position, the common case)."""
+    if "&" in text:  # HTML references: read as the characters they name
+        pairs = [(position, char) for position, source in _source(text)
+                 for char in _fold(source)]
+        return "".join(char for _, char in pairs), [position for position, _ in pairs]
+    folded = text.translate(_FOLDED)
+    if len(folded) == len(text) and all(len(_FOLDED[ord(char)]) == 1 for char in set(text)):
+        return folded, None
+    return folded, [position for position, char in enumerate(text)
+                    for _ in _FOLDED[ord(char)]]
+
+
+def _read_words(text: str) -> list[Token]:
+    """The words of `text`, with the punctuation (`boundary`) and separators (`gap`) before
+    each, before split letters and broken lines are joined."""
+    folded, where = _folded(text)
+    skipped = "".join(sorted(char for char in set(folded) if _skippable(char)))
+    found: list[Token] = []
+    boundary, gap = 0, -1
+    spaced = False  # the previous separator was white space: a run of it counts once
+    breaks = 0  # line breaks since the last word
+    at = 0
+    for word in _word_pattern(skipped).finditer(folded):
+        start, end = word.span()
+        if folded[at:start] == " ":  # the common separator, read as the loop below reads it
+            if gap >= 0 and not spaced:
+                gap += 1
+            spaced = True
+        else:
+            for char in folded[at:start]:
+                if char == "\n":  # a wrapped line goes on; a blank line ends the sentence
+                    breaks += 1
+                    if breaks > 1:
+                        boundary = 2
+                elif char in _SENTENCE_END and char != "\r":
+                    boundary = 2
+                elif char in _CLAUSE_END and boundary < 1:
+                    boundary = 1
+                space = char.isspace()
+                if char in "\n\r" or gap < 0:
+                    gap = -1
+                elif not (space and spaced):
+                    gap += 1
+                spaced = space
+        at = end
+        letters = word.group()
+        positions = list(range(start, end)) if where is None else where[start:end]
+        if skipped and not letters.isalnum():
+            kept = [k for k, char in enumerate(letters) if char not in skipped]
+            letters = "".join(letters[k] for k in kept)
+            positions = [positions[k] for k in kept]
+        token = _token(letters, positions, boundary, gap)
+        if token is not None:
+            found.append(token)
+            boundary = 0
+        # A lone apostrophe ("y o u ' d") joins like a letter: the gap counts afresh.
+        gap = 0 if token is not None or gap >= 0 else gap
+        spaced, breaks = False, 0
+    return found
+
+
+def _token(letters: str, positions: list[int], boundary: int, gap: int) -> Token | None:
+    """The word without its outer apostrophes, leetspeak read as letters if it has any."""
+    text = letters.strip("'")
     if not text:
         return None
-    if any(char.isalpha() for char in text):
-        text = [_LEET.get(char, char) for char in text]
-    return Token("".join(text), positions, boundary, gap)
+    if len(text) != len(letters):
+        lead = len(letters) - len(letters.lstrip("'"))
+        positions = positions[lead:lead + len(text)]
+    if text.isalpha() or any(map(str.isalpha, text)):
+        text = text.translate(_LEET_TABLE)
+    return Token(text, positions, boundary, gap)
 
 
 def _join_split_letters(tokens: list[Token]) -> list[Token]:
@@ -276,18 +360,6 @@ def _join_split_letters(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def _inserted_symbol(chars: list[tuple[str, int]], k: int, current: list[str]) -> bool:
-    """An emoji or other pictograph inside a word ("arr😀ested"): dropped, as a reader
-    skips it."""
-    if not current or not current[-1].isalnum() or unicodedata.category(chars[k][0]) not in (
-            "So", "Sk", "Co"):
-        return False
-    j = k + 1
-    while j < len(chars) and unicodedata.category(chars[j][0]) in ("So", "Sk", "Co"):
-        j += 1
-    return j < len(chars) and chars[j][0].isalnum()
-
-
 def _join_lines(text: str, found: list[Token]) -> list[Token]:
     """Words broken across lines joined ("arr-⏎ested", "a⏎r⏎r⏎e⏎s⏎t"): a word form read
     beside the one that keeps every line break."""
@@ -307,56 +379,23 @@ def _join_lines(text: str, found: list[Token]) -> list[Token]:
     return out
 
 
+def _readings(text: str) -> tuple[list[Token], list[Token] | None]:
+    """`tokens(text)` and, when the text breaks lines, `tokens(text, join_lines=True)`, from
+    one reading of the text."""
+    found = _join_split_letters(_read_words(text))
+    joined = _join_lines(text, found) if "\n" in text or "\r" in text else None
+    # The two lists share the words no line break joined; "you" is no spelling of its own.
+    for token in chain(found, joined or ()):
+        if not token.run and token.text in _TEXTESE:
+            token.text = _TEXTESE[token.text]
+    return found, joined
+
+
 def tokens(text: str, *, join_lines: bool = False) -> list[Token]:
     """The words of `text` as the Latin screen reads them; `join_lines` joins the words that
     a line break splits (a second reading, never the only one)."""
-    chars = [(char, position) for position, source in _source(text) for char in _fold(source)]
-    found: list[Token] = []
-    current: list[str] = []
-    positions: list[int] = []
-    boundary, gap = 0, -1
-    spaced = False  # the previous separator was white space: a run of it counts once
-    breaks = 0  # line breaks since the last word
-    for k, (char, position) in enumerate(chars):
-        if char.isalnum() or char in "'@$" or (char in "!|" and _leet_mark(chars, k, current)):
-            current.append(char)
-            positions.append(position)
-            continue
-        if _inserted_symbol(chars, k, current):
-            continue
-        if current:
-            token = _flush(current, positions, boundary, gap)
-            if token is not None:
-                found.append(token)
-                boundary = 0
-            # A lone apostrophe ("y o u ' d") joins like a letter: the gap counts afresh.
-            gap = 0 if token is not None or gap >= 0 else gap
-            current, positions, spaced, breaks = [], [], False, 0
-        if char == "\n":  # a wrapped line goes on; a blank line ends the sentence
-            breaks += 1
-            if breaks > 1:
-                boundary = 2
-        elif char in _SENTENCE_END and char != "\r":
-            boundary = 2
-        elif char in _CLAUSE_END and boundary < 1:
-            boundary = 1
-        space = char.isspace()
-        if char in "\n\r" or gap < 0:
-            gap = -1
-        elif not (space and spaced):
-            gap += 1
-        spaced = space
-    if current:
-        token = _flush(current, positions, boundary, gap)
-        if token is not None:
-            found.append(token)
-    joined = _join_split_letters(found)
-    if join_lines:
-        joined = _join_lines(text, joined)
-    for token in joined:
-        if not token.run and token.text in _TEXTESE:
-            token.text = _TEXTESE[token.text]
-    return joined
+    found, joined = _readings(text)
+    return joined if join_lines and joined is not None else found
 
 
 def words(text: str) -> str:
@@ -756,19 +795,9 @@ class _Readable(dict[str, tuple[str, str]]):
         return found
 
 
-class _Folded(dict[int, str]):
-    """`str.translate` table of `_fold`, filled as characters are met."""
-
-    def __missing__(self, code: int) -> str:
-        found = self[code] = _fold(chr(code))
-        return found
-
-
 _READABLE = _Readable()
-_FOLDED = _Folded()
 _NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
 """What never stands inside a word of the word form (separators, and symbols it skips)."""
-_LEET_TABLE = str.maketrans(_LEET)
 
 
 def _candidates(text: str, needles: _Needles) -> dict[int, list[int]] | None:
@@ -860,10 +889,11 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
         compact_forms.append(wedged)
     latin = candidates is None or any(not lexicon.categories[index].compact
                                       for index in candidates)
-    word_forms = [_word_form(tokens(text)) if latin else ("", [], [], [])]
-    if latin and ("\n" in text or "\r" in text):
-        joined = tokens(text, join_lines=True)
-        if len(joined) != len(word_forms[0][2]):
+    word_forms: list[tuple[str, list[int], list[Token], list[Token]]] = [("", [], [], [])]
+    if latin:
+        found_tokens, joined = _readings(text)
+        word_forms = [_word_form(found_tokens)]
+        if joined is not None and len(joined) != len(found_tokens):
             word_forms.append(_word_form(joined))
     found: list[WordMatch] = []
     for index, category in enumerate(lexicon.categories):
