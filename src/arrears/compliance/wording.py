@@ -28,16 +28,17 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from arrears.compliance.model import WordMatch
 
 _LEXICON_PACKAGE = "arrears.compliance.packs.lexicons"
+_T = TypeVar("_T")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
          "!": "i", "|": "i", "l": "i"}
@@ -189,7 +190,7 @@ def without_inserted_latin(form: tuple[str, Sequence[int]]) -> tuple[str, Sequen
     bounds = [0, *(at for span in wedged for at in span), len(text)]
     kept = list(zip(bounds[::2], bounds[1::2], strict=True))  # the stretches between them
     return ("".join(text[start:end] for start, end in kept),
-            tuple(p for start, end in kept for p in positions[start:end]))
+            _LazyPositions(lambda: tuple(p for start, end in kept for p in positions[start:end])))
 
 
 # --- the Latin word form ------------------------------------------------------------------------
@@ -752,102 +753,121 @@ def _word_form(found_tokens: list[Token]) -> tuple[str, list[int], list[Token], 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Needles:
-    """A lexicon's phrases by what a text must hold for them to occur in it: every character
-    of the phrase's form (compact, or word form), and for a Latin phrase each of its words
-    (or all of them run together, as in a split-letter run) within the text's letters and
-    digits read with separators dropped. Each phrase is filed under one of its characters
-    (`by_anchor`) as (category index, phrase number, compact?, characters needed, words,
-    run)."""
+    """A lexicon's phrases filed so that a text is searched only for those it holds, each
+    as (category index, phrase number, what is looked for).
 
-    by_anchor: dict[str, tuple[tuple[int, int, bool, frozenset[str], tuple[str, ...], str],
-                               ...]]
+    A Chinese phrase is filed by the first character of its compact form (`compact`). The
+    word form is whole words with single spaces between them, so a Latin phrase can only
+    start at a word equal to its first word (`latin`); inside a split-letter run it is looked
+    for run together (`runs`, tried only when a text has such runs). Before a text's words
+    are read at all, it must have every character of some Latin phrase (`latin_needs`: the
+    characters each phrase needs, filed by its least common one).
+    """
+
+    compact: dict[str, tuple[tuple[int, int, str], ...]]
+    latin: dict[str, tuple[tuple[int, int, str], ...]]
+    runs: tuple[tuple[int, int, str], ...]
+    latin_needs: dict[str, tuple[frozenset[str], ...]]
 
 
 _LATIN_BY_FREQUENCY = {char: rank for rank, char in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
-_TEXTESE_WORDS = frozenset(_TEXTESE.values())
-"""Words a text-message spelling stands for: the text need not hold them as written."""
+
+
+def _filed(entries: Iterable[tuple[str, _T]]) -> dict[str, tuple[_T, ...]]:
+    filed: dict[str, list[_T]] = {}
+    for key, entry in entries:
+        filed.setdefault(key, []).append(entry)
+    return {key: tuple(found) for key, found in filed.items()}
 
 
 def _needles(lexicon: Lexicon) -> _Needles:
-    entries: dict[str, list[tuple[int, int, bool, frozenset[str], tuple[str, ...], str]]] = {}
+    chinese: list[tuple[str, tuple[int, int, str]]] = []
+    latin: list[tuple[str, tuple[int, int, str]]] = []
+    runs: list[tuple[int, int, str]] = []
+    needs: list[tuple[str, frozenset[str]]] = []
     for index, category in enumerate(lexicon.categories):
         for number, needle in enumerate(category.normalized):
-            needed = frozenset(needle) - {" "}
-            if not needed:
+            if not needle.strip():  # never looked for (`_occurrences_in`)
                 continue
-            words = tuple(word for word in needle.split() if word not in _TEXTESE_WORDS)
-            run = "" if category.compact else category.joined[number]
-            # Filed under its least common character, so that few phrases are tried.
+            if category.compact:
+                chinese.append((needle[0], (index, number, needle)))
+                continue
+            latin.append((needle.split()[0], (index, number, needle)))
+            runs.append((index, number, category.joined[number]))
+            needed = frozenset(needle) - {" "}
             anchor = max(needed, key=lambda c: (_LATIN_BY_FREQUENCY.get(c, 99), c))
-            entries.setdefault(anchor, []).append((index, number, category.compact, needed,
-                                                   words, run))
-    return _Needles(by_anchor={char: tuple(found) for char, found in entries.items()})
+            needs.append((anchor, needed))
+    return _Needles(compact=_filed(chinese), latin=_filed(latin), runs=tuple(runs),
+                    latin_needs=_filed(needs))
 
 
-class _Readable(dict[str, tuple[str, str]]):
-    """Per source character, the characters it can become in the compact form and in the
-    word form (leetspeak read as letters included); filled as characters are met."""
+class _Readable(dict[str, str]):
+    """Per source character, the characters it can become in the word form (leetspeak read
+    as letters included); filled as characters are met."""
 
-    def __missing__(self, char: str) -> tuple[str, str]:
+    def __missing__(self, char: str) -> str:
         folded = _fold(char)
-        found = self[char] = (_compacted(char),
-                              folded + "".join(_LEET.get(piece, "") for piece in folded))
+        found = self[char] = folded + "".join(_LEET.get(piece, "") for piece in folded)
         return found
 
 
 _READABLE = _Readable()
-_NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
-"""What never stands inside a word of the word form (separators, and symbols it skips)."""
 
 
-def _candidates(text: str, needles: _Needles) -> dict[int, list[int]] | None:
-    """Category index → the numbers of its phrases that can occur in `text`; None when every
-    phrase must be looked for (HTML references decode to characters the text does not
-    show)."""
+def _can_hold_latin(text: str, needles: _Needles) -> bool:
+    """Whether `text` has every character some Latin phrase needs, as its words could read
+    (False: its words need not be read). HTML references decode to characters the text does
+    not show: such a text is always read."""
     if "&" in text:
-        return None
-    readable = [_READABLE[char] for char in set(text)]
-    compact_chars = set("".join(as_compact for as_compact, _ in readable))
-    word_chars = set("".join(as_word for _, as_word in readable))
-    word_chars.add("'")  # a split-letter run matches a phrase without its apostrophes
+        return True
+    readable = set("".join([_READABLE[char] for char in set(text)]))
+    readable.add("'")  # a split-letter run matches a phrase without its apostrophes
     grown = True
     while grown:  # text-message spellings are read as words ("u" as "you")
-        before = len(word_chars)
+        before = len(readable)
         for short, long in _TEXTESE.items():
-            if set(short) <= word_chars:
-                word_chars.update(long)
-        grown = len(word_chars) > before
-    letters: tuple[str, str] | None = None  # the text's word characters, as is and as leet
-    found: dict[int, list[int]] = {}
-    for char in compact_chars | word_chars:
-        for index, number, is_compact, needed, words, run in needles.by_anchor.get(char, ()):
-            if not needed <= (compact_chars if is_compact else word_chars):
-                continue
-            if not is_compact:
-                if letters is None:
-                    plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
-                    letters = (plain, plain.translate(_LEET_TABLE))
-                if not (all(word in letters[0] or word in letters[1] for word in words)
-                        or run in letters[1]):
-                    continue
-            found.setdefault(index, []).append(number)
-    for numbers in found.values():
-        numbers.sort()
-    return found
+            if set(short) <= readable:
+                readable.update(long)
+        grown = len(readable) > before
+    return any(needed <= readable
+               for anchor in needles.latin_needs.keys() & readable
+               for needed in needles.latin_needs[anchor])
 
 
-class _CompactPositions(Sequence[int]):
-    """The source position of each character of a text's compact form, worked out when
-    first asked for: a text with no match never needs them."""
+def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tuple[int, int]]:
+    """(category index, phrase number) of each Chinese phrase in one of the compact `forms`
+    (the first holds every character of the others)."""
+    for first in needles.compact.keys() & set(forms[0]):
+        for index, number, needle in needles.compact[first]:
+            if any(needle in form for form in forms):
+                yield index, number
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.positions: list[int] | None = None
 
-    def _all(self) -> list[int]:
+def _latin_candidates(word_forms: Sequence[tuple[str, list[int], list[Token], list[Token]]],
+                      needles: _Needles) -> Iterator[tuple[int, int]]:
+    """(category index, phrase number) of each Latin phrase in one of the `word_forms`."""
+    for word_text, _, found_tokens, runs in word_forms:
+        for first in needles.latin.keys() & {token.text for token in found_tokens}:
+            for index, number, needle in needles.latin[first]:
+                if needle in word_text:
+                    yield index, number
+        if runs:
+            for index, number, joined in needles.runs:
+                if any(joined in run.text for run in runs):
+                    yield index, number
+
+
+class _LazyPositions(Sequence[int]):
+    """The source position of each character of a compact form, worked out when first asked
+    for: a text with no match never needs them."""
+
+    def __init__(self, work_out: Callable[[], Sequence[int]]) -> None:
+        self.work_out = work_out
+        self.positions: Sequence[int] | None = None
+
+    def _all(self) -> Sequence[int]:
         if self.positions is None:
-            self.positions = [position for position, char in enumerate(self.text)
-                              for _ in range(len(_compacted(char)))]
+            self.positions = self.work_out()
         return self.positions
 
     def __getitem__(self, index: Any) -> Any:
@@ -875,26 +895,34 @@ def _compact_form(text: str) -> tuple[str, Sequence[int]]:
     """`compact(text)`, the positions worked out only if asked for."""
     if "&" in text:  # HTML references: `compact` reads them as the characters they name
         return compact(text)
-    return text.translate(_COMPACTED), _CompactPositions(text)
+    return text.translate(_COMPACTED), _LazyPositions(
+        lambda: [position for position, char in enumerate(text)
+                 for _ in range(len(_compacted(char)))])
 
 
 def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Screen:
-    """`screen`; with `needles` (the lexicon's, `_needles`), only the phrases whose characters
-    the text can hold are looked for, with the same result."""
+    """`screen`; with `needles` (the lexicon's, `_needles`), only the phrases the text holds
+    are looked for, with the same result."""
     vocab = negation()
-    candidates = None if needles is None else _candidates(text, needles)
     compact_forms = [compact(text) if needles is None else _compact_form(text)]
     wedged = without_inserted_latin(compact_forms[0])
     if wedged is not compact_forms[0]:
         compact_forms.append(wedged)
-    latin = candidates is None or any(not lexicon.categories[index].compact
-                                      for index in candidates)
+    latin = needles is None or _can_hold_latin(text, needles)
     word_forms: list[tuple[str, list[int], list[Token], list[Token]]] = [("", [], [], [])]
     if latin:
         found_tokens, joined = _readings(text)
         word_forms = [_word_form(found_tokens)]
         if joined is not None and len(joined) != len(found_tokens):
             word_forms.append(_word_form(joined))
+    candidates: dict[int, list[int]] | None = None
+    if needles is not None:
+        held: dict[int, set[int]] = {}
+        for index, number in chain(
+                _compact_candidates([form for form, _ in compact_forms], needles),
+                _latin_candidates(word_forms, needles)):
+            held.setdefault(index, set()).add(number)
+        candidates = {index: sorted(numbers) for index, numbers in held.items()}
     found: list[WordMatch] = []
     for index, category in enumerate(lexicon.categories):
         numbers = None if candidates is None else candidates.get(index)
