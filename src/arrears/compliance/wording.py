@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import chain
+from itertools import chain, compress
 from typing import Any, TypeVar
 
 from arrears.compliance.model import WordMatch
@@ -335,6 +335,10 @@ def _join_split_letters(tokens: list[Token]) -> list[Token]:
     out: list[Token] = []
     i = 0
     while i < len(tokens):
+        if len(tokens[i].text) != 1:  # no run starts here
+            out.append(tokens[i])
+            i += 1
+            continue
         j = i
         while (
             j + 1 < len(tokens)
@@ -759,18 +763,21 @@ class _Needles:
     A Chinese phrase is filed by the first character of its compact form (`compact`). The
     word form is whole words with single spaces between them, so a Latin phrase can only
     start at a word equal to its first word (`latin`); inside a split-letter run it is looked
-    for run together (`runs`, tried only when a text has such runs). Before a text's words
-    are read at all, it must have every character of some Latin phrase (`latin_needs`: the
-    characters each phrase needs, filed by its least common one).
+    for run together (`runs`, tried only when a text has such runs). A text's words are read
+    only if it could hold some Latin phrase (`latin_needs`, filed by the phrase's least common
+    character: the characters it needs, its words but those a text-message spelling stands
+    for, and the phrase run together).
     """
 
     compact: dict[str, tuple[tuple[int, int, str], ...]]
     latin: dict[str, tuple[tuple[int, int, str], ...]]
     runs: tuple[tuple[int, int, str], ...]
-    latin_needs: dict[str, tuple[frozenset[str], ...]]
+    latin_needs: dict[str, tuple[tuple[frozenset[str], tuple[str, ...], str], ...]]
 
 
 _LATIN_BY_FREQUENCY = {char: rank for rank, char in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
+_TEXTESE_WORDS = frozenset(_TEXTESE.values())
+"""Words a text-message spelling stands for: the text need not hold them as written."""
 
 
 def _filed(entries: Iterable[tuple[str, _T]]) -> dict[str, tuple[_T, ...]]:
@@ -784,7 +791,7 @@ def _needles(lexicon: Lexicon) -> _Needles:
     chinese: list[tuple[str, tuple[int, int, str]]] = []
     latin: list[tuple[str, tuple[int, int, str]]] = []
     runs: list[tuple[int, int, str]] = []
-    needs: list[tuple[str, frozenset[str]]] = []
+    needs: list[tuple[str, tuple[frozenset[str], tuple[str, ...], str]]] = []
     for index, category in enumerate(lexicon.categories):
         for number, needle in enumerate(category.normalized):
             if not needle.strip():  # never looked for (`_occurrences_in`)
@@ -796,7 +803,8 @@ def _needles(lexicon: Lexicon) -> _Needles:
             runs.append((index, number, category.joined[number]))
             needed = frozenset(needle) - {" "}
             anchor = max(needed, key=lambda c: (_LATIN_BY_FREQUENCY.get(c, 99), c))
-            needs.append((anchor, needed))
+            words = tuple(word for word in needle.split() if word not in _TEXTESE_WORDS)
+            needs.append((anchor, (needed, words, category.joined[number])))
     return _Needles(compact=_filed(chinese), latin=_filed(latin), runs=tuple(runs),
                     latin_needs=_filed(needs))
 
@@ -814,11 +822,21 @@ class _Readable(dict[str, str]):
 _READABLE = _Readable()
 
 
+_NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
+"""What never stands inside a word of the word form (separators, and symbols it skips)."""
+_LATIN_WORD = re.compile("[A-Za-z]{4}")
+"""Four Latin letters in a row: a text in English, whose words are read without asking
+whether a Latin phrase could be in it."""
+
+
 def _can_hold_latin(text: str, needles: _Needles) -> bool:
-    """Whether `text` has every character some Latin phrase needs, as its words could read
-    (False: its words need not be read). HTML references decode to characters the text does
-    not show: such a text is always read."""
-    if "&" in text:
+    """Whether `text` could hold some Latin phrase (False: its words need not be read): it
+    has every character the phrase needs, as its words could read them, and each of the
+    phrase's words, or the phrase run together, is in its letters and digits read with
+    separators dropped, as written or as leetspeak; apostrophes dropped too, as a split-letter
+    run or a word joined across a line drops them. HTML references decode to characters the
+    text does not show: such a text is always read."""
+    if "&" in text or _LATIN_WORD.search(text):
         return True
     readable = set("".join([_READABLE[char] for char in set(text)]))
     readable.add("'")  # a split-letter run matches a phrase without its apostrophes
@@ -829,9 +847,19 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
             if set(short) <= readable:
                 readable.update(long)
         grown = len(readable) > before
-    return any(needed <= readable
-               for anchor in needles.latin_needs.keys() & readable
-               for needed in needles.latin_needs[anchor])
+    letters: tuple[str, str, str] | None = None
+    for anchor in needles.latin_needs.keys() & readable:
+        for needed, words, run in needles.latin_needs[anchor]:
+            if not needed <= readable:
+                continue
+            if letters is None:
+                plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
+                leet = plain.translate(_LEET_TABLE)
+                letters = (plain, leet, leet.replace("'", ""))
+            if run in letters[2] or all(word in letters[0] or word in letters[1]
+                                        or word in letters[2] for word in words):
+                return True
+    return False
 
 
 def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tuple[int, int]]:
@@ -895,9 +923,16 @@ def _compact_form(text: str) -> tuple[str, Sequence[int]]:
     """`compact(text)`, the positions worked out only if asked for."""
     if "&" in text:  # HTML references: `compact` reads them as the characters they name
         return compact(text)
-    return text.translate(_COMPACTED), _LazyPositions(
-        lambda: [position for position, char in enumerate(text)
-                 for _ in range(len(_compacted(char)))])
+    compacted = text.translate(_COMPACTED)
+
+    def positions() -> list[int]:
+        kept = list(compress(range(len(text)), map(_COMPACTED.__getitem__, map(ord, text))))
+        if len(kept) == len(compacted):  # no character became two ("㈱")
+            return kept
+        return [position for position, char in enumerate(text)
+                for _ in range(len(_compacted(char)))]
+
+    return compacted, _LazyPositions(positions)
 
 
 def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Screen:
