@@ -125,11 +125,12 @@ def messages(template: str, count: int) -> list[str]:
     """`count` different messages from one shipped template, half in Chinese, half in
     English, as the collections engine renders them for different loans."""
     renderer = JinjaRenderer()
-    names = ("郭娜英", "李涛", "Wei Zhang", "Maria Lopez", "高兰丽", "John Smith")
+    names = {"zh-CN": ("郭娜英", "李涛", "高兰丽"), "en": ("Wei Zhang", "Maria Lopez", "陈刚")}
     out: list[str] = []
     for i in range(count):
+        language = "zh-CN" if i % 2 else "en"
         context = {
-            "name": names[i % len(names)], "lender": "安睿消费金融" if i % 2 else
+            "name": names[language][i // 2 % 3], "lender": "安睿消费金融" if i % 2 else
             "Arrears Consumer Finance", "loan_tail": f"{i:04d}", "dpd": 1 + i % 60,
             "amount": f"{300 + i}.{i % 100:02d}", "currency": "CNY",
             "disbursed_on": "2025-08-15", "as_of": "2026-01-29", "due_on": "2026-02-05",
@@ -137,7 +138,7 @@ def messages(template: str, count: int) -> list[str]:
             "repayment_account": "ICBC-0001", "service_phone": "400-800-1234",
             "debt_collector": i % 4 == 0, "opt_out": i % 3 != 0,
         }
-        rendered = renderer.render(template, "zh-CN" if i % 2 else "en", context)
+        rendered = renderer.render(template, language, context)
         out.append(f"{rendered.subject}\n{rendered.body}" if rendered.subject else rendered.body)
     return out
 

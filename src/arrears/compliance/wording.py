@@ -268,15 +268,18 @@ def _folded(text: str) -> tuple[str, list[int] | None]:
                     for _ in _FOLDED[ord(char)]]
 
 
-def _read_words(text: str) -> list[Token]:
+def _read_words(text: str) -> tuple[list[Token], bool]:
     """The words of `text`, with the punctuation (`boundary`) and separators (`gap`) before
-    each, before split letters and broken lines are joined."""
+    each, before split letters and broken lines are joined; and whether three one-character
+    words follow each other (False: there are no split letters to join)."""
     folded, where = _folded(text)
     skipped = "".join(sorted(char for char in set(folded) if _skippable(char)))
     found: list[Token] = []
     boundary, gap = 0, -1
     spaced = False  # the previous separator was white space: a run of it counts once
     breaks = 0  # line breaks since the last word
+    singles = 0  # one-character words in a row
+    split = False
     at = 0
     for word in _word_pattern(skipped).finditer(folded):
         start, end = word.span()
@@ -303,6 +306,12 @@ def _read_words(text: str) -> list[Token]:
         at = end
         letters = word.group()
         positions = list(range(start, end)) if where is None else where[start:end]
+        if letters.isalpha():  # most words: `_token` without the apostrophes to strip
+            found.append(Token(letters.translate(_LEET_TABLE), positions, boundary, gap))
+            boundary, gap, spaced, breaks = 0, 0, False, 0
+            singles = singles + 1 if len(letters) == 1 else 0
+            split = split or singles >= _MIN_SPLIT_RUN
+            continue
         if skipped and not letters.isalnum():
             kept = [k for k, char in enumerate(letters) if char not in skipped]
             letters = "".join(letters[k] for k in kept)
@@ -311,10 +320,12 @@ def _read_words(text: str) -> list[Token]:
         if token is not None:
             found.append(token)
             boundary = 0
+            singles = singles + 1 if len(token.text) == 1 else 0
+            split = split or singles >= _MIN_SPLIT_RUN
         # A lone apostrophe ("y o u ' d") joins like a letter: the gap counts afresh.
         gap = 0 if token is not None or gap >= 0 else gap
         spaced, breaks = False, 0
-    return found
+    return found, split
 
 
 def _token(letters: str, positions: list[int], boundary: int, gap: int) -> Token | None:
@@ -387,7 +398,9 @@ def _join_lines(text: str, found: list[Token]) -> list[Token]:
 def _readings(text: str) -> tuple[list[Token], list[Token] | None]:
     """`tokens(text)` and, when the text breaks lines, `tokens(text, join_lines=True)`, from
     one reading of the text."""
-    found = _join_split_letters(_read_words(text))
+    found, split = _read_words(text)
+    if split:
+        found = _join_split_letters(found)
     joined = _join_lines(text, found) if "\n" in text or "\r" in text else None
     # The two lists share the words no line break joined; "you" is no spelling of its own.
     for token in chain(found, joined or ()):
@@ -874,8 +887,8 @@ def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tup
 def _latin_candidates(word_forms: Sequence[tuple[str, list[int], list[Token], list[Token]]],
                       needles: _Needles) -> Iterator[tuple[int, int]]:
     """(category index, phrase number) of each Latin phrase in one of the `word_forms`."""
-    for word_text, _, found_tokens, runs in word_forms:
-        for first in needles.latin.keys() & {token.text for token in found_tokens}:
+    for word_text, _, _, runs in word_forms:
+        for first in needles.latin.keys() & set(word_text.split()):
             for index, number, needle in needles.latin[first]:
                 if needle in word_text:
                     yield index, number
