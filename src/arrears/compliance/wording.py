@@ -160,8 +160,32 @@ def _compacted(char: str) -> str:
                    if not _dropped(piece))
 
 
+class _Compacted(dict[int, str]):
+    """`str.translate` table of `_compacted`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = _compacted(chr(code))
+        return found
+
+
+_COMPACTED = _Compacted()
+
+
+def _compact_positions(text: str, compacted: str) -> list[int]:
+    """The source position of each character of `compacted`, the compact form of `text` (a
+    text without HTML references)."""
+    kept = list(compress(range(len(text)), map(_COMPACTED.__getitem__, map(ord, text))))
+    if len(kept) == len(compacted):  # no character became two ("㈱")
+        return kept
+    return [position for position, char in enumerate(text)
+            for _ in range(len(_compacted(char)))]
+
+
 def compact(text: str) -> tuple[str, tuple[int, ...]]:
     """The compact form of `text` and, for each of its characters, the source position."""
+    if "&" not in text:
+        compacted = text.translate(_COMPACTED)
+        return compacted, tuple(_compact_positions(text, compacted))
     out: list[str] = []
     positions: list[int] = []
     for position, char in _source(text):
@@ -190,7 +214,8 @@ def without_inserted_latin(form: tuple[str, Sequence[int]]) -> tuple[str, Sequen
     bounds = [0, *(at for span in wedged for at in span), len(text)]
     kept = list(zip(bounds[::2], bounds[1::2], strict=True))  # the stretches between them
     return ("".join(text[start:end] for start, end in kept),
-            _LazyPositions(lambda: tuple(p for start, end in kept for p in positions[start:end])))
+            _LazyPositions(lambda: list(chain.from_iterable(positions[start:end]
+                                                            for start, end in kept))))
 
 
 # --- the Latin word form ------------------------------------------------------------------------
@@ -225,22 +250,33 @@ class Token:
         """The token joins single letters that were split apart."""
 
 
+@lru_cache(maxsize=8192)
+def _skippable(char: str) -> bool:
+    """An emoji or other pictograph, which a reader skips inside a word ("arr😀ested")."""
+    return unicodedata.category(char) in ("So", "Sk", "Co")
+
+
 class _Folded(dict[int, str]):
-    """`str.translate` table of `_fold`, filled as characters are met."""
+    """`str.translate` table of `_fold`, filled as characters are met. It notes the
+    characters met that do not fold to exactly one (`uneven`) and those that fold to a
+    pictograph (`pictographs`), so that a text without them is read the short way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uneven: set[str] = set()
+        self.pictographs: set[str] = set()
 
     def __missing__(self, code: int) -> str:
         found = self[code] = _fold(chr(code))
+        if len(found) != 1:
+            self.uneven.add(chr(code))
+        if any(_skippable(piece) for piece in found):
+            self.pictographs.add(chr(code))
         return found
 
 
 _FOLDED = _Folded()
 _LEET_TABLE = str.maketrans(_LEET)
-
-
-@lru_cache(maxsize=8192)
-def _skippable(char: str) -> bool:
-    """An emoji or other pictograph, which a reader skips inside a word ("arr😀ested")."""
-    return unicodedata.category(char) in ("So", "Sk", "Co")
 
 
 @lru_cache(maxsize=256)
@@ -254,26 +290,32 @@ def _word_pattern(skipped: str) -> re.Pattern[str]:
     return re.compile(rf"(?:[^\W_]|['@$]{inside})+")
 
 
-def _folded(text: str) -> tuple[str, list[int] | None]:
-    """`text` as the word form reads it, character by character, and the source position of
-    each of its characters (None: the same as its own position, the common case)."""
+def _pictographs(folded: str) -> str:
+    return "".join(sorted(char for char in set(folded) if _skippable(char)))
+
+
+def _folded(text: str) -> tuple[str, list[int] | None, str]:
+    """`text` as the word form reads it, character by character; the source position of
+    each of its characters (None: the same as its own position, the common case); and the
+    pictographs in it."""
     if "&" in text:  # HTML references: read as the characters they name
         pairs = [(position, char) for position, source in _source(text)
                  for char in _fold(source)]
-        return "".join(char for _, char in pairs), [position for position, _ in pairs]
-    folded = text.translate(_FOLDED)
-    if len(folded) == len(text) and all(len(_FOLDED[ord(char)]) == 1 for char in set(text)):
-        return folded, None
+        folded = "".join(char for _, char in pairs)
+        return folded, [position for position, _ in pairs], _pictographs(folded)
+    folded = text.translate(_FOLDED)  # which notes every character of `text` it meets
+    pictographs = "" if _FOLDED.pictographs.isdisjoint(text) else _pictographs(folded)
+    if _FOLDED.uneven.isdisjoint(text):
+        return folded, None, pictographs
     return folded, [position for position, char in enumerate(text)
-                    for _ in _FOLDED[ord(char)]]
+                    for _ in _FOLDED[ord(char)]], pictographs
 
 
 def _read_words(text: str) -> tuple[list[Token], bool]:
     """The words of `text`, with the punctuation (`boundary`) and separators (`gap`) before
     each, before split letters and broken lines are joined; and whether three one-character
     words follow each other (False: there are no split letters to join)."""
-    folded, where = _folded(text)
-    skipped = "".join(sorted(char for char in set(folded) if _skippable(char)))
+    folded, where, skipped = _folded(text)
     found: list[Token] = []
     boundary, gap = 0, -1
     spaced = False  # the previous separator was white space: a run of it counts once
@@ -838,8 +880,9 @@ _READABLE = _Readable()
 _NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
 """What never stands inside a word of the word form (separators, and symbols it skips)."""
 _LATIN_WORD = re.compile("[A-Za-z]{4}")
-"""Four Latin letters in a row: a text in English, whose words are read without asking
-whether a Latin phrase could be in it."""
+_CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+"""With four Latin letters in a row and no Chinese, a text is in English: its words are read
+without asking first whether a Latin phrase could be in them."""
 
 
 def _can_hold_latin(text: str, needles: _Needles) -> bool:
@@ -849,7 +892,7 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
     separators dropped, as written or as leetspeak; apostrophes dropped too, as a split-letter
     run or a word joined across a line drops them. HTML references decode to characters the
     text does not show: such a text is always read."""
-    if "&" in text or _LATIN_WORD.search(text):
+    if "&" in text or (_LATIN_WORD.search(text) and not _CHINESE.search(text)):
         return True
     readable = set("".join([_READABLE[char] for char in set(text)]))
     readable.add("'")  # a split-letter run matches a phrase without its apostrophes
@@ -878,9 +921,10 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
 def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tuple[int, int]]:
     """(category index, phrase number) of each Chinese phrase in one of the compact `forms`
     (the first holds every character of the others)."""
-    for first in needles.compact.keys() & set(forms[0]):
+    base, *others = forms
+    for first in needles.compact.keys() & set(base):
         for index, number, needle in needles.compact[first]:
-            if any(needle in form for form in forms):
+            if needle in base or any(needle in form for form in others):
                 yield index, number
 
 
@@ -921,31 +965,12 @@ class _LazyPositions(Sequence[int]):
         return len(self._all())
 
 
-class _Compacted(dict[int, str]):
-    """`str.translate` table of `_compacted`, filled as characters are met."""
-
-    def __missing__(self, code: int) -> str:
-        found = self[code] = _compacted(chr(code))
-        return found
-
-
-_COMPACTED = _Compacted()
-
-
 def _compact_form(text: str) -> tuple[str, Sequence[int]]:
     """`compact(text)`, the positions worked out only if asked for."""
     if "&" in text:  # HTML references: `compact` reads them as the characters they name
         return compact(text)
     compacted = text.translate(_COMPACTED)
-
-    def positions() -> list[int]:
-        kept = list(compress(range(len(text)), map(_COMPACTED.__getitem__, map(ord, text))))
-        if len(kept) == len(compacted):  # no character became two ("㈱")
-            return kept
-        return [position for position, char in enumerate(text)
-                for _ in range(len(_compacted(char)))]
-
-    return compacted, _LazyPositions(positions)
+    return compacted, _LazyPositions(lambda: _compact_positions(text, compacted))
 
 
 def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Screen:
@@ -972,10 +997,9 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
             held.setdefault(index, set()).add(number)
         candidates = {index: sorted(numbers) for index, numbers in held.items()}
     found: list[WordMatch] = []
-    for index, category in enumerate(lexicon.categories):
-        numbers = None if candidates is None else candidates.get(index)
-        if candidates is not None and numbers is None:
-            continue
+    for index in range(len(lexicon.categories)) if candidates is None else candidates:
+        category = lexicon.categories[index]
+        numbers = None if candidates is None else candidates[index]
         occurrences = _occurrences_in(category, text, compact_forms[0], word_forms[0], vocab,
                                       numbers)
         if category.compact:
@@ -993,7 +1017,7 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
         negated = [(start, end) for _, start, end, no in occurrences if no]
         reported: dict[str, tuple[int, int]] = {}
         for phrase, start, end, no in occurrences:
-            if no or any(s <= start and end <= e for s, e in negated):
+            if no or (negated and any(s <= start and end <= e for s, e in negated)):
                 continue
             if phrase not in reported or start < reported[phrase][0]:
                 reported[phrase] = (start, end)
