@@ -28,7 +28,7 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -214,8 +214,7 @@ def without_inserted_latin(form: tuple[str, Sequence[int]]) -> tuple[str, Sequen
     bounds = [0, *(at for span in wedged for at in span), len(text)]
     kept = list(zip(bounds[::2], bounds[1::2], strict=True))  # the stretches between them
     return ("".join(text[start:end] for start, end in kept),
-            _LazyPositions(lambda: list(chain.from_iterable(positions[start:end]
-                                                            for start, end in kept))))
+            tuple(chain.from_iterable(positions[start:end] for start, end in kept)))
 
 
 # --- the Latin word form ------------------------------------------------------------------------
@@ -864,13 +863,13 @@ def _needles(lexicon: Lexicon) -> _Needles:
                     latin_needs=_filed(needs))
 
 
-class _Readable(dict[str, str]):
-    """Per source character, the characters it can become in the word form (leetspeak read
-    as letters included); filled as characters are met."""
+class _Readable(dict[int, str]):
+    """`str.translate` table of the characters each character can become in the word form
+    (leetspeak read as letters included); filled as characters are met."""
 
-    def __missing__(self, char: str) -> str:
-        folded = _fold(char)
-        found = self[char] = folded + "".join(_LEET.get(piece, "") for piece in folded)
+    def __missing__(self, code: int) -> str:
+        folded = _fold(chr(code))
+        found = self[code] = folded + "".join(_LEET.get(piece, "") for piece in folded)
         return found
 
 
@@ -894,7 +893,7 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
     text does not show: such a text is always read."""
     if "&" in text or (_LATIN_WORD.search(text) and not _CHINESE.search(text)):
         return True
-    readable = set("".join([_READABLE[char] for char in set(text)]))
+    readable = set(text.translate(_READABLE))
     readable.add("'")  # a split-letter run matches a phrase without its apostrophes
     grown = True
     while grown:  # text-message spellings are read as words ("u" as "you")
@@ -924,7 +923,7 @@ def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tup
     base, *others = forms
     for first in needles.compact.keys() & set(base):
         for index, number, needle in needles.compact[first]:
-            if needle in base or any(needle in form for form in others):
+            if needle in base or (others and any(needle in form for form in others)):
                 yield index, number
 
 
@@ -942,45 +941,19 @@ def _latin_candidates(word_forms: Sequence[tuple[str, list[int], list[Token], li
                     yield index, number
 
 
-class _LazyPositions(Sequence[int]):
-    """The source position of each character of a compact form, worked out when first asked
-    for: a text with no match never needs them."""
-
-    def __init__(self, work_out: Callable[[], Sequence[int]]) -> None:
-        self.work_out = work_out
-        self.positions: Sequence[int] | None = None
-
-    def _all(self) -> Sequence[int]:
-        if self.positions is None:
-            self.positions = self.work_out()
-        return self.positions
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._all()[index]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
-def _compact_form(text: str) -> tuple[str, Sequence[int]]:
-    """`compact(text)`, the positions worked out only if asked for."""
-    if "&" in text:  # HTML references: `compact` reads them as the characters they name
-        return compact(text)
-    compacted = text.translate(_COMPACTED)
-    return compacted, _LazyPositions(lambda: _compact_positions(text, compacted))
-
-
 def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Screen:
     """`screen`; with `needles` (the lexicon's, `_needles`), only the phrases the text holds
     are looked for, with the same result."""
     vocab = negation()
-    compact_forms = [compact(text) if needles is None else _compact_form(text)]
-    wedged = without_inserted_latin(compact_forms[0])
-    if wedged is not compact_forms[0]:
-        compact_forms.append(wedged)
+    # The compact form's source positions are worked out only if a Chinese phrase is in it.
+    positions: Sequence[int] | None = None
+    if needles is None or "&" in text:  # `compact` reads HTML references as characters
+        compact_text, positions = compact(text)
+    else:
+        compact_text = text.translate(_COMPACTED)
+    compact_texts = [compact_text]
+    if _WEDGED.search(compact_text):
+        compact_texts.append(_WEDGED.sub("", compact_text))
     latin = needles is None or _can_hold_latin(text, needles)
     word_forms: list[tuple[str, list[int], list[Token], list[Token]]] = [("", [], [], [])]
     if latin:
@@ -991,11 +964,18 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
     candidates: dict[int, list[int]] | None = None
     if needles is not None:
         held: dict[int, set[int]] = {}
-        for index, number in chain(
-                _compact_candidates([form for form, _ in compact_forms], needles),
-                _latin_candidates(word_forms, needles)):
+        for index, number in _compact_candidates(compact_texts, needles):
+            held.setdefault(index, set()).add(number)
+        if not held:
+            positions = ()  # no Chinese phrase will ask for them
+        for index, number in _latin_candidates(word_forms, needles):
             held.setdefault(index, set()).add(number)
         candidates = {index: sorted(numbers) for index, numbers in held.items()}
+    if positions is None:
+        positions = _compact_positions(text, compact_text)
+    compact_forms = [(compact_text, positions)]
+    if len(compact_texts) > 1:
+        compact_forms.append(without_inserted_latin(compact_forms[0]))
     found: list[WordMatch] = []
     for index in range(len(lexicon.categories)) if candidates is None else candidates:
         category = lexicon.categories[index]
