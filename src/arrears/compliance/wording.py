@@ -830,6 +830,7 @@ class _Needles:
 
 
 _LATIN_BY_FREQUENCY = {char: rank for rank, char in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
+_TEXTESE_LETTERS = tuple((frozenset(short), long) for short, long in _TEXTESE.items())
 _TEXTESE_WORDS = frozenset(_TEXTESE.values())
 """Words a text-message spelling stands for: the text need not hold them as written."""
 
@@ -879,7 +880,7 @@ _READABLE = _Readable()
 _NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
 """What never stands inside a word of the word form (separators, and symbols it skips)."""
 _LATIN_WORD = re.compile("[A-Za-z]{4}")
-_CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+_CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]+")
 """With four Latin letters in a row and no Chinese, a text is in English: its words are read
 without asking first whether a Latin phrase could be in them."""
 
@@ -893,13 +894,15 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
     text does not show: such a text is always read."""
     if "&" in text or (_LATIN_WORD.search(text) and not _CHINESE.search(text)):
         return True
+    # No Latin phrase has a Chinese character; without them a word is still where it was.
+    text = _CHINESE.sub("", text)
     readable = set(text.translate(_READABLE))
     readable.add("'")  # a split-letter run matches a phrase without its apostrophes
     grown = True
     while grown:  # text-message spellings are read as words ("u" as "you")
         before = len(readable)
-        for short, long in _TEXTESE.items():
-            if set(short) <= readable:
+        for short, long in _TEXTESE_LETTERS:
+            if short <= readable:
                 readable.update(long)
         grown = len(readable) > before
     letters: tuple[str, str, str] | None = None
@@ -920,10 +923,11 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
 def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tuple[int, int]]:
     """(category index, phrase number) of each Chinese phrase in one of the compact `forms`
     (the first holds every character of the others)."""
-    base, *others = forms
+    base = forms[0]
+    others = "\0".join(forms[1:])  # no compact form holds a control character
     for first in needles.compact.keys() & set(base):
         for index, number, needle in needles.compact[first]:
-            if needle in base or (others and any(needle in form for form in others)):
+            if needle in base or needle in others:
                 yield index, number
 
 
