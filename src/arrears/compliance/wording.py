@@ -32,12 +32,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import chain, compress
+from itertools import accumulate, chain, compress
 from typing import Any, TypeVar
 
 from arrears.compliance.model import WordMatch
 
 _LEXICON_PACKAGE = "arrears.compliance.packs.lexicons"
+_K = TypeVar("_K")
 _T = TypeVar("_T")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
@@ -315,6 +316,7 @@ def _read_words(text: str) -> tuple[list[Token], bool]:
     each, before split letters and broken lines are joined; and whether three one-character
     words follow each other (False: there are no split letters to join)."""
     folded, where, skipped = _folded(text)
+    as_leet = folded.translate(_LEET_TABLE)  # what a word of letters reads as
     found: list[Token] = []
     boundary, gap = 0, -1
     spaced = False  # the previous separator was white space: a run of it counts once
@@ -324,7 +326,7 @@ def _read_words(text: str) -> tuple[list[Token], bool]:
     at = 0
     for word in _word_pattern(skipped).finditer(folded):
         start, end = word.span()
-        if folded[at:start] == " ":  # the common separator, read as the loop below reads it
+        if start - at == 1 and folded[at] == " ":  # the common separator, as read below
             if gap >= 0 and not spaced:
                 gap += 1
             spaced = True
@@ -348,9 +350,9 @@ def _read_words(text: str) -> tuple[list[Token], bool]:
         letters = word.group()
         positions = list(range(start, end)) if where is None else where[start:end]
         if letters.isalpha():  # most words: `_token` without the apostrophes to strip
-            found.append(Token(letters.translate(_LEET_TABLE), positions, boundary, gap))
+            found.append(Token(as_leet[start:end], positions, boundary, gap))
             boundary, gap, spaced, breaks = 0, 0, False, 0
-            singles = singles + 1 if len(letters) == 1 else 0
+            singles = singles + 1 if end - start == 1 else 0
             split = split or singles >= _MIN_SPLIT_RUN
             continue
         if skipped and not letters.isalnum():
@@ -800,13 +802,10 @@ def _occurrences_in(
 
 
 def _word_form(found_tokens: list[Token]) -> tuple[str, list[int], list[Token], list[Token]]:
-    starts: list[int] = []
-    offset = 1
-    for token in found_tokens:
-        starts.append(offset)
-        offset += len(token.text) + 1
-    word_text = " " + " ".join(token.text for token in found_tokens) + " "
-    return word_text, starts, found_tokens, [t for t in found_tokens if t.run]
+    texts = [token.text for token in found_tokens]
+    starts = list(accumulate(map((1).__add__, map(len, texts)), initial=1))
+    starts.pop()  # where a word after the last would start
+    return " " + " ".join(texts) + " ", starts, found_tokens, [t for t in found_tokens if t.run]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -816,15 +815,16 @@ class _Needles:
 
     A Chinese phrase is filed by the first character of its compact form (`compact`). The
     word form is whole words with single spaces between them, so a Latin phrase can only
-    start at a word equal to its first word (`latin`); inside a split-letter run it is looked
-    for run together (`runs`, tried only when a text has such runs). A text's words are read
-    only if it could hold some Latin phrase (`latin_needs`, filed by the phrase's least common
-    character: the characters it needs, its words but those a text-message spelling stands
-    for, and the phrase run together).
+    start where its first two words (or its one word) are (`latin`; only a phrase of three
+    words or more, given as the third item, is then searched for); inside a split-letter run
+    it is looked for run together (`runs`, tried only when a text has such runs). A text's
+    words are read only if it could hold some Latin phrase (`latin_needs`, filed by the
+    phrase's least common character: the characters it needs, its words but those a
+    text-message spelling stands for, and the phrase run together).
     """
 
     compact: dict[str, tuple[tuple[int, int, str], ...]]
-    latin: dict[str, tuple[tuple[int, int, str], ...]]
+    latin: dict[tuple[str, ...], tuple[tuple[int, int, str], ...]]
     runs: tuple[tuple[int, int, str], ...]
     latin_needs: dict[str, tuple[tuple[frozenset[str], tuple[str, ...], str], ...]]
 
@@ -835,8 +835,8 @@ _TEXTESE_WORDS = frozenset(_TEXTESE.values())
 """Words a text-message spelling stands for: the text need not hold them as written."""
 
 
-def _filed(entries: Iterable[tuple[str, _T]]) -> dict[str, tuple[_T, ...]]:
-    filed: dict[str, list[_T]] = {}
+def _filed(entries: Iterable[tuple[_K, _T]]) -> dict[_K, tuple[_T, ...]]:
+    filed: dict[_K, list[_T]] = {}
     for key, entry in entries:
         filed.setdefault(key, []).append(entry)
     return {key: tuple(found) for key, found in filed.items()}
@@ -844,7 +844,7 @@ def _filed(entries: Iterable[tuple[str, _T]]) -> dict[str, tuple[_T, ...]]:
 
 def _needles(lexicon: Lexicon) -> _Needles:
     chinese: list[tuple[str, tuple[int, int, str]]] = []
-    latin: list[tuple[str, tuple[int, int, str]]] = []
+    latin: list[tuple[tuple[str, ...], tuple[int, int, str]]] = []
     runs: list[tuple[int, int, str]] = []
     needs: list[tuple[str, tuple[frozenset[str], tuple[str, ...], str]]] = []
     for index, category in enumerate(lexicon.categories):
@@ -854,7 +854,10 @@ def _needles(lexicon: Lexicon) -> _Needles:
             if category.compact:
                 chinese.append((needle[0], (index, number, needle)))
                 continue
-            latin.append((needle.split()[0], (index, number, needle)))
+            phrase_words = tuple(needle.split())
+            # A phrase of one or two words is in the text if those words are: no search.
+            latin.append((phrase_words[:2],
+                          (index, number, needle if len(phrase_words) > 2 else "")))
             runs.append((index, number, category.joined[number]))
             needed = frozenset(needle) - {" "}
             anchor = max(needed, key=lambda c: (_LATIN_BY_FREQUENCY.get(c, 99), c))
@@ -879,6 +882,9 @@ _READABLE = _Readable()
 
 _NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
 """What never stands inside a word of the word form (separators, and symbols it skips)."""
+_NOT_IN_RUNS = str.maketrans("", "", "'!|")
+"""Characters a split-letter run drops: alone between separators, `!` and `|` are neither
+letters nor words; apostrophes are dropped when the run is matched."""
 _LATIN_WORD = re.compile("[A-Za-z]{4}")
 _CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]+")
 """With four Latin letters in a row and no Chinese, a text is in English: its words are read
@@ -889,9 +895,10 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
     """Whether `text` could hold some Latin phrase (False: its words need not be read): it
     has every character the phrase needs, as its words could read them, and each of the
     phrase's words, or the phrase run together, is in its letters and digits read with
-    separators dropped, as written or as leetspeak; apostrophes dropped too, as a split-letter
-    run or a word joined across a line drops them. HTML references decode to characters the
-    text does not show: such a text is always read."""
+    separators dropped, as written or as leetspeak; or with apostrophes, `!` and `|` dropped
+    too, as a split-letter run drops them (and a word joined across a line its apostrophes).
+    HTML references decode to characters the text does not show: such a text is always
+    read."""
     if "&" in text or (_LATIN_WORD.search(text) and not _CHINESE.search(text)):
         return True
     # No Latin phrase has a Chinese character; without them a word is still where it was.
@@ -912,8 +919,8 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
                 continue
             if letters is None:
                 plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
-                leet = plain.translate(_LEET_TABLE)
-                letters = (plain, leet, leet.replace("'", ""))
+                letters = (plain, plain.translate(_LEET_TABLE),
+                           plain.translate(_NOT_IN_RUNS).translate(_LEET_TABLE))
             if run in letters[2] or all(word in letters[0] or word in letters[1]
                                         or word in letters[2] for word in words):
                 return True
@@ -935,9 +942,11 @@ def _latin_candidates(word_forms: Sequence[tuple[str, list[int], list[Token], li
                       needles: _Needles) -> Iterator[tuple[int, int]]:
     """(category index, phrase number) of each Latin phrase in one of the `word_forms`."""
     for word_text, _, _, runs in word_forms:
-        for first in needles.latin.keys() & set(word_text.split()):
-            for index, number, needle in needles.latin[first]:
-                if needle in word_text:
+        words = word_text.split()
+        pairs = zip(words, words[1:], strict=False)  # one fewer than the words
+        for start in needles.latin.keys() & set(zip(words, strict=True)).union(pairs):
+            for index, number, needle in needles.latin[start]:
+                if not needle or needle in word_text:
                     yield index, number
         if runs:
             for index, number, joined in needles.runs:

@@ -7,8 +7,8 @@ screen exists to see through: letters split apart ("k i l l"), symbols and dots 
 leetspeak, full-width and zero-width characters, look-alike scripts, traditional Chinese, line
 breaks, HTML references, and negations ("we will not sue you", "不会起诉"). The shipped lexicons,
 message templates and strategies are screened by both as well. The reference is held to as it
-looks for every phrase: its prefilter could drop a match (see
-`test_a_split_letter_run_across_an_apostrophe_is_read_whole`), which the new one does not.
+looks for every phrase: its prefilter could drop a match in a split-letter run (see the two
+`test_a_split_letter_run_…` tests), which the new one does not.
 """
 
 from __future__ import annotations
@@ -110,6 +110,14 @@ def test_a_split_letter_run_across_an_apostrophe_is_read_whole() -> None:
     text = "s h e r i f f ' s   o f f i c e"
     assert [m.phrase for m in reference.screen(text).matches] == ["sheriff's office"]
     assert [m.phrase for m in wording.screen(text).matches] == ["sheriff's office", "sheriffs"]
+
+
+def test_a_split_letter_run_with_exclamation_marks_between_is_read_whole() -> None:
+    """Alone between spaces, "!" is no letter: the reference's prefilter read it as an "i"
+    ("aiiiicii…") and dropped the phrase the run holds ("acrime")."""
+    text = "a! ! ! !c! !r! !i! !m! !e"
+    assert reference.screen(text).matches == ()
+    assert [m.phrase for m in wording.screen(text).matches] == ["a crime"]
 
 
 @settings(max_examples=300, deadline=None)
