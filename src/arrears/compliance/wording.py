@@ -32,11 +32,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from itertools import accumulate, chain, compress
+from typing import Any, TypeVar
 
 from arrears.compliance.model import WordMatch
 
 _LEXICON_PACKAGE = "arrears.compliance.packs.lexicons"
+_K = TypeVar("_K")
+_T = TypeVar("_T")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
          "!": "i", "|": "i", "l": "i"}
@@ -158,8 +161,32 @@ def _compacted(char: str) -> str:
                    if not _dropped(piece))
 
 
+class _Compacted(dict[int, str]):
+    """`str.translate` table of `_compacted`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = _compacted(chr(code))
+        return found
+
+
+_COMPACTED = _Compacted()
+
+
+def _compact_positions(text: str, compacted: str) -> list[int]:
+    """The source position of each character of `compacted`, the compact form of `text` (a
+    text without HTML references)."""
+    kept = list(compress(range(len(text)), map(_COMPACTED.__getitem__, map(ord, text))))
+    if len(kept) == len(compacted):  # no character became two ("㈱")
+        return kept
+    return [position for position, char in enumerate(text)
+            for _ in range(len(_compacted(char)))]
+
+
 def compact(text: str) -> tuple[str, tuple[int, ...]]:
     """The compact form of `text` and, for each of its characters, the source position."""
+    if "&" not in text:
+        compacted = text.translate(_COMPACTED)
+        return compacted, tuple(_compact_positions(text, compacted))
     out: list[str] = []
     positions: list[int] = []
     for position, char in _source(text):
@@ -188,7 +215,7 @@ def without_inserted_latin(form: tuple[str, Sequence[int]]) -> tuple[str, Sequen
     bounds = [0, *(at for span in wedged for at in span), len(text)]
     kept = list(zip(bounds[::2], bounds[1::2], strict=True))  # the stretches between them
     return ("".join(text[start:end] for start, end in kept),
-            tuple(p for start, end in kept for p in positions[start:end]))
+            tuple(chain.from_iterable(positions[start:end] for start, end in kept)))
 
 
 # --- the Latin word form ------------------------------------------------------------------------
@@ -223,26 +250,138 @@ class Token:
         """The token joins single letters that were split apart."""
 
 
-def _leet_mark(chars: list[tuple[str, int]], k: int, current: list[str]) -> bool:
-    """'!' and '|' stand for a letter only between two letters or digits ("k!ll", "ja|l")."""
-    return (
-        bool(current)
-        and current[-1].isalnum()
-        and k + 1 < len(chars)
-        and chars[k + 1][0].isalnum()
-    )
+@lru_cache(maxsize=8192)
+def _skippable(char: str) -> bool:
+    """An emoji or other pictograph, which a reader skips inside a word ("arr😀ested")."""
+    return unicodedata.category(char) in ("So", "Sk", "Co")
 
 
-def _flush(text: list[str], positions: list[int], boundary: int, gap: int) -> Token | None:
-    while text and text[0] == "'":
-        text, positions = text[1:], positions[1:]
-    while text and text[-1] == "'":
-        text, positions = text[:-1], positions[:-1]
+class _Folded(dict[int, str]):
+    """`str.translate` table of `_fold`, filled as characters are met. It notes the
+    characters met that do not fold to exactly one (`uneven`) and those that fold to a
+    pictograph (`pictographs`), so that a text without them is read the short way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uneven: set[str] = set()
+        self.pictographs: set[str] = set()
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = _fold(chr(code))
+        if len(found) != 1:
+            self.uneven.add(chr(code))
+        if any(_skippable(piece) for piece in found):
+            self.pictographs.add(chr(code))
+        return found
+
+
+_FOLDED = _Folded()
+_LEET_TABLE = str.maketrans(_LEET)
+
+
+@lru_cache(maxsize=256)
+def _word_pattern(skipped: str) -> re.Pattern[str]:
+    """A word of the word form: letters and digits, with `'`, `@` and `$`; `!` or `|` between
+    two letters or digits ("k!ll", "ja|l"); and, between two letters or digits, runs of the
+    `skipped` characters (the pictographs of the text at hand, which the word drops)."""
+    inside = r"|(?<=[^\W_])[!|](?=[^\W_])"
+    if skipped:
+        inside += f"|(?<=[^\\W_])[{re.escape(skipped)}]+(?=[^\\W_])"
+    return re.compile(rf"(?:[^\W_]|['@$]{inside})+")
+
+
+def _pictographs(folded: str) -> str:
+    return "".join(sorted(char for char in set(folded) if _skippable(char)))
+
+
+def _folded(text: str) -> tuple[str, list[int] | None, str]:
+    """`text` as the word form reads it, character by character; the source position of
+    each of its characters (None: the same as its own position, the common case); and the
+    pictographs in it."""
+    if "&" in text:  # HTML references: read as the characters they name
+        pairs = [(position, char) for position, source in _source(text)
+                 for char in _fold(source)]
+        folded = "".join(char for _, char in pairs)
+        return folded, [position for position, _ in pairs], _pictographs(folded)
+    folded = text.translate(_FOLDED)  # which notes every character of `text` it meets
+    pictographs = "" if _FOLDED.pictographs.isdisjoint(text) else _pictographs(folded)
+    if _FOLDED.uneven.isdisjoint(text):
+        return folded, None, pictographs
+    return folded, [position for position, char in enumerate(text)
+                    for _ in _FOLDED[ord(char)]], pictographs
+
+
+def _read_words(text: str) -> tuple[list[Token], bool]:
+    """The words of `text`, with the punctuation (`boundary`) and separators (`gap`) before
+    each, before split letters and broken lines are joined; and whether three one-character
+    words follow each other (False: there are no split letters to join)."""
+    folded, where, skipped = _folded(text)
+    as_leet = folded.translate(_LEET_TABLE)  # what a word of letters reads as
+    found: list[Token] = []
+    boundary, gap = 0, -1
+    spaced = False  # the previous separator was white space: a run of it counts once
+    breaks = 0  # line breaks since the last word
+    singles = 0  # one-character words in a row
+    split = False
+    at = 0
+    for word in _word_pattern(skipped).finditer(folded):
+        start, end = word.span()
+        if start - at == 1 and folded[at] == " ":  # the common separator, as read below
+            if gap >= 0 and not spaced:
+                gap += 1
+            spaced = True
+        else:
+            for char in folded[at:start]:
+                if char == "\n":  # a wrapped line goes on; a blank line ends the sentence
+                    breaks += 1
+                    if breaks > 1:
+                        boundary = 2
+                elif char in _SENTENCE_END and char != "\r":
+                    boundary = 2
+                elif char in _CLAUSE_END and boundary < 1:
+                    boundary = 1
+                space = char.isspace()
+                if char in "\n\r" or gap < 0:
+                    gap = -1
+                elif not (space and spaced):
+                    gap += 1
+                spaced = space
+        at = end
+        letters = word.group()
+        positions = list(range(start, end)) if where is None else where[start:end]
+        if letters.isalpha():  # most words: `_token` without the apostrophes to strip
+            found.append(Token(as_leet[start:end], positions, boundary, gap))
+            boundary, gap, spaced, breaks = 0, 0, False, 0
+            singles = singles + 1 if end - start == 1 else 0
+            split = split or singles >= _MIN_SPLIT_RUN
+            continue
+        if skipped and not letters.isalnum():
+            kept = [k for k, char in enumerate(letters) if char not in skipped]
+            letters = "".join(letters[k] for k in kept)
+            positions = [positions[k] for k in kept]
+        token = _token(letters, positions, boundary, gap)
+        if token is not None:
+            found.append(token)
+            boundary = 0
+            singles = singles + 1 if len(token.text) == 1 else 0
+            split = split or singles >= _MIN_SPLIT_RUN
+        # A lone apostrophe ("y o u ' d") joins like a letter: the gap counts afresh.
+        gap = 0 if token is not None or gap >= 0 else gap
+        spaced, breaks = False, 0
+    return found, split
+
+
+def _token(letters: str, positions: list[int], boundary: int, gap: int) -> Token | None:
+    """The word without its outer apostrophes, leetspeak read as letters if it has any."""
+    text = letters.strip("'")
     if not text:
         return None
-    if any(char.isalpha() for char in text):
-        text = [_LEET.get(char, char) for char in text]
-    return Token("".join(text), positions, boundary, gap)
+    if len(text) != len(letters):
+        lead = len(letters) - len(letters.lstrip("'"))
+        positions = positions[lead:lead + len(text)]
+    if text.isalpha() or any(map(str.isalpha, text)):
+        text = text.translate(_LEET_TABLE)
+    return Token(text, positions, boundary, gap)
 
 
 def _join_split_letters(tokens: list[Token]) -> list[Token]:
@@ -250,6 +389,10 @@ def _join_split_letters(tokens: list[Token]) -> list[Token]:
     out: list[Token] = []
     i = 0
     while i < len(tokens):
+        if len(tokens[i].text) != 1:  # no run starts here
+            out.append(tokens[i])
+            i += 1
+            continue
         j = i
         while (
             j + 1 < len(tokens)
@@ -276,18 +419,6 @@ def _join_split_letters(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def _inserted_symbol(chars: list[tuple[str, int]], k: int, current: list[str]) -> bool:
-    """An emoji or other pictograph inside a word ("arr😀ested"): dropped, as a reader
-    skips it."""
-    if not current or not current[-1].isalnum() or unicodedata.category(chars[k][0]) not in (
-            "So", "Sk", "Co"):
-        return False
-    j = k + 1
-    while j < len(chars) and unicodedata.category(chars[j][0]) in ("So", "Sk", "Co"):
-        j += 1
-    return j < len(chars) and chars[j][0].isalnum()
-
-
 def _join_lines(text: str, found: list[Token]) -> list[Token]:
     """Words broken across lines joined ("arr-⏎ested", "a⏎r⏎r⏎e⏎s⏎t"): a word form read
     beside the one that keeps every line break."""
@@ -307,56 +438,25 @@ def _join_lines(text: str, found: list[Token]) -> list[Token]:
     return out
 
 
+def _readings(text: str) -> tuple[list[Token], list[Token] | None]:
+    """`tokens(text)` and, when the text breaks lines, `tokens(text, join_lines=True)`, from
+    one reading of the text."""
+    found, split = _read_words(text)
+    if split:
+        found = _join_split_letters(found)
+    joined = _join_lines(text, found) if "\n" in text or "\r" in text else None
+    # The two lists share the words no line break joined; "you" is no spelling of its own.
+    for token in chain(found, joined or ()):
+        if not token.run and token.text in _TEXTESE:
+            token.text = _TEXTESE[token.text]
+    return found, joined
+
+
 def tokens(text: str, *, join_lines: bool = False) -> list[Token]:
     """The words of `text` as the Latin screen reads them; `join_lines` joins the words that
     a line break splits (a second reading, never the only one)."""
-    chars = [(char, position) for position, source in _source(text) for char in _fold(source)]
-    found: list[Token] = []
-    current: list[str] = []
-    positions: list[int] = []
-    boundary, gap = 0, -1
-    spaced = False  # the previous separator was white space: a run of it counts once
-    breaks = 0  # line breaks since the last word
-    for k, (char, position) in enumerate(chars):
-        if char.isalnum() or char in "'@$" or (char in "!|" and _leet_mark(chars, k, current)):
-            current.append(char)
-            positions.append(position)
-            continue
-        if _inserted_symbol(chars, k, current):
-            continue
-        if current:
-            token = _flush(current, positions, boundary, gap)
-            if token is not None:
-                found.append(token)
-                boundary = 0
-            # A lone apostrophe ("y o u ' d") joins like a letter: the gap counts afresh.
-            gap = 0 if token is not None or gap >= 0 else gap
-            current, positions, spaced, breaks = [], [], False, 0
-        if char == "\n":  # a wrapped line goes on; a blank line ends the sentence
-            breaks += 1
-            if breaks > 1:
-                boundary = 2
-        elif char in _SENTENCE_END and char != "\r":
-            boundary = 2
-        elif char in _CLAUSE_END and boundary < 1:
-            boundary = 1
-        space = char.isspace()
-        if char in "\n\r" or gap < 0:
-            gap = -1
-        elif not (space and spaced):
-            gap += 1
-        spaced = space
-    if current:
-        token = _flush(current, positions, boundary, gap)
-        if token is not None:
-            found.append(token)
-    joined = _join_split_letters(found)
-    if join_lines:
-        joined = _join_lines(text, joined)
-    for token in joined:
-        if not token.run and token.text in _TEXTESE:
-            token.text = _TEXTESE[token.text]
-    return joined
+    found, joined = _readings(text)
+    return joined if join_lines and joined is not None else found
 
 
 def words(text: str) -> str:
@@ -702,174 +802,197 @@ def _occurrences_in(
 
 
 def _word_form(found_tokens: list[Token]) -> tuple[str, list[int], list[Token], list[Token]]:
-    starts: list[int] = []
-    offset = 1
-    for token in found_tokens:
-        starts.append(offset)
-        offset += len(token.text) + 1
-    word_text = " " + " ".join(token.text for token in found_tokens) + " "
-    return word_text, starts, found_tokens, [t for t in found_tokens if t.run]
+    texts = [token.text for token in found_tokens]
+    starts = list(accumulate(map((1).__add__, map(len, texts)), initial=1))
+    starts.pop()  # where a word after the last would start
+    return " " + " ".join(texts) + " ", starts, found_tokens, [t for t in found_tokens if t.run]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Needles:
-    """A lexicon's phrases by what a text must hold for them to occur in it: every character
-    of the phrase's form (compact, or word form), and for a Latin phrase each of its words
-    (or all of them run together, as in a split-letter run) within the text's letters and
-    digits read with separators dropped. Each phrase is filed under one of its characters
-    (`by_anchor`) as (category index, phrase number, compact?, characters needed, words,
-    run)."""
+    """A lexicon's phrases filed so that a text is searched only for those it holds, each
+    as (category index, phrase number, what is looked for).
 
-    by_anchor: dict[str, tuple[tuple[int, int, bool, frozenset[str], tuple[str, ...], str],
-                               ...]]
+    A Chinese phrase is filed by the first character of its compact form (`compact`). The
+    word form is whole words with single spaces between them, so a Latin phrase can only
+    start where its first two words (or its one word) are (`latin`; only a phrase of three
+    words or more, given as the third item, is then searched for); inside a split-letter run
+    it is looked for run together (`runs`, tried only when a text has such runs). A text's
+    words are read only if it could hold some Latin phrase (`latin_needs`, filed by the
+    phrase's least common character: the characters it needs, its words but those a
+    text-message spelling stands for, and the phrase run together).
+    """
+
+    compact: dict[str, tuple[tuple[int, int, str], ...]]
+    latin: dict[tuple[str, ...], tuple[tuple[int, int, str], ...]]
+    runs: tuple[tuple[int, int, str], ...]
+    latin_needs: dict[str, tuple[tuple[frozenset[str], tuple[str, ...], str], ...]]
 
 
 _LATIN_BY_FREQUENCY = {char: rank for rank, char in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
+_TEXTESE_LETTERS = tuple((frozenset(short), long) for short, long in _TEXTESE.items())
 _TEXTESE_WORDS = frozenset(_TEXTESE.values())
 """Words a text-message spelling stands for: the text need not hold them as written."""
 
 
+def _filed(entries: Iterable[tuple[_K, _T]]) -> dict[_K, tuple[_T, ...]]:
+    filed: dict[_K, list[_T]] = {}
+    for key, entry in entries:
+        filed.setdefault(key, []).append(entry)
+    return {key: tuple(found) for key, found in filed.items()}
+
+
 def _needles(lexicon: Lexicon) -> _Needles:
-    entries: dict[str, list[tuple[int, int, bool, frozenset[str], tuple[str, ...], str]]] = {}
+    chinese: list[tuple[str, tuple[int, int, str]]] = []
+    latin: list[tuple[tuple[str, ...], tuple[int, int, str]]] = []
+    runs: list[tuple[int, int, str]] = []
+    needs: list[tuple[str, tuple[frozenset[str], tuple[str, ...], str]]] = []
     for index, category in enumerate(lexicon.categories):
         for number, needle in enumerate(category.normalized):
-            needed = frozenset(needle) - {" "}
-            if not needed:
+            if not needle.strip():  # never looked for (`_occurrences_in`)
                 continue
-            words = tuple(word for word in needle.split() if word not in _TEXTESE_WORDS)
-            run = "" if category.compact else category.joined[number]
-            # Filed under its least common character, so that few phrases are tried.
+            if category.compact:
+                chinese.append((needle[0], (index, number, needle)))
+                continue
+            phrase_words = tuple(needle.split())
+            # A phrase of one or two words is in the text if those words are: no search.
+            latin.append((phrase_words[:2],
+                          (index, number, needle if len(phrase_words) > 2 else "")))
+            runs.append((index, number, category.joined[number]))
+            needed = frozenset(needle) - {" "}
             anchor = max(needed, key=lambda c: (_LATIN_BY_FREQUENCY.get(c, 99), c))
-            entries.setdefault(anchor, []).append((index, number, category.compact, needed,
-                                                   words, run))
-    return _Needles(by_anchor={char: tuple(found) for char, found in entries.items()})
+            words = tuple(word for word in needle.split() if word not in _TEXTESE_WORDS)
+            needs.append((anchor, (needed, words, category.joined[number])))
+    return _Needles(compact=_filed(chinese), latin=_filed(latin), runs=tuple(runs),
+                    latin_needs=_filed(needs))
 
 
-class _Readable(dict[str, tuple[str, str]]):
-    """Per source character, the characters it can become in the compact form and in the
-    word form (leetspeak read as letters included); filled as characters are met."""
-
-    def __missing__(self, char: str) -> tuple[str, str]:
-        folded = _fold(char)
-        found = self[char] = (_compacted(char),
-                              folded + "".join(_LEET.get(piece, "") for piece in folded))
-        return found
-
-
-class _Folded(dict[int, str]):
-    """`str.translate` table of `_fold`, filled as characters are met."""
+class _Readable(dict[int, str]):
+    """`str.translate` table of the characters each character can become in the word form
+    (leetspeak read as letters included); filled as characters are met."""
 
     def __missing__(self, code: int) -> str:
-        found = self[code] = _fold(chr(code))
+        folded = _fold(chr(code))
+        found = self[code] = folded + "".join(_LEET.get(piece, "") for piece in folded)
         return found
 
 
 _READABLE = _Readable()
-_FOLDED = _Folded()
+
+
 _NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
 """What never stands inside a word of the word form (separators, and symbols it skips)."""
-_LEET_TABLE = str.maketrans(_LEET)
+_NOT_IN_RUNS = str.maketrans("", "", "'!|")
+"""Characters a split-letter run drops: alone between separators, `!` and `|` are neither
+letters nor words; apostrophes are dropped when the run is matched."""
+_LATIN_WORD = re.compile("[A-Za-z]{4}")
+_CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]+")
+"""With four Latin letters in a row and no Chinese, a text is in English: its words are read
+without asking first whether a Latin phrase could be in them."""
 
 
-def _candidates(text: str, needles: _Needles) -> dict[int, list[int]] | None:
-    """Category index → the numbers of its phrases that can occur in `text`; None when every
-    phrase must be looked for (HTML references decode to characters the text does not
-    show)."""
-    if "&" in text:
-        return None
-    readable = [_READABLE[char] for char in set(text)]
-    compact_chars = set("".join(as_compact for as_compact, _ in readable))
-    word_chars = set("".join(as_word for _, as_word in readable))
-    word_chars.add("'")  # a split-letter run matches a phrase without its apostrophes
+def _can_hold_latin(text: str, needles: _Needles) -> bool:
+    """Whether `text` could hold some Latin phrase (False: its words need not be read): it
+    has every character the phrase needs, as its words could read them, and each of the
+    phrase's words, or the phrase run together, is in its letters and digits read with
+    separators dropped, as written or as leetspeak; or with apostrophes, `!` and `|` dropped
+    too, as a split-letter run drops them (and a word joined across a line its apostrophes).
+    HTML references decode to characters the text does not show: such a text is always
+    read."""
+    if "&" in text or (_LATIN_WORD.search(text) and not _CHINESE.search(text)):
+        return True
+    # No Latin phrase has a Chinese character; without them a word is still where it was.
+    text = _CHINESE.sub("", text)
+    readable = set(text.translate(_READABLE))
+    readable.add("'")  # a split-letter run matches a phrase without its apostrophes
     grown = True
     while grown:  # text-message spellings are read as words ("u" as "you")
-        before = len(word_chars)
-        for short, long in _TEXTESE.items():
-            if set(short) <= word_chars:
-                word_chars.update(long)
-        grown = len(word_chars) > before
-    letters: tuple[str, str] | None = None  # the text's word characters, as is and as leet
-    found: dict[int, list[int]] = {}
-    for char in compact_chars | word_chars:
-        for index, number, is_compact, needed, words, run in needles.by_anchor.get(char, ()):
-            if not needed <= (compact_chars if is_compact else word_chars):
+        before = len(readable)
+        for short, long in _TEXTESE_LETTERS:
+            if short <= readable:
+                readable.update(long)
+        grown = len(readable) > before
+    letters: tuple[str, str, str] | None = None
+    for anchor in needles.latin_needs.keys() & readable:
+        for needed, words, run in needles.latin_needs[anchor]:
+            if not needed <= readable:
                 continue
-            if not is_compact:
-                if letters is None:
-                    plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
-                    letters = (plain, plain.translate(_LEET_TABLE))
-                if not (all(word in letters[0] or word in letters[1] for word in words)
-                        or run in letters[1]):
-                    continue
-            found.setdefault(index, []).append(number)
-    for numbers in found.values():
-        numbers.sort()
-    return found
+            if letters is None:
+                plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
+                letters = (plain, plain.translate(_LEET_TABLE),
+                           plain.translate(_NOT_IN_RUNS).translate(_LEET_TABLE))
+            if run in letters[2] or all(word in letters[0] or word in letters[1]
+                                        or word in letters[2] for word in words):
+                return True
+    return False
 
 
-class _CompactPositions(Sequence[int]):
-    """The source position of each character of a text's compact form, worked out when
-    first asked for: a text with no match never needs them."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.positions: list[int] | None = None
-
-    def _all(self) -> list[int]:
-        if self.positions is None:
-            self.positions = [position for position, char in enumerate(self.text)
-                              for _ in range(len(_compacted(char)))]
-        return self.positions
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._all()[index]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
+def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tuple[int, int]]:
+    """(category index, phrase number) of each Chinese phrase in one of the compact `forms`
+    (the first holds every character of the others)."""
+    base = forms[0]
+    others = "\0".join(forms[1:])  # no compact form holds a control character
+    for first in needles.compact.keys() & set(base):
+        for index, number, needle in needles.compact[first]:
+            if needle in base or needle in others:
+                yield index, number
 
 
-class _Compacted(dict[int, str]):
-    """`str.translate` table of `_compacted`, filled as characters are met."""
-
-    def __missing__(self, code: int) -> str:
-        found = self[code] = _compacted(chr(code))
-        return found
-
-
-_COMPACTED = _Compacted()
-
-
-def _compact_form(text: str) -> tuple[str, Sequence[int]]:
-    """`compact(text)`, the positions worked out only if asked for."""
-    if "&" in text:  # HTML references: `compact` reads them as the characters they name
-        return compact(text)
-    return text.translate(_COMPACTED), _CompactPositions(text)
+def _latin_candidates(word_forms: Sequence[tuple[str, list[int], list[Token], list[Token]]],
+                      needles: _Needles) -> Iterator[tuple[int, int]]:
+    """(category index, phrase number) of each Latin phrase in one of the `word_forms`."""
+    for word_text, _, _, runs in word_forms:
+        words = word_text.split()
+        pairs = zip(words, words[1:], strict=False)  # one fewer than the words
+        for start in needles.latin.keys() & set(zip(words, strict=True)).union(pairs):
+            for index, number, needle in needles.latin[start]:
+                if not needle or needle in word_text:
+                    yield index, number
+        if runs:
+            for index, number, joined in needles.runs:
+                if any(joined in run.text for run in runs):
+                    yield index, number
 
 
 def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Screen:
-    """`screen`; with `needles` (the lexicon's, `_needles`), only the phrases whose characters
-    the text can hold are looked for, with the same result."""
+    """`screen`; with `needles` (the lexicon's, `_needles`), only the phrases the text holds
+    are looked for, with the same result."""
     vocab = negation()
-    candidates = None if needles is None else _candidates(text, needles)
-    compact_forms = [compact(text) if needles is None else _compact_form(text)]
-    wedged = without_inserted_latin(compact_forms[0])
-    if wedged is not compact_forms[0]:
-        compact_forms.append(wedged)
-    latin = candidates is None or any(not lexicon.categories[index].compact
-                                      for index in candidates)
-    word_forms = [_word_form(tokens(text)) if latin else ("", [], [], [])]
-    if latin and ("\n" in text or "\r" in text):
-        joined = tokens(text, join_lines=True)
-        if len(joined) != len(word_forms[0][2]):
+    # The compact form's source positions are worked out only if a Chinese phrase is in it.
+    positions: Sequence[int] | None = None
+    if needles is None or "&" in text:  # `compact` reads HTML references as characters
+        compact_text, positions = compact(text)
+    else:
+        compact_text = text.translate(_COMPACTED)
+    compact_texts = [compact_text]
+    if _WEDGED.search(compact_text):
+        compact_texts.append(_WEDGED.sub("", compact_text))
+    latin = needles is None or _can_hold_latin(text, needles)
+    word_forms: list[tuple[str, list[int], list[Token], list[Token]]] = [("", [], [], [])]
+    if latin:
+        found_tokens, joined = _readings(text)
+        word_forms = [_word_form(found_tokens)]
+        if joined is not None and len(joined) != len(found_tokens):
             word_forms.append(_word_form(joined))
+    candidates: dict[int, list[int]] | None = None
+    if needles is not None:
+        held: dict[int, set[int]] = {}
+        for index, number in _compact_candidates(compact_texts, needles):
+            held.setdefault(index, set()).add(number)
+        if not held:
+            positions = ()  # no Chinese phrase will ask for them
+        for index, number in _latin_candidates(word_forms, needles):
+            held.setdefault(index, set()).add(number)
+        candidates = {index: sorted(numbers) for index, numbers in held.items()}
+    if positions is None:
+        positions = _compact_positions(text, compact_text)
+    compact_forms = [(compact_text, positions)]
+    if len(compact_texts) > 1:
+        compact_forms.append(without_inserted_latin(compact_forms[0]))
     found: list[WordMatch] = []
-    for index, category in enumerate(lexicon.categories):
-        numbers = None if candidates is None else candidates.get(index)
-        if candidates is not None and numbers is None:
-            continue
+    for index in range(len(lexicon.categories)) if candidates is None else candidates:
+        category = lexicon.categories[index]
+        numbers = None if candidates is None else candidates[index]
         occurrences = _occurrences_in(category, text, compact_forms[0], word_forms[0], vocab,
                                       numbers)
         if category.compact:
@@ -887,7 +1010,7 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
         negated = [(start, end) for _, start, end, no in occurrences if no]
         reported: dict[str, tuple[int, int]] = {}
         for phrase, start, end, no in occurrences:
-            if no or any(s <= start and end <= e for s, e in negated):
+            if no or (negated and any(s <= start and end <= e for s, e in negated)):
                 continue
             if phrase not in reported or start < reported[phrase][0]:
                 reported[phrase] = (start, end)
