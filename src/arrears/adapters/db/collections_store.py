@@ -59,6 +59,12 @@ def _plan_rows_query() -> sa.Select[Any]:
 # Built once: one contact looks up one loan's row, and building this join cost more than
 # running it.
 PLAN_ROWS = _plan_rows_query()
+DUE_PLAN_ROWS_BY_ID = PLAN_ROWS.where(
+    t.loan.c.status.in_(ACTIVE_STATUSES), t.loan.c.earliest_unpaid_due_on.is_not(None),
+    t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
+OPEN_CASES_OF = sa.select(ct.collection_case).where(
+    ct.collection_case.c.status == "open",
+    ct.collection_case.c.borrower_id.in_(sa.bindparam("ids", expanding=True)))
 
 
 class SqlCollections:
@@ -68,7 +74,10 @@ class SqlCollections:
     # --- planning --------------------------------------------------------------------
 
     def _plan_rows(self, *where: sa.ColumnElement[bool]) -> list[PlanRow]:
-        query = PLAN_ROWS.where(t.loan.c.status.in_(ACTIVE_STATUSES), *where)
+        return self._plan_rows_of(PLAN_ROWS.where(t.loan.c.status.in_(ACTIVE_STATUSES), *where))
+
+    def _plan_rows_of(self, query: sa.Select[Any], parameters: dict[str, Any] | None = None
+                      ) -> list[PlanRow]:
         return [
             PlanRow(loan_id=r.id, loan_ref=r.loan_ref, product_code=r.product_code,
                     currency=r.currency, dpd=r.dpd, bucket=r.bucket,
@@ -77,17 +86,19 @@ class SqlCollections:
                     region=r.region, address=r.address, time_zone=r.time_zone,
                     phone=r.number or "", phone_zone=r.phone_zone or r.time_zone,
                     email=r.email or "")
-            for r in self.connection.execute(query)
+            for r in self.connection.execute(query, parameters)
         ]
 
     def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]:
         due = t.loan.c.earliest_unpaid_due_on
         return self._plan_rows(due >= first_due, due <= last_due)
 
-    def plan_row(self, loan_id: int) -> PlanRow | None:
-        rows = self._plan_rows(t.loan.c.id == loan_id, t.loan.c.earliest_unpaid_due_on.is_not(
-            None))
-        return rows[0] if rows else None
+    def plan_rows(self, loan_ids: Sequence[int]) -> dict[int, PlanRow]:
+        found: dict[int, PlanRow] = {}
+        for chunk in _chunks(sorted(set(loan_ids))):
+            found.update((row.loan_id, row) for row in self._plan_rows_of(
+                DUE_PLAN_ROWS_BY_ID, {"ids": list(chunk)}))
+        return found
 
     def existing_action_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -199,6 +210,13 @@ class SqlCollections:
         row = self.connection.execute(sa.select(case).where(
             case.c.borrower_id == borrower_id, case.c.status == "open")).first()
         return None if row is None else self._case(row)
+
+    def cases_of_borrowers(self, borrower_ids: Sequence[int]) -> dict[int, CaseRow]:
+        found: dict[int, CaseRow] = {}
+        for chunk in _chunks(sorted(set(borrower_ids))):
+            found.update((row.borrower_id, self._case(row)) for row in self.connection.execute(
+                OPEN_CASES_OF, {"ids": list(chunk)}))
+        return found
 
     def open_case(self, borrower_id: int, bucket: str, queue: str, collector_id: int | None,
                   day: date, balance: int) -> int:
