@@ -12,9 +12,9 @@ the summary the demo prints.
 
 The collectors' calls are what real operations produce: most are routine, some are dialled
 outside the hours, some redial past the daily cap, some use words that cross a red line. Each
-goes through the casework contact-logging use case, so the compliance engine decides it; a call
-it refuses with a next allowed time is placed again then (rescheduled), one it refuses for good
-is dropped (cancelled). Now and then a borrower opts out of SMS or asks the lender to stop
+is logged through the contact-logging use case (a day's calls in one `contact_session`), so
+the compliance engine decides it; a call it refuses with a next allowed time is placed again
+then (rescheduled), one it refuses for good is dropped (cancelled). Now and then a borrower opts out of SMS or asks the lender to stop
 (orally, calls only; or in writing), and the collector tries once more the next day: the
 strategies' later texts and calls and that call are refused by the opt-out rules.
 """
@@ -34,6 +34,12 @@ from arrears.application import notifications
 from arrears.application.demo import CALLS, STRATEGIES, WORKER
 from arrears.application.handlers import casework, preferences
 from arrears.application.handlers import collections as handlers
+from arrears.application.handlers.contact_session import (
+    Contact,
+    ContactRefused,
+    ContactSession,
+    contact_session,
+)
 from arrears.application.notifications import Channel, DeliveryPolicy
 from arrears.application.ports import Clock, PlanRow, ReadAhead, Renderer, UnitOfWork
 from arrears.application.strategy import Strategy
@@ -161,9 +167,15 @@ class Floor:
             self._push(at, call)
         self._statement(on, worked, uow_factory, tz)
         end = datetime.combine(on + ONE_DAY, time(0), tz)
-        while self._queue and self._queue[0][0] < end:
-            at, _, call = heapq.heappop(self._queue)
-            self._place(at, call, uow_factory)
+        if not self._queue or self._queue[0][0] >= end:
+            return
+        with contact_session(uow_factory=uow_factory) as session:
+            # A callback placed today is of a loan already called today.
+            session.read({call.loan_ref for at, _, call in self._queue if at < end},
+                         since=self._queue[0][0])
+            while self._queue and self._queue[0][0] < end:
+                at, _, call = heapq.heappop(self._queue)
+                self._place(at, call, session)
 
     def _push(self, at: datetime, call: _Call) -> None:
         self._placed += 1  # the tie-breaker keeps the order of equal instants seeded
@@ -238,13 +250,11 @@ class Floor:
         self._stated.add(borrower)
         self.statements[kind] = self.statements.get(kind, 0) + 1
 
-    def _place(self, at: datetime, call: _Call,
-               uow_factory: Callable[[], UnitOfWork]) -> None:
+    def _place(self, at: datetime, call: _Call, session: ContactSession) -> None:
         try:
-            casework.log_contact(call.loan_ref, actor=call.actor, channel="call",
-                                 outcome=call.outcome, at=at, script=call.script,
-                                 uow_factory=uow_factory)
-        except casework.ContactRefused as refused:
+            session.log(Contact(loan_ref=call.loan_ref, actor=call.actor, channel="call",
+                                outcome=call.outcome, at=at, script=call.script))
+        except ContactRefused as refused:
             self.refused += 1
             again = refused.next_allowed_at is not None and not call.callback
             status = "rescheduled" if again else "cancelled"
