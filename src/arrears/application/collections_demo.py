@@ -14,9 +14,10 @@ The collectors' calls are what real operations produce: most are routine, some a
 outside the hours, some redial past the daily cap, some use words that cross a red line. Each
 is logged through the contact-logging use case (a day's calls in one `contact_session`), so
 the compliance engine decides it; a call it refuses with a next allowed time is placed again
-then (rescheduled), one it refuses for good is dropped (cancelled). Now and then a borrower opts out of SMS or asks the lender to stop
-(orally, calls only; or in writing), and the collector tries once more the next day: the
-strategies' later texts and calls and that call are refused by the opt-out rules.
+then (rescheduled), one it refuses for good is dropped (cancelled). Now and then a borrower
+opts out of SMS or asks the lender to stop (orally, calls only; or in writing), and the
+collector tries once more the next day: the strategies' later texts and calls and that call
+are refused by the opt-out rules.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from arrears.application.handlers.contact_session import (
     contact_session,
 )
 from arrears.application.notifications import Channel, DeliveryPolicy
-from arrears.application.ports import Clock, PlanRow, ReadAhead, Renderer, UnitOfWork
+from arrears.application.ports import Clock, ReadAhead, Renderer, UnitOfWork, WorkedLoan
 from arrears.application.strategy import Strategy
 from arrears.domain.errors import DomainError
 
@@ -155,14 +156,7 @@ class Floor:
         """Place the calls of business date `on`, in time order: the day's sampled cases and
         the callbacks that fall due on it; record what a borrower asked that day."""
         with uow_factory() as uow:
-            store = uow.collections
-            cases = store.open_cases()
-            collectors = {c.id: c.collector_ref for c in store.collectors()}
-            rows = store.planning_rows(date.min, on - ONE_DAY)
-        # The open cases' loans with the collector working each: (row, collector ref).
-        worked = [(row, collectors[case.collector_id]) for row in rows
-                  if (case := cases.get(row.borrower_id)) is not None
-                  and case.collector_id in collectors]
+            worked = uow.collections.worked_loans(on - ONE_DAY)
         for at, call in self._sessions(on, worked, tz):
             self._push(at, call)
         self._statement(on, worked, uow_factory, tz)
@@ -181,9 +175,9 @@ class Floor:
         self._placed += 1  # the tie-breaker keeps the order of equal instants seeded
         heapq.heappush(self._queue, (at, self._placed, call))
 
-    def _sessions(self, on: date, cases: list[tuple[PlanRow, str]], tz: ZoneInfo
+    def _sessions(self, on: date, cases: list[WorkedLoan], tz: ZoneInfo
                   ) -> list[tuple[datetime, _Call]]:
-        worked = sorted((row.loan_ref, actor, row.language) for row, actor in cases)
+        worked = sorted((case.loan_ref, case.collector_ref, case.language) for case in cases)
         rng = self._rng
         calls: list[tuple[datetime, _Call]] = []
         for loan_ref, actor, language in rng.sample(worked, min(self.cases_per_day,
@@ -215,7 +209,7 @@ class Floor:
                                                   script=rng.choice(scripts))))
         return calls
 
-    def _statement(self, on: date, cases: list[tuple[PlanRow, str]],
+    def _statement(self, on: date, cases: list[WorkedLoan],
                    uow_factory: Callable[[], UnitOfWork], tz: ZoneInfo) -> None:
         """Maybe one borrower of a worked case opts out of SMS or asks to stop, during office
         hours of `on`; their collector calls once more the next morning."""
@@ -223,8 +217,8 @@ class Floor:
         if rng.random() >= STATEMENT_CHANCE:
             return
         candidates = sorted(
-            (row.borrower_ref, row.loan_ref, actor, row.language) for row, actor in cases
-            if row.borrower_ref not in self._stated)
+            (case.borrower_ref, case.loan_ref, case.collector_ref, case.language)
+            for case in cases if case.borrower_ref not in self._stated)
         if not candidates:
             return
         borrower, loan_ref, actor, language = rng.choice(candidates)

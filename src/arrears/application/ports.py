@@ -529,10 +529,24 @@ class ContactPreferenceRow:
     revokes_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkedLoan:
+    """An active loan whose borrower's open case an active collector works."""
+
+    loan_ref: str
+    borrower_ref: str
+    language: str
+    collector_ref: str
+
+
 class CollectionsStore(Protocol):
     """Cases, actions, collectors, agencies, promises and contacts in one unit of work."""
 
     def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]: ...
+    def worked_loans(self, last_due: date) -> list[WorkedLoan]:
+        """The active loans due on or before `last_due` whose borrower's open case an active
+        collector works, by loan id."""
+        ...
     def plan_rows(self, loan_ids: Sequence[int]) -> dict[int, PlanRow]:
         """The planning rows of the active loans among `loan_ids` that have an unpaid due
         date, by loan id."""

@@ -26,6 +26,7 @@ from arrears.application.ports import (
     PromiseOnFile,
     PromiseRow,
     VisitAuthorizationRow,
+    WorkedLoan,
 )
 from arrears.domain.complaints import per_thousand
 from arrears.domain.delinquency import ACTIVE_STATUSES
@@ -62,6 +63,19 @@ PLAN_ROWS = _plan_rows_query()
 DUE_PLAN_ROWS_BY_ID = PLAN_ROWS.where(
     t.loan.c.status.in_(ACTIVE_STATUSES), t.loan.c.earliest_unpaid_due_on.is_not(None),
     t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
+# An open case is one per borrower (`sync_cases`), so each loan appears once.
+WORKED_LOANS = (
+    sa.select(t.loan.c.loan_ref, t.borrower.c.borrower_ref, t.borrower.c.language,
+              ct.collector.c.collector_ref)
+    .select_from(
+        t.loan.join(t.borrower, t.borrower.c.id == t.loan.c.borrower_id)
+        .join(ct.collection_case, (ct.collection_case.c.borrower_id == t.loan.c.borrower_id)
+              & (ct.collection_case.c.status == "open"))
+        .join(ct.collector, (ct.collector.c.id == ct.collection_case.c.collector_id)
+              & ct.collector.c.active.is_(True)))
+    .where(t.loan.c.status.in_(ACTIVE_STATUSES),
+           t.loan.c.earliest_unpaid_due_on <= sa.bindparam("last_due"))
+    .order_by(t.loan.c.id))
 OPEN_CASES_OF = sa.select(ct.collection_case).where(
     ct.collection_case.c.status == "open",
     ct.collection_case.c.borrower_id.in_(sa.bindparam("ids", expanding=True)))
@@ -92,6 +106,11 @@ class SqlCollections:
     def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]:
         due = t.loan.c.earliest_unpaid_due_on
         return self._plan_rows(due >= first_due, due <= last_due)
+
+    def worked_loans(self, last_due: date) -> list[WorkedLoan]:
+        return [WorkedLoan(loan_ref=r.loan_ref, borrower_ref=r.borrower_ref,
+                           language=r.language, collector_ref=r.collector_ref)
+                for r in self.connection.execute(WORKED_LOANS, {"last_due": last_due})]
 
     def plan_rows(self, loan_ids: Sequence[int]) -> dict[int, PlanRow]:
         found: dict[int, PlanRow] = {}
