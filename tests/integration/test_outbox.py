@@ -24,6 +24,7 @@ from fakes import FixedClock
 from outbox_support import (
     SHANGHAI,
     attempt_log,
+    body,
     enqueue,
     local,
     message,
@@ -249,3 +250,33 @@ def test_settle_records_each_outcome_whether_shared_or_not(services) -> None:
             assert aware(row.delivered_at) == outcome.at
         if outcome.next_attempt_at is not None:
             assert aware(row.next_attempt_at) == outcome.next_attempt_at
+
+
+def test_a_claim_takes_the_earliest_due_first_and_never_a_message_twice(services) -> None:
+    # A claim picks, leases and reads back in one statement: the batch comes in due order
+    # (ties by insertion), from the asked channels only, not yet due ones left; a second
+    # worker gets the rest; a lease that lapsed is taken again with its attempt counted.
+    at = local("2026-03-12T10:00")
+    due = [at - timedelta(minutes=minutes) for minutes in (5, 30, 5, 60, 1, 30)]
+    enqueue(services, [message(i, at=when) for i, when in enumerate(due)]
+            + [message(6, at=at + timedelta(minutes=1)), message(7, "email", at=at)])
+    lease = timedelta(minutes=5)
+    with services.uow_factory() as uow:
+        first = uow.messages.claim(at, 4, "w1", at + lease, ["sms"])
+        second = uow.messages.claim(at, 4, "w2", at + lease, ["sms"])
+        uow.commit()
+    assert [m.message_id for m in first] == [
+        "msg-sms-00003", "msg-sms-00001", "msg-sms-00005", "msg-sms-00000"]
+    assert [m.message_id for m in second] == ["msg-sms-00002", "msg-sms-00004"]
+    assert {m.attempts for m in first + second} == {1}
+    assert first[0].loan_ref == "" and first[0].body == body(3)
+    held = statuses(services)
+    assert held["msg-sms-00006"] == ("pending", 0) and held["msg-email-00007"] == ("pending", 0)
+    later = at + lease
+    with services.uow_factory() as uow:
+        again = uow.messages.claim(later, 10, "w3", later + lease, ["sms"])
+        uow.commit()
+    assert [m.message_id for m in again] == [
+        "msg-sms-00003", "msg-sms-00001", "msg-sms-00005", "msg-sms-00000", "msg-sms-00002",
+        "msg-sms-00004", "msg-sms-00006"]
+    assert [m.attempts for m in again] == [2, 2, 2, 2, 2, 2, 1]

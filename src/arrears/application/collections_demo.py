@@ -12,11 +12,12 @@ the summary the demo prints.
 
 The collectors' calls are what real operations produce: most are routine, some are dialled
 outside the hours, some redial past the daily cap, some use words that cross a red line. Each
-goes through the casework contact-logging use case, so the compliance engine decides it; a call
-it refuses with a next allowed time is placed again then (rescheduled), one it refuses for good
-is dropped (cancelled). Now and then a borrower opts out of SMS or asks the lender to stop
-(orally, calls only; or in writing), and the collector tries once more the next day: the
-strategies' later texts and calls and that call are refused by the opt-out rules.
+is logged through the contact-logging use case (a day's calls in one `contact_session`), so
+the compliance engine decides it; a call it refuses with a next allowed time is placed again
+then (rescheduled), one it refuses for good is dropped (cancelled). Now and then a borrower
+opts out of SMS or asks the lender to stop (orally, calls only; or in writing), and the
+collector tries once more the next day: the strategies' later texts and calls and that call
+are refused by the opt-out rules.
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ from arrears.application import notifications
 from arrears.application.demo import CALLS, STRATEGIES, WORKER
 from arrears.application.handlers import casework, preferences
 from arrears.application.handlers import collections as handlers
+from arrears.application.handlers.contact_session import (
+    Contact,
+    ContactRefused,
+    ContactSession,
+    contact_session,
+)
 from arrears.application.notifications import Channel, DeliveryPolicy
-from arrears.application.ports import Clock, PlanRow, ReadAhead, Renderer, UnitOfWork
+from arrears.application.ports import Clock, ReadAhead, Renderer, UnitOfWork, WorkedLoan
 from arrears.application.strategy import Strategy
 from arrears.domain.errors import DomainError
 
@@ -149,29 +156,28 @@ class Floor:
         """Place the calls of business date `on`, in time order: the day's sampled cases and
         the callbacks that fall due on it; record what a borrower asked that day."""
         with uow_factory() as uow:
-            store = uow.collections
-            cases = store.open_cases()
-            collectors = {c.id: c.collector_ref for c in store.collectors()}
-            rows = store.planning_rows(date.min, on - ONE_DAY)
-        # The open cases' loans with the collector working each: (row, collector ref).
-        worked = [(row, collectors[case.collector_id]) for row in rows
-                  if (case := cases.get(row.borrower_id)) is not None
-                  and case.collector_id in collectors]
+            worked = uow.collections.worked_loans(on - ONE_DAY)
         for at, call in self._sessions(on, worked, tz):
             self._push(at, call)
         self._statement(on, worked, uow_factory, tz)
         end = datetime.combine(on + ONE_DAY, time(0), tz)
-        while self._queue and self._queue[0][0] < end:
-            at, _, call = heapq.heappop(self._queue)
-            self._place(at, call, uow_factory)
+        if not self._queue or self._queue[0][0] >= end:
+            return
+        with contact_session(uow_factory=uow_factory) as session:
+            # A callback placed today is of a loan already called today.
+            session.read({call.loan_ref for at, _, call in self._queue if at < end},
+                         since=self._queue[0][0])
+            while self._queue and self._queue[0][0] < end:
+                at, _, call = heapq.heappop(self._queue)
+                self._place(at, call, session)
 
     def _push(self, at: datetime, call: _Call) -> None:
         self._placed += 1  # the tie-breaker keeps the order of equal instants seeded
         heapq.heappush(self._queue, (at, self._placed, call))
 
-    def _sessions(self, on: date, cases: list[tuple[PlanRow, str]], tz: ZoneInfo
+    def _sessions(self, on: date, cases: list[WorkedLoan], tz: ZoneInfo
                   ) -> list[tuple[datetime, _Call]]:
-        worked = sorted((row.loan_ref, actor, row.language) for row, actor in cases)
+        worked = sorted((case.loan_ref, case.collector_ref, case.language) for case in cases)
         rng = self._rng
         calls: list[tuple[datetime, _Call]] = []
         for loan_ref, actor, language in rng.sample(worked, min(self.cases_per_day,
@@ -203,7 +209,7 @@ class Floor:
                                                   script=rng.choice(scripts))))
         return calls
 
-    def _statement(self, on: date, cases: list[tuple[PlanRow, str]],
+    def _statement(self, on: date, cases: list[WorkedLoan],
                    uow_factory: Callable[[], UnitOfWork], tz: ZoneInfo) -> None:
         """Maybe one borrower of a worked case opts out of SMS or asks to stop, during office
         hours of `on`; their collector calls once more the next morning."""
@@ -211,8 +217,8 @@ class Floor:
         if rng.random() >= STATEMENT_CHANCE:
             return
         candidates = sorted(
-            (row.borrower_ref, row.loan_ref, actor, row.language) for row, actor in cases
-            if row.borrower_ref not in self._stated)
+            (case.borrower_ref, case.loan_ref, case.collector_ref, case.language)
+            for case in cases if case.borrower_ref not in self._stated)
         if not candidates:
             return
         borrower, loan_ref, actor, language = rng.choice(candidates)
@@ -238,13 +244,11 @@ class Floor:
         self._stated.add(borrower)
         self.statements[kind] = self.statements.get(kind, 0) + 1
 
-    def _place(self, at: datetime, call: _Call,
-               uow_factory: Callable[[], UnitOfWork]) -> None:
+    def _place(self, at: datetime, call: _Call, session: ContactSession) -> None:
         try:
-            casework.log_contact(call.loan_ref, actor=call.actor, channel="call",
-                                 outcome=call.outcome, at=at, script=call.script,
-                                 uow_factory=uow_factory)
-        except casework.ContactRefused as refused:
+            session.log(Contact(loan_ref=call.loan_ref, actor=call.actor, channel="call",
+                                outcome=call.outcome, at=at, script=call.script))
+        except ContactRefused as refused:
             self.refused += 1
             again = refused.next_allowed_at is not None and not call.callback
             status = "rescheduled" if again else "cancelled"

@@ -14,7 +14,7 @@ written here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,8 +33,10 @@ from arrears.application.contacts import (
 from arrears.application.disputes import DisputeRow
 from arrears.application.handlers.eod import current_state
 from arrears.application.ports import (
+    AgencyRow,
     BookedLoan,
     CaseRow,
+    CollectorRow,
     ContactPreferenceRow,
     LoggedContact,
     PlanRow,
@@ -59,6 +61,7 @@ from arrears.domain.disputes import WRITTEN, About, DisputeKind
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import summarize
 from arrears.domain.money import Money
+from arrears.domain.product import Product
 
 CHANNELS = tuple(c for c in LOGGED_CHANNELS if c != "field_visit")
 """Field visits are decided by a visit request, which needs its authorization."""
@@ -86,18 +89,28 @@ class CaseLoan:
 def case_loan(uow: UnitOfWork, loan_ref: str, *, for_update: bool = False) -> CaseLoan:
     """An active loan with an open collection case, and the pack its product answers to;
     `for_update` locks the loan's row (PostgreSQL) so writers of the same loan take turns."""
+    booked = uow.book.get(loan_ref, for_update=for_update) if loan_ref.strip() else None
+    case = None if booked is None else uow.collections.case_of_borrower(booked.borrower_id)
+    row = None if booked is None or case is None else \
+        uow.collections.plan_rows([booked.id]).get(booked.id)
+    return assemble_case_loan(loan_ref, booked=booked, case=case, row=row,
+                              products=uow.book.products)
+
+
+def assemble_case_loan(loan_ref: str, *, booked: BookedLoan | None, case: CaseRow | None,
+                       row: PlanRow | None, products: Callable[[], Mapping[str, Product]]
+                       ) -> CaseLoan:
+    """`case_loan` from what the book holds for `loan_ref`: its loan, its borrower's open case
+    and its planning row (None where the book has none)."""
     if not loan_ref.strip():
         raise DomainError("loan_id", "must not be empty")
-    booked = uow.book.get(loan_ref, for_update=for_update)
     if booked is None:
         raise DomainError("loan_id", f"no loan {loan_ref!r}")
-    case = uow.collections.case_of_borrower(booked.borrower_id)
     if case is None:
         raise DomainError("loan_id", f"{loan_ref} has no open collection case")
-    row = uow.collections.plan_row(booked.id)
     if row is None:
         raise DomainError("loan_id", f"{loan_ref} is not an active loan")
-    product = uow.book.products()[row.product_code]
+    product = products()[row.product_code]
     return CaseLoan(booked=booked, row=row, case=case,
                     pack=packs.get(product.jurisdiction.lower()))
 
@@ -105,16 +118,26 @@ def case_loan(uow: UnitOfWork, loan_ref: str, *, for_update: bool = False) -> Ca
 def check_actor(uow: UnitOfWork, actor: str, case: CaseRow, on: date) -> None:
     """An internal collector on file, or an agency the case is placed with on `on`."""
     store = uow.collections
+    check_actor_among(actor, case, on, collectors=store.collectors,
+                      agencies=store.agencies, placements=store.active_placements)
+
+
+def check_actor_among(actor: str, case: CaseRow, on: date, *,
+                      collectors: Callable[[], Sequence[CollectorRow]],
+                      agencies: Callable[[], Sequence[AgencyRow]],
+                      placements: Callable[[date], Mapping[int, tuple[int, int]]]) -> None:
+    """`check_actor` against the collectors, agencies and placements (case id -> (placement
+    id, agency id) in force on a date) the book holds."""
     if actor.startswith(AGENCY_PREFIX):
         ref = actor.removeprefix(AGENCY_PREFIX)
-        agency = next((a for a in store.agencies() if a.agency_ref == ref), None)
+        agency = next((a for a in agencies() if a.agency_ref == ref), None)
         if agency is None:
             raise DomainError("actor", f"no agency {ref!r}")
-        placed = store.active_placements(on).get(case.id)
+        placed = placements(on).get(case.id)
         if placed is None or placed[1] != agency.id:
             raise DomainError("actor", f"the case is not placed with {ref} on {on}")
         return
-    if actor not in {c.collector_ref for c in store.collectors()}:
+    if actor not in {c.collector_ref for c in collectors()}:
         raise DomainError("actor", f"no active collector {actor!r} (agencies: "
                                    f"{AGENCY_PREFIX}<ref>)")
 
@@ -208,12 +231,30 @@ def loan_facts(uow: UnitOfWork, found: CaseLoan, at: datetime, *,
     store = uow.collections
     borrower, ref = found.booked.borrower_id, found.row.loan_ref
     history = store.call_history([borrower], at - timedelta(days=HISTORY_DAYS))
-    debtor = debtor_of(found.row, debt_of(found.booked, found.row, uow.book.closed_through()),
-                       at=at, history=history.get(borrower, ()),
-                       preferences=store.contact_preferences([borrower]).get(borrower, ()),
-                       disputes=uow.disputes.of_loans([ref]).get(ref, ()))
-    facts = debtor.facts(agency_whitelist=agency_whitelist(uow),
-                         refused_to_pay_at=store.last_refusals([borrower]).get(borrower),
+    return assemble_loan_facts(
+        found, at, closed=uow.book.closed_through(), history=history.get(borrower, ()),
+        preferences=store.contact_preferences([borrower]).get(borrower, ()),
+        disputes=uow.disputes.of_loans([ref]).get(ref, ()),
+        agency_whitelist=agency_whitelist(uow),
+        refused_to_pay_at=store.last_refusals([borrower]).get(borrower),
+        credentials=credentials, visit_authorizations=visit_authorizations)
+
+
+def assemble_loan_facts(found: CaseLoan, at: datetime, *, closed: date | None,
+                        history: Sequence[LoggedContact],
+                        preferences: Sequence[ContactPreferenceRow],
+                        disputes: Sequence[DisputeRow], agency_whitelist: tuple[str, ...],
+                        refused_to_pay_at: datetime | None,
+                        credentials: tuple[Credential, ...] = (),
+                        visit_authorizations: tuple[VisitAuthorization, ...] = (),
+                        debt: Debt | None = None) -> LoanFacts:
+    """`loan_facts` from what the book holds about the borrower: the last closed date, their
+    logged contacts since `HISTORY_DAYS` before `at` (later ones are left out here), their
+    preference rows, the loan's disputes, the whitelisted agencies, their last refusal to pay;
+    `debt` is `debt_of` the loan at `closed` when the caller already has it."""
+    debtor = debtor_of(found.row, debt or debt_of(found.booked, found.row, closed), at=at,
+                       history=history, preferences=preferences, disputes=disputes)
+    facts = debtor.facts(agency_whitelist=agency_whitelist, refused_to_pay_at=refused_to_pay_at,
                          credentials=credentials, visit_authorizations=visit_authorizations)
     return LoanFacts(debtor=debtor, facts=facts)
 

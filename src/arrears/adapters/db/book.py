@@ -56,6 +56,7 @@ CLOSED_THROUGH = sa.select(t.business_day.c.closed_through)
 HOLDS_PLAN = sa.exists().where((pt.plan.c.loan_id == t.loan.c.id) & pt.plan.c.in_force)
 LOAN_ROW = sa.select(t.loan, HOLDS_PLAN.label("holds_plan"))
 LOAN_BY_REF = LOAN_ROW.where(t.loan.c.loan_ref == sa.bindparam("ref"))
+LOANS_BY_REF = LOAN_ROW.where(t.loan.c.loan_ref.in_(sa.bindparam("refs", expanding=True)))
 LOANS_BY_ID = (LOAN_ROW.where(t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
                .order_by(t.loan.c.id))
 # Locks taken by a statement of their own, before the read: on PostgreSQL a statement that
@@ -360,6 +361,15 @@ class SqlLoanBook:
             self.connection.execute(LOCK_LOAN_BY_REF, {"ref": loan_ref})
         found = self._load(self.connection.execute(LOAN_BY_REF, {"ref": loan_ref}).all())
         return found[0] if found else None
+
+    def get_by_refs(self, loan_refs: Iterable[str]) -> dict[str, BookedLoan]:
+        """The loans among `loan_refs` the book holds, by ref (no locks)."""
+        found: dict[str, BookedLoan] = {}
+        for chunk in _chunks(sorted(set(loan_refs))):
+            for booked in self._load(self.connection.execute(LOANS_BY_REF,
+                                                             {"refs": chunk}).all()):
+                found[booked.loan.loan_id] = booked
+        return found
 
     def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> list[BookedLoan]:
         """The loans with these ids; `for_update` locks their rows (PostgreSQL) so a

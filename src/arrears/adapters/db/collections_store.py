@@ -27,6 +27,7 @@ from arrears.application.ports import (
     PromiseOnFile,
     PromiseRow,
     VisitAuthorizationRow,
+    WorkedLoan,
 )
 from arrears.domain.complaints import per_thousand
 from arrears.domain.delinquency import ACTIVE_STATUSES
@@ -61,6 +62,25 @@ def _plan_rows_query() -> sa.Select[Any]:
 # running it.
 PLAN_ROWS = _plan_rows_query()
 INSERT_ACTION = ct.collection_action.insert()
+DUE_PLAN_ROWS_BY_ID = PLAN_ROWS.where(
+    t.loan.c.status.in_(ACTIVE_STATUSES), t.loan.c.earliest_unpaid_due_on.is_not(None),
+    t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
+# An open case is one per borrower (`sync_cases`), so each loan appears once.
+WORKED_LOANS = (
+    sa.select(t.loan.c.loan_ref, t.borrower.c.borrower_ref, t.borrower.c.language,
+              ct.collector.c.collector_ref)
+    .select_from(
+        t.loan.join(t.borrower, t.borrower.c.id == t.loan.c.borrower_id)
+        .join(ct.collection_case, (ct.collection_case.c.borrower_id == t.loan.c.borrower_id)
+              & (ct.collection_case.c.status == "open"))
+        .join(ct.collector, (ct.collector.c.id == ct.collection_case.c.collector_id)
+              & ct.collector.c.active.is_(True)))
+    .where(t.loan.c.status.in_(ACTIVE_STATUSES),
+           t.loan.c.earliest_unpaid_due_on <= sa.bindparam("last_due"))
+    .order_by(t.loan.c.id))
+OPEN_CASES_OF = sa.select(ct.collection_case).where(
+    ct.collection_case.c.status == "open",
+    ct.collection_case.c.borrower_id.in_(sa.bindparam("ids", expanding=True)))
 
 
 class SqlCollections:
@@ -70,7 +90,10 @@ class SqlCollections:
     # --- planning --------------------------------------------------------------------
 
     def _plan_rows(self, *where: sa.ColumnElement[bool]) -> list[PlanRow]:
-        query = PLAN_ROWS.where(t.loan.c.status.in_(ACTIVE_STATUSES), *where)
+        return self._plan_rows_of(PLAN_ROWS.where(t.loan.c.status.in_(ACTIVE_STATUSES), *where))
+
+    def _plan_rows_of(self, query: sa.Select[Any], parameters: dict[str, Any] | None = None
+                      ) -> list[PlanRow]:
         return [
             PlanRow(loan_id=r.id, loan_ref=r.loan_ref, product_code=r.product_code,
                     currency=r.currency, dpd=r.dpd, bucket=r.bucket,
@@ -79,17 +102,24 @@ class SqlCollections:
                     region=r.region, address=r.address, time_zone=r.time_zone,
                     phone=r.number or "", phone_zone=r.phone_zone or r.time_zone,
                     email=r.email or "")
-            for r in self.connection.execute(query)
+            for r in self.connection.execute(query, parameters)
         ]
 
     def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]:
         due = t.loan.c.earliest_unpaid_due_on
         return self._plan_rows(due >= first_due, due <= last_due)
 
-    def plan_row(self, loan_id: int) -> PlanRow | None:
-        rows = self._plan_rows(t.loan.c.id == loan_id, t.loan.c.earliest_unpaid_due_on.is_not(
-            None))
-        return rows[0] if rows else None
+    def worked_loans(self, last_due: date) -> list[WorkedLoan]:
+        return [WorkedLoan(loan_ref=r.loan_ref, borrower_ref=r.borrower_ref,
+                           language=r.language, collector_ref=r.collector_ref)
+                for r in self.connection.execute(WORKED_LOANS, {"last_due": last_due})]
+
+    def plan_rows(self, loan_ids: Sequence[int]) -> dict[int, PlanRow]:
+        found: dict[int, PlanRow] = {}
+        for chunk in _chunks(sorted(set(loan_ids))):
+            found.update((row.loan_id, row) for row in self._plan_rows_of(
+                DUE_PLAN_ROWS_BY_ID, {"ids": list(chunk)}))
+        return found
 
     def existing_action_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -201,6 +231,13 @@ class SqlCollections:
         row = self.connection.execute(sa.select(case).where(
             case.c.borrower_id == borrower_id, case.c.status == "open")).first()
         return None if row is None else self._case(row)
+
+    def cases_of_borrowers(self, borrower_ids: Sequence[int]) -> dict[int, CaseRow]:
+        found: dict[int, CaseRow] = {}
+        for chunk in _chunks(sorted(set(borrower_ids))):
+            found.update((row.borrower_id, self._case(row)) for row in self.connection.execute(
+                OPEN_CASES_OF, {"ids": list(chunk)}))
+        return found
 
     def open_case(self, borrower_id: int, bucket: str, queue: str, collector_id: int | None,
                   day: date, balance: int) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from arrears.application.access import KEY_IDENTITY, WEB_PREFIX
 from arrears.application.contact_decisions import (
@@ -25,15 +24,14 @@ from arrears.application.contact_decisions import (
     loan_facts,
 )
 from arrears.application.contacts import (
-    CONTACT_OUTCOMES,
-    CONTACT_POINTS,
-    LOGGED_CHANNELS,
-    actor_of,
     contact_action,
     reason,
     rule_ids,
 )
 from arrears.application.handlers import evidence
+from arrears.application.handlers.contact_session import MAX_NOTES as MAX_NOTES
+from arrears.application.handlers.contact_session import Contact, ContactLogged, contact_session
+from arrears.application.handlers.contact_session import ContactRefused as ContactRefused
 from arrears.application.handlers.eod import current_state
 from arrears.application.loan_file import money_text
 from arrears.application.ports import (
@@ -45,13 +43,12 @@ from arrears.application.ports import (
 )
 from arrears.compliance import engine as compliance_engine
 from arrears.compliance.facts import Credential, VisitAuthorization
-from arrears.compliance.model import ActionKind, Decision, FieldVisit
+from arrears.compliance.model import ActionKind, FieldVisit
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import summarize
 
 RECOVERY_LOOKBACK_DAYS = 35
 """Placements in force within this many days are re-totalled each day (back-dated payments)."""
-MAX_NOTES = 4000
 NO_AUTHORIZATION = "house.visit_authorization"
 """House rule: no field visit without an authorization on file, whatever the pack says."""
 ONE_DAY = timedelta(days=1)
@@ -61,15 +58,6 @@ further off is a plan, which a supervisor decides)."""
 MAX_TAKER = 60
 STAFF_IDENTITIES = (WEB_PREFIX, KEY_IDENTITY)
 """Who takes a promise without working the case: the lender's web users and API keys."""
-
-
-class ContactRefused(DomainError):
-    """The compliance engine would block this contact; `rule_ids` says which rules."""
-
-    def __init__(self, decision: Decision) -> None:
-        super().__init__("compliance", reason(decision))
-        self.rule_ids = rule_ids(decision)
-        self.next_allowed_at = decision.next_allowed_at
 
 
 def _business_day(uow: UnitOfWork) -> date:
@@ -176,12 +164,6 @@ def _settled(status: str, promise: PromiseRow, day: date, paid: int, at: datetim
 # --- contact logging -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContactLogged:
-    contact_id: int
-    decision: Decision
-
-
 def log_contact(loan_ref: str, *, actor: str, channel: str, outcome: str, at: datetime,
                 notes: str = "", recording_ref: str = "", complaint: bool = False,
                 script: str = "", uow_factory: Callable[[], UnitOfWork]) -> ContactLogged:
@@ -190,41 +172,13 @@ def log_contact(loan_ref: str, *, actor: str, channel: str, outcome: str, at: da
     it first, at `at`, with the borrower's earlier logged contacts as history and `script` (the
     words the collector used, if given) as its content; a contact it would block raises
     `ContactRefused` (rule ids in the reason) and nothing is written.
-    Logged contacts are the history later decisions count (CN-2, Reg F 7-in-7)."""
-    if outcome not in CONTACT_OUTCOMES:
-        raise DomainError("outcome", f"unknown outcome {outcome!r} (expected one of "
-                                     f"{', '.join(CONTACT_OUTCOMES)})")
-    if channel not in LOGGED_CHANNELS or channel == "field_visit":
-        expected = ", ".join(c for c in LOGGED_CHANNELS if c != "field_visit")
-        raise DomainError("channel", f"unknown channel {channel!r} (expected one of {expected};"
-                                     " field visits go through a visit request)")
-    if not actor.strip():
-        raise DomainError("actor", "must not be empty")
-    aware(at, "at")
-    for field, text in (("notes", notes), ("script", script)):
-        if len(text) > MAX_NOTES:
-            raise DomainError(field, f"longer than {MAX_NOTES} characters")
-    if len(recording_ref) > 200:
-        raise DomainError("recording_ref", "longer than 200 characters")
-    kind = LOGGED_CHANNELS[channel]
-    with uow_factory() as uow:
-        found = case_loan(uow, loan_ref)
-        on = at.astimezone(ZoneInfo(found.pack.reference_zone)).date()
-        check_actor(uow, actor, found.case, on)
-        assembled = loan_facts(uow, found, at)
-        action = contact_action(kind, assembled.debtor, point=CONTACT_POINTS[kind],
-                                content=script, actor=actor_of(actor),
-                                voicemail=outcome == "voicemail")
-        decision = compliance_engine.decide(action, assembled.facts, found.pack, at)
-        if not decision.allowed:
-            raise ContactRefused(decision)
-        contact_id = uow.collections.log_contact(found.case.id, actor, channel, outcome, at,
-                                                 notes, recording_ref, complaint)
-        evidence.contact_logged(uow, found.row, actor=actor, channel=channel, outcome=outcome,
-                                at=at, notes=notes, recording_ref=recording_ref,
-                                complaint=complaint, decision=decision)
-        uow.commit()
-    return ContactLogged(contact_id=contact_id, decision=decision)
+    Logged contacts are the history later decisions count (CN-2, Reg F 7-in-7). A session of
+    one contact (`contact_session`, where a collector's run of contacts is logged)."""
+    contact = Contact(loan_ref=loan_ref, actor=actor, channel=channel, outcome=outcome, at=at,
+                      notes=notes, recording_ref=recording_ref, complaint=complaint,
+                      script=script)
+    with contact_session(uow_factory=uow_factory) as session:
+        return session.log(contact)
 
 
 # --- agency recoveries ---------------------------------------------------------------------

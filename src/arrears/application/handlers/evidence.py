@@ -60,12 +60,13 @@ def _decision(decision: Decision) -> dict[str, Any]:
             if decision.next_allowed_at else None}
 
 
-def contact_logged(uow: UnitOfWork, row: PlanRow, *, actor: str, channel: str, outcome: str,
-                   at: datetime, notes: str, recording_ref: str, complaint: bool,
-                   decision: Decision) -> None:
+def contact_logged(row: PlanRow, *, actor: str, channel: str, outcome: str, at: datetime,
+                   notes: str, recording_ref: str, complaint: bool, decision: Decision
+                   ) -> EvidenceDraft:
     """A logged contact attempt with its outcome, call recording reference, a complaint if the
-    borrower made one, and the compliance decision that allowed it."""
-    record(uow, row.borrower_id, "contact", at, {
+    borrower made one, and the compliance decision that allowed it; appended by the contact
+    session that logged it, with the session's other contacts."""
+    return EvidenceDraft(borrower_id=row.borrower_id, kind="contact", at=at, files={}, payload={
         "loan_id": row.loan_ref, "actor": actor, "channel": channel, "outcome": outcome,
         "at": chain.instant_text(at), "notes": notes, "recording_ref": recording_ref,
         "complaint": complaint, "decision": _decision(decision)})
