@@ -29,13 +29,13 @@ from sqlalchemy.dialects import postgresql
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
     HOLDS_PLAN,
-    INSERT_DELINQUENCY_CHANGE,
-    INSERT_PAYMENT,
-    INSERT_POSTING,
     INSTALLMENT_AMOUNTS,
     INSTALLMENT_FIELDS,
     UPDATE_INSTALLMENT,
+    driver_dates,
+    driver_value,
     execute_many,
+    insert_rows,
 )
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from arrears.application.handlers.payment_import import ImportedRow, NewPayment, PostedKey
@@ -48,8 +48,14 @@ from arrears.domain.loan import InstallmentState
 CHUNK = 900  # below SQLite's bound-parameter limit
 ONE_DAY = timedelta(days=1)
 
-INSERT_IMPORTS = t.payment_import.insert()
-_loan, _row, _payment = t.loan.c, t.installment.c, t.payment.c
+# The columns each kind of row is written with, in the order its tuples hold them.
+PAYMENT_COLUMNS = ("loan_id", "idempotency_key", "paid_on", "amount", "to_fee", "to_penalty",
+                   "to_compound", "to_interest", "to_principal", "to_credit", "recovery",
+                   "prepayment", "reverses_id", "recorded_at")
+POSTING_COLUMNS = ("entry", "loan_id", "business_date", "account", "amount")
+DELINQUENCY_CHANGE_COLUMNS = ("loan_id", "business_date", "from_bucket", "to_bucket", "dpd")
+IMPORT_COLUMNS = ("source", "row_key", "payment_id", "file_sha256", "line", "imported_at")
+_loan, _row, _payment, _posting = t.loan.c, t.installment.c, t.payment.c, t.posting.c
 PLAN_AMOUNTS = [_loan[f"{what}_{component}"] != 0 for what in ("waived", "capitalised")
                 for component in ("fee", "penalty", "compound", "interest", "principal")]
 UNPAID = (_row.principal != _row.paid_principal) | (_row.interest != _row.paid_interest) \
@@ -239,20 +245,18 @@ class SqlPaymentImports:
                        else execute_many(self.connection, UPDATE_INSTALLMENT, rows))
             if updated != len(rows):
                 raise StaleWrite(len(rows), updated, what="installments")
-        postings = [{"entry": f"pay:{payment.applied.key}", "loan_id": posted.snapshot.id,
-                     "business_date": business_date, "account": account.value,
-                     "amount": amount}
-                    for posted in loans for payment in posted.postings
-                    for account, amount in payment.postings]
-        if postings:
-            execute_many(self.connection, INSERT_POSTING, postings)
-        moves = [{"loan_id": posted.snapshot.id, "business_date": business_date,
-                  "from_bucket": payment.bucket_before.value, "to_bucket": payment.bucket.value,
-                  "dpd": payment.dpd}
-                 for posted in loans for payment in posted.postings
-                 if payment.bucket != payment.bucket_before]
-        if moves:
-            execute_many(self.connection, INSERT_DELINQUENCY_CHANGE, moves)
+        connection = self.connection
+        dialect = connection.dialect
+        day = driver_value(dialect, _posting.business_date, business_date)
+        insert_rows(connection, t.posting, POSTING_COLUMNS, [
+            (f"pay:{payment.applied.key}", posted.snapshot.id, day, account.value, amount)
+            for posted in loans for payment in posted.postings
+            for account, amount in payment.postings])
+        insert_rows(connection, t.delinquency_change, DELINQUENCY_CHANGE_COLUMNS, [
+            (posted.snapshot.id, day, payment.bucket_before.value, payment.bucket.value,
+             payment.dpd)
+            for posted in loans for payment in posted.postings
+            if payment.bucket != payment.bucket_before])
 
     def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
         found: dict[str, PostedKey] = {}
@@ -277,25 +281,28 @@ class SqlPaymentImports:
 
     def add_payments(self, payments: Sequence[NewPayment], recorded_at: datetime
                      ) -> dict[str, int]:
-        rows = [{"loan_id": p.loan_id, "idempotency_key": p.applied.key,
-                 "paid_on": p.applied.on, "amount": p.applied.amount,
-                 "to_fee": p.applied.to_fee, "to_penalty": p.applied.to_penalty,
-                 "to_compound": p.applied.to_compound, "to_interest": p.applied.to_interest,
-                 "to_principal": p.applied.to_principal, "to_credit": p.applied.to_credit,
-                 "recovery": p.recovery, "prepayment": False, "reverses_id": None,
-                 "recorded_at": recorded_at} for p in payments]
-        execute_many(self.connection, INSERT_PAYMENT, rows)
+        connection = self.connection
+        dialect = connection.dialect
+        paid_on = driver_dates(dialect)
+        at = driver_value(dialect, _payment.recorded_at, recorded_at)
+        recovery = {flag: driver_value(dialect, _payment.recovery, flag)
+                    for flag in (False, True)}
+        rows = [(p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
+                 p.applied.to_fee, p.applied.to_penalty, p.applied.to_compound,
+                 p.applied.to_interest, p.applied.to_principal, p.applied.to_credit,
+                 recovery[p.recovery], recovery[False], None, at) for p in payments]
+        insert_rows(connection, t.payment, PAYMENT_COLUMNS, rows)
         ids: dict[str, int] = {}
-        for chunk in self._chunks([row["idempotency_key"] for row in rows]):
-            ids.update((key, id_) for key, id_ in self.connection.execute(
+        for chunk in self._chunks([row[1] for row in rows]):
+            ids.update((key, id_) for key, id_ in connection.execute(
                 self.queries.payment_ids, {"keys": chunk}))
         return ids
 
     def record(self, source: str, rows: Sequence[ImportedRow], ids: dict[str, int],
                file_sha256: str, at: datetime) -> None:
-        execute_many(self.connection, INSERT_IMPORTS, [
-            {"source": source, "row_key": row.row_key, "payment_id": ids[row.payment_key],
-             "file_sha256": file_sha256, "line": row.line, "imported_at": at}
+        imported_at = driver_value(self.connection.dialect, t.payment_import.c.imported_at, at)
+        insert_rows(self.connection, t.payment_import, IMPORT_COLUMNS, [
+            (source, row.row_key, ids[row.payment_key], file_sha256, row.line, imported_at)
             for row in rows])
 
 
