@@ -76,7 +76,7 @@ PAYMENT_BY_KEY = sa.select(t.payment).where(t.payment.c.idempotency_key == sa.bi
 REVERSALS_OF = sa.select(t.payment.c.id).where(t.payment.c.reverses_id == sa.bindparam("id"))
 INSERT_PAYMENT = t.payment.insert()
 INSERT_POSTING = t.posting.insert()
-INSERT_OUTBOX = t.outbox.insert()
+OUTBOX_COLUMNS = ("message_id", "topic", "loan_id", "business_date", "payload", "created_at")
 INSERT_ACCRUAL = t.accrual.insert()
 INSERT_DELINQUENCY_CHANGE = t.delinquency_change.insert()
 # What plans did to a loan, one column per component (`LoanState.waived`, `.capitalised`).
@@ -460,13 +460,12 @@ class SqlLoanBook:
         }).inserted_primary_key[0])
 
     def emit(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        execute_many(self.connection, INSERT_OUTBOX, [
-            {"message_id": e.message_id, "topic": e.topic, "loan_id": e.loan_id,
-             "business_date": e.business_date,
-             "payload": json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
-             "created_at": e.created_at} for e in events])
+        dialect = self.connection.dialect
+        day, instant = driver_dates(dialect), driver_form(dialect, t.outbox.c.created_at.type)
+        insert_rows(self.connection, t.outbox, OUTBOX_COLUMNS, [
+            (e.message_id, e.topic, e.loan_id, day(e.business_date),
+             json.dumps(e.payload, ensure_ascii=False, sort_keys=True), instant(e.created_at))
+            for e in events])
 
     # --- end of day --------------------------------------------------------------------
 
@@ -594,6 +593,25 @@ def execute_many(connection: sa.Connection, statement: sa.Insert | sa.Update | s
     return int(connection.exec_driver_sql(prepared.sql, params).rowcount)
 
 
+def execute_rows(connection: sa.Connection, statement: sa.Update | sa.Delete,
+                 keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> int:
+    """`execute_many` of rows given as tuples of `keys`' values already in the driver's form
+    (`driver_form`): no dict a row, no bind processor a value."""
+    if not rows:
+        return 0
+    dialect = connection.dialect
+    prepared = _PREPARED.get((statement, dialect.name, keys))
+    if prepared is None:
+        prepared = _PREPARED[(statement, dialect.name, keys)] = _prepare(dialect, statement,
+                                                                        keys)
+    if prepared.names != keys:
+        reorder = itemgetter(*(keys.index(name) for name in prepared.names))
+        rows = [reorder(row) for row in rows]
+    params: list[Any] = rows if prepared.positional \
+        else [dict(zip(prepared.names, row, strict=True)) for row in rows]
+    return int(connection.exec_driver_sql(prepared.sql, params).rowcount)
+
+
 def _processed(values: tuple[Any, ...],
                processors: tuple[tuple[int, Callable[[Any], Any]], ...]) -> tuple[Any, ...]:
     converted = list(values)
@@ -618,7 +636,7 @@ def insert_rows(connection: sa.Connection, table: sa.Table, columns: Sequence[st
     PostgreSQL takes them by COPY (psycopg binds a multi-row INSERT slower than it pipelines
     an executemany, and COPY is some ten times either); SQLite runs multi-row statements
     about twice as fast as an executemany. Values must already be in the driver's form
-    (`driver_dates`, `driver_value`)."""
+    (`driver_dates`, `driver_form`)."""
     if not rows:
         return
     if connection.dialect.name == "postgresql":
@@ -660,25 +678,24 @@ def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[
     return returned
 
 
-def driver_value(dialect: sa.Dialect, column: sa.Column[Any], value: Any) -> Any:
-    """`value` as `column`'s type hands it to the driver: for a value every row of a batch
-    shares, converted once rather than by `execute_many` row by row."""
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return value if process is None else process(value)
-
-
 def driver_dates(dialect: sa.Dialect) -> Callable[[date], Any]:
     """Dates as the dialect's `Date` type stores them (SQLite: ISO text), memoised: a batch
     holds few distinct due dates."""
-    process = sa.Date().dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
-        return lambda day: day
-    seen: dict[date, Any] = {}
+    return driver_form(dialect, sa.Date())
 
-    def convert(day: date) -> Any:
-        if day not in seen:
-            seen[day] = process(day)
-        return seen[day]
+
+def driver_form(dialect: sa.Dialect, type_: sa.types.TypeEngine[Any]) -> Callable[[Any], Any]:
+    """Values of `type_` as the driver takes them, memoised: a batch holds few distinct dates
+    and instants."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return lambda value: value
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = process(value)
+        return seen[value]
 
     return convert
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Self
 
 import sqlalchemy as sa
@@ -33,8 +34,8 @@ from arrears.adapters.db.book import (
     INSTALLMENT_FIELDS,
     UPDATE_INSTALLMENT,
     driver_dates,
-    driver_value,
-    execute_many,
+    driver_form,
+    execute_rows,
     insert_rows,
 )
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -149,6 +150,9 @@ def _postgres_queries() -> _Queries:
 QUERIES = {"sqlite": _queries(_in_list, CHUNK), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
                          "delinquent_since")
+SAME_DAY_LOAN_KEYS = ("b_id", "b_state_on", *SAME_DAY_LOAN_COLUMNS)  # a loan's row, as written
+INSTALLMENT_KEYS = ("b_loan_id", "b_number", "due_on", *INSTALLMENT_AMOUNTS)
+amounts_of = attrgetter(*INSTALLMENT_AMOUNTS)
 # Conditional on the date the loan was read at, as `book.UPDATE_LOAN`.
 UPDATE_SAME_DAY_LOAN = t.loan.update().where(
     (_loan.id == sa.bindparam("b_id")) & (_loan.state_on == sa.bindparam("b_state_on"))
@@ -223,31 +227,33 @@ class SqlPaymentImports:
     def write_same_day(self, loans: Sequence[LoanPosted], business_date: date) -> None:
         if not loans:
             return
-        postgres = self.connection.dialect.name == "postgresql"
-        loan_rows = [
-            {"b_id": posted.snapshot.id, "b_state_on": posted.snapshot.state_on,
-             "state_on": business_date - ONE_DAY, "status": posted.status.value,
-             "dpd": posted.dpd, "bucket": posted.bucket.value,
-             "earliest_unpaid_due_on": posted.earliest_unpaid_due_on,
-             "delinquent_since": posted.delinquent_since} for posted in loans]
-        written = (self.connection.execute(UPDATE_LOANS_FROM_ARRAYS, _by_column(loan_rows))
-                   .rowcount if postgres
-                   else execute_many(self.connection, UPDATE_SAME_DAY_LOAN, loan_rows))
-        if written != len(loans):
-            raise StaleWrite(len(loans), written)
-        rows = [{"b_loan_id": posted.snapshot.id, "b_number": row.number,
-                 "due_on": row.due_date, **{name: getattr(row, name)
-                                            for name in INSTALLMENT_AMOUNTS}}
-                for posted in loans for row in posted.changed]
-        if rows:
-            updated = (self.connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
-                                               _by_column(rows)).rowcount if postgres
-                       else execute_many(self.connection, UPDATE_INSTALLMENT, rows))
-            if updated != len(rows):
-                raise StaleWrite(len(rows), updated, what="installments")
         connection = self.connection
         dialect = connection.dialect
-        day = driver_value(dialect, _posting.business_date, business_date)
+        postgres = dialect.name == "postgresql"
+        as_date = driver_dates(dialect)
+        closed = as_date(business_date - ONE_DAY)
+        loan_rows = [
+            (posted.snapshot.id, as_date(posted.snapshot.state_on), closed, posted.status.value,
+             posted.dpd, posted.bucket.value,
+             posted.earliest_unpaid_due_on and as_date(posted.earliest_unpaid_due_on),
+             posted.delinquent_since and as_date(posted.delinquent_since))
+            for posted in loans]
+        written = (connection.execute(UPDATE_LOANS_FROM_ARRAYS,
+                                      _by_column(SAME_DAY_LOAN_KEYS, loan_rows)).rowcount
+                   if postgres else execute_rows(connection, UPDATE_SAME_DAY_LOAN,
+                                                 SAME_DAY_LOAN_KEYS, loan_rows))
+        if written != len(loans):
+            raise StaleWrite(len(loans), written)
+        rows = [(posted.snapshot.id, row.number, as_date(row.due_date), *amounts_of(row))
+                for posted in loans for row in posted.changed]
+        if rows:
+            updated = (connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
+                                          _by_column(INSTALLMENT_KEYS, rows)).rowcount
+                       if postgres else execute_rows(connection, UPDATE_INSTALLMENT,
+                                                     INSTALLMENT_KEYS, rows))
+            if updated != len(rows):
+                raise StaleWrite(len(rows), updated, what="installments")
+        day = as_date(business_date)
         insert_rows(connection, t.posting, POSTING_COLUMNS, [
             (f"pay:{payment.applied.key}", posted.snapshot.id, day, account.value, amount)
             for posted in loans for payment in posted.postings
@@ -284,8 +290,8 @@ class SqlPaymentImports:
         connection = self.connection
         dialect = connection.dialect
         paid_on = driver_dates(dialect)
-        at = driver_value(dialect, _payment.recorded_at, recorded_at)
-        recovery = {flag: driver_value(dialect, _payment.recovery, flag)
+        at = driver_form(dialect, _payment.recorded_at.type)(recorded_at)
+        recovery = {flag: driver_form(dialect, _payment.recovery.type)(flag)
                     for flag in (False, True)}
         rows = [(p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
                  p.applied.to_fee, p.applied.to_penalty, p.applied.to_compound,
@@ -300,15 +306,16 @@ class SqlPaymentImports:
 
     def record(self, source: str, rows: Sequence[ImportedRow], ids: dict[str, int],
                file_sha256: str, at: datetime) -> None:
-        imported_at = driver_value(self.connection.dialect, t.payment_import.c.imported_at, at)
+        imported_at = driver_form(self.connection.dialect,
+                                  t.payment_import.c.imported_at.type)(at)
         insert_rows(self.connection, t.payment_import, IMPORT_COLUMNS, [
             (source, row.row_key, ids[row.payment_key], file_sha256, row.line, imported_at)
             for row in rows])
 
 
-def _by_column(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Rows (dicts with the same keys) as one list of values per key."""
-    return {name: [row[name] for row in rows] for name in rows[0]}
+def _by_column(keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Rows (tuples of `keys`' values) as one list of values per key."""
+    return {name: list(values) for name, values in zip(keys, zip(*rows, strict=True), strict=True)}
 
 
 class SqlPaymentImportUnitOfWork(SqlUnitOfWork):
