@@ -78,7 +78,7 @@ class _Queries:
 
     per_statement: int | None
     loan_ids_by_ref: sa.Select[Any]
-    lock_loans: sa.Select[Any]
+    lock_loans: sa.Select[Any] | None  # None where a transaction holds the whole database
     snapshot_loans: sa.Select[Any]
     live_rows: sa.Select[Any]  # (loan id, `LIVE_COLUMNS`) by loan and number
     due_dates: sa.Select[Any]  # (loan id, first unpaid due date after the open day)
@@ -88,13 +88,13 @@ class _Queries:
 
 
 def _queries(among: Among, per_statement: int | None) -> _Queries:
+    """The reads on SQLite, which `_postgres_queries` builds on. No row is locked there: a
+    writer's transaction begins IMMEDIATE, holding the whole database from its first
+    statement."""
     return _Queries(
         per_statement=per_statement,
         loan_ids_by_ref=sa.select(_loan.loan_ref, _loan.id).where(among(_loan.loan_ref, "refs")),
-        # Locked by a statement of its own before the read (see `book.LOCK_LOANS`), in id
-        # order as every writer locking several loans.
-        lock_loans=sa.select(_loan.id).where(among(_loan.id, "ids")).order_by(_loan.id)
-        .with_for_update(),
+        lock_loans=None,
         snapshot_loans=sa.select(
             _loan.id, _loan.loan_ref, _loan.currency, _loan.product_code, _loan.disbursed_on,
             _loan.state_on, _loan.bucket, _loan.delinquent_since, _loan.written_off_on,
@@ -137,7 +137,11 @@ def _postgres_queries() -> _Queries:
     paid = sa.select(t.payment).where(_payment.loan_id == wanted.c.id).offset(0).lateral("paid")
     return _Queries(
         per_statement=None, loan_ids_by_ref=queries.loan_ids_by_ref,
-        lock_loans=queries.lock_loans, snapshot_loans=queries.snapshot_loans,
+        # Locked by a statement of its own before the read (see `book.LOCK_LOANS`), in id
+        # order as every writer locking several loans.
+        lock_loans=sa.select(_loan.id).where(_in_array(_loan.id, "ids")).order_by(_loan.id)
+        .with_for_update(),
+        snapshot_loans=queries.snapshot_loans,
         live_rows=sa.select(wanted.c.id, live).select_from(wanted.join(live, sa.true()))
         .order_by(wanted.c.id, live.c.number),
         due_dates=sa.select(wanted.c.id, due).select_from(wanted.join(due, sa.true())),
@@ -147,6 +151,7 @@ def _postgres_queries() -> _Queries:
         payment_ids=queries.payment_ids)
 
 
+_BUCKETS = {bucket.value: bucket for bucket in Bucket}
 QUERIES = {"sqlite": _queries(_in_list, CHUNK), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
                          "delinquent_since")
@@ -205,17 +210,20 @@ class SqlPaymentImports:
         ids.sort()
         found: dict[int, LoanSnapshot] = {}
         for chunk in self._chunks(ids):
-            self.connection.execute(queries.lock_loans, {"ids": chunk})
-            for row in self.connection.execute(queries.snapshot_loans, {"ids": chunk}):
-                found[row.id] = LoanSnapshot(
-                    id=row.id, loan_ref=row.loan_ref, currency=row.currency,
-                    product_code=row.product_code, disbursed_on=row.disbursed_on,
-                    state_on=row.state_on, bucket=Bucket(row.bucket),
-                    delinquent_since=row.delinquent_since,
-                    holds_plan=bool(row.holds_plan), written_off=row.written_off_on is not None,
-                    paused=bool(row.pauses), plan_amounts=bool(row.plan_amounts),
-                    unapplied=row.unapplied, offer_received=row.offer_received,
-                    next_unpaid_due=None)
+            if queries.lock_loans is not None:
+                self.connection.execute(queries.lock_loans, {"ids": chunk})
+            # Columns unpacked by position and buckets looked up: a chunk reads thousands.
+            for (id_, loan_ref, currency, product_code, disbursed_on, state_on, bucket,
+                 delinquent_since, written_off_on, pauses, unapplied, offer_received,
+                 plan_amounts, holds_plan) in self.connection.execute(queries.snapshot_loans,
+                                                                      {"ids": chunk}):
+                found[id_] = LoanSnapshot(
+                    id=id_, loan_ref=loan_ref, currency=currency, product_code=product_code,
+                    disbursed_on=disbursed_on, state_on=state_on, bucket=_BUCKETS[bucket],
+                    delinquent_since=delinquent_since, holds_plan=bool(holds_plan),
+                    written_off=written_off_on is not None, paused=bool(pauses),
+                    plan_amounts=bool(plan_amounts), unapplied=unapplied,
+                    offer_received=offer_received, next_unpaid_due=None)
             bound = {"ids": chunk, "day": open_day}
             for loan_id, *values in self.connection.execute(queries.live_rows, bound):
                 found[loan_id].rows.append(
