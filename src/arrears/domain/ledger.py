@@ -180,6 +180,8 @@ def same_day_payment_postings(paid: Mapping[Component, int], newly_due: Mapping[
     grace window owed no charges either side)."""
     amounts = {Account.CASH: sum(paid.values())}
     for component, value in paid.items():
+        if not value:
+            continue
         account = _ACCOUNT_OF[component]
         fresh = 0 if account is Account.PRINCIPAL else newly_due.get(component, 0)
         amounts[account] = fresh - value

@@ -38,6 +38,7 @@ from arrears.domain.product import Component, Product
 from arrears.domain.waterfall import apply_in_order
 
 ONE_DAY = timedelta(days=1)
+COMPONENTS = tuple(Component)  # iterating the enum itself costs more than the loop it feeds
 
 
 @dataclass(slots=True, kw_only=True)
@@ -114,8 +115,8 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
     dpd = 0
     for key, amount in payments:
         remaining = amount
-        totals = dict.fromkeys(Component, 0)
-        newly_due = dict.fromkeys(Component, 0)  # put to installments due on the open day
+        totals = dict.fromkeys(COMPONENTS, 0)
+        newly_due = dict.fromkeys(COMPONENTS, 0)  # put to installments due on the open day
         for index, row in enumerate(rows):
             if remaining == 0:
                 break
