@@ -6,19 +6,21 @@ payments of replayed loans are each one query, and the new payment and import ro
 multi-row inserts. A loan priced on its plain rows (`LoanSnapshot`) is read without the
 installments that owe nothing and written once however many of its payments the chunk holds.
 
-SQLite takes the keys as IN lists of 900 values (its bound-parameter limit). PostgreSQL takes
-each list as one array, and finds a chunk's installments and payments loan by loan through
-their indexes (`_postgres_queries`): a book's planner statistics may be missing or stale
-(autovacuum off, a book boarded a minute ago), and without them the planner takes a list of a
-thousand loan ids for most of the table and scans all of it, once per chunk: quadratic in the
-file (148 s for 100,000 rows; 18 s now). Each kind of row a chunk writes is one statement too,
-its columns bound as arrays.
+Each list of keys is one parameter: on SQLite a JSON array read by `json_each` (an IN list of
+bound values stops at 900, and SQLAlchemy spends more expanding one than SQLite takes to run
+the query), on PostgreSQL an array. PostgreSQL finds a chunk's installments and payments loan
+by loan through their indexes (`_postgres_queries`): a book's planner statistics may be
+missing or stale (autovacuum off, a book boarded a minute ago), and without them the planner
+takes a list of a thousand loan ids for most of the table and scans all of it, once per chunk:
+quadratic in the file (148 s for 100,000 rows; 18 s now). Each kind of row a chunk writes is
+one statement too: a COPY, or an UPDATE with its columns bound as arrays.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import attrgetter
@@ -46,7 +48,6 @@ from arrears.domain.accrual import SUB_MINOR_PER_MINOR
 from arrears.domain.delinquency import Bucket
 from arrears.domain.loan import InstallmentState
 
-CHUNK = 900  # below SQLite's bound-parameter limit
 ONE_DAY = timedelta(days=1)
 
 # The columns each kind of row is written with, in the order its tuples hold them.
@@ -74,9 +75,8 @@ Among = Callable[[sa.ColumnElement[Any], str], sa.ColumnElement[bool]]
 
 @dataclass(frozen=True, slots=True)
 class _Queries:
-    """The store's reads on one kind of database; `per_statement` keys at most in each."""
+    """The store's reads on one kind of database."""
 
-    per_statement: int | None
     loan_ids_by_ref: sa.Select[Any]
     lock_loans: sa.Select[Any] | None  # None where a transaction holds the whole database
     snapshot_loans: sa.Select[Any]
@@ -87,12 +87,11 @@ class _Queries:
     payment_ids: sa.Select[Any]
 
 
-def _queries(among: Among, per_statement: int | None) -> _Queries:
+def _queries(among: Among) -> _Queries:
     """The reads on SQLite, which `_postgres_queries` builds on. No row is locked there: a
     writer's transaction begins IMMEDIATE, holding the whole database from its first
     statement."""
     return _Queries(
-        per_statement=per_statement,
         loan_ids_by_ref=sa.select(_loan.loan_ref, _loan.id).where(among(_loan.loan_ref, "refs")),
         lock_loans=None,
         snapshot_loans=sa.select(
@@ -113,8 +112,19 @@ def _queries(among: Among, per_statement: int | None) -> _Queries:
         .where(among(_payment.idempotency_key, "keys")))
 
 
-def _in_list(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
-    return column.in_(sa.bindparam(name, expanding=True))
+class _JsonArray(sa.types.TypeDecorator[list[Any]]):
+    """A list of ids or keys bound as the text of one JSON array."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str:
+        return json.dumps(value)
+
+
+def _in_json(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+    values = sa.func.json_each(sa.bindparam(name, type_=_JsonArray)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
 
 
 def _in_array(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
@@ -126,7 +136,7 @@ def _postgres_queries() -> _Queries:
     rows by index (`LATERAL`): nothing scans a table, whatever the planner believes of it.
     `OFFSET 0` keeps the planner from flattening a lateral read into a join with the whole
     table (it does not flatten a subquery with an OFFSET)."""
-    queries = _queries(_in_array, None)
+    queries = _queries(_in_array)
     wanted = (sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
               .table_valued("id").render_derived(name="wanted"))
 
@@ -136,7 +146,7 @@ def _postgres_queries() -> _Queries:
            .where(_row.loan_id == wanted.c.id).lateral("due"))  # an aggregate: never flattened
     paid = sa.select(t.payment).where(_payment.loan_id == wanted.c.id).offset(0).lateral("paid")
     return _Queries(
-        per_statement=None, loan_ids_by_ref=queries.loan_ids_by_ref,
+        loan_ids_by_ref=queries.loan_ids_by_ref,
         # Locked by a statement of its own before the read (see `book.LOCK_LOANS`), in id
         # order as every writer locking several loans.
         lock_loans=sa.select(_loan.id).where(_in_array(_loan.id, "ids")).order_by(_loan.id)
@@ -152,7 +162,7 @@ def _postgres_queries() -> _Queries:
 
 
 _BUCKETS = {bucket.value: bucket for bucket in Bucket}
-QUERIES = {"sqlite": _queries(_in_list, CHUNK), "postgresql": _postgres_queries()}
+QUERIES = {"sqlite": _queries(_in_json), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
                          "delinquent_since")
 SAME_DAY_LOAN_KEYS = ("b_id", "b_state_on", *SAME_DAY_LOAN_COLUMNS)  # a loan's row, as written
@@ -195,41 +205,31 @@ class SqlPaymentImports:
         self.book = book
         self.queries = QUERIES[connection.dialect.name]
 
-    def _chunks(self, items: Sequence[Any]) -> Iterable[list[Any]]:
-        """`items` in lists of as many as a statement takes."""
-        size = self.queries.per_statement or max(len(items), 1)
-        for start in range(0, len(items), size):
-            yield list(items[start:start + size])
-
     def snapshots(self, refs: Sequence[str], open_day: date) -> dict[str, LoanSnapshot]:
         queries = self.queries
-        ids: list[int] = []
-        for chunk in self._chunks(refs):
-            ids += [row.id for row in self.connection.execute(queries.loan_ids_by_ref,
-                                                              {"refs": chunk})]
-        ids.sort()
+        ids = sorted(id_ for _, id_ in self.connection.execute(queries.loan_ids_by_ref,
+                                                                {"refs": list(refs)}))
         found: dict[int, LoanSnapshot] = {}
-        for chunk in self._chunks(ids):
-            if queries.lock_loans is not None:
-                self.connection.execute(queries.lock_loans, {"ids": chunk})
-            # Columns unpacked by position and buckets looked up: a chunk reads thousands.
-            for (id_, loan_ref, currency, product_code, disbursed_on, state_on, bucket,
-                 delinquent_since, written_off_on, pauses, unapplied, offer_received,
-                 plan_amounts, holds_plan) in self.connection.execute(queries.snapshot_loans,
-                                                                      {"ids": chunk}):
-                found[id_] = LoanSnapshot(
-                    id=id_, loan_ref=loan_ref, currency=currency, product_code=product_code,
-                    disbursed_on=disbursed_on, state_on=state_on, bucket=_BUCKETS[bucket],
-                    delinquent_since=delinquent_since, holds_plan=bool(holds_plan),
-                    written_off=written_off_on is not None, paused=bool(pauses),
-                    plan_amounts=bool(plan_amounts), unapplied=unapplied,
-                    offer_received=offer_received, next_unpaid_due=None)
-            bound = {"ids": chunk, "day": open_day}
-            for loan_id, *values in self.connection.execute(queries.live_rows, bound):
-                found[loan_id].rows.append(
-                    InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values, strict=True))))
-            for loan_id, next_unpaid_due in self.connection.execute(queries.due_dates, bound):
-                found[loan_id].next_unpaid_due = next_unpaid_due
+        if queries.lock_loans is not None:
+            self.connection.execute(queries.lock_loans, {"ids": ids})
+        # Columns unpacked by position and buckets looked up: a chunk reads thousands.
+        for (id_, loan_ref, currency, product_code, disbursed_on, state_on, bucket,
+             delinquent_since, written_off_on, pauses, unapplied, offer_received,
+             plan_amounts, holds_plan) in self.connection.execute(queries.snapshot_loans,
+                                                                  {"ids": ids}):
+            found[id_] = LoanSnapshot(
+                id=id_, loan_ref=loan_ref, currency=currency, product_code=product_code,
+                disbursed_on=disbursed_on, state_on=state_on, bucket=_BUCKETS[bucket],
+                delinquent_since=delinquent_since, holds_plan=bool(holds_plan),
+                written_off=written_off_on is not None, paused=bool(pauses),
+                plan_amounts=bool(plan_amounts), unapplied=unapplied,
+                offer_received=offer_received, next_unpaid_due=None)
+        bound = {"ids": ids, "day": open_day}
+        for loan_id, *values in self.connection.execute(queries.live_rows, bound):
+            found[loan_id].rows.append(
+                InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values, strict=True))))
+        for loan_id, next_unpaid_due in self.connection.execute(queries.due_dates, bound):
+            found[loan_id].next_unpaid_due = next_unpaid_due
         return {snapshot.loan_ref: snapshot for snapshot in found.values()}
 
     def write_same_day(self, loans: Sequence[LoanPosted], business_date: date) -> None:
@@ -273,17 +273,12 @@ class SqlPaymentImports:
             if payment.bucket != payment.bucket_before])
 
     def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
-        found: dict[str, PostedKey] = {}
-        for chunk in self._chunks(keys):
-            for key, loan_id, amount, on in self.connection.execute(self.queries.posted,
-                                                                    {"keys": chunk}):
-                found[key] = PostedKey(key=key, loan_id=loan_id, amount=amount, on=on)
-        return found
+        return {key: PostedKey(key=key, loan_id=loan_id, amount=amount, on=on)
+                for key, loan_id, amount, on in self.connection.execute(
+                    self.queries.posted, {"keys": list(keys)})}
 
     def payments_of(self, loan_ids: Sequence[int]) -> dict[int, list[StoredPayment]]:
-        rows: list[Any] = []
-        for chunk in self._chunks(loan_ids):
-            rows += self.connection.execute(self.queries.payments_of, {"ids": chunk}).all()
+        rows = self.connection.execute(self.queries.payments_of, {"ids": list(loan_ids)}).all()
         reversed_ids = {row.reverses_id for row in rows if row.reverses_id is not None}
         by_loan: dict[int, list[StoredPayment]] = defaultdict(list)
         for row in rows:
@@ -306,11 +301,8 @@ class SqlPaymentImports:
                  p.applied.to_interest, p.applied.to_principal, p.applied.to_credit,
                  recovery[p.recovery], recovery[False], None, at) for p in payments]
         insert_rows(connection, t.payment, PAYMENT_COLUMNS, rows)
-        ids: dict[str, int] = {}
-        for chunk in self._chunks([row[1] for row in rows]):
-            ids.update((key, id_) for key, id_ in connection.execute(
-                self.queries.payment_ids, {"keys": chunk}))
-        return ids
+        return {key: id_ for key, id_ in connection.execute(
+            self.queries.payment_ids, {"keys": [row[1] for row in rows]})}
 
     def record(self, source: str, rows: Sequence[ImportedRow], ids: dict[str, int],
                file_sha256: str, at: datetime) -> None:
