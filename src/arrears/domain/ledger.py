@@ -13,6 +13,7 @@ Amounts are signed minor units: debit positive, credit negative.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -161,6 +162,31 @@ def postings(before: Position, after: Position) -> tuple[tuple[Account, int], ..
             for account in RECEIVABLES:
                 add(account, -after.receivable[account])
             add(Account.WRITE_OFF, sum(after.receivable.values()))
+    return tuple(sorted((a, v) for a, v in amounts.items() if v))
+
+
+def same_day_payment_postings(paid: Mapping[Component, int], newly_due: Mapping[Component, int]
+                              ) -> tuple[tuple[Account, int], ...]:
+    """What `postings` gives for a payment dated d applied to the installments due by d of a
+    loan on the books, its positions taken at the end of d − 1, when nothing else moves (no
+    credit, no plan amounts, no catch-up): `paid` is what the payment put to each component,
+    `newly_due` the part of that put to installments falling due on d itself.
+
+    Closed form because a file of payments takes two positions a row otherwise. Each component
+    paid reduces its receivable, except on an installment due on d: not yet receivable at the
+    end of d − 1, its interest, fee and charges are recognised and paid at once, so income.
+    Principal is receivable from disbursement, and a penalty or compound paid is what it
+    reduced (`chargeable` before and after differ by the payment: an installment closed in its
+    grace window owed no charges either side)."""
+    amounts = {Account.CASH: sum(paid.values())}
+    for component, value in paid.items():
+        if not value:
+            continue
+        account = _ACCOUNT_OF[component]
+        fresh = 0 if account is Account.PRINCIPAL else newly_due.get(component, 0)
+        amounts[account] = fresh - value
+        if fresh:
+            amounts[INCOME_OF[account]] = -fresh
     return tuple(sorted((a, v) for a, v in amounts.items() if v))
 
 

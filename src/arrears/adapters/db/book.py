@@ -77,7 +77,7 @@ PAYMENT_BY_KEY = sa.select(t.payment).where(t.payment.c.idempotency_key == sa.bi
 REVERSALS_OF = sa.select(t.payment.c.id).where(t.payment.c.reverses_id == sa.bindparam("id"))
 INSERT_PAYMENT = t.payment.insert()
 INSERT_POSTING = t.posting.insert()
-INSERT_OUTBOX = t.outbox.insert()
+OUTBOX_COLUMNS = ("message_id", "topic", "loan_id", "business_date", "payload", "created_at")
 INSERT_ACCRUAL = t.accrual.insert()
 INSERT_DELINQUENCY_CHANGE = t.delinquency_change.insert()
 # What plans did to a loan, one column per component (`LoanState.waived`, `.capitalised`).
@@ -224,7 +224,7 @@ class SqlLoanBook:
         return found
 
     def add_borrowers(self, borrowers: Sequence[Borrower]) -> dict[str, int]:
-        """Bulk inserts per table (see `_insert_many`), not a round of statements per
+        """Bulk inserts per table (see `insert_rows`), not a round of statements per
         borrower."""
         if not borrowers:
             return {}
@@ -240,11 +240,11 @@ class SqlLoanBook:
             contacts.extend((borrower_id, c.name, c.relation, c.phone) for c in borrower.contacts)
             if borrower.email:
                 emails.append((borrower_id, borrower.email))
-        _insert_many(self.connection, t.borrower_phone,
+        insert_rows(self.connection, t.borrower_phone,
                      ("borrower_id", "number", "time_zone", "kind"), phones)
-        _insert_many(self.connection, t.contact_person,
+        insert_rows(self.connection, t.contact_person,
                      ("borrower_id", "name", "relation", "phone"), contacts)
-        _insert_many(self.connection, ct.borrower_email, ("borrower_id", "address"), emails)
+        insert_rows(self.connection, ct.borrower_email, ("borrower_id", "address"), emails)
         return ids
 
     # --- loans -----------------------------------------------------------------------
@@ -254,10 +254,10 @@ class SqlLoanBook:
         installments and the opening ledger entry: what inserting the schedule
         (`update.booked.state`) and then `apply` would leave, in one write per row. A boarding
         accrues nothing, so the update's accrual is not written. Bulk inserts per table for the
-        whole batch (see `_insert_many`)."""
+        whole batch (see `insert_rows`)."""
         if not updates:
             return []
-        as_date = _driver_dates(self.connection.dialect)
+        as_date = driver_dates(self.connection.dialect)
         # Loans boarded on the same terms share one state object: its rows are built once.
         schedules: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
         for update in updates:
@@ -295,7 +295,7 @@ class SqlLoanBook:
                 changes.append({"loan_id": loan_id, "business_date": update.business_date,
                                 "from_bucket": update.booked.bucket.value,
                                 "to_bucket": update.bucket.value, "dpd": update.dpd})
-        _insert_many(self.connection, t.posting,
+        insert_rows(self.connection, t.posting,
                      ("entry", "loan_id", "business_date", "account", "amount"), postings)
         if changes:
             self.connection.execute(t.delinquency_change.insert(), changes)
@@ -312,9 +312,9 @@ class SqlLoanBook:
             insert_shared(self.connection, t.installment, "loan_id", columns,
                           [rows for _, rows in schedules.values()],
                           [(loan_id, position[id(update.state)])
-                           for update, loan_id in zip(updates, ids, strict=True)], _insert_many)
+                           for update, loan_id in zip(updates, ids, strict=True)], insert_rows)
             return
-        _insert_many(self.connection, t.installment, ("loan_id", *columns),
+        insert_rows(self.connection, t.installment, ("loan_id", *columns),
                      [(loan_id, *row) for update, loan_id in zip(updates, ids, strict=True)
                       for row in schedules[id(update.state)][1]])
 
@@ -470,13 +470,12 @@ class SqlLoanBook:
         }).inserted_primary_key[0])
 
     def emit(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        execute_many(self.connection, INSERT_OUTBOX, [
-            {"message_id": e.message_id, "topic": e.topic, "loan_id": e.loan_id,
-             "business_date": e.business_date,
-             "payload": json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
-             "created_at": e.created_at} for e in events])
+        dialect = self.connection.dialect
+        day, instant = driver_dates(dialect), driver_form(dialect, t.outbox.c.created_at.type)
+        insert_rows(self.connection, t.outbox, OUTBOX_COLUMNS, [
+            (e.message_id, e.topic, e.loan_id, day(e.business_date),
+             json.dumps(e.payload, ensure_ascii=False, sort_keys=True), instant(e.created_at))
+            for e in events])
 
     # --- end of day --------------------------------------------------------------------
 
@@ -558,7 +557,7 @@ class _Prepared:
 
 
 _PREPARED: dict[tuple[sa.Insert | sa.Update | sa.Delete, str, tuple[str, ...]], _Prepared] = {}
-# From this many rows a plain INSERT goes by `_insert_many` (COPY, multi-row statements).
+# From this many rows a plain INSERT goes by `insert_rows` (COPY, multi-row statements).
 BULK_INSERT_ROWS = 50
 
 
@@ -583,7 +582,7 @@ def execute_many(connection: sa.Connection, statement: sa.Insert | sa.Update | s
     statement is compiled once per dialect and keys, each value goes through its type's bind
     processor as SQLAlchemy would, and the driver runs them all: SQLAlchemy's own per-row
     parameter handling costs several times the driver's work for the thousands of rows of an
-    end-of-day batch or a payment file. Many rows of an INSERT go by `_insert_many`."""
+    end-of-day batch or a payment file. Many rows of an INSERT go by `insert_rows`."""
     dialect = connection.dialect
     keys = tuple(rows[0])
     prepared = _PREPARED.get((statement, dialect.name, keys))
@@ -597,10 +596,29 @@ def execute_many(connection: sa.Connection, statement: sa.Insert | sa.Update | s
     if prepared.processors:
         values = [_processed(row, prepared.processors) for row in values]
     if bulk_insert:
-        _insert_many(connection, cast(sa.Table, statement.table), prepared.names, values)
+        insert_rows(connection, cast(sa.Table, statement.table), prepared.names, values)
         return len(rows)
     params: list[Any] = values if prepared.positional \
         else [dict(zip(prepared.names, row, strict=True)) for row in values]
+    return int(connection.exec_driver_sql(prepared.sql, params).rowcount)
+
+
+def execute_rows(connection: sa.Connection, statement: sa.Update | sa.Delete,
+                 keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> int:
+    """`execute_many` of rows given as tuples of `keys`' values already in the driver's form
+    (`driver_form`): no dict a row, no bind processor a value."""
+    if not rows:
+        return 0
+    dialect = connection.dialect
+    prepared = _PREPARED.get((statement, dialect.name, keys))
+    if prepared is None:
+        prepared = _PREPARED[(statement, dialect.name, keys)] = _prepare(dialect, statement,
+                                                                        keys)
+    if prepared.names != keys:
+        reorder = itemgetter(*(keys.index(name) for name in prepared.names))
+        rows = [reorder(row) for row in rows]
+    params: list[Any] = rows if prepared.positional \
+        else [dict(zip(prepared.names, row, strict=True)) for row in rows]
     return int(connection.exec_driver_sql(prepared.sql, params).rowcount)
 
 
@@ -620,14 +638,15 @@ def _insert_sql(dialect: sa.Dialect, table: sa.Table, columns: Sequence[str], ro
             f"({', '.join(quote(name) for name in columns)}) VALUES {', '.join([group] * rows)}")
 
 
-def _insert_many(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
+def insert_rows(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
                  rows: list[tuple[Any, ...]]) -> None:
-    """Bulk rows of a boarding (some twenty installment, ledger and contact rows a loan)
-    handed straight to the driver, in the transaction: SQLAlchemy's per-row parameter
-    handling costs about twice the driver's insert itself. PostgreSQL takes them by COPY
-    (psycopg binds a multi-row INSERT slower than it pipelines an executemany, and COPY is
-    some ten times either); SQLite runs multi-row statements about twice as fast as an
-    executemany. Values must already be in the driver's form (`_driver_dates`)."""
+    """Bulk rows (a boarding's some twenty installment, ledger and contact rows a loan, a
+    payment file's payments and postings) handed straight to the driver, in the transaction:
+    SQLAlchemy's per-row parameter handling costs about twice the driver's insert itself.
+    PostgreSQL takes them by COPY (psycopg binds a multi-row INSERT slower than it pipelines
+    an executemany, and COPY is some ten times either); SQLite runs multi-row statements
+    about twice as fast as an executemany. Values must already be in the driver's form
+    (`driver_dates`, `driver_form`)."""
     if not rows:
         return
     if connection.dialect.name == "postgresql":
@@ -645,7 +664,7 @@ def _insert_many(connection: sa.Connection, table: sa.Table, columns: Sequence[s
 def _insert_returning_ids(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
                           rows: list[tuple[Any, ...]]) -> dict[str, int]:
     """Insert rows whose first column is a unique reference; reference → new id. Multi-row
-    statements straight to the driver, as `_insert_many` (SQLAlchemy's own multi-row insert
+    statements straight to the driver, as `insert_rows` (SQLAlchemy's own multi-row insert
     with RETURNING goes one row per statement on SQLite when asked to keep the rows' order;
     matching ids by reference needs no order)."""
     quote = connection.dialect.identifier_preparer.quote
@@ -669,18 +688,24 @@ def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[
     return returned
 
 
-def _driver_dates(dialect: sa.Dialect) -> Callable[[date], Any]:
+def driver_dates(dialect: sa.Dialect) -> Callable[[date], Any]:
     """Dates as the dialect's `Date` type stores them (SQLite: ISO text), memoised: a batch
     holds few distinct due dates."""
-    process = sa.Date().dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
-        return lambda day: day
-    seen: dict[date, Any] = {}
+    return driver_form(dialect, sa.Date())
 
-    def convert(day: date) -> Any:
-        if day not in seen:
-            seen[day] = process(day)
-        return seen[day]
+
+def driver_form(dialect: sa.Dialect, type_: sa.types.TypeEngine[Any]) -> Callable[[Any], Any]:
+    """Values of `type_` as the driver takes them, memoised: a batch holds few distinct dates
+    and instants."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return lambda value: value
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = process(value)
+        return seen[value]
 
     return convert
 

@@ -6,21 +6,24 @@ payments of replayed loans are each one query, and the new payment and import ro
 multi-row inserts. A loan priced on its plain rows (`LoanSnapshot`) is read without the
 installments that owe nothing and written once however many of its payments the chunk holds.
 
-SQLite takes the keys as IN lists of 900 values (its bound-parameter limit). PostgreSQL takes
-each list as one array, and finds a chunk's installments and payments loan by loan through
-their indexes (`_postgres_queries`): a book's planner statistics may be missing or stale
-(autovacuum off, a book boarded a minute ago), and without them the planner takes a list of a
-thousand loan ids for most of the table and scans all of it, once per chunk: quadratic in the
-file (148 s for 100,000 rows; 18 s now). Each kind of row a chunk writes is one statement too,
-its columns bound as arrays.
+Each list of keys is one parameter: on SQLite a JSON array read by `json_each` (an IN list of
+bound values stops at 900, and SQLAlchemy spends more expanding one than SQLite takes to run
+the query), on PostgreSQL an array. PostgreSQL finds a chunk's installments and payments loan
+by loan through their indexes (`_postgres_queries`): a book's planner statistics may be
+missing or stale (autovacuum off, a book boarded a minute ago), and without them the planner
+takes a list of a thousand loan ids for most of the table and scans all of it, once per chunk:
+quadratic in the file (148 s for 100,000 rows; 18 s now). Each kind of row a chunk writes is
+one statement too: a COPY, or an UPDATE with its columns bound as arrays.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Self
 
 import sqlalchemy as sa
@@ -29,13 +32,13 @@ from sqlalchemy.dialects import postgresql
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
     HOLDS_PLAN,
-    INSERT_DELINQUENCY_CHANGE,
-    INSERT_PAYMENT,
-    INSERT_POSTING,
     INSTALLMENT_AMOUNTS,
     INSTALLMENT_FIELDS,
     UPDATE_INSTALLMENT,
-    execute_many,
+    driver_dates,
+    driver_form,
+    execute_rows,
+    insert_rows,
 )
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from arrears.application.handlers.payment_import import ImportedRow, NewPayment, PostedKey
@@ -45,11 +48,16 @@ from arrears.domain.accrual import SUB_MINOR_PER_MINOR
 from arrears.domain.delinquency import Bucket
 from arrears.domain.loan import InstallmentState
 
-CHUNK = 900  # below SQLite's bound-parameter limit
 ONE_DAY = timedelta(days=1)
 
-INSERT_IMPORTS = t.payment_import.insert()
-_loan, _row, _payment = t.loan.c, t.installment.c, t.payment.c
+# The columns each kind of row is written with, in the order its tuples hold them.
+PAYMENT_COLUMNS = ("loan_id", "idempotency_key", "paid_on", "amount", "to_fee", "to_penalty",
+                   "to_compound", "to_interest", "to_principal", "to_credit", "recovery",
+                   "prepayment", "reverses_id", "recorded_at")
+POSTING_COLUMNS = ("entry", "loan_id", "business_date", "account", "amount")
+DELINQUENCY_CHANGE_COLUMNS = ("loan_id", "business_date", "from_bucket", "to_bucket", "dpd")
+IMPORT_COLUMNS = ("source", "row_key", "payment_id", "file_sha256", "line", "imported_at")
+_loan, _row, _payment, _posting = t.loan.c, t.installment.c, t.payment.c, t.posting.c
 PLAN_AMOUNTS = [_loan[f"{what}_{component}"] != 0 for what in ("waived", "capitalised")
                 for component in ("fee", "penalty", "compound", "interest", "principal")]
 UNPAID = (_row.principal != _row.paid_principal) | (_row.interest != _row.paid_interest) \
@@ -67,11 +75,10 @@ Among = Callable[[sa.ColumnElement[Any], str], sa.ColumnElement[bool]]
 
 @dataclass(frozen=True, slots=True)
 class _Queries:
-    """The store's reads on one kind of database; `per_statement` keys at most in each."""
+    """The store's reads on one kind of database."""
 
-    per_statement: int | None
     loan_ids_by_ref: sa.Select[Any]
-    lock_loans: sa.Select[Any]
+    lock_loans: sa.Select[Any] | None  # None where a transaction holds the whole database
     snapshot_loans: sa.Select[Any]
     live_rows: sa.Select[Any]  # (loan id, `LIVE_COLUMNS`) by loan and number
     due_dates: sa.Select[Any]  # (loan id, first unpaid due date after the open day)
@@ -80,14 +87,13 @@ class _Queries:
     payment_ids: sa.Select[Any]
 
 
-def _queries(among: Among, per_statement: int | None) -> _Queries:
+def _queries(among: Among) -> _Queries:
+    """The reads on SQLite, which `_postgres_queries` builds on. No row is locked there: a
+    writer's transaction begins IMMEDIATE, holding the whole database from its first
+    statement."""
     return _Queries(
-        per_statement=per_statement,
         loan_ids_by_ref=sa.select(_loan.loan_ref, _loan.id).where(among(_loan.loan_ref, "refs")),
-        # Locked by a statement of its own before the read (see `book.LOCK_LOANS`), in id
-        # order as every writer locking several loans.
-        lock_loans=sa.select(_loan.id).where(among(_loan.id, "ids")).order_by(_loan.id)
-        .with_for_update(),
+        lock_loans=None,
         snapshot_loans=sa.select(
             _loan.id, _loan.loan_ref, _loan.currency, _loan.product_code, _loan.disbursed_on,
             _loan.state_on, _loan.bucket, _loan.delinquent_since, _loan.written_off_on,
@@ -106,12 +112,52 @@ def _queries(among: Among, per_statement: int | None) -> _Queries:
         .where(among(_payment.idempotency_key, "keys")))
 
 
-def _in_list(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
-    return column.in_(sa.bindparam(name, expanding=True))
+class _JsonArray(sa.types.TypeDecorator[list[Any]]):
+    """A list of ids or keys bound as the text of one JSON array."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str:
+        return json.dumps(value)
+
+
+def _in_json(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+    values = sa.func.json_each(sa.bindparam(name, type_=_JsonArray)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
+
+
+class _ArrayText(sa.types.TypeDecorator[list[Any]]):
+    """A list bound as the text of a PostgreSQL array, cast to the array's type in SQL
+    (`_array`): psycopg adapts a list element by element in Python, which cost a chunk's
+    reads and updates more than joining strings does."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str:
+        return "{" + ",".join(map(_array_element, value or ())) + "}"
+
+
+def _array_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)  # an integer, or a date as YYYY-MM-DD
+
+
+def _array(name: str, item_type: sa.types.TypeEngine[Any]) -> sa.ColumnElement[Any]:
+    """The list bound as `name`, as an array of `item_type`."""
+    return sa.cast(sa.bindparam(name, type_=_ArrayText), postgresql.ARRAY(item_type))
 
 
 def _in_array(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
-    return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    if isinstance(column.type, sa.String):
+        # Keys stay arrays psycopg binds: cast from text, the planner looked for a list of
+        # payment keys by scanning the table, 1.2 s a chunk.
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column == sa.any_(_array(name, column.type))
 
 
 def _postgres_queries() -> _Queries:
@@ -119,8 +165,8 @@ def _postgres_queries() -> _Queries:
     rows by index (`LATERAL`): nothing scans a table, whatever the planner believes of it.
     `OFFSET 0` keeps the planner from flattening a lateral read into a join with the whole
     table (it does not flatten a subquery with an OFFSET)."""
-    queries = _queries(_in_array, None)
-    wanted = (sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
+    queries = _queries(_in_array)
+    wanted = (sa.func.unnest(_array("ids", sa.BigInteger()))
               .table_valued("id").render_derived(name="wanted"))
 
     live = (sa.select(*LIVE_COLUMNS).where((_row.loan_id == wanted.c.id) & LIVE).offset(0)
@@ -129,8 +175,12 @@ def _postgres_queries() -> _Queries:
            .where(_row.loan_id == wanted.c.id).lateral("due"))  # an aggregate: never flattened
     paid = sa.select(t.payment).where(_payment.loan_id == wanted.c.id).offset(0).lateral("paid")
     return _Queries(
-        per_statement=None, loan_ids_by_ref=queries.loan_ids_by_ref,
-        lock_loans=queries.lock_loans, snapshot_loans=queries.snapshot_loans,
+        loan_ids_by_ref=queries.loan_ids_by_ref,
+        # Locked by a statement of its own before the read (see `book.LOCK_LOANS`), in id
+        # order as every writer locking several loans.
+        lock_loans=sa.select(_loan.id).where(_in_array(_loan.id, "ids")).order_by(_loan.id)
+        .with_for_update(),
+        snapshot_loans=queries.snapshot_loans,
         live_rows=sa.select(wanted.c.id, live).select_from(wanted.join(live, sa.true()))
         .order_by(wanted.c.id, live.c.number),
         due_dates=sa.select(wanted.c.id, due).select_from(wanted.join(due, sa.true())),
@@ -140,9 +190,13 @@ def _postgres_queries() -> _Queries:
         payment_ids=queries.payment_ids)
 
 
-QUERIES = {"sqlite": _queries(_in_list, CHUNK), "postgresql": _postgres_queries()}
+_BUCKETS = {bucket.value: bucket for bucket in Bucket}
+QUERIES = {"sqlite": _queries(_in_json), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
                          "delinquent_since")
+SAME_DAY_LOAN_KEYS = ("b_id", "b_state_on", *SAME_DAY_LOAN_COLUMNS)  # a loan's row, as written
+INSTALLMENT_KEYS = ("b_loan_id", "b_number", "due_on", *INSTALLMENT_AMOUNTS)
+amounts_of = attrgetter(*INSTALLMENT_AMOUNTS)
 # Conditional on the date the loan was read at, as `book.UPDATE_LOAN`.
 UPDATE_SAME_DAY_LOAN = t.loan.update().where(
     (_loan.id == sa.bindparam("b_id")) & (_loan.state_on == sa.bindparam("b_state_on"))
@@ -152,7 +206,7 @@ UPDATE_SAME_DAY_LOAN = t.loan.update().where(
 def _given(table: sa.Table, columns: dict[str, str]) -> Any:
     """A FROM item of rows bound as one array per column (`unnest`), named as the keys of
     `columns` and typed as the table's columns they name."""
-    return (sa.func.unnest(*(sa.bindparam(name, type_=postgresql.ARRAY(table.c[column].type))
+    return (sa.func.unnest(*(_array(name, table.c[column].type)
                              for name, column in columns.items()))
             .table_valued(*columns).render_derived(name="given"))
 
@@ -180,92 +234,80 @@ class SqlPaymentImports:
         self.book = book
         self.queries = QUERIES[connection.dialect.name]
 
-    def _chunks(self, items: Sequence[Any]) -> Iterable[list[Any]]:
-        """`items` in lists of as many as a statement takes."""
-        size = self.queries.per_statement or max(len(items), 1)
-        for start in range(0, len(items), size):
-            yield list(items[start:start + size])
-
     def snapshots(self, refs: Sequence[str], open_day: date) -> dict[str, LoanSnapshot]:
         queries = self.queries
-        ids: list[int] = []
-        for chunk in self._chunks(refs):
-            ids += [row.id for row in self.connection.execute(queries.loan_ids_by_ref,
-                                                              {"refs": chunk})]
-        ids.sort()
+        ids = sorted(id_ for _, id_ in self.connection.execute(queries.loan_ids_by_ref,
+                                                                {"refs": list(refs)}))
         found: dict[int, LoanSnapshot] = {}
-        for chunk in self._chunks(ids):
-            self.connection.execute(queries.lock_loans, {"ids": chunk})
-            for row in self.connection.execute(queries.snapshot_loans, {"ids": chunk}):
-                found[row.id] = LoanSnapshot(
-                    id=row.id, loan_ref=row.loan_ref, currency=row.currency,
-                    product_code=row.product_code, disbursed_on=row.disbursed_on,
-                    state_on=row.state_on, bucket=Bucket(row.bucket),
-                    delinquent_since=row.delinquent_since,
-                    holds_plan=bool(row.holds_plan), written_off=row.written_off_on is not None,
-                    paused=bool(row.pauses), plan_amounts=bool(row.plan_amounts),
-                    unapplied=row.unapplied, offer_received=row.offer_received,
-                    next_unpaid_due=None)
-            bound = {"ids": chunk, "day": open_day}
-            for loan_id, *values in self.connection.execute(queries.live_rows, bound):
-                found[loan_id].rows.append(
-                    InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values, strict=True))))
-            for loan_id, next_unpaid_due in self.connection.execute(queries.due_dates, bound):
-                found[loan_id].next_unpaid_due = next_unpaid_due
+        if queries.lock_loans is not None:
+            self.connection.execute(queries.lock_loans, {"ids": ids})
+        # Columns unpacked by position and buckets looked up: a chunk reads thousands.
+        for (id_, loan_ref, currency, product_code, disbursed_on, state_on, bucket,
+             delinquent_since, written_off_on, pauses, unapplied, offer_received,
+             plan_amounts, holds_plan) in self.connection.execute(queries.snapshot_loans,
+                                                                  {"ids": ids}):
+            found[id_] = LoanSnapshot(
+                id=id_, loan_ref=loan_ref, currency=currency, product_code=product_code,
+                disbursed_on=disbursed_on, state_on=state_on, bucket=_BUCKETS[bucket],
+                delinquent_since=delinquent_since, holds_plan=bool(holds_plan),
+                written_off=written_off_on is not None, paused=bool(pauses),
+                plan_amounts=bool(plan_amounts), unapplied=unapplied,
+                offer_received=offer_received, next_unpaid_due=None)
+        bound = {"ids": ids, "day": open_day}
+        for loan_id, *values in self.connection.execute(queries.live_rows, bound):
+            found[loan_id].rows.append(
+                InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values, strict=True))))
+        for loan_id, next_unpaid_due in self.connection.execute(queries.due_dates, bound):
+            found[loan_id].next_unpaid_due = next_unpaid_due
         return {snapshot.loan_ref: snapshot for snapshot in found.values()}
 
     def write_same_day(self, loans: Sequence[LoanPosted], business_date: date) -> None:
         if not loans:
             return
-        postgres = self.connection.dialect.name == "postgresql"
+        connection = self.connection
+        dialect = connection.dialect
+        postgres = dialect.name == "postgresql"
+        as_date = driver_dates(dialect)
+        closed = as_date(business_date - ONE_DAY)
         loan_rows = [
-            {"b_id": posted.snapshot.id, "b_state_on": posted.snapshot.state_on,
-             "state_on": business_date - ONE_DAY, "status": posted.status.value,
-             "dpd": posted.dpd, "bucket": posted.bucket.value,
-             "earliest_unpaid_due_on": posted.earliest_unpaid_due_on,
-             "delinquent_since": posted.delinquent_since} for posted in loans]
-        written = (self.connection.execute(UPDATE_LOANS_FROM_ARRAYS, _by_column(loan_rows))
-                   .rowcount if postgres
-                   else execute_many(self.connection, UPDATE_SAME_DAY_LOAN, loan_rows))
+            (posted.snapshot.id, as_date(posted.snapshot.state_on), closed, posted.status.value,
+             posted.dpd, posted.bucket.value,
+             posted.earliest_unpaid_due_on and as_date(posted.earliest_unpaid_due_on),
+             posted.delinquent_since and as_date(posted.delinquent_since))
+            for posted in loans]
+        written = (connection.execute(UPDATE_LOANS_FROM_ARRAYS,
+                                      _by_column(SAME_DAY_LOAN_KEYS, loan_rows)).rowcount
+                   if postgres else execute_rows(connection, UPDATE_SAME_DAY_LOAN,
+                                                 SAME_DAY_LOAN_KEYS, loan_rows))
         if written != len(loans):
             raise StaleWrite(len(loans), written)
-        rows = [{"b_loan_id": posted.snapshot.id, "b_number": row.number,
-                 "due_on": row.due_date, **{name: getattr(row, name)
-                                            for name in INSTALLMENT_AMOUNTS}}
+        rows = [(posted.snapshot.id, row.number, as_date(row.due_date), *amounts_of(row))
                 for posted in loans for row in posted.changed]
         if rows:
-            updated = (self.connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
-                                               _by_column(rows)).rowcount if postgres
-                       else execute_many(self.connection, UPDATE_INSTALLMENT, rows))
+            updated = (connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
+                                          _by_column(INSTALLMENT_KEYS, rows)).rowcount
+                       if postgres else execute_rows(connection, UPDATE_INSTALLMENT,
+                                                     INSTALLMENT_KEYS, rows))
             if updated != len(rows):
                 raise StaleWrite(len(rows), updated, what="installments")
-        postings = [{"entry": f"pay:{payment.applied.key}", "loan_id": posted.snapshot.id,
-                     "business_date": business_date, "account": account.value,
-                     "amount": amount}
-                    for posted in loans for payment in posted.postings
-                    for account, amount in payment.postings]
-        if postings:
-            execute_many(self.connection, INSERT_POSTING, postings)
-        moves = [{"loan_id": posted.snapshot.id, "business_date": business_date,
-                  "from_bucket": payment.bucket_before.value, "to_bucket": payment.bucket.value,
-                  "dpd": payment.dpd}
-                 for posted in loans for payment in posted.postings
-                 if payment.bucket != payment.bucket_before]
-        if moves:
-            execute_many(self.connection, INSERT_DELINQUENCY_CHANGE, moves)
+        day = as_date(business_date)
+        insert_rows(connection, t.posting, POSTING_COLUMNS, [
+            (f"pay:{payment.applied.key}", posted.snapshot.id, day, account.value, amount)
+            for posted in loans for payment in posted.postings
+            for account, amount in payment.postings])
+        insert_rows(connection, t.delinquency_change, DELINQUENCY_CHANGE_COLUMNS, [
+            (posted.snapshot.id, day, payment.bucket_before.value, payment.bucket.value,
+             payment.dpd)
+            for posted in loans for payment in posted.postings
+            if payment.bucket != payment.bucket_before])
 
     def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
-        found: dict[str, PostedKey] = {}
-        for chunk in self._chunks(keys):
-            for key, loan_id, amount, on in self.connection.execute(self.queries.posted,
-                                                                    {"keys": chunk}):
-                found[key] = PostedKey(key=key, loan_id=loan_id, amount=amount, on=on)
-        return found
+        return {key: PostedKey(key=key, loan_id=loan_id, amount=amount, on=on)
+                for key, loan_id, amount, on in self.connection.execute(
+                    self.queries.posted, {"keys": list(keys)})}
 
     def payments_of(self, loan_ids: Sequence[int]) -> dict[int, list[StoredPayment]]:
-        rows: list[Any] = []
-        for chunk in self._chunks(loan_ids):
-            rows += self.connection.execute(self.queries.payments_of, {"ids": chunk}).all()
+        rows = self.connection.execute(self.queries.payments_of, {"ids": list(loan_ids)}).all()
         reversed_ids = {row.reverses_id for row in rows if row.reverses_id is not None}
         by_loan: dict[int, list[StoredPayment]] = defaultdict(list)
         for row in rows:
@@ -277,31 +319,32 @@ class SqlPaymentImports:
 
     def add_payments(self, payments: Sequence[NewPayment], recorded_at: datetime
                      ) -> dict[str, int]:
-        rows = [{"loan_id": p.loan_id, "idempotency_key": p.applied.key,
-                 "paid_on": p.applied.on, "amount": p.applied.amount,
-                 "to_fee": p.applied.to_fee, "to_penalty": p.applied.to_penalty,
-                 "to_compound": p.applied.to_compound, "to_interest": p.applied.to_interest,
-                 "to_principal": p.applied.to_principal, "to_credit": p.applied.to_credit,
-                 "recovery": p.recovery, "prepayment": False, "reverses_id": None,
-                 "recorded_at": recorded_at} for p in payments]
-        execute_many(self.connection, INSERT_PAYMENT, rows)
-        ids: dict[str, int] = {}
-        for chunk in self._chunks([row["idempotency_key"] for row in rows]):
-            ids.update((key, id_) for key, id_ in self.connection.execute(
-                self.queries.payment_ids, {"keys": chunk}))
-        return ids
+        connection = self.connection
+        dialect = connection.dialect
+        paid_on = driver_dates(dialect)
+        at = driver_form(dialect, _payment.recorded_at.type)(recorded_at)
+        recovery = {flag: driver_form(dialect, _payment.recovery.type)(flag)
+                    for flag in (False, True)}
+        rows = [(p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
+                 p.applied.to_fee, p.applied.to_penalty, p.applied.to_compound,
+                 p.applied.to_interest, p.applied.to_principal, p.applied.to_credit,
+                 recovery[p.recovery], recovery[False], None, at) for p in payments]
+        insert_rows(connection, t.payment, PAYMENT_COLUMNS, rows)
+        return {key: id_ for key, id_ in connection.execute(
+            self.queries.payment_ids, {"keys": [row[1] for row in rows]})}
 
     def record(self, source: str, rows: Sequence[ImportedRow], ids: dict[str, int],
                file_sha256: str, at: datetime) -> None:
-        execute_many(self.connection, INSERT_IMPORTS, [
-            {"source": source, "row_key": row.row_key, "payment_id": ids[row.payment_key],
-             "file_sha256": file_sha256, "line": row.line, "imported_at": at}
+        imported_at = driver_form(self.connection.dialect,
+                                  t.payment_import.c.imported_at.type)(at)
+        insert_rows(self.connection, t.payment_import, IMPORT_COLUMNS, [
+            (source, row.row_key, ids[row.payment_key], file_sha256, row.line, imported_at)
             for row in rows])
 
 
-def _by_column(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Rows (dicts with the same keys) as one list of values per key."""
-    return {name: [row[name] for row in rows] for name in rows[0]}
+def _by_column(keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Rows (tuples of `keys`' values) as one list of values per key."""
+    return {name: list(values) for name, values in zip(keys, zip(*rows, strict=True), strict=True)}
 
 
 class SqlPaymentImportUnitOfWork(SqlUnitOfWork):

@@ -5,10 +5,11 @@ through that date. For such a loan — no plan in force, no pause, nothing waive
 off, no credit held, its state stored at the closed date, or earlier with nothing unpaid fallen
 due since (end-of-day passes over a loan with nothing due: catching it up changes only its
 date) — `loan.apply_payment` reduces to the waterfall over the installments due by the open
-day, and the ledger entry to the difference of the installments it paid. This module does
-exactly that on the installments read in bulk (`LoanSnapshot`), every rule the domain's own
-(`owed_on`, `apply_in_order`, `paid_towards`, `overdue_installments`, `delinquency_start`,
-`amount_due`, `loan_status`, `ledger.position_of`): only the choice of rows is its own.
+day, and the ledger entry to what it paid, split by whether the installment fell due before
+the open day. This module does exactly that on the installments read in bulk (`LoanSnapshot`),
+every rule the domain's own (`owed_on`, `apply_in_order`, `paid_towards`,
+`overdue_installments`, `delinquency_start`, `amount_due`, `loan_status`,
+`ledger.same_day_payment_postings`): only the choice of rows is its own.
 
 Anything else — money beyond what is due (credit held, prepayment, settlement), a back-dated
 row, a loan with a plan — returns None and the caller prices the loan through `payments.price`,
@@ -25,7 +26,6 @@ from arrears.domain import ledger
 from arrears.domain.delinquency import Bucket, LoanStatus, bucket, days_past_due
 from arrears.domain.loan import (
     InstallmentState,
-    LoanState,
     PaymentApplied,
     amount_due,
     delinquency_start,
@@ -38,6 +38,7 @@ from arrears.domain.product import Component, Product
 from arrears.domain.waterfall import apply_in_order
 
 ONE_DAY = timedelta(days=1)
+COMPONENTS = tuple(Component)  # iterating the enum itself costs more than the loop it feeds
 
 
 @dataclass(slots=True, kw_only=True)
@@ -114,9 +115,8 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
     dpd = 0
     for key, amount in payments:
         remaining = amount
-        totals = dict.fromkeys(Component, 0)
-        before: list[InstallmentState] = []
-        after: list[InstallmentState] = []
+        totals = dict.fromkeys(COMPONENTS, 0)
+        newly_due = dict.fromkeys(COMPONENTS, 0)  # put to installments due on the open day
         for index, row in enumerate(rows):
             if remaining == 0:
                 break
@@ -124,12 +124,13 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
                                                    product.waterfall)
             if not allocation:
                 continue
+            fresh = row.due_date > closed
             for component, value in allocation.items():
                 totals[component] += value
-            before.append(row)
+                if fresh:
+                    newly_due[component] += value
             rows[index] = changed[row.number] = paid_towards(row, allocation, product,
                                                              open_day)
-            after.append(rows[index])
         if remaining:
             return None  # money beyond what is due: held or prepaid by the domain
         overdue = overdue_installments(rows, closed)
@@ -144,8 +145,8 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
                 to_penalty=totals[Component.PENALTY], to_compound=totals[Component.COMPOUND],
                 to_interest=totals[Component.INTEREST],
                 to_principal=totals[Component.PRINCIPAL], to_credit=0),
-            postings=_postings(before, after, product, closed), bucket_before=previous,
-            bucket=moved, dpd=dpd))
+            postings=ledger.same_day_payment_postings(totals, newly_due),
+            bucket_before=previous, bucket=moved, dpd=dpd))
         previous = moved
     unpaid = [row.due_date for row in rows if not row.is_paid]
     earliest_unpaid = min(unpaid) if unpaid else loan.next_unpaid_due
@@ -157,14 +158,3 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
         dpd=dpd, bucket=previous, earliest_unpaid_due_on=earliest_unpaid,
         delinquent_since=since)
 
-
-def _postings(before: list[InstallmentState], after: list[InstallmentState],
-              product: Product, as_of: date) -> tuple[tuple[ledger.Account, int], ...]:
-    """The payment's ledger entry: the positions of the installments it changed, before and
-    after (nothing else of the state moves: its date, credit, prepaid principal and plan
-    amounts stay)."""
-    return ledger.postings(
-        ledger.position_of(LoanState(as_of=as_of, installments=tuple(before)), product,
-                           written_off=False),
-        ledger.position_of(LoanState(as_of=as_of, installments=tuple(after)), product,
-                           written_off=False))
