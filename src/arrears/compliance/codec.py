@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter, methodcaller
 from typing import Any, TypeVar
 
 from arrears.compliance.facts import Facts
@@ -261,28 +262,62 @@ def parse_facts(document: Any) -> Facts:
 
 def to_json(value: Any) -> Any:
     """The JSON form of a model value (dataclasses, enums, instants, money, tuples)."""
-    if isinstance(value, Enum):
-        return value.value
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.strftime("%H:%M") if not value.second else value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Money):
-        return {"amount": str(value.amount), "currency": value.currency}
-    if isinstance(value, tuple | list):
-        return [to_json(item) for item in value]
-    if isinstance(value, frozenset | set):
-        return sorted(to_json(item) for item in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_json(getattr(value, f.name)) for f in _public_fields(type(value))
-        }
+    kind = type(value)
+    encode = _ENCODERS.get(kind)
+    if encode is None:
+        encode = _ENCODERS[kind] = _encoder(kind)
+    return encode(value)
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def _encoder(kind: type) -> Callable[[Any], Any]:
+    """How `to_json` encodes the values of class `kind`, chosen once per class: the facts a
+    strategy run encodes for each message are thousands of values of a dozen classes."""
+    if issubclass(kind, Enum):
+        return attrgetter("value")
+    if kind is type(None) or issubclass(kind, bool | int | str):
+        return _itself
+    if issubclass(kind, date):  # a datetime too
+        return methodcaller("isoformat")
+    if issubclass(kind, time):
+        return _wall_time
+    if issubclass(kind, Decimal):
+        return str
+    if issubclass(kind, Money):
+        return _money_json
+    if issubclass(kind, tuple | list):
+        return _items
+    if issubclass(kind, frozenset | set):
+        return _sorted_items
+    if dataclasses.is_dataclass(kind):
+        names = tuple(f.name for f in _public_fields(kind))
+        return lambda value: {name: to_json(getattr(value, name)) for name in names}
+    return _unencodable
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _wall_time(value: time) -> str:
+    return value.strftime("%H:%M") if not value.second else value.isoformat()
+
+
+def _money_json(value: Money) -> dict[str, str]:
+    return {"amount": str(value.amount), "currency": value.currency}
+
+
+def _items(value: tuple[Any, ...] | list[Any]) -> list[Any]:
+    return [to_json(item) for item in value]
+
+
+def _sorted_items(value: frozenset[Any] | set[Any]) -> list[Any]:
+    return sorted(to_json(item) for item in value)
+
+
+def _unencodable(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 

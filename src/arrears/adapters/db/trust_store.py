@@ -141,6 +141,21 @@ class SqlCredentials:
         return [(ref, _aware(at)) for ref, at in rows]
 
 
+# The statements of `SqlEvidence.append`, built once: a strategy run appends a chunk's
+# entries a hundred loans at a time, and building them cost as much as running them.
+NEW_CHAINS = {name: insert(tt.evidence_chain).on_conflict_do_nothing()
+              for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+_chain, _entry = tt.evidence_chain.c, tt.evidence_entry.c
+HEADS_OF = (sa.select(_chain.borrower_id, _chain.seq, _chain.head)
+            .where(_chain.borrower_id.in_(sa.bindparam("ids", expanding=True)))
+            .order_by(_chain.borrower_id).with_for_update())
+REFS_OF = sa.select(t.borrower.c.id, t.borrower.c.borrower_ref).where(
+    t.borrower.c.id.in_(sa.bindparam("ids", expanding=True)))
+# The borrower ids narrow the search to the index: SQLite scans the whole table for a
+# row-value IN list alone.
+ENTRY_IDS = sa.select(_entry.id, _entry.borrower_id, _entry.seq).where(
+    _entry.borrower_id.in_(sa.bindparam("borrowers", expanding=True))
+    & sa.tuple_(_entry.borrower_id, _entry.seq).in_(sa.bindparam("keys", expanding=True)))
 INSERT_ENTRY = tt.evidence_entry.insert()
 INSERT_FILE = tt.evidence_file.insert()
 UPDATE_HEAD = tt.evidence_chain.update().where(
@@ -154,15 +169,10 @@ class SqlEvidence:
 
     def _lock_heads(self, borrower_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
         """Lock the chains' head rows (creating empty ones for new chains)."""
-        dialect = self.connection.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self.connection.execute(insert(tt.evidence_chain).on_conflict_do_nothing(), [
+        self.connection.execute(NEW_CHAINS[self.connection.dialect.name], [
             {"borrower_id": borrower_id, "seq": 0, "head": chain.GENESIS}
             for borrower_id in borrower_ids])
-        c = tt.evidence_chain.c
-        rows = self.connection.execute(
-            sa.select(c.borrower_id, c.seq, c.head).where(c.borrower_id.in_(borrower_ids))
-            .order_by(c.borrower_id).with_for_update())
+        rows = self.connection.execute(HEADS_OF, {"ids": borrower_ids})
         return {r.borrower_id: (r.seq, r.head) for r in rows}
 
     def append(self, drafts: Sequence[EvidenceDraft]) -> list[chain.Entry]:
@@ -170,9 +180,7 @@ class SqlEvidence:
             return []
         ids = sorted({d.borrower_id for d in drafts})
         heads = self._lock_heads(ids)
-        b = t.borrower.c
-        refs = {r.id: r.borrower_ref for r in self.connection.execute(
-            sa.select(b.id, b.borrower_ref).where(b.id.in_(ids)))}
+        refs = {r.id: r.borrower_ref for r in self.connection.execute(REFS_OF, {"ids": ids})}
         linked: list[chain.Entry] = []
         rows: list[dict[str, Any]] = []
         for draft in drafts:
@@ -192,13 +200,9 @@ class SqlEvidence:
         files = [(d.borrower_id, e.seq, d.files) for d, e in zip(drafts, linked, strict=True)
                  if d.files]
         if files:
-            e = tt.evidence_entry.c
-            # The borrower ids narrow the search to the index: SQLite scans the whole table
-            # for a row-value IN list alone.
-            wanted = e.borrower_id.in_(sorted({b_id for b_id, _, _ in files})) & sa.tuple_(
-                e.borrower_id, e.seq).in_([(b_id, s) for b_id, s, _ in files])
             entry_ids = {(r.borrower_id, r.seq): r.id for r in self.connection.execute(
-                sa.select(e.id, e.borrower_id, e.seq).where(wanted))}
+                ENTRY_IDS, {"borrowers": sorted({b_id for b_id, _, _ in files}),
+                            "keys": [(b_id, s) for b_id, s, _ in files]})}
             execute_many(self.connection, INSERT_FILE, [
                 {"entry_id": entry_ids[(b_id, s)], "name": name,
                  "sha256": chain.sha256_hex(data), "content": data}
