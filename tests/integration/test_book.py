@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.book import INSTALLMENT_AMOUNTS, INSTALLMENT_FIELDS, stored_installment
 from arrears.application import queries
 from arrears.application.handlers import eod, payments, servicing
 from arrears.application.loan_import import ImportRejected
 from arrears.domain.errors import DomainError, PaymentRejected
-from arrears.domain.loan import Payment, state_on
+from arrears.domain.loan import InstallmentState, Payment, state_on
 
 from book_checks import assert_ledger_consistent, table_rows
 from shipped import default_products
@@ -284,3 +288,17 @@ def test_a_csv_with_values_too_long_for_the_store_names_them(services):
                                    clock=services.clock)
     assert [(e.line, e.field) for e in rejected.value.errors] == [(2, "loan_id"),
                                                                   (3, "principal")]
+
+
+@given(st.tuples(st.integers(1, 60), st.dates(),
+                 *(st.integers(-10**15, 10**15) for _ in INSTALLMENT_AMOUNTS)))
+def test_a_stored_installment_is_the_one_its_keyword_init_makes(values):
+    """`stored_installment` sets the fields as the dataclass's `__init__` would, which holds
+    only while the class checks nothing as it is made."""
+    assert not hasattr(InstallmentState, "__post_init__")
+    made = stored_installment(values)
+    assert made == InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values, strict=True)))
+    assert hash(made) == hash(InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values,
+                                                           strict=True))))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.number = 0
