@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from arrears.domain.jws import MalformedToken, canonical_json, parse, strict_loads
@@ -52,6 +53,7 @@ def payload_digest(payload: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_json(payload))
 
 
+@lru_cache(maxsize=4096)  # a run of entries shares a few instants (planned, sent, logged)
 def instant_text(at: datetime) -> str:
     """An instant as the chain writes it: UTC, ISO 8601, to the microsecond."""
     if at.tzinfo is None:
