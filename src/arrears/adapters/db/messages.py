@@ -88,6 +88,7 @@ _IN_CHUNK = 900
 
 
 INSERT_MESSAGE = ct.message.insert()
+INSERT_ATTEMPT = ct.message_attempt.insert()
 
 
 class SqlMessageStore:
@@ -170,7 +171,7 @@ class SqlMessageStore:
                 {name: sa.bindparam(name) for name in shape if name != "uncount"},
                 uncount="uncount" in shape), rows).rowcount
         if outcomes:
-            self.connection.execute(ct.message_attempt.insert(), [
+            execute_many(self.connection, INSERT_ATTEMPT, [
                 {"message_id": o.message_id, "at": utc(o.at), "worker": worker,
                  "outcome": o.log, "detail": o.detail} for o in outcomes])
         return applied
