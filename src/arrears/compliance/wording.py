@@ -349,8 +349,10 @@ def _read_words(text: str) -> tuple[list[Token], bool]:
         at = end
         letters = word.group()
         positions = list(range(start, end)) if where is None else where[start:end]
-        if letters.isalpha():  # most words: `_token` without the apostrophes to strip
-            found.append(Token(as_leet[start:end], positions, boundary, gap))
+        if letters.isalnum():  # most words: `_token` without apostrophes or pictographs
+            # Not all digits (or other numerals), then it has a letter: leetspeak is read.
+            found.append(Token(letters if letters.isnumeric() else as_leet[start:end],
+                               positions, boundary, gap))
             boundary, gap, spaced, breaks = 0, 0, False, 0
             singles = singles + 1 if end - start == 1 else 0
             split = split or singles >= _MIN_SPLIT_RUN
@@ -885,10 +887,10 @@ _NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
 _NOT_IN_RUNS = str.maketrans("", "", "'!|")
 """Characters a split-letter run drops: alone between separators, `!` and `|` are neither
 letters nor words; apostrophes are dropped when the run is matched."""
-_LATIN_WORD = re.compile("[A-Za-z]{4}")
+_ENGLISH = re.compile(r"(?:[A-Za-z]{4}[\s\S]*?){3}")
+"""Four Latin letters in a row, three times over (say, three English words): a text in
+English, whose words are read without asking first whether a Latin phrase could be in them."""
 _CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]+")
-"""With four Latin letters in a row and no Chinese, a text is in English: its words are read
-without asking first whether a Latin phrase could be in them."""
 
 
 def _can_hold_latin(text: str, needles: _Needles) -> bool:
@@ -899,7 +901,7 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
     too, as a split-letter run drops them (and a word joined across a line its apostrophes).
     HTML references decode to characters the text does not show: such a text is always
     read."""
-    if "&" in text or (_LATIN_WORD.search(text) and not _CHINESE.search(text)):
+    if "&" in text or _ENGLISH.search(text):
         return True
     # No Latin phrase has a Chinese character; without them a word is still where it was.
     text = _CHINESE.sub("", text)
