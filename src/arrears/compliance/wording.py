@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain, compress, repeat
 from typing import Any, TypeVar
 
 from arrears.compliance.model import WordMatch
@@ -172,21 +172,32 @@ class _Compacted(dict[int, str]):
 _COMPACTED = _Compacted()
 
 
-def _compact_positions(text: str, compacted: str) -> list[int]:
-    """The source position of each character of `compacted`, the compact form of `text` (a
-    text without HTML references)."""
-    kept = list(compress(range(len(text)), map(_COMPACTED.__getitem__, map(ord, text))))
-    if len(kept) == len(compacted):  # no character became two ("㈱")
-        return kept
-    return [position for position, char in enumerate(text)
-            for _ in range(len(_compacted(char)))]
+class _CompactWidths(dict[int, str]):
+    """`str.translate` table of how many characters each character is in the compact form,
+    as a character (chr(0) when dropped); filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = chr(len(_compacted(chr(code))))
+        return found
+
+
+_COMPACT_WIDTHS = _CompactWidths()
+
+
+def _compact_positions(text: str) -> list[int]:
+    """The source position of each character of the compact form of `text` (a text without
+    HTML references)."""
+    widths = text.translate(_COMPACT_WIDTHS).encode("latin-1")
+    if max(widths, default=0) <= 1:  # no character became two ("㈱")
+        return list(compress(range(len(text)), widths))
+    return list(chain.from_iterable(map(repeat, range(len(text)), widths)))
 
 
 def compact(text: str) -> tuple[str, tuple[int, ...]]:
     """The compact form of `text` and, for each of its characters, the source position."""
     if "&" not in text:
         compacted = text.translate(_COMPACTED)
-        return compacted, tuple(_compact_positions(text, compacted))
+        return compacted, tuple(_compact_positions(text))
     out: list[str] = []
     positions: list[int] = []
     for position, char in _source(text):
@@ -987,7 +998,7 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
             held.setdefault(index, set()).add(number)
         candidates = {index: sorted(numbers) for index, numbers in held.items()}
     if positions is None:
-        positions = _compact_positions(text, compact_text)
+        positions = _compact_positions(text)
     compact_forms = [(compact_text, positions)]
     if len(compact_texts) > 1:
         compact_forms.append(without_inserted_latin(compact_forms[0]))
