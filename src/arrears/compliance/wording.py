@@ -368,7 +368,7 @@ def _read_words(text: str) -> tuple[list[Token], bool]:
             singles = singles + 1 if end - start == 1 else 0
             split = split or singles >= _MIN_SPLIT_RUN
             continue
-        if skipped and not letters.isalnum():
+        if skipped:  # pictographs inside the word are dropped
             kept = [k for k, char in enumerate(letters) if char not in skipped]
             letters = "".join(letters[k] for k in kept)
             positions = [positions[k] for k in kept]
