@@ -188,7 +188,7 @@ def _compact_positions(text: str) -> list[int]:
     """The source position of each character of the compact form of `text` (a text without
     HTML references)."""
     widths = text.translate(_COMPACT_WIDTHS).encode("latin-1")
-    if max(widths, default=0) <= 1:  # no character became two ("㈱")
+    if not widths.strip(b"\0\1"):  # no character became two ("㈱")
         return list(compress(range(len(text)), widths))
     return list(chain.from_iterable(map(repeat, range(len(text)), widths)))
 
@@ -916,7 +916,13 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
         return True
     # No Latin phrase has a Chinese character; without them a word is still where it was.
     text = _CHINESE.sub("", text)
-    readable = set(text.translate(_READABLE))
+    if text.isascii():  # the word form folds ASCII to lower case, and no further
+        folded = text.lower()
+        readable = set(folded)
+        readable.update([_LEET[char] for char in _LEET.keys() & readable])
+    else:
+        folded = text.translate(_FOLDED)
+        readable = set(text.translate(_READABLE))
     readable.add("'")  # a split-letter run matches a phrase without its apostrophes
     grown = True
     while grown:  # text-message spellings are read as words ("u" as "you")
@@ -931,7 +937,7 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
             if not needed <= readable:
                 continue
             if letters is None:
-                plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
+                plain = _NOT_IN_WORDS.sub("", folded)
                 letters = (plain, plain.translate(_LEET_TABLE),
                            plain.translate(_NOT_IN_RUNS).translate(_LEET_TABLE))
             if run in letters[2] or all(word in letters[0] or word in letters[1]
