@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain, compress, repeat
 from typing import Any, TypeVar
 
 from arrears.compliance.model import WordMatch
@@ -172,21 +172,32 @@ class _Compacted(dict[int, str]):
 _COMPACTED = _Compacted()
 
 
-def _compact_positions(text: str, compacted: str) -> list[int]:
-    """The source position of each character of `compacted`, the compact form of `text` (a
-    text without HTML references)."""
-    kept = list(compress(range(len(text)), map(_COMPACTED.__getitem__, map(ord, text))))
-    if len(kept) == len(compacted):  # no character became two ("㈱")
-        return kept
-    return [position for position, char in enumerate(text)
-            for _ in range(len(_compacted(char)))]
+class _CompactWidths(dict[int, str]):
+    """`str.translate` table of how many characters each character is in the compact form,
+    as a character (chr(0) when dropped); filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = chr(len(_compacted(chr(code))))
+        return found
+
+
+_COMPACT_WIDTHS = _CompactWidths()
+
+
+def _compact_positions(text: str) -> list[int]:
+    """The source position of each character of the compact form of `text` (a text without
+    HTML references)."""
+    widths = text.translate(_COMPACT_WIDTHS).encode("latin-1")
+    if not widths.strip(b"\0\1"):  # no character became two ("㈱")
+        return list(compress(range(len(text)), widths))
+    return list(chain.from_iterable(map(repeat, range(len(text)), widths)))
 
 
 def compact(text: str) -> tuple[str, tuple[int, ...]]:
     """The compact form of `text` and, for each of its characters, the source position."""
     if "&" not in text:
         compacted = text.translate(_COMPACTED)
-        return compacted, tuple(_compact_positions(text, compacted))
+        return compacted, tuple(_compact_positions(text))
     out: list[str] = []
     positions: list[int] = []
     for position, char in _source(text):
@@ -349,13 +360,15 @@ def _read_words(text: str) -> tuple[list[Token], bool]:
         at = end
         letters = word.group()
         positions = list(range(start, end)) if where is None else where[start:end]
-        if letters.isalpha():  # most words: `_token` without the apostrophes to strip
-            found.append(Token(as_leet[start:end], positions, boundary, gap))
+        if letters.isalnum():  # most words: `_token` without apostrophes or pictographs
+            # Not all digits (or other numerals), then it has a letter: leetspeak is read.
+            found.append(Token(letters if letters.isnumeric() else as_leet[start:end],
+                               positions, boundary, gap))
             boundary, gap, spaced, breaks = 0, 0, False, 0
             singles = singles + 1 if end - start == 1 else 0
             split = split or singles >= _MIN_SPLIT_RUN
             continue
-        if skipped and not letters.isalnum():
+        if skipped:  # pictographs inside the word are dropped
             kept = [k for k, char in enumerate(letters) if char not in skipped]
             letters = "".join(letters[k] for k in kept)
             positions = [positions[k] for k in kept]
@@ -885,10 +898,10 @@ _NOT_IN_WORDS = re.compile(r"[^\w'@$!|]|_")
 _NOT_IN_RUNS = str.maketrans("", "", "'!|")
 """Characters a split-letter run drops: alone between separators, `!` and `|` are neither
 letters nor words; apostrophes are dropped when the run is matched."""
-_LATIN_WORD = re.compile("[A-Za-z]{4}")
+_ENGLISH = re.compile(r"(?:[A-Za-z]{4}[\s\S]*?){3}")
+"""Four Latin letters in a row, three times over (say, three English words): a text in
+English, whose words are read without asking first whether a Latin phrase could be in them."""
 _CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]+")
-"""With four Latin letters in a row and no Chinese, a text is in English: its words are read
-without asking first whether a Latin phrase could be in them."""
 
 
 def _can_hold_latin(text: str, needles: _Needles) -> bool:
@@ -899,11 +912,17 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
     too, as a split-letter run drops them (and a word joined across a line its apostrophes).
     HTML references decode to characters the text does not show: such a text is always
     read."""
-    if "&" in text or (_LATIN_WORD.search(text) and not _CHINESE.search(text)):
+    if "&" in text or _ENGLISH.search(text):
         return True
     # No Latin phrase has a Chinese character; without them a word is still where it was.
     text = _CHINESE.sub("", text)
-    readable = set(text.translate(_READABLE))
+    if text.isascii():  # the word form folds ASCII to lower case, and no further
+        folded = text.lower()
+        readable = set(folded)
+        readable.update([_LEET[char] for char in _LEET.keys() & readable])
+    else:
+        folded = text.translate(_FOLDED)
+        readable = set(text.translate(_READABLE))
     readable.add("'")  # a split-letter run matches a phrase without its apostrophes
     grown = True
     while grown:  # text-message spellings are read as words ("u" as "you")
@@ -918,7 +937,7 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
             if not needed <= readable:
                 continue
             if letters is None:
-                plain = _NOT_IN_WORDS.sub("", text.translate(_FOLDED))
+                plain = _NOT_IN_WORDS.sub("", folded)
                 letters = (plain, plain.translate(_LEET_TABLE),
                            plain.translate(_NOT_IN_RUNS).translate(_LEET_TABLE))
             if run in letters[2] or all(word in letters[0] or word in letters[1]
@@ -985,7 +1004,7 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
             held.setdefault(index, set()).add(number)
         candidates = {index: sorted(numbers) for index, numbers in held.items()}
     if positions is None:
-        positions = _compact_positions(text, compact_text)
+        positions = _compact_positions(text)
     compact_forms = [(compact_text, positions)]
     if len(compact_texts) > 1:
         compact_forms.append(without_inserted_latin(compact_forms[0]))
