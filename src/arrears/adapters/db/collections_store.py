@@ -78,6 +78,8 @@ WORKED_LOANS = (
     .where(t.loan.c.status.in_(ACTIVE_STATUSES),
            t.loan.c.earliest_unpaid_due_on <= sa.bindparam("last_due"))
     .order_by(t.loan.c.id))
+# Built once, like the contact's reads: a collector's session logs one contact at a time.
+ADD_CONTACT = ct.contact_log.insert()
 OPEN_CASES_OF = sa.select(ct.collection_case).where(
     ct.collection_case.c.status == "open",
     ct.collection_case.c.borrower_id.in_(sa.bindparam("ids", expanding=True)))
@@ -457,10 +459,10 @@ class SqlCollections:
 
     def log_contact(self, case_id: int, actor: str, channel: str, outcome: str,
                     at: datetime, notes: str, recording_ref: str, complaint: bool) -> int:
-        return int(self.connection.execute(ct.contact_log.insert().values(
-            case_id=case_id, actor=actor, channel=channel, outcome=outcome, at=utc(at),
-            notes=notes, recording_ref=recording_ref, complaint=complaint,
-        )).inserted_primary_key[0])
+        return int(self.connection.execute(ADD_CONTACT, {
+            "case_id": case_id, "actor": actor, "channel": channel, "outcome": outcome,
+            "at": utc(at), "notes": notes, "recording_ref": recording_ref,
+            "complaint": complaint}).inserted_primary_key[0])
 
     # --- credentials and field visits ----------------------------------------------------
 

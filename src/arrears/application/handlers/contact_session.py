@@ -9,7 +9,9 @@ is decided and recorded alike whichever way it is logged.
 
 Within a run nothing but its contacts changes what it decides: preferences, disputes, cases
 and placements are read once, and a borrower's history and last refusal to pay gain each
-contact as it is logged.
+contact as it is logged. So a session is for contacts logged together (a day's calls as a
+batch), not one held open while others log: it does not see what they commit meanwhile, and
+on SQLite it holds the book's write lock until it ends.
 """
 
 from __future__ import annotations
