@@ -256,9 +256,9 @@ class SqlLoanBook:
             if borrower.email:
                 emails.append((borrower_id, borrower.email))
         insert_rows(self.connection, t.borrower_phone,
-                     ("borrower_id", "number", "time_zone", "kind"), phones)
+                    ("borrower_id", "number", "time_zone", "kind"), phones)
         insert_rows(self.connection, t.contact_person,
-                     ("borrower_id", "name", "relation", "phone"), contacts)
+                    ("borrower_id", "name", "relation", "phone"), contacts)
         insert_rows(self.connection, ct.borrower_email, ("borrower_id", "address"), emails)
         return ids
 
@@ -311,7 +311,7 @@ class SqlLoanBook:
                                 "from_bucket": update.booked.bucket.value,
                                 "to_bucket": update.bucket.value, "dpd": update.dpd})
         insert_rows(self.connection, t.posting,
-                     ("entry", "loan_id", "business_date", "account", "amount"), postings)
+                    ("entry", "loan_id", "business_date", "account", "amount"), postings)
         if changes:
             self.connection.execute(t.delinquency_change.insert(), changes)
         return ids
@@ -330,8 +330,8 @@ class SqlLoanBook:
                            for update, loan_id in zip(updates, ids, strict=True)], insert_rows)
             return
         insert_rows(self.connection, t.installment, ("loan_id", *columns),
-                     [(loan_id, *row) for update, loan_id in zip(updates, ids, strict=True)
-                      for row in schedules[id(update.state)][1]])
+                    [(loan_id, *row) for update, loan_id in zip(updates, ids, strict=True)
+                     for row in schedules[id(update.state)][1]])
 
     def _load(self, loan_rows: Sequence[Any]) -> list[BookedLoan]:
         if not loan_rows:
@@ -652,7 +652,7 @@ def _insert_sql(dialect: sa.Dialect, table: sa.Table, columns: Sequence[str], ro
 
 
 def insert_rows(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
-                 rows: list[tuple[Any, ...]]) -> None:
+                rows: list[tuple[Any, ...]]) -> None:
     """Bulk rows (a boarding's some twenty installment, ledger and contact rows a loan, a
     payment file's payments and postings) handed straight to the driver, in the transaction:
     SQLAlchemy's per-row parameter handling costs about twice the driver's insert itself.
