@@ -33,12 +33,12 @@ from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
     HOLDS_PLAN,
     INSTALLMENT_AMOUNTS,
-    INSTALLMENT_FIELDS,
     UPDATE_INSTALLMENT,
     driver_dates,
     driver_form,
     execute_rows,
     insert_rows,
+    stored_installment,
 )
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from arrears.application.handlers.payment_import import ImportedRow, NewPayment, PostedKey
@@ -46,7 +46,6 @@ from arrears.application.handlers.same_day_payments import LoanPosted, LoanSnaps
 from arrears.application.ports import LoanBook, StaleWrite, StoredPayment
 from arrears.domain.accrual import SUB_MINOR_PER_MINOR
 from arrears.domain.delinquency import Bucket
-from arrears.domain.loan import InstallmentState
 
 ONE_DAY = timedelta(days=1)
 
@@ -255,8 +254,7 @@ class SqlPaymentImports:
                 offer_received=offer_received, next_unpaid_due=None)
         bound = {"ids": ids, "day": open_day}
         for loan_id, *values in self.connection.execute(queries.live_rows, bound):
-            found[loan_id].rows.append(
-                InstallmentState(**dict(zip(INSTALLMENT_FIELDS, values, strict=True))))
+            found[loan_id].rows.append(stored_installment(values))
         for loan_id, next_unpaid_due in self.connection.execute(queries.due_dates, bound):
             found[loan_id].next_unpaid_due = next_unpaid_due
         return {snapshot.loan_ref: snapshot for snapshot in found.values()}
