@@ -62,6 +62,17 @@ def _plan_rows_query() -> sa.Select[Any]:
 # running it.
 PLAN_ROWS = _plan_rows_query()
 INSERT_ACTION = ct.collection_action.insert()
+# Case changes, built once: the day's case sync runs them case by case over the book.
+_case = ct.collection_case.c
+UPDATE_CASE = ct.collection_case.update().where(_case.id == sa.bindparam("b_id")).values(
+    **{name: sa.bindparam(name)
+       for name in ("bucket", "queue", "collector_id", "updated_on", "balance")})
+CLOSE_CASE = ct.collection_case.update().where(_case.id == sa.bindparam("b_id")).values(
+    status="closed", closed_on=sa.bindparam("day"), updated_on=sa.bindparam("day"),
+    collector_id=None)
+RECALL_PLACEMENTS = ct.placement.update().where(
+    ct.placement.c.case_id == sa.bindparam("b_case_id"), ct.placement.c.recalled_on.is_(None),
+    ct.placement.c.ends_on >= sa.bindparam("day")).values(recalled_on=sa.bindparam("day"))
 DUE_PLAN_ROWS_BY_ID = PLAN_ROWS.where(
     t.loan.c.status.in_(ACTIVE_STATUSES), t.loan.c.earliest_unpaid_due_on.is_not(None),
     t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
@@ -250,18 +261,13 @@ class SqlCollections:
 
     def update_case(self, case_id: int, bucket: str, queue: str, collector_id: int | None,
                     day: date, balance: int) -> None:
-        self.connection.execute(ct.collection_case.update().where(
-            ct.collection_case.c.id == case_id).values(
-            bucket=bucket, queue=queue, collector_id=collector_id, updated_on=day,
-            balance=balance))
+        self.connection.execute(UPDATE_CASE, {
+            "b_id": case_id, "bucket": bucket, "queue": queue, "collector_id": collector_id,
+            "updated_on": day, "balance": balance})
 
     def close_case(self, case_id: int, day: date) -> None:
-        self.connection.execute(ct.collection_case.update().where(
-            ct.collection_case.c.id == case_id).values(
-            status="closed", closed_on=day, updated_on=day, collector_id=None))
-        self.connection.execute(ct.placement.update().where(
-            ct.placement.c.case_id == case_id, ct.placement.c.recalled_on.is_(None),
-            ct.placement.c.ends_on >= day).values(recalled_on=day))
+        self.connection.execute(CLOSE_CASE, {"b_id": case_id, "day": day})
+        self.connection.execute(RECALL_PLACEMENTS, {"b_case_id": case_id, "day": day})
 
     def collectors(self) -> list[CollectorRow]:
         c = ct.collector
