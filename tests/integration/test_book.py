@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import INSTALLMENT_AMOUNTS, INSTALLMENT_FIELDS, stored_installment
+from arrears.adapters.db.book import (
+    INSTALLMENT_AMOUNTS,
+    INSTALLMENT_FIELDS,
+    driver_form,
+    stored_installment,
+)
 from arrears.application import queries
 from arrears.application.handlers import eod, payments, servicing
 from arrears.application.loan_import import ImportRejected
@@ -302,3 +308,14 @@ def test_a_stored_installment_is_the_one_its_keyword_init_makes(values):
                                                            strict=True))))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.number = 0
+
+
+def test_driver_form_memo_tells_equal_instants_in_two_zones_apart():
+    """SQLite's driver form of an instant is its wall time: the memo must not hand the form of
+    an equal instant met earlier in another zone."""
+    convert = driver_form(sqlite.dialect(), t.payment.c.recorded_at.type)
+    shanghai = datetime(2026, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    utc_instant = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+    assert shanghai == utc_instant
+    assert (convert(shanghai), convert(utc_instant)) == (
+        "2026-01-01 09:00:00.000000", "2026-01-01 01:00:00.000000")

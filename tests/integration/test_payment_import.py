@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.book import BULK_INSERT_ROWS, driver_form, insert_rows
 from arrears.adapters.db.payment_import_store import (
     SqlPaymentImports,
     SqlPaymentImportUnitOfWorkFactory,
@@ -176,3 +177,22 @@ def test_provider_bills_post_their_payments_and_refuse_refunds(book):
             .order_by(t.payment_import.c.source, t.payment_import.c.line)).all()
     assert recorded == [("alipay", 6), ("alipay", 7), ("wechat", 2), ("wechat", 3)]
     assert_ledger_consistent(book)
+
+
+def test_a_bulk_write_meeting_a_key_already_taken_raises_the_error_imports_retry_on(book):
+    """A bulk write (a COPY on PostgreSQL, which goes to the driver itself) that meets a key
+    another transaction took raises what SQLAlchemy raises for its own statements: the
+    duplicate-key error `import_payments` retries its chunk on, refusing that row alone. (A
+    raw driver error failed the whole file when a payment raced it under the same key.)"""
+    payments.post_payment("WLD-1001", 999, date(2026, 2, 21), "k-taken",
+                          uow_factory=book.uow_factory, clock=book.clock)
+    columns = [c.name for c in t.payment.columns if c.name != "id"]
+    with book.engine.connect() as connection:
+        taken = connection.execute(sa.select(t.payment).where(
+            t.payment.c.idempotency_key == "k-taken")).one()
+        again = tuple(driver_form(connection.dialect, t.payment.c[name].type)(
+            getattr(taken, name)) for name in columns)
+        with pytest.raises(sa.exc.IntegrityError) as refused:
+            insert_rows(connection, t.payment, columns, [again] * BULK_INSERT_ROWS)
+        connection.rollback()
+    assert bootstrap.is_duplicate_key_error(refused.value)

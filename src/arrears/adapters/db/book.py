@@ -666,10 +666,17 @@ def insert_rows(connection: sa.Connection, table: sa.Table, columns: Sequence[st
         preparer = connection.dialect.identifier_preparer
         sql = (f"COPY {preparer.format_table(table)} "
                f"({', '.join(preparer.quote(name) for name in columns)}) FROM STDIN")
-        with connection.connection.driver_connection.cursor() as cursor, \
-                cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+        driver = connection.dialect.loaded_dbapi
+        try:
+            with connection.connection.driver_connection.cursor() as cursor, \
+                    cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except driver.Error as error:
+            # As SQLAlchemy raises it for its own statements (`IntegrityError` for a key
+            # already taken, which payment files and the API retry on; `OperationalError`,
+            # which the CLI reports as the database's): the COPY went to the driver itself.
+            raise sa.exc.DBAPIError.instance(sql, None, error, driver.Error) from error
     else:
         _insert_pages(connection, table, columns, rows)
 
@@ -716,9 +723,12 @@ def driver_form(dialect: sa.Dialect, type_: sa.types.TypeEngine[Any]) -> Callabl
     seen: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:
-        if value not in seen:
-            seen[value] = process(value)
-        return seen[value]
+        # Keyed with the zone too: equal instants in two zones are equal keys, and a driver
+        # that writes the wall time (SQLite) writes them differently.
+        key = (value, getattr(value, "tzinfo", None))
+        if key not in seen:
+            seen[key] = process(value)
+        return seen[key]
 
     return convert
 

@@ -28,6 +28,9 @@ from arrears.adapters.db import pg_bulk
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
+    INSERT_ACCRUAL,
+    INSERT_DELINQUENCY_CHANGE,
+    INSERT_POSTING,
     PLAN_AMOUNT_COLUMNS,
     SqlLoanBook,
     _chunks,
@@ -320,9 +323,6 @@ UPDATE_ACCRUED = t.installment.update().where(
 ).values(penalty_accrued=sa.bindparam("p"), compound_accrued=sa.bindparam("c"))
 
 
-INSERT_POSTING = t.posting.insert()
-INSERT_ACCRUAL = t.accrual.insert()
-INSERT_BUCKET_CHANGE = t.delinquency_change.insert()
 
 
 def _write_sqlite(connection: sa.Connection, write: AccrualWrite) -> None:
@@ -362,4 +362,4 @@ def _write_sqlite(connection: sa.Connection, write: AccrualWrite) -> None:
                                                  loans["bucket"], loans["dpd"], strict=True)
              if before != after]
     if moves:
-        execute_many(connection, INSERT_BUCKET_CHANGE, moves)
+        execute_many(connection, INSERT_DELINQUENCY_CHANGE, moves)
