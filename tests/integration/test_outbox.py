@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from arrears.adapters.channels.calls import CallTaskChannel
@@ -280,3 +281,24 @@ def test_a_claim_takes_the_earliest_due_first_and_never_a_message_twice(services
         "msg-sms-00003", "msg-sms-00001", "msg-sms-00005", "msg-sms-00000", "msg-sms-00002",
         "msg-sms-00004", "msg-sms-00006"]
     assert [m.attempts for m in again] == [2, 2, 2, 2, 2, 2, 1]
+
+
+def test_workers_claiming_at_once_take_different_messages_without_waiting(services) -> None:
+    # Two workers' transactions open together: the second skips the rows the first has
+    # locked (PostgreSQL's SKIP LOCKED) instead of waiting for them or taking them too.
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: its claims cannot overlap")
+    at = local("2026-03-12T10:00")
+    enqueue(services, [message(i, at=at - timedelta(minutes=i)) for i in range(6)])
+    lease = at + timedelta(minutes=5)
+    with services.uow_factory() as first_worker, services.uow_factory() as second_worker:
+        first = first_worker.messages.claim(at, 4, "w1", lease, ["sms"])
+        # Waiting on the first worker's locks would fail the test rather than hang it.
+        second_worker.messages.connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+        second = second_worker.messages.claim(at, 4, "w2", lease, ["sms"])
+        first_worker.commit()
+        second_worker.commit()
+    assert len(first) == 4 and len(second) == 2
+    assert {m.message_id for m in first}.isdisjoint(m.message_id for m in second)
+    held = statuses(services)
+    assert sorted(held.values()) == [("sending", 1)] * 6
