@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from loopback import postgres_schema_url
 from shipped import default_products
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+GOLDEN = Path(__file__).parents[1] / "golden" / "contacts"
 OPEN = date(2026, 2, 2)
 CLOSED = date(2026, 3, 20)
 DAY = date(2026, 3, 21)
@@ -146,6 +148,8 @@ def test_a_run_in_one_session_logs_what_one_at_a_time_logs(book, twin) -> None:
     recorded = _recorded(book)
     assert len(recorded["contacts"]) == 7 and len(recorded["evidence"]) == 7
     assert _recorded(twin) == recorded
+    golden = json.loads((GOLDEN / "run_chain_heads.json").read_text())["heads"]
+    assert [list(head) for head in recorded["heads"]] == golden
 
 
 def test_a_session_that_fails_logs_nothing(book) -> None:
