@@ -659,10 +659,11 @@ def insert_rows(connection: sa.Connection, table: sa.Table, columns: Sequence[st
     PostgreSQL takes them by COPY (psycopg binds a multi-row INSERT slower than it pipelines
     an executemany, and COPY is some ten times either); SQLite runs multi-row statements
     about twice as fast as an executemany. Values must already be in the driver's form
-    (`driver_dates`, `driver_form`)."""
+    (`driver_dates`, `driver_form`). A few rows on PostgreSQL (a single payment's) go as one
+    INSERT: a COPY's round trips cost more than it saves on them."""
     if not rows:
         return
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and len(rows) >= BULK_INSERT_ROWS:
         preparer = connection.dialect.identifier_preparer
         sql = (f"COPY {preparer.format_table(table)} "
                f"({', '.join(preparer.quote(name) for name in columns)}) FROM STDIN")
