@@ -29,3 +29,18 @@ def services(database_url: str, tmp_path) -> Iterator[bootstrap.Services]:
     built.migrate()
     yield built
     built.engine.dispose()
+
+
+@pytest.fixture
+def twin(database_url: str, tmp_path) -> Iterator[bootstrap.Services]:
+    """A second migrated book on the same kind of database as `services` (a file or a schema
+    of its own), for tests that compare two ways of doing the same thing."""
+    urls = (iter([f"sqlite:///{tmp_path / 'twin.db'}"]) if database_url.startswith("sqlite")
+            else postgres_schema_url())
+    built = bootstrap.build(Settings(database_url=next(urls),
+                                     key_dir=str(tmp_path / "twin-keys")), clock=FixedClock())
+    built.migrate()
+    yield built
+    built.engine.dispose()
+    for _ in urls:  # drops the schema
+        pass

@@ -6,7 +6,6 @@ nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,8 @@ from arrears.application import collections_demo
 from arrears.application.handlers import casework, eod, servicing
 from arrears.application.handlers import collections as handlers
 from arrears.application.handlers.contact_session import Contact, contact_session
-from arrears.config import Settings
 from arrears.domain.errors import DomainError
 
-from fakes import FixedClock
-from loopback import postgres_schema_url
 from shipped import default_products
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -84,22 +80,10 @@ def book(services: bootstrap.Services) -> bootstrap.Services:
 
 
 @pytest.fixture
-def twin(database_url: str, tmp_path: Path) -> Iterator[bootstrap.Services]:
-    """A second book on the same kind of database, opened the same way."""
-    schemas = None
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'twin.db'}"
-    else:
-        schemas = postgres_schema_url()
-        url = next(schemas)
-    built = bootstrap.build(Settings(database_url=url, key_dir=str(tmp_path / "twin-keys")),
-                            clock=FixedClock())
-    built.migrate()
-    _open_book(built)
-    yield built
-    built.engine.dispose()
-    if schemas is not None:
-        next(schemas, None)
+def twin(twin: bootstrap.Services) -> bootstrap.Services:
+    """The second book (conftest's), opened as `book` is."""
+    _open_book(twin)
+    return twin
 
 
 def _outcome(log: Any) -> tuple[Any, ...]:

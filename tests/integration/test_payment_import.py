@@ -4,7 +4,6 @@ bad rows refused with their line and column while the others post, whole chunks 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -21,11 +20,8 @@ from arrears.adapters.db.payment_import_store import (
 from arrears.application import payment_file
 from arrears.application.handlers import eod, payments, servicing
 from arrears.application.handlers.payment_import import ImportReport, import_payments
-from arrears.config import Settings
 
 from book_checks import assert_ledger_consistent, table_rows
-from fakes import FixedClock
-from loopback import postgres_schema_url
 from shipped import default_products
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -57,22 +53,10 @@ def book(services: bootstrap.Services) -> bootstrap.Services:
 
 
 @pytest.fixture
-def twin(database_url: str, tmp_path: Path) -> Iterator[bootstrap.Services]:
-    """A second book on the same kind of database, opened the same way."""
-    schemas = None
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'twin.db'}"
-    else:
-        schemas = postgres_schema_url()
-        url = next(schemas)
-    built = bootstrap.build(Settings(database_url=url, key_dir=str(tmp_path / "twin-keys")),
-                            clock=FixedClock())
-    built.migrate()
-    _open_book(built)
-    yield built
-    built.engine.dispose()
-    if schemas is not None:
-        next(schemas, None)
+def twin(twin: bootstrap.Services) -> bootstrap.Services:
+    """The second book (conftest's), opened as `book` is."""
+    _open_book(twin)
+    return twin
 
 
 def _import(built: bootstrap.Services, text: str, layout: str = "generic",

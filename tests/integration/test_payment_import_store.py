@@ -4,7 +4,6 @@ write that finds a loan moved since it was read is refused whole."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -26,12 +25,9 @@ from arrears.application.handlers.same_day_payments import (
     price_same_day,
 )
 from arrears.application.ports import BookedLoan, StaleWrite
-from arrears.config import Settings
 from arrears.domain.loan import InstallmentState, due_on, owed_on, summarize
 
 from book_checks import assert_ledger_consistent, table_rows
-from fakes import FixedClock
-from loopback import postgres_schema_url
 from shipped import default_products
 
 START = date(2026, 1, 1)
@@ -156,20 +152,6 @@ def _same_day_file(built: bootstrap.Services, open_day: date) -> str:
                   f"{amount % 100:02d},{open_day}" for n, amount in enumerate(amounts)
                   if amount > 0]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def twin(database_url: str, tmp_path) -> Iterator[bootstrap.Services]:
-    """A second book on the same kind of database."""
-    urls = (iter([f"sqlite:///{tmp_path / 'twin.db'}"]) if database_url.startswith("sqlite")
-            else postgres_schema_url())
-    built = bootstrap.build(Settings(database_url=next(urls), key_dir=str(tmp_path / "keys")),
-                            clock=FixedClock())
-    built.migrate()
-    yield built
-    built.engine.dispose()
-    for _ in urls:  # drops the schema
-        pass
 
 
 def test_a_same_day_file_writes_what_paying_one_by_one_writes(
