@@ -20,6 +20,7 @@ from arrears.adapters.db.book import (
     driver_form,
     stored_installment,
 )
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.application import queries
 from arrears.application.handlers import eod, payments, servicing
 from arrears.application.loan_import import ImportRejected
@@ -238,7 +239,9 @@ def test_demo_is_deterministic_and_consistent(services, tmp_path):
 
     planned = demo.plan_book(60, 50, date(2026, 1, 1), seed=3)
     result = demo.simulate(planned, date(2026, 1, 1), 50, default_products(),
-                           uow_factory=services.uow_factory, clock=services.clock,
+                           uow_factory=services.uow_factory,
+                           paying=SqlPaymentImportUnitOfWorkFactory(services.engine),
+                           clock=services.clock,
                            write_off_dpd=180)
     assert result.payments_posted > 0
     assert_ledger_consistent(services)

@@ -12,6 +12,7 @@ from arrears.adapters.channels.config import ChannelSettings, build_channels
 from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db.messages import aware
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.application import collections_demo, demo
 from arrears.application.handlers import collections as handlers
 from arrears.application.strategy import parse_strategy_text
@@ -32,6 +33,7 @@ def book(services, tmp_path):  # noqa: ANN001, ANN201
     renderer = JinjaRenderer()
     planned = demo.plan_book(150, DAYS, START, seed=11)
     demo.simulate(planned, START, DAYS, default_products(), uow_factory=services.uow_factory,
+                  paying=SqlPaymentImportUnitOfWorkFactory(services.engine),
                   clock=services.clock,
                   write_off_dpd=180,
                   on_day=lambda day: collections_demo.run_day(
@@ -145,7 +147,9 @@ def test_the_simulation_spaces_cycle_collections_and_restores_them(services) -> 
 
     with pytest.raises(RuntimeError):
         demo.simulate(demo.plan_book(5, 3, START, seed=3), START, 3, default_products(),
-                      uow_factory=services.uow_factory, clock=services.clock,
+                      uow_factory=services.uow_factory,
+                      paying=SqlPaymentImportUnitOfWorkFactory(services.engine),
+                      clock=services.clock,
                       write_off_dpd=180, on_day=day_that_fails_on_the_third)
     assert len(seen) == 3
     assert all(t[0] == demo.YOUNG_OBJECTS_PER_COLLECTION for t in seen)

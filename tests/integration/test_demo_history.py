@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.history_store import SqlSeasoningUnitOfWorkFactory
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.application import demo, queries, seasoning
 from arrears.application.handlers import servicing
 from arrears.application.loan_import import LoanRow
@@ -75,7 +76,9 @@ def _books(services: bootstrap.Services, tmp_path) -> bootstrap.Services:  # noq
                             clock=services.clock)
     daily.migrate()
     demo.simulate(BOOK, FIRST, (START - FIRST).days, default_products(),
-                  uow_factory=daily.uow_factory, clock=daily.clock,
+                  uow_factory=daily.uow_factory,
+                  paying=SqlPaymentImportUnitOfWorkFactory(daily.engine),
+                  clock=daily.clock,
                   write_off_dpd=WRITE_OFF_DPD)
     return daily
 

@@ -13,6 +13,7 @@ import pytest
 from arrears import bootstrap
 from arrears.adapters.channels.config import ChannelSettings, build_channels
 from arrears.adapters.channels.render import JinjaRenderer
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.adapters.db.read_ahead import ProcessReadAhead
 from arrears.application import collections_demo, demo
 from arrears.application.ports import InProcess, ReadAhead
@@ -71,7 +72,9 @@ def _run(services: bootstrap.Services, read_ahead: ReadAhead, sinks: Path) -> No
     floor = collections_demo.Floor(seed=5)
     demo.simulate(
         demo.plan_book(150, DAYS, START, seed=11), START, DAYS, default_products(),
-        uow_factory=services.uow_factory, clock=services.clock, write_off_dpd=180,
+        uow_factory=services.uow_factory,
+        paying=SqlPaymentImportUnitOfWorkFactory(services.engine), clock=services.clock,
+        write_off_dpd=180,
         plan_policies=default_policies(),
         on_day=lambda day: collections_demo.run_day(
             day, uow_factory=services.uow_factory, clock=services.clock, renderer=renderer,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.columns import SqlColumnStore
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.application import demo
 from arrears.application.handlers import eod, servicing
 from arrears.batch.executor import VECTORISED, vectorised_closer
@@ -48,6 +49,7 @@ def _simulate(built: bootstrap.Services, engine: str) -> None:
     # A seed whose run has write-offs and plans kept, broken (kept and reverted) and open.
     planned = demo.plan_book(120, DAYS, START, seed=10)
     demo.simulate(planned, START, DAYS, default_products(), uow_factory=built.uow_factory,
+                  paying=SqlPaymentImportUnitOfWorkFactory(built.engine),
                   clock=built.clock,
                   write_off_dpd=60, engine=engine, close_batch=closer, eod_batch_size=37,
                   plan_policies=default_policies())

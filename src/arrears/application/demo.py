@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -23,11 +23,26 @@ from arrears.application import seasoning
 from arrears.application.access import Role
 from arrears.application.demo_history import DUE, PAYOFF, RECOVERY, Planned, amount_of
 from arrears.application.handlers import eod, payments, plans, servicing
+from arrears.application.handlers.payment_import import (
+    NewPayment,
+    PaymentImportUnitOfWork,
+    PaymentImportUnitOfWorkFactory,
+    same_day_events,
+)
+from arrears.application.handlers.same_day_payments import LoanPosted, price_same_day
 from arrears.application.loan_import import LoanRow
-from arrears.application.ports import Borrower, Clock, ContactPerson, Phone, UnitOfWorkFactory
+from arrears.application.ports import (
+    Borrower,
+    Clock,
+    ContactPerson,
+    Event,
+    LoanUpdate,
+    Phone,
+    UnitOfWorkFactory,
+)
 from arrears.domain.delinquency import BUCKETS, LoanStatus
 from arrears.domain.errors import DomainError
-from arrears.domain.loan import Payment
+from arrears.domain.loan import Payment, owed_on
 from arrears.domain.schedule import add_months, due_dates
 
 ONE_DAY = timedelta(days=1)
@@ -257,7 +272,7 @@ def _collections_spaced() -> Iterator[None]:
 @_collections_spaced()
 def simulate(
     planned: list[PlannedLoan], start: date, days: int, products: dict[str, dict[str, Any]], *,
-    uow_factory: UnitOfWorkFactory, clock: Clock,
+    uow_factory: UnitOfWorkFactory, paying: PaymentImportUnitOfWorkFactory, clock: Clock,
     write_off_dpd: int, on_day: Callable[[date], None] = lambda _: None,
     engine: str = eod.SCALAR, close_batch: eod.BatchCloser | None = None,
     eod_batch_size: int = eod.BATCH_SIZE, plan_policies: dict[str, Any] | None = None,
@@ -266,8 +281,9 @@ def simulate(
 ) -> DemoResult:
     """Run the book from `start` for `days` business dates: board, pay, offer plans (with
     `plan_policies`), close each day. Loans disbursed before `start` are boarded first with
-    their histories (`seasoning.board`, on the units of work of `seasoned`). `on_phase` is
-    told each phase as it begins (`PHASES`)."""
+    their histories (`seasoning.board`, on the units of work of `seasoned`); payments are
+    posted on the units of work of `paying`, which price a plain loan's payment as a payment
+    file's row. `on_phase` is told each phase as it begins (`PHASES`)."""
     servicing.init_book(start, products, uow_factory=uow_factory)
     offers = _PlanOffers(planned, uow_factory=uow_factory, clock=clock)
     if plan_policies is not None:
@@ -283,11 +299,11 @@ def simulate(
                         clock=clock)
         loan_ids.refresh(uow_factory)
     boarding: dict[date, list[LoanRow]] = defaultdict(list)
-    paying: dict[date, list[tuple[str, Planned]]] = defaultdict(list)
+    due_by_day: dict[date, list[tuple[str, Planned]]] = defaultdict(list)
     for plan in planned:
         boarding[plan.row.disbursed_on].append(plan.row)
         for payment in plan.payments():
-            paying[payment.day].append((plan.row.loan_ref, payment))
+            due_by_day[payment.day].append((plan.row.loan_ref, payment))
     posted = 0
     last = start + timedelta(days=days - 1)
     day = start
@@ -299,8 +315,8 @@ def simulate(
         on_phase(PAYMENTS)
         if plan_policies is not None:
             offers.offer(day)
-        posted += _pay_day(offers.payments(paying[day], day), day, loan_ids,
-                           uow_factory=uow_factory, clock=clock)
+        posted += _pay_day(offers.payments(due_by_day[day], day), day, loan_ids,
+                           uow_factory=paying, clock=clock)
         on_phase(EOD)
         eod.run_eod(day, uow_factory=uow_factory, clock=clock, write_off_dpd=write_off_dpd,
                     engine=engine, close_batch=close_batch, batch_size=eod_batch_size)
@@ -326,19 +342,30 @@ class _LoanIds:
 
 
 def _pay_day(due: list[tuple[str, Planned]], day: date, loan_ids: _LoanIds, *,
-             uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+             uow_factory: PaymentImportUnitOfWorkFactory, clock: Clock) -> int:
     """The day's payments (loan id, payment) in one unit of work, each priced and written as
     `payments.post_payment` prices and writes it: what a borrower pays is read off the loan as
-    the payments before it that day left it. Returns the number posted."""
+    the payments before it that day left it. A loan paying once, what it owes, is priced on
+    its plain rows as a payment file's row is (`same_day_payments`); any other loan whole.
+    Returns the number posted."""
     if not due:
         return 0
     at = clock.now()
     with uow_factory() as uow:
         book = uow.book
+        quick = _priced_same_day(uow, due, day)
         loans = {b.loan.loan_id: b for b in book.get_many(
-            sorted({loan_ids.ids[ref] for ref, _ in due}), for_update=True)}
-        updates, events = [], []
+            sorted({loan_ids.ids[ref] for ref, _ in due if ref not in quick}), for_update=True)}
+        paid: list[NewPayment] = []
+        updates: list[LoanUpdate] = []
+        events: list[Event] = []
         for loan_ref, planned in due:
+            posted = quick.get(loan_ref)
+            if posted is not None:
+                events += same_day_events(posted.snapshot, posted.postings[0], day, at)
+                paid.append(NewPayment(loan_id=posted.snapshot.id,
+                                       applied=posted.postings[0].applied, recovery=False))
+                continue
             booked = loans[loan_ref]
             amount = amount_of(booked.loan, eod.current_state(booked, day - ONE_DAY), planned)
             if amount <= 0:
@@ -346,16 +373,42 @@ def _pay_day(due: list[tuple[str, Planned]], day: date, loan_ids: _LoanIds, *,
             payment = Payment(key=planned.key, on=day, amount=amount)
             # Dated the open day, a payment is applied to the stored state: nothing replays.
             posting = payments.price(booked, payment, day, lambda: [], at)
-            book.add_payment(booked.id, posting.applied, at, recovery=posting.recovery)
+            paid.append(NewPayment(loan_id=booked.id, applied=posting.applied,
+                                   recovery=posting.recovery))
             updates.append(posting.moved.update)
             events += [*posting.moved.events, posting.event]
             update = posting.moved.update
             loans[loan_ref] = replace(booked, state=posting.state, status=update.status,
                                       dpd=update.dpd, bucket=update.bucket)
+        uow.payment_imports.add_payments(paid, at)
         book.apply(updates)
+        uow.payment_imports.write_same_day(list(quick.values()), day)
         book.emit(events)
         uow.commit()
-    return len(updates)
+    return len(paid)
+
+
+def _priced_same_day(uow: PaymentImportUnitOfWork, due: list[tuple[str, Planned]], day: date
+                     ) -> dict[str, LoanPosted]:
+    """The loans paying once today exactly what they owe through today, priced on their plain
+    rows; a loan `price_same_day` does not price (a plan, credit held, …) is left out."""
+    times = Counter(loan_ref for loan_ref, _ in due)
+    once = {loan_ref: planned for loan_ref, planned in due
+            if times[loan_ref] == 1 and planned.kind == DUE}
+    products = uow.book.products()
+    snapshots = uow.payment_imports.snapshots(sorted(once), day)
+    quick: dict[str, LoanPosted] = {}  # in the day's order, as they are written
+    for loan_ref, planned in once.items():
+        snapshot = snapshots[loan_ref]
+        product = products[snapshot.product_code]
+        # `due_on`: what the installments due by today owe (the others in the snapshot owe
+        # nothing); nothing due is a payment ahead, which the domain holds as credit.
+        amount = sum(sum(owed_on(row, product, day).values()) for row in snapshot.rows)
+        posted = price_same_day(snapshot, product, [(planned.key, amount)], day) \
+            if amount else None
+        if posted is not None:
+            quick[loan_ref] = posted
+    return quick
 
 
 class _PlanOffers:

@@ -31,6 +31,7 @@ from arrears.application.handlers.payments import Posting, payment_posted, price
 from arrears.application.handlers.same_day_payments import (
     LoanPosted,
     LoanSnapshot,
+    SameDayPosting,
     price_same_day,
 )
 from arrears.application.payment_file import PaymentFile, PaymentRow, RowReject, minor_units
@@ -356,13 +357,7 @@ def _post_same_day(parsed: PaymentFile, loan_rows: list[PaymentRow], snapshot: L
     written.same_day.append(posted)
     prefix = parsed.format.key_prefix
     for (row, amount), payment in zip(priced, posted.postings, strict=True):
-        events = written.events[row.line] = []
-        if payment.bucket != payment.bucket_before:
-            events.append(bucket_changed(
-                snapshot.id, snapshot.loan_ref, f"pay:{row.key}", open_day, at,
-                payment.bucket_before, payment.bucket, payment.dpd))
-        events.append(payment_posted(snapshot.id, snapshot.loan_ref, payment.applied,
-                                     open_day, at))
+        written.events[row.line] = same_day_events(snapshot, payment, open_day, at)
         written.payments.append(NewPayment(loan_id=snapshot.id, applied=payment.applied,
                                            recovery=False))
         written.imported.append(ImportedRow(row_key=row.key.removeprefix(prefix),
@@ -372,6 +367,18 @@ def _post_same_day(parsed: PaymentFile, loan_rows: list[PaymentRow], snapshot: L
             amount=amount, on=row.on, restated=False))
     return True
 
+
+def same_day_events(snapshot: LoanSnapshot, payment: SameDayPosting, open_day: date,
+                    at: datetime) -> list[Event]:
+    """The outbox events of a payment `price_same_day` priced, as `payments.price` raises
+    them: the bucket it moved the loan to, if any, then the payment itself."""
+    events = []
+    if payment.bucket != payment.bucket_before:
+        events.append(bucket_changed(
+            snapshot.id, snapshot.loan_ref, f"pay:{payment.applied.key}", open_day, at,
+            payment.bucket_before, payment.bucket, payment.dpd))
+    events.append(payment_posted(snapshot.id, snapshot.loan_ref, payment.applied, open_day, at))
+    return events
 
 def _post_whole(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
                 chunk: list[list[PaymentRow]], loan_ids: list[int], found: dict[str, PostedKey],

@@ -27,6 +27,7 @@ from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db.columns import SqlColumnStore
 from arrears.adapters.db.engine import masked
 from arrears.adapters.db.history_store import SqlSeasoningUnitOfWorkFactory
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.adapters.db.read_ahead import planners
 from arrears.application import collections_demo, loan_file, queries
 from arrears.application import demo as demo_book
@@ -529,7 +530,7 @@ def run_demo(built: bootstrap.Services, *, loans: int, days: int, seed: int, fir
             collections_demo.setup(uow_factory=built.uow_factory, start=first)
         result = demo_book.simulate(
             planned, first, days, _products(None), uow_factory=built.uow_factory,
-            clock=built.clock,
+            paying=SqlPaymentImportUnitOfWorkFactory(built.engine), clock=built.clock,
             write_off_dpd=demo_book.WRITE_OFF_DPD, on_day=after_eod, engine=engine,
             close_batch=closer, eod_batch_size=batch_size,
             plan_policies=read_json_file(DEFAULT_PLAN_POLICIES, "--plan-policies"),
