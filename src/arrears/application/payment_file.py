@@ -162,13 +162,14 @@ def parse(text: str, layout: FileFormat, name: str = "FILE.csv") -> PaymentFile:
     rows: list[PaymentRow] = []
     rejects: list[RowReject] = []
     count = 0
+    days: dict[str, date] = {}  # a file's rows share a few dates: each read once
     for line, cells in records:
         if not any(_cell(cell, layout) for cell in cells):
             continue
         if layout.ends_at is not None and _cell(cells[0], layout) == layout.ends_at:
             break
         count += 1
-        parsed = _row(line, cells, len(header), positions, columns, layout)
+        parsed = _row(line, cells, len(header), positions, columns, layout, days)
         if isinstance(parsed, PaymentRow):
             rows.append(parsed)
         else:
@@ -200,7 +201,8 @@ def _cell(value: str, layout: FileFormat) -> str:
 
 
 def _row(line: int, cells: list[str], width: int, positions: dict[str, int],
-         columns: dict[str, str], layout: FileFormat) -> PaymentRow | RowReject:
+         columns: dict[str, str], layout: FileFormat, days: dict[str, date]
+         ) -> PaymentRow | RowReject:
     values = {wanted: _cell(cells[at], layout) if at < len(cells) else ""
               for wanted, at in positions.items()}
     key = layout.key_prefix + values["key"] if values["key"] else ""
@@ -239,7 +241,9 @@ def _row(line: int, cells: list[str], width: int, positions: dict[str, int],
     except DomainError as error:
         return refused("amount", error.reason)
     try:
-        on = parse_day(values["paid_on"])
+        on = days.get(values["paid_on"])
+        if on is None:
+            on = days[values["paid_on"]] = parse_day(values["paid_on"])
     except DomainError as error:
         return refused("paid_on", error.reason)
     return PaymentRow(line=line, key=key, loan_ref=loan_ref, amount=amount, on=on,

@@ -119,6 +119,10 @@ def stored_installment(values: Sequence[Any]) -> InstallmentState:
 
 _new_installment = object.__new__
 _set_field = object.__setattr__
+# An event's payload as the outbox stores it: `json.dumps(payload, ensure_ascii=False,
+# sort_keys=True)`, by one encoder built once (`json.dumps` builds one a call when given
+# options, a third of its cost on a payment file's hundred thousand events).
+payload_text = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 def plan_state_values(state: LoanState) -> dict[str, Any]:
@@ -487,7 +491,7 @@ class SqlLoanBook:
         day, instant = driver_dates(dialect), driver_form(dialect, t.outbox.c.created_at.type)
         insert_rows(self.connection, t.outbox, OUTBOX_COLUMNS, [
             (e.message_id, e.topic, e.loan_id, day(e.business_date),
-             json.dumps(e.payload, ensure_ascii=False, sort_keys=True), instant(e.created_at))
+             payload_text(e.payload), instant(e.created_at))
             for e in events])
 
     # --- end of day --------------------------------------------------------------------

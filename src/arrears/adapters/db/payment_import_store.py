@@ -50,9 +50,9 @@ from arrears.domain.delinquency import Bucket
 ONE_DAY = timedelta(days=1)
 
 # The columns each kind of row is written with, in the order its tuples hold them.
-PAYMENT_COLUMNS = ("loan_id", "idempotency_key", "paid_on", "amount", "to_fee", "to_penalty",
-                   "to_compound", "to_interest", "to_principal", "to_credit", "recovery",
-                   "prepayment", "reverses_id", "recorded_at")
+PAYMENT_COLUMNS = ("id", "loan_id", "idempotency_key", "paid_on", "amount", "to_fee",
+                   "to_penalty", "to_compound", "to_interest", "to_principal", "to_credit",
+                   "recovery", "prepayment", "reverses_id", "recorded_at")
 POSTING_COLUMNS = ("entry", "loan_id", "business_date", "account", "amount")
 DELINQUENCY_CHANGE_COLUMNS = ("loan_id", "business_date", "from_bucket", "to_bucket", "dpd")
 IMPORT_COLUMNS = ("source", "row_key", "payment_id", "file_sha256", "line", "imported_at")
@@ -77,13 +77,14 @@ class _Queries:
     """The store's reads on one kind of database."""
 
     loan_ids_by_ref: sa.Select[Any]
-    lock_loans: sa.Select[Any] | None  # None where a transaction holds the whole database
+    # The ids of the loans among `refs`, locked, in id order; None where a transaction holds
+    # the whole database (`loan_ids_by_ref` finds them there).
+    lock_loans: sa.Select[Any] | None
     snapshot_loans: sa.Select[Any]
     live_rows: sa.Select[Any]  # (loan id, `LIVE_COLUMNS`) by loan and number
     due_dates: sa.Select[Any]  # (loan id, first unpaid due date after the open day)
     posted: sa.Select[Any]
     payments_of: sa.Select[Any]  # payment rows by loan, date and id
-    payment_ids: sa.Select[Any]
 
 
 def _queries(among: Among) -> _Queries:
@@ -106,9 +107,7 @@ def _queries(among: Among) -> _Queries:
         posted=sa.select(_payment.idempotency_key, _payment.loan_id, _payment.amount,
                          _payment.paid_on).where(among(_payment.idempotency_key, "keys")),
         payments_of=sa.select(t.payment).where(among(_payment.loan_id, "ids"))
-        .order_by(_payment.loan_id, _payment.paid_on, _payment.id),
-        payment_ids=sa.select(_payment.idempotency_key, _payment.id)
-        .where(among(_payment.idempotency_key, "keys")))
+        .order_by(_payment.loan_id, _payment.paid_on, _payment.id))
 
 
 class _JsonArray(sa.types.TypeDecorator[list[Any]]):
@@ -135,7 +134,13 @@ class _ArrayText(sa.types.TypeDecorator[list[Any]]):
     cache_ok = True
 
     def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str:
-        return "{" + ",".join(map(_array_element, value or ())) + "}"
+        values = value or ()
+        if set(map(type, values)) <= _PLAIN:  # most columns: no element needs a look
+            return "{" + ",".join(map(str, values)) + "}"
+        return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+_PLAIN = {int, date}  # written as `str` writes them: digits, YYYY-MM-DD
 
 
 def _array_element(value: Any) -> str:
@@ -175,21 +180,25 @@ def _postgres_queries() -> _Queries:
     paid = sa.select(t.payment).where(_payment.loan_id == wanted.c.id).offset(0).lateral("paid")
     return _Queries(
         loan_ids_by_ref=queries.loan_ids_by_ref,
-        # Locked by a statement of its own before the read (see `book.LOCK_LOANS`), in id
-        # order as every writer locking several loans.
-        lock_loans=sa.select(_loan.id).where(_in_array(_loan.id, "ids")).order_by(_loan.id)
-        .with_for_update(),
+        # Found by their refs and locked by a statement of its own before the read (see
+        # `book.LOCK_LOANS`), in id order as every writer locking several loans: a ref never
+        # changes, so finding and locking are one statement.
+        lock_loans=sa.select(_loan.id).where(_in_array(_loan.loan_ref, "refs"))
+        .order_by(_loan.id).with_for_update(),
         snapshot_loans=queries.snapshot_loans,
         live_rows=sa.select(wanted.c.id, live).select_from(wanted.join(live, sa.true()))
         .order_by(wanted.c.id, live.c.number),
         due_dates=sa.select(wanted.c.id, due).select_from(wanted.join(due, sa.true())),
         posted=queries.posted,
         payments_of=sa.select(paid).select_from(wanted.join(paid, sa.true()))
-        .order_by(paid.c.loan_id, paid.c.paid_on, paid.c.id),
-        payment_ids=queries.payment_ids)
+        .order_by(paid.c.loan_id, paid.c.paid_on, paid.c.id))
 
 
 _BUCKETS = {bucket.value: bucket for bucket in Bucket}
+LAST_PAYMENT_ID = sa.select(sa.func.max(_payment.id))
+NEXT_PAYMENT_IDS = sa.text("SELECT nextval(seq) FROM (SELECT pg_get_serial_sequence("
+                           "'payment', 'id')::regclass AS seq) AS payment_id, "
+                           "generate_series(1, :n)")
 QUERIES = {"sqlite": _queries(_in_json), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
                          "delinquent_since")
@@ -235,11 +244,12 @@ class SqlPaymentImports:
 
     def snapshots(self, refs: Sequence[str], open_day: date) -> dict[str, LoanSnapshot]:
         queries = self.queries
-        ids = sorted(id_ for _, id_ in self.connection.execute(queries.loan_ids_by_ref,
-                                                                {"refs": list(refs)}))
-        found: dict[int, LoanSnapshot] = {}
         if queries.lock_loans is not None:
-            self.connection.execute(queries.lock_loans, {"ids": ids})
+            ids = list(self.connection.scalars(queries.lock_loans, {"refs": list(refs)}))
+        else:
+            ids = sorted(id_ for _, id_ in self.connection.execute(queries.loan_ids_by_ref,
+                                                                    {"refs": list(refs)}))
+        found: dict[int, LoanSnapshot] = {}
         # Columns unpacked by position and buckets looked up: a chunk reads thousands.
         for (id_, loan_ref, currency, product_code, disbursed_on, state_on, bucket,
              delinquent_since, written_off_on, pauses, unapplied, offer_received,
@@ -323,13 +333,23 @@ class SqlPaymentImports:
         at = driver_form(dialect, _payment.recorded_at.type)(recorded_at)
         recovery = {flag: driver_form(dialect, _payment.recovery.type)(flag)
                     for flag in (False, True)}
-        rows = [(p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
+        # Ids taken before the insert, as the table would give them, rather than looked up
+        # by key after it: no list of a chunk's keys bound, searched and read back.
+        if dialect.name == "postgresql":
+            ids: Sequence[int] = connection.scalars(NEXT_PAYMENT_IDS,
+                                                    {"n": len(payments)}).all()
+        else:
+            # The writer's transaction holds the whole database, and the table declares no
+            # AUTOINCREMENT: a new row takes one more than the largest id.
+            last = connection.scalar(LAST_PAYMENT_ID) or 0
+            ids = range(last + 1, last + 1 + len(payments))
+        rows = [(id_, p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
                  p.applied.to_fee, p.applied.to_penalty, p.applied.to_compound,
                  p.applied.to_interest, p.applied.to_principal, p.applied.to_credit,
-                 recovery[p.recovery], recovery[False], None, at) for p in payments]
+                 recovery[p.recovery], recovery[False], None, at)
+                for id_, p in zip(ids, payments, strict=True)]
         insert_rows(connection, t.payment, PAYMENT_COLUMNS, rows)
-        return {key: id_ for key, id_ in connection.execute(
-            self.queries.payment_ids, {"keys": [row[1] for row in rows]})}
+        return {p.applied.key: id_ for id_, p in zip(ids, payments, strict=True)}
 
     def record(self, source: str, rows: Sequence[ImportedRow], ids: dict[str, int],
                file_sha256: str, at: datetime) -> None:

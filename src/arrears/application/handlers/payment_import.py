@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
+from operator import attrgetter
 from typing import Protocol
 
 from arrears.application.handlers.payments import Posting, payment_posted, price, standing
@@ -215,25 +216,28 @@ def _first_of_each_key(parsed: PaymentFile, rejected: list[RowReject],
     once (the repeat and its first listing go to `repeats`); a key listed with two different
     payments says nothing sure about any of them, so every row under it is refused (posting
     the first could put money on the wrong loan)."""
-    by_key: dict[str, list[PaymentRow]] = {}
+    # Most keys are listed once: only the few listed again get a list of their rows.
+    first_of: dict[str, PaymentRow] = {}
+    listed_again: dict[str, list[PaymentRow]] = {}
     for row in parsed.rows:
-        by_key.setdefault(row.key, []).append(row)
+        first = first_of.setdefault(row.key, row)
+        if first is not row:
+            listed_again.setdefault(row.key, [first]).append(row)
     column = parsed.column("key")
-    chosen: list[PaymentRow] = []
-    for key, rows in by_key.items():
+    for key, rows in listed_again.items():
         first = rows[0]
         payment = (first.loan_ref, first.amount, first.on, first.currency)
         if all((row.loan_ref, row.amount, row.on, row.currency) == payment for row in rows):
-            chosen.append(first)
             repeats.extend((row, first) for row in rows[1:])
             continue
+        del first_of[key]
         lines = [row.line for row in rows]
         for row in rows:
             others = ", ".join(str(line) for line in lines if line != row.line)
             rejected.append(RowReject(
                 line=row.line, field=column, key=key, loan_ref=row.loan_ref,
                 reason=f"{key!r} is also on line {others} for another payment"))
-    return sorted(chosen, key=lambda row: row.line)
+    return sorted(first_of.values(), key=attrgetter("line"))
 
 
 def _chunks(rows: list[PaymentRow], size: int) -> list[list[list[PaymentRow]]]:
