@@ -17,6 +17,7 @@ of work rolls back everything the batch wrote."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
@@ -28,13 +29,12 @@ from arrears.adapters.db import pg_bulk
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
-    INSERT_ACCRUAL,
-    INSERT_DELINQUENCY_CHANGE,
-    INSERT_POSTING,
     PLAN_AMOUNT_COLUMNS,
     SqlLoanBook,
     _chunks,
-    execute_many,
+    driver_dates,
+    execute_rows,
+    insert_rows,
     left_behind,
 )
 from arrears.application.handlers.eod import eod_entry
@@ -94,11 +94,12 @@ def _row_values(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
             i.compound_accrued, i.penalty_paid, i.compound_paid)
 
 
-def _loan_values(loan: sa.FromClause, codes: tuple[str, ...], dialect: str, day: date
+def _loan_values(loan: sa.FromClause, codes: tuple[str, ...], dialect: str
                  ) -> tuple[sa.ColumnElement[Any], ...]:
+    """The loan-level columns (`LOAN_COLUMNS`) for the date in the parameter `day`."""
     c = loan.c
     i = t.installment.c
-    on = sa.bindparam("day", day, type_=sa.Date)
+    on = sa.bindparam("day", type_=sa.Date)
     held = c.unapplied > 0  # what held credit meets, asked of the few loans holding any
     due_since = sa.select(sa.func.count()).where(
         (i.loan_id == c.id) & (i.due_on > c.state_on) & (i.due_on <= on)).scalar_subquery()
@@ -196,8 +197,9 @@ def _read_postgres(connection: sa.Connection, ids: list[int], day: date,
     lock = (sa.select(sa.func.count()).select_from(
         sa.select(c.id).where(c.id == sa.any_(wanted)).order_by(c.id)
         .with_for_update(key_share=True).subquery()).compile(dialect=connection.dialect))
-    kept = (sa.select(c.id, c.loan_ref, *_loan_values(t.loan, codes, "postgresql", day)[1:])
-            .where(c.id == sa.any_(wanted)).compile(dialect=connection.dialect))
+    kept = (sa.select(c.id, c.loan_ref, *_loan_values(t.loan, codes, "postgresql")[1:])
+            .where(c.id == sa.any_(wanted)).params(day=day)
+            .compile(dialect=connection.dialect))
     i = t.installment.c
     rows = (sa.select(*_bigints(_row_values("postgresql")))
             .where((i.loan_id == sa.any_(wanted)) & (i.due_on <= sa.bindparam("day", day))
@@ -313,21 +315,30 @@ def _check_written(write: AccrualWrite, loans_written: int) -> None:
 # --- SQLite ----------------------------------------------------------------------------------
 
 
-def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tuple[str, ...]
-                 ) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=16)
+def _sqlite_reads(codes: tuple[str, ...]) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The SQLite reads of a batch's loans and rows for the product codes `codes`, built once
+    (building the statements cost more than running them for a book of a few thousand
+    loans)."""
     i = t.installment.c
-    loans_query = sa.select(*_loan_values(t.loan, codes, "sqlite", day)).where(
+    loans_query = sa.select(*_loan_values(t.loan, codes, "sqlite")).where(
         t.loan.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(t.loan.c.id)
     rows_query = (sa.select(*_row_values("sqlite"))
                   .where(i.loan_id.in_(sa.bindparam("ids", expanding=True))
                          & (i.due_on <= sa.bindparam("day")) & _unpaid())
                   .order_by(i.loan_id, i.due_on, i.number))
+    return loans_query, rows_query
+
+
+def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tuple[str, ...]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    loans_query, rows_query = _sqlite_reads(codes)
     loans: list[tuple[int, ...]] = []
     rows: list[tuple[int, ...]] = []
     for chunk in _chunks(ids):
         # Plain tuples: NumPy probing SQLAlchemy rows for array protocols costs more than
         # the query.
-        loans.extend(map(tuple, connection.execute(loans_query, {"ids": chunk})))
+        loans.extend(map(tuple, connection.execute(loans_query, {"ids": chunk, "day": day})))
         rows.extend(map(tuple, connection.execute(rows_query, {"ids": chunk, "day": day})))
     return (np.array(loans, dtype=np.int64).reshape(len(loans), len(LOAN_COLUMNS)),
             np.array(rows, dtype=np.int64).reshape(len(rows), len(ROW_COLUMNS)))
@@ -353,6 +364,9 @@ def _sqlite_update_loan() -> sa.Update:
 
 
 UPDATE_LOAN_DAY = _sqlite_update_loan()
+LOAN_DAY_KEYS = ("b_id", "b_state_on", "day", "dpd", "bucket", "status", "since",
+                 "credit_applied", "earliest")
+PAID_KEYS = ("b_loan_id", "b_number", *(name for _, name in PAID_COLUMNS))
 UPDATE_PAID = t.installment.update().where(
     (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
     & (t.installment.c.number == sa.bindparam("b_number"))
@@ -366,50 +380,46 @@ UPDATE_ACCRUED = t.installment.update().where(
 
 
 def _write_sqlite(connection: sa.Connection, write: AccrualWrite) -> None:
-    """The batch's rows through `execute_many`: statements compiled once, rows handed to the
-    driver (SQLAlchemy's per-row parameter handling was most of the write)."""
+    """The batch's rows as tuples already in the driver's form (`execute_rows`,
+    `insert_rows`): statements compiled once, no dict and no bind processor a row
+    (SQLAlchemy's per-row parameter handling was most of the write)."""
     day = write.day
+    to_date = driver_dates(connection.dialect)
+    dates: dict[int, Any] = {NEVER: None}
+
+    def as_date(number: int) -> Any:
+        if number not in dates:
+            dates[number] = to_date(from_day_number(number))
+        return dates[number]
+
+    on = to_date(day)
+    statuses = (LoanStatus.CURRENT.value, LoanStatus.OVERDUE.value)
     loans = {name: column.tolist() for name, column in write.loans.items()}
-    _check_written(write, execute_many(connection, UPDATE_LOAN_DAY, [
-        {"b_id": loan, "b_state_on": from_day_number(read_on), "day": day, "dpd": dpd,
-         "bucket": BUCKET_NAMES[after],
-         "status": (LoanStatus.OVERDUE if dpd > 0 else LoanStatus.CURRENT).value,
-         "since": None if since == NEVER else from_day_number(since),
-         "credit_applied": applied,
-         "earliest": None if earliest == NEVER else from_day_number(earliest)}
+    _check_written(write, execute_rows(connection, UPDATE_LOAN_DAY, LOAN_DAY_KEYS, [
+        (loan, as_date(read_on), on, dpd, BUCKET_NAMES[after], statuses[dpd > 0],
+         as_date(since), applied, as_date(earliest))
         for loan, read_on, dpd, after, since, applied, earliest in zip(
             loans["loan_id"], loans["read_on"], loans["dpd"], loans["bucket"],
             loans["overdue_since"], loans["credit_applied"], loans["earliest_unpaid"],
             strict=True)]))
-    paid = {name: column.tolist() for name, column in write.paid.items()}
-    if paid["loan_id"]:
-        execute_many(connection, UPDATE_PAID, [
-            {"b_loan_id": loan, "b_number": number,
-             **{name: paid[name][position] for _, name in PAID_COLUMNS}}
-            for position, (loan, number) in enumerate(zip(paid["loan_id"], paid["number"],
-                                                          strict=True))])
-    rows = {name: column.tolist() for name, column in write.rows.items()}
-    if rows["loan_id"]:
-        execute_many(connection, UPDATE_ACCRUED, [
-            {"b_loan_id": loan, "b_number": number, "p": p, "c": c}
-            for loan, number, p, c in zip(rows["loan_id"], rows["number"],
-                                          rows["penalty_accrued"], rows["compound_accrued"],
-                                          strict=True)])
+    paid = [column.tolist() for column in write.paid.values()]
+    execute_rows(connection, UPDATE_PAID, PAID_KEYS, list(zip(*paid, strict=True)))
+    rows = [write.rows[name].tolist() for name in ROW_WRITE]
+    execute_rows(connection, UPDATE_ACCRUED, ("b_loan_id", "b_number", "p", "c"),
+                 list(zip(*rows, strict=True)))
     ledger = write.ledger()
     refs = _loan_refs(connection, sorted({loan for loan, _, _ in ledger}))
-    if ledger:
-        execute_many(connection, INSERT_POSTING, [
-            {"entry": eod_entry(day, refs[loan]), "loan_id": loan, "business_date": day,
-             "account": account.value, "amount": amount} for loan, account, amount in ledger])
-    accruals = [{"loan_id": loan, "business_date": day, "penalty": p, "compound": c}
-                for loan, p, c in zip(loans["loan_id"], loans["penalty_increment"],
-                                      loans["compound_increment"], strict=True) if p or c]
-    if accruals:
-        execute_many(connection, INSERT_ACCRUAL, accruals)
-    moves = [{"loan_id": loan, "business_date": day, "from_bucket": BUCKET_NAMES[before],
-              "to_bucket": BUCKET_NAMES[after], "dpd": dpd}
-             for loan, before, after, dpd in zip(loans["loan_id"], loans["prev_bucket"],
-                                                 loans["bucket"], loans["dpd"], strict=True)
-             if before != after]
-    if moves:
-        execute_many(connection, INSERT_DELINQUENCY_CHANGE, moves)
+    prefix = eod_entry(day, "")
+    insert_rows(connection, t.posting, ("entry", "loan_id", "business_date", "account", "amount"),
+                [(prefix + refs[loan], loan, on, account.value, amount)
+                 for loan, account, amount in ledger])
+    insert_rows(connection, t.accrual, ("loan_id", "business_date", "penalty", "compound"),
+                [(loan, on, p, c) for loan, p, c in zip(
+                    loans["loan_id"], loans["penalty_increment"], loans["compound_increment"],
+                    strict=True) if p or c])
+    insert_rows(connection, t.delinquency_change,
+                ("loan_id", "business_date", "from_bucket", "to_bucket", "dpd"),
+                [(loan, on, BUCKET_NAMES[before], BUCKET_NAMES[after], dpd)
+                 for loan, before, after, dpd in zip(loans["loan_id"], loans["prev_bucket"],
+                                                     loans["bucket"], loans["dpd"], strict=True)
+                 if before != after])
