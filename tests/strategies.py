@@ -21,8 +21,7 @@ from arrears.domain.rates import DayCount
 
 @st.composite
 def products(draw: st.DrawFn, hold: bool = False) -> Product:
-    """Random valid products; `hold` also draws products that keep early money as credit
-    (which the EOD kernel leaves to the scalar path)."""
+    """Random valid products; `hold` also draws products that keep early money as credit."""
     method = draw(st.sampled_from(list(Method)))
     flat = method is Method.FLAT_FEE
     return validate_product(Product(

@@ -38,7 +38,8 @@ def _state(planned: list[bool]) -> StateColumns:
         "prev_bucket": column(BUCKETS.index(Bucket.M1), np.int8),
         "written_off_on": column(NEVER, np.int32), "behind": column(0, np.int8),
         "credit": column(0, np.int64), "state_on": column(day_number(DAY) - 1, np.int32),
-        "planned": np.array(planned, dtype=np.int8),
+        "planned": np.array(planned, dtype=np.int8), "due_since": column(0, np.int32),
+        "next_due_on": column(NEVER, np.int32),
     }
     return StateColumns(columns=columns, products=(make_loan().product,), product_codes=("P",))
 

@@ -5,17 +5,20 @@ once, in order, in batches that each commit; a crash resumes with the loans not 
 date. Per batch the store reads the candidate loans' installment rows as columns, the kernel
 computes the day, and:
 
-- loans whose day the kernel settles (no write-off, no credit held, no hardship plan, not left
-  behind by an earlier failure nor by a date they missed) are written back in bulk: changed
-  installment rows; the loan's DPD, bucket, status, first delinquent day and date; one ledger
-  entry (penalty and compound accrued, interest and fees falling due, each recognised against
-  its income); the accrual row; and for a loan changing bucket its delinquency change and
-  outbox event — the very rows the scalar path writes for them. The loan row is written only
+- loans whose day the kernel settles (no write-off, no hardship plan, not left behind by an
+  earlier failure nor by a date they missed; credit held either waiting, or applied by
+  `kernels.apply_credit` in full to installments falling due, see `_credit_settled`) are
+  written back in bulk: changed installment rows (accrued totals, what the credit paid); the
+  loan's DPD, bucket, status, first delinquent day and date, and credit and first unpaid due
+  date when credit was applied; one ledger entry (penalty and compound accrued, interest and
+  fees falling due, each recognised against its income; what the credit paid, debited to
+  it); the accrual row; and for a loan changing bucket its delinquency change and outbox
+  event — the very rows the scalar path writes for them. The loan row is written only
   if it is still at the date it was read at (`StaleWrite` otherwise), and a loan already at
   the day is not read at all;
-- every other loan (write-offs, credit applied on a due date, loans under a hardship plan or
-  catching up after a failure or a missed date: well under one per cent of a day) goes
-  through the scalar `close_loan_day`, so those come from one implementation.
+- every other loan (write-offs, credit beyond what falls due or settling the loan, loans under
+  a hardship plan or catching up after a failure or a missed date: well under one per cent
+  of a day) goes through the scalar `close_loan_day`, so those come from one implementation.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from arrears.application.ports import Clock, UnitOfWork
 from arrears.application.transitions import bucket_changed
 from arrears.batch.columns import day_number
 from arrears.batch.kernels import (
+    COMPONENTS,
     NEVER,
     ProductTable,
     _group_starts,
     _segment_sums,
+    apply_credit,
     eod_arrays,
     to_minor,
 )
@@ -50,24 +55,27 @@ BATCH_LOANS = 10_000
 # Batches closed at once on PostgreSQL, which serves each connection from its own process: the
 # two cores an end-of-day is sized for (`run_eod`'s `workers`).
 POSTGRES_WORKERS = 2
-# The receivables a plain day recognises, in the order `ledger.postings` lists them (by
-# account name), each followed by its income.
-RECOGNISED: tuple[Account, ...] = tuple(sorted((Account.PENALTY, Account.COMPOUND,
-                                                Account.INTEREST, Account.FEE)))
-LEDGER_ROWS: tuple[tuple[Account, Account, int], ...] = tuple(
-    (receivable, account, sign) for receivable in RECOGNISED
-    for account, sign in ((receivable, 1), (INCOME_OF[receivable], -1)))
-"""(receivable whose amount it carries, account, sign) of each posting of a plain day."""
+# The accounts a settled day posts to, in the order `ledger.postings` lists them (by name):
+# receivables recognised (penalty and compound accrued, interest and fees falling due) with
+# their income, and what held credit paid (the credit, each receivable it reduced).
+LEDGER_ACCOUNTS: tuple[Account, ...] = tuple(sorted((
+    Account.PENALTY, Account.COMPOUND, Account.INTEREST, Account.FEE, Account.PRINCIPAL,
+    *(INCOME_OF[a] for a in (Account.PENALTY, Account.COMPOUND, Account.INTEREST,
+                             Account.FEE)), Account.CREDIT)))
 # The columns of an `AccrualWrite` and their types.
 LOAN_WRITE: dict[str, np.dtype[Any]] = {
     "loan_id": np.dtype(np.int64), "read_on": np.dtype(np.int32), "dpd": np.dtype(np.int32),
     "bucket": np.dtype(np.int8), "prev_bucket": np.dtype(np.int8),
     "overdue_since": np.dtype(np.int32), "penalty_increment": np.dtype(np.int64),
-    "compound_increment": np.dtype(np.int64),
-    **{receivable.value: np.dtype(np.int64) for receivable in RECOGNISED}}
+    "compound_increment": np.dtype(np.int64), "credit_applied": np.dtype(np.int64),
+    "earliest_unpaid": np.dtype(np.int32),
+    **{account.value: np.dtype(np.int64) for account in LEDGER_ACCOUNTS}}
 ROW_WRITE: dict[str, np.dtype[Any]] = {
     "loan_id": np.dtype(np.int64), "number": np.dtype(np.int16),
     "penalty_accrued": np.dtype(np.int64), "compound_accrued": np.dtype(np.int64)}
+PAID_WRITE: dict[str, np.dtype[Any]] = {
+    "loan_id": np.dtype(np.int64), "number": np.dtype(np.int16),
+    **{f"paid_{c.value}": np.dtype(np.int64) for c in COMPONENTS}}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +88,10 @@ class StateColumns:
     borrower's unapplied credit, which a `hold` product applies when an installment falls due;
     `state_on` is the day number the loan's stored state is at, which its write-back checks;
     `planned` is 1 on the rows of a loan holding a hardship plan (it takes the scalar path).
+    For a loan holding credit (0 on the rows of the others): `due_since`, how many of its
+    installments, paid or not, fall due after its state date and by the day (the credit meets
+    each); `next_due_on`, the due date of its first unpaid installment due after the day
+    (NEVER when none).
     """
 
     columns: dict[str, np.ndarray]
@@ -95,15 +107,21 @@ class AccrualWrite:
     at (the write is conditional on it); `dpd`, `bucket` and `prev_bucket` (codes, positions in
     `delinquency.BUCKETS`) at the end of the day and of the day before; `overdue_since`, the
     first day of its oldest overdue installment's delinquency (NEVER when nothing is overdue);
-    `penalty_increment` and `compound_increment`, the day's accrual in sub-minor units; and
-    per receivable of `RECOGNISED` (by account name) the amount the day recognised, in minor
-    units. `rows`, one entry per installment row whose accrued totals changed: `loan_id`,
-    `number`, and the new `penalty_accrued` and `compound_accrued`.
+    `penalty_increment` and `compound_increment`, the day's change of the accrued totals in
+    sub-minor units; `credit_applied`, the held credit the day applied (minor units), and
+    `earliest_unpaid`, the due date of its first unpaid installment when it did (NEVER
+    otherwise); and per account of `LEDGER_ACCOUNTS` (by account name) the amount posted to
+    it, in minor units, signed as the ledger signs it. `rows`, one entry per installment row
+    whose accrued totals changed: `loan_id`, `number`, and the new `penalty_accrued` and
+    `compound_accrued`. `paid`, one entry per installment row the credit paid something of:
+    `loan_id`, `number`, and per component `paid_<component>`, what it paid (added to what the
+    row had paid).
     """
 
     day: date
     loans: dict[str, np.ndarray]
     rows: dict[str, np.ndarray]
+    paid: dict[str, np.ndarray]
 
     @property
     def loan_ids(self) -> np.ndarray:
@@ -111,14 +129,12 @@ class AccrualWrite:
 
     def ledger(self) -> list[tuple[int, Account, int]]:
         """(loan id, account, amount) of the postings, loan by loan in the ledger's order."""
-        amounts = [self.loans[receivable.value].tolist() for receivable, _, _ in LEDGER_ROWS]
-        signs = [sign for _, _, sign in LEDGER_ROWS]
-        accounts = [account for _, account, _ in LEDGER_ROWS]
+        amounts = [self.loans[account.value].tolist() for account in LEDGER_ACCOUNTS]
         out: list[tuple[int, Account, int]] = []
         for position, loan in enumerate(self.loan_ids.tolist()):
-            for account, sign, values in zip(accounts, signs, amounts, strict=True):
+            for account, values in zip(LEDGER_ACCOUNTS, amounts, strict=True):
                 if values[position]:
-                    out.append((loan, account, sign * values[position]))
+                    out.append((loan, account, values[position]))
         return out
 
     def bucket_moves(self) -> np.ndarray:
@@ -171,7 +187,8 @@ def _typed(columns: dict[str, np.ndarray], types: dict[str, np.dtype[Any]]
 
 def _empty_write(day: date) -> AccrualWrite:
     return AccrualWrite(day=day, loans={n: np.zeros(0, k) for n, k in LOAN_WRITE.items()},
-                        rows={n: np.zeros(0, k) for n, k in ROW_WRITE.items()})
+                        rows={n: np.zeros(0, k) for n, k in ROW_WRITE.items()},
+                        paid={n: np.zeros(0, k) for n, k in PAID_WRITE.items()})
 
 
 def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
@@ -183,49 +200,114 @@ def plan_batch(state: StateColumns, day: date, write_off_dpd: int,
         return _empty_write(day), []
     table = ProductTable.build(state.products, write_off_dpd)
     today = day_number(day)
-    rows, loans = kernel(cols, table, day)
+    after, credit = apply_credit(cols, table, today)
+    rows, loans = kernel(after, table, day)
     keys = loans["loan_key"]
     loan_key = cols["loan_key"]
     starts = _group_starts(loan_key[1:] != loan_key[:-1])
     seg = np.repeat(np.arange(starts.size), np.diff(np.append(starts, loan_key.size)))
     behind = cols["behind"][starts] == 1
+    state_on = cols["state_on"][starts]
     # A loan whose state is older than the day before and which owes an installment due
     # before today missed a date it had something to do on (it was boarded while that date
     # closed): the domain catches the days up. A state left behind only until the due date
     # of today's installment missed nothing.
-    lagging = (cols["state_on"][starts] < today - 1) & (cols["due_on"][starts] < today)
-    holds_credit = cols["credit"][starts] > 0  # applied on due dates by the domain
+    lagging = (state_on < today - 1) & (cols["due_on"][starts] < today)
     # Pauses, settlement offers and plan-changed rows are the domain's alone.
     planned = cols["planned"][starts] == 1
-    scalar = behind | lagging | holds_credit | planned | loans["write_off"]
+    scalar = behind | lagging | planned | loans["write_off"] | ~_credit_settled(
+        cols, after, table, credit, starts)
     fast = ~scalar
     due_today = cols["due_on"] == today
-    recognised = {
+    newly_due = {
         Account.INTEREST: _segment_sums(cols["unpaid_interest"] * due_today, starts),
         Account.FEE: _segment_sums(cols["unpaid_fee"] * due_today, starts)}
     before_p, before_c = _chargeable_before(cols, table, today, starts)
-    recognised[Account.PENALTY] = loans["penalty_chargeable"] - before_p
-    recognised[Account.COMPOUND] = loans["compound_chargeable"] - before_c
+    newly_due[Account.PENALTY] = loans["penalty_chargeable"] - before_p
+    newly_due[Account.COMPOUND] = loans["compound_chargeable"] - before_c
+    paid = {Account(c.value): _segment_sums(credit[f"paid_{c.value}"], starts)
+            for c in COMPONENTS}
+    # `ledger.postings` of the day: each receivable moves by what fell due less what the
+    # credit paid of it (the chargeable penalty and compound after the day are net of it
+    # already); income is what fell due; the credit that paid is debited (no cash moves).
+    posted: dict[Account, np.ndarray] = {
+        Account.PRINCIPAL: -paid[Account.PRINCIPAL], Account.CREDIT: credit["credit_applied"]}
+    for receivable in (Account.INTEREST, Account.FEE):
+        posted[receivable] = newly_due[receivable] - paid[receivable]
+        posted[INCOME_OF[receivable]] = -newly_due[receivable]
+    for receivable in (Account.PENALTY, Account.COMPOUND):
+        posted[receivable] = newly_due[receivable]
+        posted[INCOME_OF[receivable]] = -(newly_due[receivable] + paid[receivable])
     earliest = loans["earliest_overdue_on"].astype(np.int64)
     overdue_since = np.where(earliest == NEVER, NEVER, earliest + 1)
-    changed = (rows["penalty_increment"] != 0) | (rows["compound_increment"] != 0)
-    changed &= fast[seg]
+    changed = ((rows["penalty_accrued"] != cols["penalty_accrued"])
+               | (rows["compound_accrued"] != cols["compound_accrued"])) & fast[seg]
+    penalty_change = _segment_sums(rows["penalty_accrued"] - cols["penalty_accrued"], starts)
+    compound_change = _segment_sums(rows["compound_accrued"] - cols["compound_accrued"], starts)
+    took = sum(credit[f"paid_{c.value}"] for c in COMPONENTS)
+    paid_rows = (took != 0) & fast[seg]
     write = AccrualWrite(
         day=day,
         loans=_typed({
-            "loan_id": keys[fast], "read_on": cols["state_on"][starts][fast],
+            "loan_id": keys[fast], "read_on": state_on[fast],
             "dpd": loans["dpd"][fast], "bucket": loans["bucket"][fast],
             "prev_bucket": loans["prev_bucket"][fast],
             "overdue_since": overdue_since[fast],
-            "penalty_increment": _segment_sums(rows["penalty_increment"], starts)[fast],
-            "compound_increment": _segment_sums(rows["compound_increment"], starts)[fast],
-            **{receivable.value: recognised[receivable][fast] for receivable in RECOGNISED}},
+            "penalty_increment": penalty_change[fast],
+            "compound_increment": compound_change[fast],
+            "credit_applied": credit["credit_applied"][fast],
+            "earliest_unpaid": _earliest_unpaid(cols, after, credit, starts, seg)[fast],
+            **{account.value: posted[account][fast] for account in LEDGER_ACCOUNTS}},
             LOAN_WRITE),
         rows=_typed({"loan_id": loan_key[changed], "number": rows["number"][changed],
                      "penalty_accrued": rows["penalty_accrued"][changed],
                      "compound_accrued": rows["compound_accrued"][changed]}, ROW_WRITE),
+        paid=_typed({"loan_id": loan_key[paid_rows], "number": cols["number"][paid_rows],
+                     **{name: credit[name][paid_rows] for name in PAID_WRITE
+                        if name.startswith("paid_")}}, PAID_WRITE),
     )
     return write, keys[scalar].tolist()
+
+
+def _unpaid_rows(after: Arrays) -> np.ndarray:
+    return (after["unpaid_principal"] | after["unpaid_interest"] | after["unpaid_fee"]) != 0
+
+
+def _credit_settled(cols: Arrays, after: Arrays, table: ProductTable, credit: Arrays,
+                    starts: np.ndarray) -> np.ndarray:
+    """Per loan, whether the kernel's day is the domain's as far as held credit goes: no
+    credit, or credit the product never applies at end-of-day (`prepay`), or credit that no
+    installment meets today (none fell due since the state), or credit applied in full to
+    installments the batch holds every one of (every installment due since the state is
+    there, unpaid, and those left out as paid owe nothing: `paid_rows_owe_nothing`) leaving
+    an installment unpaid (the loan does not settle). Credit beyond what is due waits or
+    prepays by the domain's rules (`credit_to_keep`), which stay the domain's."""
+    product = cols["product"][starts].astype(np.intp)
+    held = (cols["credit"][starts] > 0) & table.holds[product]
+    state_on = cols["state_on"]
+    due = cols["due_on"]
+    read_since = _segment_sums((due > state_on).astype(np.int64), starts)
+    due_since = cols["due_since"][starts]
+    unpaid_left = (_segment_sums(_unpaid_rows(after).astype(np.int64), starts) > 0) | (
+        cols["next_due_on"][starts] != NEVER)
+    applied_in_full = (credit["applies"] & (due_since == read_since)
+                       & (credit["credit_left"] == 0) & table.owe_nothing_paid[product]
+                       & unpaid_left)
+    return ~held | (~credit["applies"] & (due_since == 0)) | applied_in_full
+
+
+def _earliest_unpaid(cols: Arrays, after: Arrays, credit: Arrays, starts: np.ndarray,
+                     seg: np.ndarray) -> np.ndarray:
+    """Per loan that applied credit, the due date of its first unpaid installment after it
+    (the batch's rows are by due date, the later ones are in `next_due_on`); NEVER for the
+    others."""
+    unpaid = np.flatnonzero(_unpaid_rows(after))
+    first = np.array(cols["next_due_on"][starts], dtype=np.int64)
+    if unpaid.size:
+        owners = seg[unpaid]
+        leaders = unpaid[_group_starts(owners[1:] != owners[:-1])]
+        first[seg[leaders]] = cols["due_on"][leaders]
+    return np.where(credit["applies"], first, NEVER)
 
 
 def _emit_bucket_moves(uow: UnitOfWork, store: ColumnStore, write: AccrualWrite,

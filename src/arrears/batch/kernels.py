@@ -1,7 +1,9 @@
 """The end-of-day kernel: one business date over columnar installment rows (DESIGN §6, §9).
 
 For date d it does, per installment row, what `domain.loan.advance` does for the day after the
-payments dated d have been applied (the scalar path applies payments at posting time):
+payments dated d have been applied (the scalar path applies payments at posting time), after
+`apply_credit` has applied the credit a `hold` product held for an installment falling due on d
+(the domain applies it at the start of the due date, before the day's payments and accrual):
 
 - penalty (罚息) and compound (复利) increments, exactly `accrual.daily_increment`: an installment
   accrues on each day after its due date, on its end-of-day unpaid principal (penalty) and unpaid
@@ -41,7 +43,13 @@ from arrears.batch.columns import (
 )
 from arrears.domain import accrual
 from arrears.domain.delinquency import BUCKETS, DAYS_PER_BUCKET, WRITE_OFF_DPD
-from arrears.domain.product import Product, Rounding
+from arrears.domain.product import (
+    DEFAULT_WATERFALL,
+    Component,
+    EarlyPayment,
+    Product,
+    Rounding,
+)
 
 INT64_MAX = int(np.iinfo(np.int64).max)
 NEVER = int(np.iinfo(np.int32).max)  # date32 stand-in for "no date" (no write-off, no overdue)
@@ -49,6 +57,10 @@ SUB = accrual.SUB_MINOR_PER_MINOR
 HALF_SUB = SUB // 2
 ACCRUED_LIMIT = 2**61  # a total below this + an increment (< 2**62) + rounding fits int64
 LAST_BUCKET = len(BUCKETS) - 1
+# The components a payment pays, in the order of `apply_credit`'s columns (a product's
+# waterfall is a permutation of them).
+COMPONENTS: tuple[Component, ...] = (Component.FEE, Component.PENALTY, Component.COMPOUND,
+                                     Component.INTEREST, Component.PRINCIPAL)
 
 
 class KernelInputError(ValueError):
@@ -100,6 +112,9 @@ class ProductTable:
     reminder_low: int         # smallest reminder offset of any product
     reminder_high: int        # largest
     reminders: np.ndarray     # bool [product, offset − reminder_low]
+    holds: np.ndarray         # bool: early money held as credit (`EarlyPayment.HOLD`)
+    waterfall: np.ndarray     # intp [product, position]: index in COMPONENTS paid at position
+    owe_nothing_paid: np.ndarray  # bool: `paid_rows_owe_nothing`
 
     @classmethod
     def build(cls, products: Sequence[Product],
@@ -143,7 +158,27 @@ class ProductTable:
             smallest_max_base=min(max_base),
             write_off_dpd=np.array(thresholds, dtype=np.int32),
             reminder_low=low, reminder_high=high, reminders=table,
+            holds=np.array([p.early_payment is EarlyPayment.HOLD for p in products]),
+            waterfall=np.array([[COMPONENTS.index(c) for c in p.waterfall] for p in products],
+                               dtype=np.intp),
+            owe_nothing_paid=np.array([paid_rows_owe_nothing(p) for p in products]),
         )
+
+
+def paid_rows_owe_nothing(product: Product) -> bool:
+    """An installment whose fee, interest and principal are paid owes no penalty or compound
+    under the product's waterfall, so the installments a store leaves out of a batch as paid
+    have nothing a payment could take: the default order, or one paying penalty and compound
+    before fee, interest and principal. An installment stops accruing once paid, and the
+    payment that completed it paid its charges first, or closed it in its grace window; under
+    the default order a fee alone can be left last only when nothing ever accrued (interest
+    is paid after the fee, principal is paid after it or prepaid). Under another order the
+    credit of a loan is left to the domain."""
+    order = product.waterfall
+    if order == DEFAULT_WATERFALL:
+        return True
+    first = min(order.index(c) for c in (Component.FEE, Component.INTEREST, Component.PRINCIPAL))
+    return order.index(Component.PENALTY) < first and order.index(Component.COMPOUND) < first
 
 
 def to_minor(sub_minor: np.ndarray, product: np.ndarray, table: ProductTable) -> np.ndarray:
@@ -179,6 +214,105 @@ def _segment_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     sums = running[ends]
     sums[1:] -= running[ends[:-1]]
     return sums
+
+
+def apply_credit(cols: dict[str, np.ndarray], table: ProductTable, day: int
+                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Held credit applied at the start of `day`, before its accrual: what the domain's
+    `apply_credit_through(day)` does (`_Engine.apply` of a payment of the whole credit dated
+    `day`) for a loan of a `hold` product holding credit (`credit`, a loan-level column) with an
+    installment falling due on `day`, when nothing else fell due since its state (the caller
+    leaves other loans to the domain). The credit goes over the loan's installments due by
+    `day`, oldest first, each in its product's waterfall over what it owes a payment dated
+    `day` (`loan.owed_on`: penalty and compound only once the grace window is over); an
+    installment it pays in full within the grace window is closed (its accrued charges become
+    what was paid of them, `loan.paid_towards`).
+
+    Returns (the columns after it, to run `eod_arrays` on, with `credit` the credit left; the
+    credit's results). Results per row: `paid_fee`, `paid_penalty`, `paid_compound`,
+    `paid_interest`, `paid_principal`, what the credit paid. Per loan, in key order:
+    `applies` (the credit met an installment falling due), `credit_applied` and `credit_left`
+    (what was beyond everything due: the domain keeps it as credit or prepays with it, which
+    is the domain's alone). Exact int64: rows must be sorted by (loan_key, due_on); a loan's
+    sums of what it owes must fit int64."""
+    loan_key = cols["loan_key"]
+    n = loan_key.size
+    paid = {f"paid_{c.value}": np.zeros(n, dtype=np.int64) for c in COMPONENTS}
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return cols, {**paid, "applies": np.zeros(0, dtype=bool), "credit_applied": empty,
+                      "credit_left": empty}
+    step = loan_key[1:] != loan_key[:-1]
+    starts = _group_starts(step)
+    seg = np.empty(n, dtype=np.intp)
+    seg[0] = 0
+    np.cumsum(step, out=seg[1:])
+    product = cols["product"].astype(np.intp)
+    due = cols["due_on"]
+    credit = cols["credit"][starts].astype(np.int64)
+    falls_due = _segment_sums((due == day).astype(np.int64), starts) > 0
+    applies = table.holds[product[starts]] & (credit > 0) & falls_due
+    applied = np.zeros(starts.size, dtype=np.int64)
+    results = {**paid, "applies": applies, "credit_applied": applied,
+               "credit_left": np.where(applies, credit, 0)}
+    rows = np.flatnonzero(applies[seg] & (due <= day))
+    if rows.size == 0:
+        return cols, results
+    p = product[rows]
+    charged = (due[rows] + table.grace_days[p]) < day  # `chargeable` for a payment dated day
+    owed = np.empty((rows.size, len(COMPONENTS)), dtype=np.int64)
+    owed[:, 0] = cols["unpaid_fee"][rows]
+    owed[:, 1] = (to_minor(cols["penalty_accrued"][rows], p, table)
+                  - cols["penalty_paid"][rows]) * charged
+    owed[:, 2] = (to_minor(cols["compound_accrued"][rows], p, table)
+                  - cols["compound_paid"][rows]) * charged
+    owed[:, 3] = cols["unpaid_interest"][rows]
+    owed[:, 4] = cols["unpaid_principal"][rows]
+    np.maximum(owed, 0, out=owed)
+    order = table.waterfall[p]
+    # What the loan's rows owe in the order the credit meets them, flattened: row by row
+    # (oldest first), each in its waterfall; the credit takes each amount while it lasts.
+    queue = np.take_along_axis(owed, order, axis=1).ravel()
+    running = np.cumsum(queue)
+    seg_rows = seg[rows]
+    first = _group_starts(seg_rows[1:] != seg_rows[:-1])  # each loan's first row in `rows`
+    width = len(COMPONENTS)
+    before_loan = running[first * width] - queue[first * width]
+    counts = np.diff(np.append(first, rows.size)) * width
+    spent = running - queue - np.repeat(before_loan, counts)  # taken before this amount
+    available = np.repeat(credit[seg_rows[first]], counts)
+    take = np.minimum(np.maximum(available - spent, 0), queue)
+    by_component = np.empty_like(owed)
+    np.put_along_axis(by_component, order, take.reshape(owed.shape), axis=1)
+    owners = seg_rows[first]
+    total = running[first * width + counts - 1] - before_loan
+    applied[owners] = np.minimum(credit[owners], total)
+    results["credit_left"] = np.where(applies, credit - applied, 0)
+    for index, component in enumerate(COMPONENTS):
+        paid[f"paid_{component.value}"][rows] = by_component[:, index]
+
+    out = dict(cols)
+    for name, index in (("unpaid_fee", 0), ("unpaid_interest", 3), ("unpaid_principal", 4)):
+        column = cols[name].copy()
+        column[rows] -= by_component[:, index]
+        out[name] = column
+    penalty_paid = cols["penalty_paid"].copy()
+    penalty_paid[rows] += by_component[:, 1]
+    compound_paid = cols["compound_paid"].copy()
+    compound_paid[rows] += by_component[:, 2]
+    out["penalty_paid"], out["compound_paid"] = penalty_paid, compound_paid
+    # `paid_towards`: paid in full within the grace window, its charges are what was paid.
+    settled = ((out["unpaid_fee"][rows] | out["unpaid_interest"][rows]
+                | out["unpaid_principal"][rows]) == 0)
+    closes = rows[settled & (by_component.sum(axis=1) > 0)
+                  & (day <= due[rows] + table.grace_days[p])]
+    penalty_accrued = cols["penalty_accrued"].copy()
+    compound_accrued = cols["compound_accrued"].copy()
+    penalty_accrued[closes] = penalty_paid[closes] * SUB
+    compound_accrued[closes] = compound_paid[closes] * SUB
+    out["penalty_accrued"], out["compound_accrued"] = penalty_accrued, compound_accrued
+    out["credit"] = cols["credit"] - applied[seg]
+    return out, results
 
 
 def eod_arrays(cols: dict[str, np.ndarray], table: ProductTable, day: int

@@ -17,6 +17,7 @@ of work rolls back everything the batch wrote."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
@@ -28,19 +29,25 @@ from arrears.adapters.db import pg_bulk
 from arrears.adapters.db import plan_tables as pt
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
-    INSERT_ACCRUAL,
-    INSERT_DELINQUENCY_CHANGE,
-    INSERT_POSTING,
     PLAN_AMOUNT_COLUMNS,
     SqlLoanBook,
     _chunks,
-    execute_many,
+    driver_dates,
+    execute_rows,
+    insert_rows,
     left_behind,
 )
 from arrears.application.handlers.eod import eod_entry
 from arrears.application.ports import StaleWrite, UnitOfWork
 from arrears.batch.columns import EPOCH, from_day_number
-from arrears.batch.executor import LEDGER_ROWS, LOAN_WRITE, ROW_WRITE, AccrualWrite, StateColumns
+from arrears.batch.executor import (
+    LEDGER_ACCOUNTS,
+    LOAN_WRITE,
+    PAID_WRITE,
+    ROW_WRITE,
+    AccrualWrite,
+    StateColumns,
+)
 from arrears.batch.kernels import NEVER
 from arrears.domain.delinquency import BUCKETS, LoanStatus
 
@@ -52,8 +59,13 @@ ROW_COLUMNS = (("loan_key", np.int64), ("number", np.int16), ("due_on", np.int32
                ("compound_paid", np.int64))
 LOAN_COLUMNS = (("loan_key", np.int64), ("product", np.int16), ("prev_bucket", np.int8),
                 ("written_off_on", np.int32), ("behind", np.int8), ("credit", np.int64),
-                ("state_on", np.int32), ("planned", np.int8))
+                ("state_on", np.int32), ("planned", np.int8), ("due_since", np.int32),
+                ("next_due_on", np.int32))
 STATE_ON = [name for name, _ in LOAN_COLUMNS].index("state_on")
+# Installment columns of what a payment paid, and the `PAID_WRITE` column adding to each.
+PAID_COLUMNS = (("paid_fee", "paid_fee"), ("penalty_paid", "paid_penalty"),
+                ("compound_paid", "paid_compound"), ("paid_interest", "paid_interest"),
+                ("paid_principal", "paid_principal"))
 WAIVED = tuple(name for what, _, name in PLAN_AMOUNT_COLUMNS if what == "waived")
 BUCKET_NAMES = [b.value for b in BUCKETS]
 
@@ -84,12 +96,22 @@ def _row_values(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
 
 def _loan_values(loan: sa.FromClause, codes: tuple[str, ...], dialect: str
                  ) -> tuple[sa.ColumnElement[Any], ...]:
+    """The loan-level columns (`LOAN_COLUMNS`) for the date in the parameter `day`."""
     c = loan.c
+    i = t.installment.c
+    on = sa.bindparam("day", type_=sa.Date)
+    held = c.unapplied > 0  # what held credit meets, asked of the few loans holding any
+    due_since = sa.select(sa.func.count()).where(
+        (i.loan_id == c.id) & (i.due_on > c.state_on) & (i.due_on <= on)).scalar_subquery()
+    next_due = sa.select(sa.func.min(i.due_on)).where(
+        (i.loan_id == c.id) & (i.due_on > on) & _unpaid()).scalar_subquery()
     return (c.id, sa.case({code: i for i, code in enumerate(codes)}, value=c.product_code),
             sa.case({name: i for i, name in enumerate(BUCKET_NAMES)}, value=c.bucket),
             sa.func.coalesce(_day_number(c.written_off_on, dialect), NEVER),
             sa.case((left_behind(loan), 1), else_=0), c.unapplied, _day_number(c.state_on, dialect),
-            sa.case((_under_plan(loan), 1), else_=0))
+            sa.case((_under_plan(loan), 1), else_=0), sa.case((held, due_since), else_=0),
+            sa.case((held, sa.func.coalesce(_day_number(next_due, dialect), NEVER)),
+                    else_=NEVER))
 
 
 def _bigints(columns: Sequence[sa.ColumnElement[Any]]) -> list[sa.ColumnElement[int]]:
@@ -147,6 +169,8 @@ def _loan_refs(connection: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
 BATCH_TABLE = "eod_batch"  # the batch's loans as read and locked, with their lender ids
 LOANS_TABLE = "eod_loan_day"  # the write-back, one row per loan
 ROWS_TABLE = "eod_accrued"  # the write-back, one row per changed installment
+PAID_TABLE = "eod_paid"  # the write-back, one row per installment held credit paid towards
+PAID_SET = ", ".join(f"{column} = i.{column} + s.{name}" for column, name in PAID_COLUMNS)
 BATCH_COLUMNS = ("id bigint, loan_ref text, "
                  + ", ".join(f"{name} bigint" for name, _ in LOAN_COLUMNS[1:]))
 
@@ -155,7 +179,8 @@ def _make_temporary_tables(cursor: Any) -> None:
     """The batch's scratch tables, made once per session; a commit empties them."""
     for name, columns in ((BATCH_TABLE, BATCH_COLUMNS),
                           (LOANS_TABLE, pg_bulk.table_columns(LOAN_WRITE)),
-                          (ROWS_TABLE, pg_bulk.table_columns(ROW_WRITE))):
+                          (ROWS_TABLE, pg_bulk.table_columns(ROW_WRITE)),
+                          (PAID_TABLE, pg_bulk.table_columns(PAID_WRITE))):
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS")
 
 
@@ -173,7 +198,8 @@ def _read_postgres(connection: sa.Connection, ids: list[int], day: date,
         sa.select(c.id).where(c.id == sa.any_(wanted)).order_by(c.id)
         .with_for_update(key_share=True).subquery()).compile(dialect=connection.dialect))
     kept = (sa.select(c.id, c.loan_ref, *_loan_values(t.loan, codes, "postgresql")[1:])
-            .where(c.id == sa.any_(wanted)).compile(dialect=connection.dialect))
+            .where(c.id == sa.any_(wanted)).params(day=day)
+            .compile(dialect=connection.dialect))
     i = t.installment.c
     rows = (sa.select(*_bigints(_row_values("postgresql")))
             .where((i.loan_id == sa.any_(wanted)) & (i.due_on <= sa.bindparam("day", day))
@@ -222,14 +248,15 @@ def _write_postgres(connection: sa.Connection, write: AccrualWrite) -> None:
         # transaction may be appended again.
         cursor.execute(f"DELETE FROM {LOANS_TABLE}")
         cursor.execute(f"DELETE FROM {ROWS_TABLE}")
+        cursor.execute(f"DELETE FROM {PAID_TABLE}")
         with cursor.copy(f"COPY {LOANS_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(pg_bulk.copy_stream(write.loans))
         cursor.execute(f"SELECT count(*) FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b "
                        f"ON b.id = s.loan_id AND b.state_on = s.read_on")
         row = cursor.fetchone()
         _check_written(write, row[0] if row else 0)
-        postings = ", ".join(f"({position}, '{account.value}', {sign} * s.{receivable.value})"
-                             for position, (receivable, account, sign) in enumerate(LEDGER_ROWS))
+        postings = ", ".join(f"({position}, '{account.value}', s.{account.value})"
+                             for position, account in enumerate(LEDGER_ACCOUNTS))
         cursor.execute(
             f"INSERT INTO posting (entry, loan_id, business_date, account, amount) "
             f"SELECT %(prefix)s || b.loan_ref, s.loan_id, %(day)s, p.account, p.amount "
@@ -256,6 +283,12 @@ def _write_postgres(connection: sa.Connection, write: AccrualWrite) -> None:
                 f"UPDATE installment AS i SET penalty_accrued = s.penalty_accrued, "
                 f"compound_accrued = s.compound_accrued FROM {ROWS_TABLE} AS s "
                 f"WHERE i.loan_id = s.loan_id AND i.number = s.number")
+        if write.paid["loan_id"].size:
+            with cursor.copy(f"COPY {PAID_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(pg_bulk.copy_stream(write.paid))
+            cursor.execute(
+                f"UPDATE installment AS i SET {PAID_SET} "
+                f"FROM {PAID_TABLE} AS s WHERE i.loan_id = s.loan_id AND i.number = s.number")
         since = f"{epoch} + s.overdue_since"
         cursor.execute(
             f"UPDATE loan AS l SET state_on = %(day)s, dpd = s.dpd, "
@@ -266,7 +299,9 @@ def _write_postgres(connection: sa.Connection, write: AccrualWrite) -> None:
             f"delinquent_since = CASE WHEN s.overdue_since <> {NEVER} "
             f"THEN LEAST(COALESCE(l.delinquent_since, {since}), {since}) "
             f"WHEN {' + '.join(f'l.{name}' for name in WAIVED)} = 0 THEN NULL "
-            f"ELSE l.delinquent_since END "
+            f"ELSE l.delinquent_since END, unapplied = l.unapplied - s.credit_applied, "
+            f"earliest_unpaid_due_on = CASE WHEN s.earliest_unpaid <> {NEVER} "
+            f"THEN {epoch} + s.earliest_unpaid ELSE l.earliest_unpaid_due_on END "
             f"FROM {LOANS_TABLE} AS s JOIN {BATCH_TABLE} AS b ON b.id = s.loan_id "
             f"WHERE l.id = s.loan_id AND l.state_on = {epoch} + s.read_on", buckets)
         _check_written(write, cursor.rowcount)
@@ -280,8 +315,11 @@ def _check_written(write: AccrualWrite, loans_written: int) -> None:
 # --- SQLite ----------------------------------------------------------------------------------
 
 
-def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tuple[str, ...]
-                 ) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=16)
+def _sqlite_reads(codes: tuple[str, ...]) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The SQLite reads of a batch's loans and rows for the product codes `codes`, built once
+    (building the statements cost more than running them for a book of a few thousand
+    loans)."""
     i = t.installment.c
     loans_query = sa.select(*_loan_values(t.loan, codes, "sqlite")).where(
         t.loan.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(t.loan.c.id)
@@ -289,12 +327,18 @@ def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tu
                   .where(i.loan_id.in_(sa.bindparam("ids", expanding=True))
                          & (i.due_on <= sa.bindparam("day")) & _unpaid())
                   .order_by(i.loan_id, i.due_on, i.number))
+    return loans_query, rows_query
+
+
+def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tuple[str, ...]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    loans_query, rows_query = _sqlite_reads(codes)
     loans: list[tuple[int, ...]] = []
     rows: list[tuple[int, ...]] = []
     for chunk in _chunks(ids):
         # Plain tuples: NumPy probing SQLAlchemy rows for array protocols costs more than
         # the query.
-        loans.extend(map(tuple, connection.execute(loans_query, {"ids": chunk})))
+        loans.extend(map(tuple, connection.execute(loans_query, {"ids": chunk, "day": day})))
         rows.extend(map(tuple, connection.execute(rows_query, {"ids": chunk, "day": day})))
     return (np.array(loans, dtype=np.int64).reshape(len(loans), len(LOAN_COLUMNS)),
             np.array(rows, dtype=np.int64).reshape(len(rows), len(ROW_COLUMNS)))
@@ -309,6 +353,9 @@ def _sqlite_update_loan() -> sa.Update:
     return t.loan.update().where(
         (loan.id == sa.bindparam("b_id")) & (loan.state_on == sa.bindparam("b_state_on"))
     ).values(state_on=sa.bindparam("day"), dpd=sa.bindparam("dpd"),
+             unapplied=loan.unapplied - sa.bindparam("credit_applied"),
+             earliest_unpaid_due_on=sa.func.coalesce(sa.bindparam("earliest", type_=sa.Date),
+                                                     loan.earliest_unpaid_due_on),
              bucket=sa.bindparam("bucket"), status=sa.bindparam("status"),
              delinquent_since=sa.case(
                  (since.is_not(None), sa.func.min(sa.func.coalesce(loan.delinquent_since, since),
@@ -317,6 +364,13 @@ def _sqlite_update_loan() -> sa.Update:
 
 
 UPDATE_LOAN_DAY = _sqlite_update_loan()
+LOAN_DAY_KEYS = ("b_id", "b_state_on", "day", "dpd", "bucket", "status", "since",
+                 "credit_applied", "earliest")
+PAID_KEYS = ("b_loan_id", "b_number", *(name for _, name in PAID_COLUMNS))
+UPDATE_PAID = t.installment.update().where(
+    (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
+    & (t.installment.c.number == sa.bindparam("b_number"))
+).values({column: t.installment.c[column] + sa.bindparam(name) for column, name in PAID_COLUMNS})
 UPDATE_ACCRUED = t.installment.update().where(
     (t.installment.c.loan_id == sa.bindparam("b_loan_id"))
     & (t.installment.c.number == sa.bindparam("b_number"))
@@ -326,40 +380,46 @@ UPDATE_ACCRUED = t.installment.update().where(
 
 
 def _write_sqlite(connection: sa.Connection, write: AccrualWrite) -> None:
-    """The batch's rows through `execute_many`: statements compiled once, rows handed to the
-    driver (SQLAlchemy's per-row parameter handling was most of the write)."""
+    """The batch's rows as tuples already in the driver's form (`execute_rows`,
+    `insert_rows`): statements compiled once, no dict and no bind processor a row
+    (SQLAlchemy's per-row parameter handling was most of the write)."""
     day = write.day
+    to_date = driver_dates(connection.dialect)
+    dates: dict[int, Any] = {NEVER: None}
+
+    def as_date(number: int) -> Any:
+        if number not in dates:
+            dates[number] = to_date(from_day_number(number))
+        return dates[number]
+
+    on = to_date(day)
+    statuses = (LoanStatus.CURRENT.value, LoanStatus.OVERDUE.value)
     loans = {name: column.tolist() for name, column in write.loans.items()}
-    _check_written(write, execute_many(connection, UPDATE_LOAN_DAY, [
-        {"b_id": loan, "b_state_on": from_day_number(read_on), "day": day, "dpd": dpd,
-         "bucket": BUCKET_NAMES[after],
-         "status": (LoanStatus.OVERDUE if dpd > 0 else LoanStatus.CURRENT).value,
-         "since": None if since == NEVER else from_day_number(since)}
-        for loan, read_on, dpd, after, since in zip(
+    _check_written(write, execute_rows(connection, UPDATE_LOAN_DAY, LOAN_DAY_KEYS, [
+        (loan, as_date(read_on), on, dpd, BUCKET_NAMES[after], statuses[dpd > 0],
+         as_date(since), applied, as_date(earliest))
+        for loan, read_on, dpd, after, since, applied, earliest in zip(
             loans["loan_id"], loans["read_on"], loans["dpd"], loans["bucket"],
-            loans["overdue_since"], strict=True)]))
-    rows = {name: column.tolist() for name, column in write.rows.items()}
-    if rows["loan_id"]:
-        execute_many(connection, UPDATE_ACCRUED, [
-            {"b_loan_id": loan, "b_number": number, "p": p, "c": c}
-            for loan, number, p, c in zip(rows["loan_id"], rows["number"],
-                                          rows["penalty_accrued"], rows["compound_accrued"],
-                                          strict=True)])
+            loans["overdue_since"], loans["credit_applied"], loans["earliest_unpaid"],
+            strict=True)]))
+    paid = [column.tolist() for column in write.paid.values()]
+    execute_rows(connection, UPDATE_PAID, PAID_KEYS, list(zip(*paid, strict=True)))
+    rows = [write.rows[name].tolist() for name in ROW_WRITE]
+    execute_rows(connection, UPDATE_ACCRUED, ("b_loan_id", "b_number", "p", "c"),
+                 list(zip(*rows, strict=True)))
     ledger = write.ledger()
     refs = _loan_refs(connection, sorted({loan for loan, _, _ in ledger}))
-    if ledger:
-        execute_many(connection, INSERT_POSTING, [
-            {"entry": eod_entry(day, refs[loan]), "loan_id": loan, "business_date": day,
-             "account": account.value, "amount": amount} for loan, account, amount in ledger])
-    accruals = [{"loan_id": loan, "business_date": day, "penalty": p, "compound": c}
-                for loan, p, c in zip(loans["loan_id"], loans["penalty_increment"],
-                                      loans["compound_increment"], strict=True) if p or c]
-    if accruals:
-        execute_many(connection, INSERT_ACCRUAL, accruals)
-    moves = [{"loan_id": loan, "business_date": day, "from_bucket": BUCKET_NAMES[before],
-              "to_bucket": BUCKET_NAMES[after], "dpd": dpd}
-             for loan, before, after, dpd in zip(loans["loan_id"], loans["prev_bucket"],
-                                                 loans["bucket"], loans["dpd"], strict=True)
-             if before != after]
-    if moves:
-        execute_many(connection, INSERT_DELINQUENCY_CHANGE, moves)
+    prefix = eod_entry(day, "")
+    insert_rows(connection, t.posting, ("entry", "loan_id", "business_date", "account", "amount"),
+                [(prefix + refs[loan], loan, on, account.value, amount)
+                 for loan, account, amount in ledger])
+    insert_rows(connection, t.accrual, ("loan_id", "business_date", "penalty", "compound"),
+                [(loan, on, p, c) for loan, p, c in zip(
+                    loans["loan_id"], loans["penalty_increment"], loans["compound_increment"],
+                    strict=True) if p or c])
+    insert_rows(connection, t.delinquency_change,
+                ("loan_id", "business_date", "from_bucket", "to_bucket", "dpd"),
+                [(loan, on, BUCKET_NAMES[before], BUCKET_NAMES[after], dpd)
+                 for loan, before, after, dpd in zip(loans["loan_id"], loans["prev_bucket"],
+                                                     loans["bucket"], loans["dpd"], strict=True)
+                 if before != after])
