@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import execute_many
+from arrears.adapters.db.book import driver_form, execute_many, insert_rows
 from arrears.application.ports import ClaimedMessage, DeliveryOutcome, OutgoingMessage
 
 
@@ -97,7 +97,7 @@ _IN_CHUNK = 900
 
 INSERT_MESSAGE = ct.message.insert()
 INSERT_CONTENT = ct.message_content.insert()
-INSERT_ATTEMPT = ct.message_attempt.insert()
+ATTEMPT_COLUMNS = ("message_id", "at", "worker", "outcome", "detail")
 
 
 class SqlMessageStore:
@@ -162,13 +162,23 @@ class SqlMessageStore:
         """Record `outcomes` of messages `worker` holds. Messages given the same changes (a
         batch delivered at one instant) take one UPDATE over their ids; the others one
         statement per kind of outcome, run for all messages of that kind at once."""
+        # A batch's outcomes share a few instants: each is put in UTC once (a zone
+        # conversion a message was a tenth of a settle).
+        instants: dict[datetime, datetime] = {}
+
+        def stored(at: datetime) -> datetime:
+            found = instants.get(at)
+            if found is None:
+                found = instants[at] = utc(at)
+            return found
+
         groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
         for o in outcomes:
             values: dict[str, Any] = {"status": o.status}
             if o.status == "delivered":
-                values["delivered_at"] = utc(o.at)
+                values["delivered_at"] = stored(o.at)
             if o.next_attempt_at is not None:
-                values["next_attempt_at"] = utc(o.next_attempt_at)
+                values["next_attempt_at"] = stored(o.next_attempt_at)
             if o.detail:
                 values["last_error"] = o.detail
             groups.setdefault((*values.items(), ("uncount", o.uncount)), []).append(
@@ -191,10 +201,9 @@ class SqlMessageStore:
                 worker, m.message_id == sa.bindparam("b_message_id"),
                 {name: sa.bindparam(name) for name in shape if name != "uncount"},
                 uncount="uncount" in shape), rows).rowcount
-        if outcomes:
-            execute_many(self.connection, INSERT_ATTEMPT, [
-                {"message_id": o.message_id, "at": utc(o.at), "worker": worker,
-                 "outcome": o.log, "detail": o.detail} for o in outcomes])
+        instant = driver_form(self.connection.dialect, ct.message_attempt.c.at.type)
+        insert_rows(self.connection, ct.message_attempt, ATTEMPT_COLUMNS, [
+            (o.message_id, instant(stored(o.at)), worker, o.log, o.detail) for o in outcomes])
         return applied
 
     @staticmethod
