@@ -145,12 +145,14 @@ def _collections(db: sa.Connection) -> None:
     db.execute(cpt.complaint_party.insert(), [
         {"complaint_id": complaint, "kind": "collector", "ref": "C-01"},
         {"complaint_id": complaint, "kind": "agency", "ref": "AG-1"}])
-    db.execute(ct.message.insert().values(
+    blocked_message = db.execute(ct.message.insert().values(
         message_id="msg-blocked", channel="sms", loan_id=loan_id["L2"],
         borrower_id=borrower_id["L2"], business_date=date(2026, 3, 20), template="overdue",
-        language="zh-CN", recipient="+8613800000000", body="…", pack="cn", compliance="{}",
+        language="zh-CN", recipient="+8613800000000", pack="cn",
         status="blocked", next_attempt_at=_at("2026-03-21T10:00:00+08:00"),
-        created_at=_at("2026-03-20T18:00:00+08:00")))
+        created_at=_at("2026-03-20T18:00:00+08:00"))).inserted_primary_key[0]
+    db.execute(ct.message_content.insert().values(id=blocked_message, body="…",
+                                                  compliance="{}"))
     db.execute(ct.collection_action.insert(), [
         {"action_key": key, "loan_id": loan_id[ref], "business_date": day,
          "strategy": "wld-daily-v1", "arm": "champion", "step": "sms", "kind": "sms",

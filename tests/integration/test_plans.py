@@ -406,7 +406,8 @@ def test_a_strategy_step_offers_a_plan_in_a_screened_message_stating_its_cost(se
     assert status == "scheduled"
     with services.engine.connect() as connection:
         body, compliance = connection.execute(
-            sa.select(ct.message.c.body, ct.message.c.compliance)
+            sa.select(ct.message_content.c.body, ct.message_content.c.compliance)
+            .join(ct.message, ct.message.c.id == ct.message_content.c.id)
             .where(ct.message.c.message_id == message_id)).one()
         record = connection.execute(
             sa.select(pt.plan).join(t.loan, t.loan.c.id == pt.plan.c.loan_id)
@@ -508,7 +509,8 @@ def test_an_offer_goes_out_on_its_day_stating_what_settles_the_loan_now(services
     booked = _booked(services)
     payoff = summarize(booked.loan, eod.current_state(booked, day)).payoff_amount
     with services.engine.connect() as connection:
-        body = connection.scalar(sa.select(ct.message.c.body)
+        body = connection.scalar(sa.select(ct.message_content.c.body)
+                                 .join(ct.message, ct.message.c.id == ct.message_content.c.id)
                                  .where(ct.message.c.message_id == message_id))
     [record] = _proposals(services)
     preview = record.preview if isinstance(record.preview, dict) else json.loads(

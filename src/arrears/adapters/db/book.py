@@ -620,10 +620,11 @@ def execute_many(connection: sa.Connection, statement: sa.Insert | sa.Update | s
     return int(connection.exec_driver_sql(prepared.sql, params).rowcount)
 
 
-def execute_rows(connection: sa.Connection, statement: sa.Update | sa.Delete,
+def execute_rows(connection: sa.Connection, statement: sa.Insert | sa.Update | sa.Delete,
                  keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> int:
     """`execute_many` of rows given as tuples of `keys`' values already in the driver's form
-    (`driver_form`): no dict a row, no bind processor a value."""
+    (`driver_form`): no dict a row, no bind processor a value. An INSERT runs as it is
+    written, row by row (an `ON CONFLICT` clause holds), never as `insert_rows`' COPY."""
     if not rows:
         return 0
     dialect = connection.dialect

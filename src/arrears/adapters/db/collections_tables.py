@@ -19,7 +19,10 @@ def _id() -> sa.Column[int]:
 # One row per outgoing notification. `message_id` is stable and travels to the receiving side
 # (SMTP Message-ID, gateway idempotency key, call-task key, letter file name), so a delivery
 # repeated after a crash is recognisable there. Status: pending → sending (leased by a worker)
-# → delivered | dead | blocked (the send-time compliance check refused it for good).
+# → delivered | dead | blocked (the send-time compliance check refused it for good). The
+# rendered body and the compliance document live beside it in `message_content`: a worker
+# rewrites this row when it leases a message and again when it settles it, and a narrow row
+# keeps those writes to a few bytes instead of some 2.5 KB a message (2026-12-15).
 message = sa.Table(
     "message", metadata,
     _id(),
@@ -32,11 +35,7 @@ message = sa.Table(
     sa.Column("language", sa.String(10), nullable=False),
     sa.Column("recipient", sa.String(200), nullable=False),
     sa.Column("subject", sa.String(300), nullable=False, server_default=""),
-    sa.Column("body", sa.Text, nullable=False),
     sa.Column("pack", sa.String(8), nullable=False),
-    # The compliance action and facts it was planned with (codec JSON): the worker decides
-    # again at the instant it sends.
-    sa.Column("compliance", sa.Text, nullable=False),
     sa.Column("status", sa.String(10), nullable=False, server_default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", Instant, nullable=False),
@@ -46,6 +45,16 @@ message = sa.Table(
     sa.Column("created_at", Instant, nullable=False),
     sa.Column("delivered_at", Instant, nullable=True),
     sa.Index("ix_message_due", "status", "next_attempt_at"),
+)
+
+# What a message says, written once when it is enqueued and only read after: the rendered
+# body, and the compliance action and facts it was planned with (codec JSON), with which the
+# worker decides again at the instant it sends. Keyed by the message's own id.
+message_content = sa.Table(
+    "message_content", metadata,
+    sa.Column("id", Id, sa.ForeignKey("message.id"), primary_key=True, autoincrement=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("compliance", sa.Text, nullable=False),
 )
 
 # Every delivery attempt and every send-time decision, append-only (the worker's evidence).

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.adapters.db import tables as t
+from arrears.adapters.db.book import driver_dates, driver_form, execute_rows
 from arrears.adapters.db.messages import utc
 from arrears.application.ports import Event
 
@@ -20,6 +21,8 @@ _INSERT = {
         index_elements=[t.outbox.c.message_id]),
 }
 
+_KEYS = ("message_id", "topic", "loan_id", "business_date", "payload", "created_at")
+
 
 class SqlEventLog:
     def __init__(self, connection: sa.Connection) -> None:
@@ -28,8 +31,11 @@ class SqlEventLog:
     def emit(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        self.connection.execute(_INSERT[self.connection.dialect.name], [
-            {"message_id": e.message_id, "topic": e.topic, "loan_id": e.loan_id,
-             "business_date": e.business_date,
-             "payload": json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
-             "created_at": utc(e.created_at)} for e in events])
+        # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the
+        # insert itself for the worker's batch of `message.delivered` events.
+        dialect = self.connection.dialect
+        day, instant = driver_dates(dialect), driver_form(dialect, t.outbox.c.created_at.type)
+        execute_rows(self.connection, _INSERT[dialect.name], _KEYS, [
+            (e.message_id, e.topic, e.loan_id, day(e.business_date),
+             json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
+             instant(utc(e.created_at))) for e in events])

@@ -2,7 +2,9 @@
 
 Instants are stored in UTC (SQLite keeps no offset) and read back as UTC-aware datetimes.
 On PostgreSQL a claim skips rows another worker has locked (`FOR UPDATE SKIP LOCKED`); SQLite
-serialises writers with `BEGIN IMMEDIATE` (see `engine.py`).
+serialises writers with `BEGIN IMMEDIATE` (see `engine.py`). A message's body and compliance
+document are written once, to `message_content`, and read by the claim that leases it: the
+lease and the outcome rewrite only the narrow `message` row.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sqlalchemy as sa
 
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import execute_many
+from arrears.adapters.db.book import driver_form, execute_many, insert_rows
 from arrears.application.ports import ClaimedMessage, DeliveryOutcome, OutgoingMessage
 
 
@@ -45,11 +47,17 @@ def _claim() -> sa.UpdateBase:
               .with_for_update(skip_locked=True))
     loan_ref = (sa.select(t.loan.c.loan_ref).where(t.loan.c.id == m.loan_id)
                 .scalar_subquery().label("loan_ref"))
+    content = ct.message_content.c
+    # SQLite's RETURNING is rendered without table names, where `id = id` would name the
+    # content's own key twice: the message's is spelled out.
+    message_key = sa.literal_column("message.id")
+    body, compliance = (sa.select(column).where(content.id == message_key).scalar_subquery()
+                        .label(column.name) for column in (content.body, content.compliance))
     return (ct.message.update().where(m.id.in_(picked.scalar_subquery()))
             .values(status="sending", lease_until=sa.bindparam("b_lease_until"),
                     claimed_by=sa.bindparam("b_worker"), attempts=m.attempts + 1)
             .returning(m.id, m.next_attempt_at, m.message_id, m.channel, loan_ref, m.recipient,
-                       m.subject, m.body, m.language, m.pack, m.compliance, m.attempts,
+                       m.subject, body, m.language, m.pack, compliance, m.attempts,
                        m.borrower_id, m.business_date))
 
 
@@ -88,7 +96,8 @@ _IN_CHUNK = 900
 
 
 INSERT_MESSAGE = ct.message.insert()
-INSERT_ATTEMPT = ct.message_attempt.insert()
+INSERT_CONTENT = ct.message_content.insert()
+ATTEMPT_COLUMNS = ("message_id", "at", "worker", "outcome", "detail")
 
 
 class SqlMessageStore:
@@ -105,22 +114,34 @@ class SqlMessageStore:
                 sa.select(ct.message.c.message_id)
                 .where(ct.message.c.message_id.in_(ids[start:start + _IN_CHUNK]))))
         rows = []
-        seen: set[str] = set()
+        added: dict[str, OutgoingMessage] = {}
         for m in messages:
-            if m.message_id in existing or m.message_id in seen:
+            if m.message_id in existing or m.message_id in added:
                 continue
-            seen.add(m.message_id)
+            added[m.message_id] = m
             rows.append({
                 "message_id": m.message_id, "channel": m.channel, "loan_id": m.loan_id,
                 "borrower_id": m.borrower_id, "business_date": m.business_date,
                 "template": m.template, "language": m.language, "recipient": m.recipient,
-                "subject": m.subject, "body": m.body, "pack": m.pack,
-                "compliance": m.compliance,
+                "subject": m.subject, "pack": m.pack,
                 "status": "pending", "attempts": 0, "next_attempt_at": utc(m.next_attempt_at),
                 "created_at": utc(m.created_at),
             })
-        if rows:
-            execute_many(self.connection, INSERT_MESSAGE, rows)
+        if not rows:
+            return 0
+        execute_many(self.connection, INSERT_MESSAGE, rows)
+        # The content is keyed by the ids the rows were just given (a bulk insert returns
+        # none), read back through the message id's unique index.
+        ids = list(added)
+        contents = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            for id_, message_id in self.connection.execute(
+                    sa.select(ct.message.c.id, ct.message.c.message_id)
+                    .where(ct.message.c.message_id.in_(ids[start:start + _IN_CHUNK]))):
+                m = added[message_id]
+                contents.append({"id": id_, "body": m.body, "compliance": m.compliance})
+        contents.sort(key=lambda row: row["id"])  # appended in key order
+        execute_many(self.connection, INSERT_CONTENT, contents)
         return len(rows)
 
     def claim(self, now: datetime, limit: int, worker: str, lease_until: datetime,
@@ -141,13 +162,23 @@ class SqlMessageStore:
         """Record `outcomes` of messages `worker` holds. Messages given the same changes (a
         batch delivered at one instant) take one UPDATE over their ids; the others one
         statement per kind of outcome, run for all messages of that kind at once."""
+        # A batch's outcomes share a few instants: each is put in UTC once (a zone
+        # conversion a message was a tenth of a settle).
+        instants: dict[datetime, datetime] = {}
+
+        def stored(at: datetime) -> datetime:
+            found = instants.get(at)
+            if found is None:
+                found = instants[at] = utc(at)
+            return found
+
         groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
         for o in outcomes:
             values: dict[str, Any] = {"status": o.status}
             if o.status == "delivered":
-                values["delivered_at"] = utc(o.at)
+                values["delivered_at"] = stored(o.at)
             if o.next_attempt_at is not None:
-                values["next_attempt_at"] = utc(o.next_attempt_at)
+                values["next_attempt_at"] = stored(o.next_attempt_at)
             if o.detail:
                 values["last_error"] = o.detail
             groups.setdefault((*values.items(), ("uncount", o.uncount)), []).append(
@@ -170,10 +201,9 @@ class SqlMessageStore:
                 worker, m.message_id == sa.bindparam("b_message_id"),
                 {name: sa.bindparam(name) for name in shape if name != "uncount"},
                 uncount="uncount" in shape), rows).rowcount
-        if outcomes:
-            execute_many(self.connection, INSERT_ATTEMPT, [
-                {"message_id": o.message_id, "at": utc(o.at), "worker": worker,
-                 "outcome": o.log, "detail": o.detail} for o in outcomes])
+        instant = driver_form(self.connection.dialect, ct.message_attempt.c.at.type)
+        insert_rows(self.connection, ct.message_attempt, ATTEMPT_COLUMNS, [
+            (o.message_id, instant(stored(o.at)), worker, o.log, o.detail) for o in outcomes])
         return applied
 
     @staticmethod
