@@ -238,7 +238,7 @@ def bench_eod(url: str, loans: int) -> tuple[float, float, int]:
     built = _fresh(url)
     planned = demo.plan_book(loans, WARM_UP_DAYS, START, seed=7)
     demo.simulate(planned, START, WARM_UP_DAYS, _products(), uow_factory=built.uow_factory,
-                  clock=built.clock,
+                  paying=SqlPaymentImportUnitOfWorkFactory(built.engine), clock=built.clock,
                   write_off_dpd=180)
     day = START + timedelta(days=WARM_UP_DAYS)
     with built.uow_factory() as uow:

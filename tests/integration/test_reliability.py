@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.columns import SqlColumnStore
+from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.application import demo
 from arrears.application.handlers import eod, payments, servicing
 from arrears.batch.executor import VECTORISED, vectorised_closer
@@ -85,7 +86,8 @@ def _book(url: str) -> bootstrap.Services:
     built.migrate()
     planned = demo.plan_book(120, 60, START, seed=5)
     demo.simulate(planned, START, (KILLED_DATE - START).days, default_products(),
-                  uow_factory=built.uow_factory, clock=built.clock,
+                  uow_factory=built.uow_factory,
+                  paying=SqlPaymentImportUnitOfWorkFactory(built.engine), clock=built.clock,
                   write_off_dpd=180)
     return built
 
