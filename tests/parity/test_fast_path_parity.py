@@ -28,6 +28,7 @@ from arrears.batch.kernels import NEVER
 from arrears.domain.delinquency import BUCKETS, LoanStatus
 from arrears.domain.loan import (
     LoanState,
+    Payment,
     advance,
     apply_payment,
     initial_state,
@@ -237,3 +238,22 @@ def test_held_credit_over_overdue_and_same_day_installments(data):
         _check_fast_loan(0, write, booked, expected)
     else:
         assert scalar == [11]
+
+
+def test_an_installment_paid_ahead_is_applied_on_the_fast_path():
+    """The demo's common case: a borrower pays the installment on a reminder three days ahead
+    and the credit held meets it on its due date, on the fast path, as the domain applies it."""
+    loan = make_loan(terms=3, early_payment=EarlyPayment.HOLD)
+    due = loan.disbursed_on.replace(month=loan.disbursed_on.month + 1)
+    row = initial_state(loan).installments[0]
+    amount = row.principal + row.interest + row.fee
+    paid_on = due - timedelta(days=3)
+    state, applied = apply_payment(loan, state_on(loan, [], paid_on - ONE_DAY),
+                                   Payment(key="ahead", on=paid_on, amount=amount))
+    assert applied.to_credit == amount
+    booked = BookedLoan(id=7, borrower_id=1, product_code="P", loan=loan, state=state,
+                        status=LoanStatus.CURRENT, dpd=0, bucket=BUCKETS[0])
+    write, scalar = plan_batch(_columns([booked], due), due, WRITE_OFF_DPD)
+    assert write.loan_ids.tolist() == [7] and scalar == []
+    assert write.loans["credit_applied"].tolist() == [amount]
+    _check_fast_loan(0, write, booked, close_loan_day(booked, due, WRITE_OFF_DPD, CLOCK))

@@ -156,12 +156,27 @@ class SqlColumnStore:
         return _loan_refs(cast(SqlLoanBook, uow.book).connection, ids)
 
 
+LOAN_REFS = sa.select(t.loan.c.id, t.loan.c.loan_ref).where(
+    t.loan.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def _loan_refs(connection: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
     refs: dict[int, str] = {}
     for chunk in _chunks(list(ids)):
-        refs.update(connection.execute(sa.select(t.loan.c.id, t.loan.c.loan_ref)
-                                       .where(t.loan.c.id.in_(chunk))).all())
+        refs.update(_driver_rows(connection, LOAN_REFS, {"ids": chunk}))
     return refs
+
+
+def _driver_rows(connection: sa.Connection, statement: sa.Select[Any],
+                 params: dict[str, Any]) -> list[Any]:
+    """The rows of `statement` as the driver's tuples, for columns that need no result
+    processing (integers, text): SQLAlchemy fetching and wrapping them a row at a time cost
+    more than the query."""
+    result = connection.execute(statement, params)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -336,10 +351,8 @@ def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tu
     loans: list[tuple[int, ...]] = []
     rows: list[tuple[int, ...]] = []
     for chunk in _chunks(ids):
-        # Plain tuples: NumPy probing SQLAlchemy rows for array protocols costs more than
-        # the query.
-        loans.extend(map(tuple, connection.execute(loans_query, {"ids": chunk, "day": day})))
-        rows.extend(map(tuple, connection.execute(rows_query, {"ids": chunk, "day": day})))
+        loans.extend(_driver_rows(connection, loans_query, {"ids": chunk, "day": day}))
+        rows.extend(_driver_rows(connection, rows_query, {"ids": chunk, "day": day}))
     return (np.array(loans, dtype=np.int64).reshape(len(loans), len(LOAN_COLUMNS)),
             np.array(rows, dtype=np.int64).reshape(len(rows), len(ROW_COLUMNS)))
 
