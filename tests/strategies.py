@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from arrears.domain.loan import Loan, Payment
 from arrears.domain.product import (
+    MAX_GRACE_DAYS,
     EarlyPayment,
     InterestBasis,
     Method,
@@ -17,6 +18,10 @@ from arrears.domain.product import (
     validate_product,
 )
 from arrears.domain.rates import DayCount
+
+# Mostly a few days, as lenders set it, but up to the longest a product may have: an overdue
+# installment still in its window when the next falls due takes branches nothing else does.
+GRACE_DAYS = st.one_of(st.integers(0, 5), st.integers(6, MAX_GRACE_DAYS))
 
 
 @st.composite
@@ -33,7 +38,7 @@ def products(draw: st.DrawFn, hold: bool = False) -> Product:
         penalty_base_rate=draw(st.decimals(Decimal("0.05"), Decimal("0.15"), places=3))
         if flat else None,
         compound=draw(st.booleans()),
-        grace_days=draw(st.integers(0, 5)),
+        grace_days=draw(GRACE_DAYS),
         monthly_fee_rate=draw(st.decimals(0, Decimal("0.01"), places=4)) if flat else Decimal(0),
         prepayment=draw(st.sampled_from(list(Prepayment))),
         early_payment=draw(st.sampled_from(list(EarlyPayment))) if hold else EarlyPayment.PREPAY,

@@ -40,6 +40,7 @@ from arrears.domain.product import DEFAULT_WATERFALL, EarlyPayment
 from builders import loan as make_loan
 from fakes import FixedClock
 from parity_books import ONE_DAY, Account, books
+from strategies import GRACE_DAYS
 
 WRITE_OFF_DPD = 90
 CLOCK = FixedClock()
@@ -211,7 +212,7 @@ def test_held_credit_over_overdue_and_same_day_installments(data):
     loan = make_loan(principal=data.draw(st.integers(100_000, 10**8)),
                      terms=data.draw(st.integers(2, 12)), early_payment=EarlyPayment.HOLD,
                      waterfall=waterfall, compound=data.draw(st.booleans()),
-                     grace_days=data.draw(st.integers(0, 5)))
+                     grace_days=data.draw(GRACE_DAYS))
     rows = initial_state(loan).installments
     index = data.draw(st.integers(0, len(rows) - 2))
     if data.draw(st.booleans()):  # the next installment falls due with this one

@@ -396,7 +396,9 @@ def _priced_same_day(uow: PaymentImportUnitOfWork, due: list[tuple[str, Planned]
     once = {loan_ref: planned for loan_ref, planned in due
             if times[loan_ref] == 1 and planned.kind == DUE}
     products = uow.book.products()
-    snapshots = uow.payment_imports.snapshots(sorted(once), day)
+    # Every loan paying today is read, so that all of them are locked here, in one statement
+    # and in id order as every writer locks loans; the whole-loan reads find them locked.
+    snapshots = uow.payment_imports.snapshots(sorted(times), day)
     quick: dict[str, LoanPosted] = {}  # in the day's order, as they are written
     for loan_ref, planned in once.items():
         snapshot = snapshots[loan_ref]

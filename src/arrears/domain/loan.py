@@ -815,10 +815,16 @@ class _Engine:
             raise InvalidPlan("plan.kind", "no future installment to spread the arrears over")
         moved = 0
         before = self.balances(future[1:])
+        grace = timedelta(days=self.product.grace_days)
         for index, row in enumerate(self.rows):
             if row.due_date < day and row.unpaid_principal:
                 moved += row.unpaid_principal
-                self.rows[index] = replace(row, principal=row.paid_principal)
+                row = replace(row, principal=row.paid_principal)
+                if row.is_paid and day <= row.due_date + grace:
+                    # Left owing nothing within its grace window, as a payment closing it
+                    # there would (`paid_towards`): no charges for the days before the plan.
+                    row = closed(row)
+                self.rows[index] = row
         if moved == 0:
             raise InvalidPlan("plan.kind", "no overdue principal to re-amortise")
         share, remainder = divmod(moved, len(future))

@@ -70,6 +70,22 @@ def test_paying_the_quote_mid_deferral_settles_and_collects_what_was_earned():
 FORGIVING = (PlanKind.WAIVER, PlanKind.SETTLEMENT)
 
 
+
+def test_an_installment_a_re_amortisation_empties_in_its_grace_window_owes_no_charges():
+    """A loan that bears no interest (a 0 % phone plan, its penalty on a base rate): installment
+    3 falls due on 04-15; three days later, inside its six days of grace, a re-amortisation
+    moves its principal to the later installments. Left owing nothing in its window, it is
+    closed as a payment there would close it: the quote that settles the loan on 04-19 keeps
+    it settled once that window has passed (found by drawing grace up to 90 days)."""
+    loan = make_loan(grace_days=6, method=Method.FLAT_FEE, interest_basis=InterestBasis.PERIOD,
+                     annual_rate=Decimal(0), monthly_fee_rate=Decimal(0),
+                     penalty_base_rate=Decimal("0.05"))
+    plan = Plan(plan_id="R", kind=PlanKind.REAMORTIZE, effective_on=date(2026, 4, 18))
+    planned = replace(loan, plans=(plan,))
+    third = state_on(planned, [], date(2026, 4, 18)).installments[2]
+    assert third.is_paid and third.penalty_accrued == third.penalty_paid == 0
+    assert _settles(planned, [], date(2026, 4, 18))
+
 @st.composite
 def planned_loans(draw: st.DrawFn) -> tuple[Loan, tuple[Payment, ...], Plan]:
     loan, payments = draw(histories(max_payments=3, hold=True))

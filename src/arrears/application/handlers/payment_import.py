@@ -384,6 +384,7 @@ def same_day_events(snapshot: LoanSnapshot, payment: SameDayPosting, open_day: d
     events.append(payment_posted(snapshot.id, snapshot.loan_ref, payment.applied, open_day, at))
     return events
 
+
 def _post_whole(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
                 chunk: list[list[PaymentRow]], loan_ids: list[int], found: dict[str, PostedKey],
                 closed_through: date, at: datetime, outcome: _Outcome,
