@@ -8,12 +8,13 @@ installments that owe nothing and written once however many of its payments the 
 
 Each list of keys is one parameter: on SQLite a JSON array read by `json_each` (an IN list of
 bound values stops at 900, and SQLAlchemy spends more expanding one than SQLite takes to run
-the query), on PostgreSQL an array. PostgreSQL finds a chunk's installments and payments loan
-by loan through their indexes (`_postgres_queries`): a book's planner statistics may be
-missing or stale (autovacuum off, a book boarded a minute ago), and without them the planner
-takes a list of a thousand loan ids for most of the table and scans all of it, once per chunk:
-quadratic in the file (148 s for 100,000 rows; 18 s now). Each kind of row a chunk writes is
-one statement too: a COPY, or an UPDATE with its columns bound as arrays.
+the query), on PostgreSQL an array. PostgreSQL finds a chunk's loans ref by ref, and their
+installments and payments loan by loan, through their indexes (`_postgres_queries`): a book's
+planner statistics may be missing or stale (autovacuum off, a book boarded a minute ago), and
+without them the planner takes a list of a thousand loan ids for most of the table and scans
+all of it, once per chunk: quadratic in the file (148 s for 100,000 rows; 18 s now). Each kind
+of row a chunk writes is one statement too: a COPY, or an UPDATE with its columns bound as
+arrays.
 """
 
 from __future__ import annotations
