@@ -203,7 +203,7 @@ _BUCKETS = {bucket.value: bucket for bucket in Bucket}
 LAST_PAYMENT_ID = sa.select(sa.func.max(_payment.id))
 NEXT_PAYMENT_IDS = sa.text("SELECT nextval(seq) FROM (SELECT pg_get_serial_sequence("
                            "'payment', 'id')::regclass AS seq) AS payment_id, "
-                           "generate_series(1, :n)")
+                           "generate_series(1, :n) ORDER BY 1")  # in order, as the rows list them
 QUERIES = {"sqlite": _queries(_in_json), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
                          "delinquent_since")
