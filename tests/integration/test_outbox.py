@@ -302,3 +302,53 @@ def test_workers_claiming_at_once_take_different_messages_without_waiting(servic
     assert {m.message_id for m in first}.isdisjoint(m.message_id for m in second)
     held = statuses(services)
     assert sorted(held.values()) == [("sending", 1)] * 6
+
+
+def test_two_workers_draining_at_once_deliver_each_message_once_with_its_own_body(
+        services) -> None:
+    # Two worker threads drain one outbox in small batches at the same time (on PostgreSQL
+    # their claims overlap and skip each other's locked rows; SQLite queues their writes).
+    # Every message is sent exactly once, by one of them, carrying its own body and
+    # compliance document, which live beside the message rather than in its row.
+    import threading
+
+    at = local("2026-03-12T10:00")
+    outgoing = [message(i, at=at - timedelta(seconds=i % 7)) for i in range(60)]
+    enqueue(services, outgoing)
+    expected = {m.message_id: (m.body, m.recipient) for m in outgoing}
+    sent: dict[str, list[tuple[str, str, str]]] = {"w1": [], "w2": []}
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    class Recorder:
+        def __init__(self, worker: str) -> None:
+            self.worker = worker
+
+        def send(self, claimed: ClaimedMessage) -> None:
+            action = claimed.compliance["action"]  # the document planned with this message
+            assert action["recipient"]["person_id"] == f"B-{int(claimed.message_id[-5:])}"
+            assert action["content"] == claimed.body
+            sent[self.worker].append((claimed.message_id, claimed.body, claimed.recipient))
+
+        def close(self) -> None:
+            return None
+
+    def work(worker: str) -> None:
+        try:
+            start.wait()
+            notifications.drain(uow_factory=services.uow_factory,
+                                channels={"sms": Recorder(worker)}, clock=FixedClock(at),
+                                worker=worker, policy=DeliveryPolicy(batch_size=4))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in sent]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    everything = sent["w1"] + sent["w2"]
+    assert sorted(mid for mid, _, _ in everything) == sorted(expected)  # once each
+    assert all(expected[mid] == (text, to) for mid, text, to in everything)
+    assert set(statuses(services).values()) == {("delivered", 1)}
