@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import driver_dates, driver_form, execute_rows
+from arrears.adapters.db.book import driver_dates, driver_form, execute_rows, payload_text
 from arrears.adapters.db.messages import utc
 from arrears.application.ports import Event
 
@@ -37,5 +36,5 @@ class SqlEventLog:
         day, instant = driver_dates(dialect), driver_form(dialect, t.outbox.c.created_at.type)
         execute_rows(self.connection, _INSERT[dialect.name], _KEYS, [
             (e.message_id, e.topic, e.loan_id, day(e.business_date),
-             json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
+             payload_text(e.payload),
              instant(utc(e.created_at))) for e in events])

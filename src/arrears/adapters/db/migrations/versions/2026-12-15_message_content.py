@@ -8,9 +8,9 @@ PostgreSQL a new row version of that size. They are written once, when the messa
 enqueued, and only read after; they move to a table of their own keyed by the message's id,
 and the worker's writes touch the narrow row alone.
 
-Upgrading copies every message's body and document once; on SQLite the message table is
-rebuilt too (room for the outbox twice over on disk). Messages keep their ids, statuses,
-attempts and leases, so a worker carries on where it stopped. A downgrade moves them back.
+Upgrading copies every message's body and document once and drops their columns in place
+(SQLite 3.35 or later). Messages keep their ids, statuses, attempts and leases, so a worker
+carries on where it stopped. A downgrade moves them back.
 
 Revision ID: a8c0e2f4b568
 Revises: f7b9d1e3a457
