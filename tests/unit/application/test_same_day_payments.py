@@ -48,6 +48,7 @@ from arrears.domain.product import (
 from builders import loan as build_loan
 from builders import product as build_product
 from shipped import default_products
+from strategies import GRACE_DAYS
 
 DISBURSED = date(2026, 1, 15)
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -89,7 +90,7 @@ products = st.one_of(st.just(SHIPPED), st.builds(
     rounding=st.sampled_from(list(Rounding)),
     penalty_rate_cap=st.sampled_from([None, Decimal("0.2"), Decimal("0.234")]),
     early_payment=st.sampled_from(list(EarlyPayment)),
-    grace_days=st.integers(0, 5),
+    grace_days=GRACE_DAYS,
     compound=st.booleans(),
     waterfall=st.sampled_from(list(itertools.permutations(DEFAULT_WATERFALL)))))
 

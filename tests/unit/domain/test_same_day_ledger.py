@@ -19,6 +19,7 @@ from arrears.domain.product import DEFAULT_WATERFALL, Component, Rounding
 from arrears.domain.waterfall import apply_in_order
 
 from builders import product as build_product
+from strategies import GRACE_DAYS
 
 PAID_ON = date(2026, 6, 15)
 CLOSED = PAID_ON - timedelta(days=1)
@@ -49,7 +50,7 @@ def _installments(draw: st.DrawFn) -> list[InstallmentState]:
 
 
 @given(rows=_installments(), share=st.fractions(0, 1),
-       grace_days=st.integers(0, 10), rounding=st.sampled_from(Rounding),
+       grace_days=GRACE_DAYS, rounding=st.sampled_from(Rounding),
        waterfall=st.permutations(DEFAULT_WATERFALL), prepaid=st.integers(0, 100_000),
        credit=st.integers(0, 100_000))
 def test_same_day_entry_is_the_difference_of_positions(
