@@ -65,12 +65,6 @@ def test_paying_the_quote_mid_deferral_settles_and_collects_what_was_earned():
     assert _settles(deferred, [], as_of)
 
 
-# --- the class: every plan kind, any history -------------------------------------------
-
-FORGIVING = (PlanKind.WAIVER, PlanKind.SETTLEMENT)
-
-
-
 def test_an_installment_a_re_amortisation_empties_in_its_grace_window_owes_no_charges():
     """A loan that bears no interest (a 0 % phone plan, its penalty on a base rate): installment
     3 falls due on 04-15; three days later, inside its six days of grace, a re-amortisation
@@ -85,6 +79,12 @@ def test_an_installment_a_re_amortisation_empties_in_its_grace_window_owes_no_ch
     third = state_on(planned, [], date(2026, 4, 18)).installments[2]
     assert third.is_paid and third.penalty_accrued == third.penalty_paid == 0
     assert _settles(planned, [], date(2026, 4, 18))
+
+
+# --- the class: every plan kind, any history -------------------------------------------
+
+FORGIVING = (PlanKind.WAIVER, PlanKind.SETTLEMENT)
+
 
 @st.composite
 def planned_loans(draw: st.DrawFn) -> tuple[Loan, tuple[Payment, ...], Plan]:
