@@ -42,7 +42,7 @@ from arrears.application.ports import (
 )
 from arrears.domain.delinquency import BUCKETS, LoanStatus
 from arrears.domain.errors import DomainError
-from arrears.domain.loan import Payment, owed_on
+from arrears.domain.loan import Payment, owed_through
 from arrears.domain.schedule import add_months, due_dates
 
 ONE_DAY = timedelta(days=1)
@@ -403,9 +403,9 @@ def _priced_same_day(uow: PaymentImportUnitOfWork, due: list[tuple[str, Planned]
     for loan_ref, planned in once.items():
         snapshot = snapshots[loan_ref]
         product = products[snapshot.product_code]
-        # `due_on`: what the installments due by today owe (the others in the snapshot owe
-        # nothing); nothing due is a payment ahead, which the domain holds as credit.
-        amount = sum(sum(owed_on(row, product, day).values()) for row in snapshot.rows)
+        # `due_on` (the installments the snapshot leaves out owe nothing); nothing due is a
+        # payment ahead, which the domain holds as credit.
+        amount = owed_through(snapshot.rows, product, day)
         posted = price_same_day(snapshot, product, [(planned.key, amount)], day) \
             if amount else None
         if posted is not None:

@@ -1173,7 +1173,10 @@ def restructure(loan: Loan, state: LoanState, plan: Plan) -> LoanState:
 def due_on(loan: Loan, state: LoanState, day: date) -> int:
     """What a payment dated `day` (the open day after `state.as_of`) must be to bring the loan
     current: everything owed by installments due on or before `day`."""
-    return sum(
-        sum(owed_on(row, loan.product, day).values())
-        for row in state.installments if row.due_date <= day
-    )
+    return owed_through(state.installments, loan.product, day)
+
+
+def owed_through(installments: Iterable[InstallmentState], product: Product, day: date) -> int:
+    """What the installments due on or before `day` owe a payment dated `day`."""
+    return sum(sum(owed_on(row, product, day).values())
+               for row in installments if row.due_date <= day)
