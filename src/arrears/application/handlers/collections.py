@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -73,6 +73,7 @@ from arrears.domain.errors import DomainError
 from arrears.domain.loan import due_on
 from arrears.domain.money import parse_decimal
 from arrears.domain.plans import Plan
+from arrears.domain.product import Product
 
 __all__ = ["default_strategies"]
 
@@ -270,9 +271,12 @@ def run_strategies(
     low = min(s[0] for s in spans)
     high = max(s[1] for s in spans)
     with uow_factory() as uow:
-        rows = [r for r in uow.collections.planning_rows(planned_day - timedelta(days=high),
-                                                         planned_day - timedelta(days=low))
-                if r.product_code in chosen]
+        candidates = uow.collections.planning_rows(planned_day - timedelta(days=high),
+                                                   planned_day - timedelta(days=low))
+    # Most loans in the window have no step on the planned date: only those with one are
+    # chunked, so each chunk's reads of the book serve loans with something to do.
+    rows = [row for row in candidates if row.product_code in chosen
+            and _fires(row, chosen[row.product_code], products, planned_day)]
     planning = _Planning(day=day, now=clock.now(), renderer=renderer, strategies=chosen,
                          lender=lender)
     size = batch_size if read_ahead is None else min(batch_size, READ_AHEAD_ROWS)
@@ -300,6 +304,15 @@ def run_strategies(
             evidence.actions_planned(uow, chunk, actions, messages, clock.now())
             uow.commit()
     return report
+
+
+def _fires(row: PlanRow, strategy: Strategy, products: Mapping[str, Product],
+           planned_day: date) -> bool:
+    """Whether any step of the row's arm fires on the planned date (before the book is read:
+    a hardship plan being kept may still silence it)."""
+    return bool(strategy.steps_for(strategy.arm_of(row.loan_ref),
+                                   (planned_day - row.due_on).days,
+                                   products[row.product_code].reminders.days))
 
 
 def _writes_as_planned(step: Step) -> bool:
