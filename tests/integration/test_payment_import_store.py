@@ -61,6 +61,7 @@ def _live(row: InstallmentState) -> bool:
 def _expected(booked: BookedLoan, open_day: date) -> LoanSnapshot:
     """`LoanSnapshot`'s definition, from the loan as the book loads it whole."""
     state, rows = booked.state, booked.state.installments
+    ahead = [r for r in rows if r.due_date > open_day]
     return LoanSnapshot(
         id=booked.id, loan_ref=booked.loan.loan_id, currency=booked.loan.currency,
         product_code=booked.product_code, disbursed_on=booked.loan.disbursed_on,
@@ -71,6 +72,8 @@ def _expected(booked: BookedLoan, open_day: date) -> LoanSnapshot:
         unapplied=state.unapplied, offer_received=state.offer_received,
         next_unpaid_due=min((r.due_date for r in rows if r.due_date > open_day
                              and not r.is_paid), default=None),
+        ahead_owed=ahead[0].unpaid_principal + ahead[0].unpaid_interest + ahead[0].unpaid_fee
+        if ahead else 0, ahead_principal=sum(r.unpaid_principal for r in ahead),
         rows=[r for r in rows if r.due_date <= open_day and _live(r)])
 
 
@@ -135,8 +138,9 @@ def _second_month(built: bootstrap.Services) -> date:
 
 def _same_day_file(built: bootstrap.Services, open_day: date) -> str:
     """A row or two for each loan, dated the open day, in turn: what it owes through the
-    day, one minor unit less, one more, the same split at its first installment's end, and
-    its payoff (the last two go the domain's way)."""
+    day, one minor unit less, the same split at its first installment's end, one minor unit
+    more, that and the next installment paid early (both held as credit), and its payoff
+    (which goes the domain's way)."""
     closed = open_day - timedelta(days=1)
     lines = ["key,loan_id,amount,paid_on"]
     with built.uow_factory() as uow:
@@ -146,8 +150,10 @@ def _same_day_file(built: bootstrap.Services, open_day: date) -> str:
         due = due_on(booked.loan, state, open_day)
         first = next(sum(owed_on(row, booked.loan.product, open_day).values())
                      for row in state.installments if not row.is_paid)
-        amounts = [[due], [due - 1], [first, due - first], [due + 1],
-                   [summarize(booked.loan, state).payoff_amount]][index % 5]
+        ahead = next(row.principal + row.interest + row.fee for row in state.installments
+                     if row.due_date > open_day)
+        amounts = [[due], [due - 1], [first, due - first], [due + 1], [due + ahead],
+                   [summarize(booked.loan, state).payoff_amount]][index % 6]
         lines += [f"f-{booked.id}-{n},{booked.loan.loan_id},{amount // 100}."
                   f"{amount % 100:02d},{open_day}" for n, amount in enumerate(amounts)
                   if amount > 0]
@@ -180,9 +186,13 @@ def test_a_same_day_file_writes_what_paying_one_by_one_writes(
     for row in parsed.rows:
         payments.post_payment(row.loan_ref, payment_file.minor_units(row.amount, "CNY"),
                               row.on, row.key, uow_factory=twin.uow_factory, clock=twin.clock)
-    # Both kinds of loan went the fast way: paid on time (stored a month back) and overdue.
+    # Both kinds of loan went the fast way: paid on time (stored a month back) and overdue;
+    # and paying ahead, held as credit.
     assert {loan_id % 2 for loan_id in written} == {0, 1}
     assert len(written) >= LOANS // 2
+    with services.uow_factory() as uow:
+        held = [b.id for b in uow.book.get_many(sorted(set(written))) if b.state.unapplied]
+    assert {(loan_id - 1) % 6 for loan_id in held} == {3, 4}
     filed, single = table_rows(services), table_rows(twin)
     assert [row for row in filed["delinquency_change"] if row[2] == open_day], \
         "an overdue loan paid up moves bucket on the open day"

@@ -345,8 +345,9 @@ def _pay_day(due: list[tuple[str, Planned]], day: date, loan_ids: _LoanIds, *,
              uow_factory: PaymentImportUnitOfWorkFactory, clock: Clock) -> int:
     """The day's payments (loan id, payment) in one unit of work, each priced and written as
     `payments.post_payment` prices and writes it: what a borrower pays is read off the loan as
-    the payments before it that day left it. A loan paying once, what it owes, is priced on
-    its plain rows as a payment file's row is (`same_day_payments`); any other loan whole.
+    the payments before it that day left it. A loan paying once, what it owes or the next
+    installment ahead, is priced on its plain rows as a payment file's row is
+    (`same_day_payments`); any other loan whole.
     Returns the number posted."""
     if not due:
         return 0
@@ -390,8 +391,9 @@ def _pay_day(due: list[tuple[str, Planned]], day: date, loan_ids: _LoanIds, *,
 
 def _priced_same_day(uow: PaymentImportUnitOfWork, due: list[tuple[str, Planned]], day: date
                      ) -> dict[str, LoanPosted]:
-    """The loans paying once today exactly what they owe through today, priced on their plain
-    rows; a loan `price_same_day` does not price (a plan, credit held, …) is left out."""
+    """The loans paying once today exactly what they owe through today, or the next
+    installment ahead, priced on their plain rows; a loan `price_same_day` does not price (a
+    plan, credit held, …) is left out."""
     times = Counter(loan_ref for loan_ref, _ in due)
     once = {loan_ref: planned for loan_ref, planned in due
             if times[loan_ref] == 1 and planned.kind == DUE}
@@ -403,9 +405,10 @@ def _priced_same_day(uow: PaymentImportUnitOfWork, due: list[tuple[str, Planned]
     for loan_ref, planned in once.items():
         snapshot = snapshots[loan_ref]
         product = products[snapshot.product_code]
-        # `due_on` (the installments the snapshot leaves out owe nothing); nothing due is a
-        # payment ahead, which the domain holds as credit.
-        amount = owed_through(snapshot.rows, product, day)
+        # `amount_of`: `due_on` (the installments the snapshot leaves out owe nothing), or
+        # with nothing due, the next installment paid ahead (when the first after today is
+        # paid already, the one the borrower pays is read off the whole loan).
+        amount = owed_through(snapshot.rows, product, day) or snapshot.ahead_owed
         posted = price_same_day(snapshot, product, [(planned.key, amount)], day) \
             if amount else None
         if posted is not None:

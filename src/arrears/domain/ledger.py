@@ -165,12 +165,13 @@ def postings(before: Position, after: Position) -> tuple[tuple[Account, int], ..
     return tuple(sorted((a, v) for a, v in amounts.items() if v))
 
 
-def same_day_payment_postings(paid: Mapping[Component, int], newly_due: Mapping[Component, int]
-                              ) -> tuple[tuple[Account, int], ...]:
+def same_day_payment_postings(paid: Mapping[Component, int], newly_due: Mapping[Component, int],
+                              credit: int = 0) -> tuple[tuple[Account, int], ...]:
     """What `postings` gives for a payment dated d applied to the installments due by d of a
     loan on the books, its positions taken at the end of d − 1, when nothing else moves (no
-    credit, no plan amounts, no catch-up): `paid` is what the payment put to each component,
-    `newly_due` the part of that put to installments falling due on d itself.
+    credit held before, no plan amounts, no catch-up): `paid` is what the payment put to each
+    component, `newly_due` the part of that put to installments falling due on d itself, and
+    `credit` what it left as the borrower's credit (cash received, owed back as a liability).
 
     Closed form because a file of payments takes two positions a row otherwise. Each component
     paid reduces its receivable, except on an installment due on d: not yet receivable at the
@@ -178,7 +179,7 @@ def same_day_payment_postings(paid: Mapping[Component, int], newly_due: Mapping[
     Principal is receivable from disbursement, and a penalty or compound paid is what it
     reduced (`chargeable` before and after differ by the payment: an installment closed in its
     grace window owed no charges either side)."""
-    amounts = {Account.CASH: sum(paid.values())}
+    amounts = {Account.CASH: sum(paid.values()) + credit, Account.CREDIT: -credit}
     for component, value in paid.items():
         if not value:
             continue

@@ -4,8 +4,9 @@ method, rounding, day count, interest basis, penalty cap, `hold` and `prepay`, a
 and the shipped WLD-DAILY product) and several payments of one day — the amount owed through
 the day or the payoff, one minor unit either side, split at installment boundaries or
 anywhere — it either declines or gives exactly what `payments.price` posts one payment after
-another, and it declines only where the domain keeps money as credit or prepays, the loan
-holds credit already, or something fell due unpaid since its stored date."""
+another, and it declines only where the domain prepays, keeps credit beyond one payment, the loan
+holds credit already, or something fell due unpaid since its stored date; paying the next
+installment early, or part of it, it prices as the credit the domain holds."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def _snapshot(booked: BookedLoan, open_day: date) -> LoanSnapshot:
     """What the store reads for the loan (see `payment_import_store.LIVE`)."""
     state = booked.state
     rows = state.installments
+    ahead = [r for r in rows if r.due_date > open_day]
     return LoanSnapshot(
         id=booked.id, loan_ref=booked.loan.loan_id, currency="CNY", product_code="P",
         disbursed_on=booked.loan.disbursed_on, state_on=state.as_of, bucket=booked.bucket,
@@ -72,6 +74,8 @@ def _snapshot(booked: BookedLoan, open_day: date) -> LoanSnapshot:
         offer_received=state.offer_received,
         next_unpaid_due=min((r.due_date for r in rows if r.due_date > open_day
                              and not r.is_paid), default=None),
+        ahead_owed=ahead[0].unpaid_principal + ahead[0].unpaid_interest + ahead[0].unpaid_fee
+        if ahead else 0, ahead_principal=sum(r.unpaid_principal for r in ahead),
         rows=[r for r in rows if r.due_date <= open_day and _live(r)])
 
 
@@ -122,17 +126,25 @@ def _priced_as_the_domain_prices(loan: Loan, state: LoanState, open_day: date,
         booked = BookedLoan(id=7, borrower_id=1, product_code="P", loan=loan,
                             state=posting.state, status=update.status, dpd=update.dpd,
                             bucket=update.bucket)
-    found = price_same_day(_snapshot(first, open_day), loan.product, payments, open_day)
-    # Money beyond what is due by the open day: kept as credit, or prepaid.
-    beyond_due = any(p.applied.to_credit for p in postings) \
-        or postings[-1].state.prepaid_principal != state.prepaid_principal
+    snapshot = _snapshot(first, open_day)
+    found = price_same_day(snapshot, loan.product, payments, open_day)
+    prepaid = postings[-1].state.prepaid_principal != state.prepaid_principal
+    credit = [p.applied.to_credit for p in postings]
+    # Money beyond what is due by the open day the last payment leaves as credit, when the
+    # next installment asks at least as much and the loan is not paid off.
+    held_by_last = not any(credit[:-1]) and credit[-1] > 0 and not prepaid
     # End-of-day passed over a loan something fell due on unpaid: the domain catches it up.
     caught_up_over_due = state.as_of < closed and any(
         r.due_date <= closed and not r.is_paid for r in state.installments)
     if found is None:
-        assert beyond_due or state.unapplied or caught_up_over_due
+        # Credit at the payoff's edge: as much as the principal not yet due, short of the
+        # interest accrued on it, is below the payoff and held, but not priced here.
+        at_payoff = held_by_last and credit[-1] >= snapshot.ahead_principal
+        assert (prepaid or (any(credit) and not held_by_last) or at_payoff
+                or state.unapplied or caught_up_over_due)
         return None
-    assert not beyond_due
+    assert not prepaid
+    assert found.unapplied == postings[-1].state.unapplied
     for posting, mine in zip(postings, found.postings, strict=True):
         update = posting.moved.update
         assert mine.applied == posting.applied
@@ -167,7 +179,7 @@ def _split(total: int, cuts: list[int]) -> list[int]:
        stored_days=st.sampled_from([0, 0, 0, 3, 31, 40]), due_number=st.integers(0, 12),
        open_offset=st.one_of(st.just(0), st.integers(0, 8), st.integers(-5, 40)),
        diligent=st.booleans(),
-       target=st.sampled_from(["due", "due", "payoff", "part"]),
+       target=st.sampled_from(["due", "due", "payoff", "part", "ahead"]),
        nudge=st.sampled_from([-1, 0, 0, 1]),
        at_boundaries=st.booleans(), data=st.data())
 def test_it_posts_what_the_domain_posts_or_declines(
@@ -195,8 +207,12 @@ def test_it_posts_what_the_domain_posts_or_declines(
         sum(owed_on(row, loan.product, open_day).values())
         for row in caught.installments if row.due_date <= open_day))
     due = boundaries[-1] if boundaries else 0
+    ahead = next((r for r in caught.installments if r.due_date > open_day), None)
+    # Paying the next installment early, or part of it: a `hold` product keeps it as credit.
+    early = 0 if ahead is None else (ahead.unpaid_principal + ahead.unpaid_interest
+                                     + ahead.unpaid_fee) * data.draw(st.integers(1, 100)) // 100
     base = {"due": due, "payoff": summarize(loan, caught).payoff_amount,
-            "part": due * data.draw(st.integers(1, 99)) // 100}[target]
+            "part": due * data.draw(st.integers(1, 99)) // 100, "ahead": due + early}[target]
     total = max(1, base + nudge)
     cuts = data.draw(st.lists(
         st.sampled_from([b + d for b in boundaries for d in (-1, 0, 1)]) if at_boundaries
@@ -204,7 +220,8 @@ def test_it_posts_what_the_domain_posts_or_declines(
     payments = [(f"k{i}", amount) for i, amount in enumerate(_split(total, cuts))]
 
     found = _priced_as_the_domain_prices(loan, state, open_day, payments)
-    event("declined" if found is None else f"priced {found.status.value}")
+    event("declined" if found is None else f"priced {found.status.value}"
+          + (" with credit held" if found.unapplied else ""))
     if found is not None and state.as_of < closed:
         event("priced after end-of-day passed the loan over")
 

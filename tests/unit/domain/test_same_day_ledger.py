@@ -2,8 +2,9 @@
 installments (partly paid, due long before the payment day, within or past any grace window,
 due on the day itself or later, penalty and compound accrued and partly paid), any waterfall
 and rounding, a payment of up to everything owed on its day, applied by the domain's own
-`owed_on`, `apply_in_order` and `paid_towards`, gives the entry the positions of the whole
-state before and after it (taken at the end of the day before) give."""
+`owed_on`, `apply_in_order` and `paid_towards`, and what it leaves as the borrower's credit,
+gives the entry the positions of the whole state before and after it (taken at the end of the
+day before) give."""
 
 from __future__ import annotations
 
@@ -52,10 +53,10 @@ def _installments(draw: st.DrawFn) -> list[InstallmentState]:
 @given(rows=_installments(), share=st.fractions(0, 1),
        grace_days=GRACE_DAYS, rounding=st.sampled_from(Rounding),
        waterfall=st.permutations(DEFAULT_WATERFALL), prepaid=st.integers(0, 100_000),
-       credit=st.integers(0, 100_000))
+       credit=st.integers(0, 100_000), held=st.one_of(st.just(0), st.integers(1, 100_000)))
 def test_same_day_entry_is_the_difference_of_positions(
         rows: list[InstallmentState], share: object, grace_days: int, rounding: Rounding,
-        waterfall: list[Component], prepaid: int, credit: int) -> None:
+        waterfall: list[Component], prepaid: int, credit: int, held: int) -> None:
     product = build_product(grace_days=grace_days, rounding=rounding, waterfall=tuple(waterfall))
     owed = sum(sum(owed_on(row, product, PAID_ON).values()) for row in rows
                if row.due_date <= PAID_ON)
@@ -75,10 +76,10 @@ def test_same_day_entry_is_the_difference_of_positions(
         after[index] = paid_towards(row, allocation, product, PAID_ON)
     assert remaining == 0 and sum(paid.values()) == amount
 
-    def position(installments: list[InstallmentState]) -> ledger.Position:
+    def position(installments: list[InstallmentState], unapplied: int) -> ledger.Position:
         state = LoanState(as_of=CLOSED, installments=tuple(installments),
-                          prepaid_principal=prepaid, unapplied=credit)
+                          prepaid_principal=prepaid, unapplied=unapplied)
         return ledger.position_of(state, product, written_off=False)
 
-    assert ledger.same_day_payment_postings(paid, newly_due) == \
-        ledger.postings(position(rows), position(after))
+    assert ledger.same_day_payment_postings(paid, newly_due, held) == \
+        ledger.postings(position(rows, credit), position(after, credit + held))

@@ -69,6 +69,21 @@ LIVE = ((_row.due_on <= sa.bindparam("day"))
 LIVE_COLUMNS = (_row.number, _row.due_on, *(_row[name] for name in INSTALLMENT_AMOUNTS))
 NEXT_UNPAID_DUE = sa.func.min(sa.case((UNPAID & (_row.due_on > sa.bindparam("day")),
                                       _row.due_on)))
+AHEAD_PRINCIPAL = sa.func.coalesce(sa.func.sum(sa.case(
+    (_row.due_on > sa.bindparam("day"), _row.principal - _row.paid_principal), else_=0)), 0)
+_ahead = t.installment.alias("ahead").c
+
+
+def _first_ahead_owed(loan_id: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """What the first installment of `loan_id` due after the open day, by number, still asks
+    for: principal, interest and fee (`LoanSnapshot.ahead_owed`); read by the primary key."""
+    return (sa.select(((_ahead.principal - _ahead.paid_principal)
+                       + (_ahead.interest - _ahead.paid_interest)
+                       + (_ahead.fee - _ahead.paid_fee)).label("owed"))
+            .where((_ahead.loan_id == loan_id) & (_ahead.due_on > sa.bindparam("day")))
+            .order_by(_ahead.number).limit(1))
+
+
 # A filter on a column's values among a list of keys bound as `name`.
 Among = Callable[[sa.ColumnElement[Any], str], sa.ColumnElement[bool]]
 
@@ -83,7 +98,8 @@ class _Queries:
     lock_loans: sa.Executable | None
     snapshot_loans: sa.Select[Any]
     live_rows: sa.Select[Any]  # (loan id, `LIVE_COLUMNS`) by loan and number
-    due_dates: sa.Select[Any]  # (loan id, first unpaid due date after the open day)
+    # (loan id, first unpaid due date after the open day, `ahead_owed`, `ahead_principal`)
+    due_dates: sa.Select[Any]
     posted: sa.Select[Any]
     payments_of: sa.Select[Any]  # payment rows by loan, date and id
 
@@ -103,8 +119,11 @@ def _queries(among: Among) -> _Queries:
         ).where(among(_loan.id, "ids")),
         live_rows=sa.select(_row.loan_id, *LIVE_COLUMNS)
         .where(among(_row.loan_id, "ids") & LIVE).order_by(_row.loan_id, _row.number),
-        due_dates=sa.select(_row.loan_id, NEXT_UNPAID_DUE)
-        .where(among(_row.loan_id, "ids")).group_by(_row.loan_id),
+        due_dates=sa.select(
+            _row.loan_id, NEXT_UNPAID_DUE,
+            sa.func.coalesce(_first_ahead_owed(_row.loan_id).scalar_subquery(), 0),
+            AHEAD_PRINCIPAL,
+        ).where(among(_row.loan_id, "ids")).group_by(_row.loan_id),
         posted=sa.select(_payment.idempotency_key, _payment.loan_id, _payment.amount,
                          _payment.paid_on).where(among(_payment.idempotency_key, "keys")),
         payments_of=sa.select(t.payment).where(among(_payment.loan_id, "ids"))
@@ -176,8 +195,10 @@ def _postgres_queries() -> _Queries:
 
     live = (sa.select(*LIVE_COLUMNS).where((_row.loan_id == wanted.c.id) & LIVE).offset(0)
             .lateral("live"))
-    due = (sa.select(NEXT_UNPAID_DUE.label("next_unpaid_due"))
+    due = (sa.select(NEXT_UNPAID_DUE.label("next_unpaid_due"),
+                     AHEAD_PRINCIPAL.label("ahead_principal"))
            .where(_row.loan_id == wanted.c.id).lateral("due"))  # an aggregate: never flattened
+    ahead = _first_ahead_owed(wanted.c.id).lateral("first_ahead")
     paid = sa.select(t.payment).where(_payment.loan_id == wanted.c.id).offset(0).lateral("paid")
     return _Queries(
         loan_ids_by_ref=queries.loan_ids_by_ref,
@@ -193,7 +214,9 @@ def _postgres_queries() -> _Queries:
         snapshot_loans=queries.snapshot_loans,
         live_rows=sa.select(wanted.c.id, live).select_from(wanted.join(live, sa.true()))
         .order_by(wanted.c.id, live.c.number),
-        due_dates=sa.select(wanted.c.id, due).select_from(wanted.join(due, sa.true())),
+        due_dates=sa.select(wanted.c.id, due.c.next_unpaid_due,
+                            sa.func.coalesce(ahead.c.owed, 0), due.c.ahead_principal)
+        .select_from(wanted.join(due, sa.true()).outerjoin(ahead, sa.true())),
         posted=queries.posted,
         payments_of=sa.select(paid).select_from(wanted.join(paid, sa.true()))
         .order_by(paid.c.loan_id, paid.c.paid_on, paid.c.id))
@@ -206,7 +229,7 @@ NEXT_PAYMENT_IDS = sa.text("SELECT nextval(seq) FROM (SELECT pg_get_serial_seque
                            "generate_series(1, :n) ORDER BY 1")  # in order, as the rows list them
 QUERIES = {"sqlite": _queries(_in_json), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
-                         "delinquent_since")
+                         "delinquent_since", "unapplied")
 SAME_DAY_LOAN_KEYS = ("b_id", "b_state_on", *SAME_DAY_LOAN_COLUMNS)  # a loan's row, as written
 INSTALLMENT_KEYS = ("b_loan_id", "b_number", "due_on", *INSTALLMENT_AMOUNTS)
 amounts_of = attrgetter(*INSTALLMENT_AMOUNTS)
@@ -270,8 +293,11 @@ class SqlPaymentImports:
         bound = {"ids": ids, "day": open_day}
         for loan_id, *values in self.connection.execute(queries.live_rows, bound):
             found[loan_id].rows.append(stored_installment(values))
-        for loan_id, next_unpaid_due in self.connection.execute(queries.due_dates, bound):
-            found[loan_id].next_unpaid_due = next_unpaid_due
+        for loan_id, next_unpaid_due, ahead_owed, ahead_principal in self.connection.execute(
+                queries.due_dates, bound):
+            snapshot = found[loan_id]
+            snapshot.next_unpaid_due = next_unpaid_due
+            snapshot.ahead_owed, snapshot.ahead_principal = ahead_owed, ahead_principal
         return {snapshot.loan_ref: snapshot for snapshot in found.values()}
 
     def write_same_day(self, loans: Sequence[LoanPosted], business_date: date) -> None:
@@ -286,7 +312,7 @@ class SqlPaymentImports:
             (posted.snapshot.id, as_date(posted.snapshot.state_on), closed, posted.status.value,
              posted.dpd, posted.bucket.value,
              posted.earliest_unpaid_due_on and as_date(posted.earliest_unpaid_due_on),
-             posted.delinquent_since and as_date(posted.delinquent_since))
+             posted.delinquent_since and as_date(posted.delinquent_since), posted.unapplied)
             for posted in loans]
         written = (connection.execute(UPDATE_LOANS_FROM_ARRAYS,
                                       _by_column(SAME_DAY_LOAN_KEYS, loan_rows)).rowcount

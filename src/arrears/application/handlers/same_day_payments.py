@@ -11,9 +11,13 @@ every rule the domain's own (`owed_on`, `apply_in_order`, `paid_towards`,
 `overdue_installments`, `delinquency_start`, `amount_due`, `loan_status`,
 `ledger.same_day_payment_postings`): only the choice of rows is its own.
 
-Anything else — money beyond what is due (credit held, prepayment, settlement), a back-dated
-row, a loan with a plan — returns None and the caller prices the loan through `payments.price`,
-so the two paths meet only where this one is exact (`tests/unit/application/
+Money beyond what is due is priced here in one case only, the common one of a borrower paying
+the next installment early: a `hold` product keeps it as credit when it is no more than that
+installment still asks for (`credit_to_keep`) and less than the principal not yet due (so it
+cannot be a payoff), and the payment is the loan's last in the file (a later one would join the
+credit). Anything else — a prepayment, a settlement, credit held already, a back-dated row, a
+loan with a plan — returns None and the caller prices the loan through `payments.price`, so
+the two paths meet only where this one is exact (`tests/unit/application/
 test_same_day_payments.py` holds them together on random loans and payments).
 """
 
@@ -34,7 +38,7 @@ from arrears.domain.loan import (
     owed_on,
     paid_towards,
 )
-from arrears.domain.product import Component, Product
+from arrears.domain.product import Component, EarlyPayment, Product
 from arrears.domain.waterfall import apply_in_order
 
 ONE_DAY = timedelta(days=1)
@@ -48,7 +52,9 @@ class LoanSnapshot:
     `rows` are the installments due by the open day that still owe something (principal,
     interest or fee unpaid, or penalty or compound not settled), in number order; the others
     owe nothing and no payment changes them. `next_unpaid_due` is the earliest due date of
-    the installments due after the open day and not paid."""
+    the installments due after the open day and not paid; `ahead_owed` what the first
+    installment due after it (by number, paid or not) still asks for, principal, interest
+    and fee; `ahead_principal` the principal unpaid of all installments due after it."""
 
     id: int
     loan_ref: str
@@ -65,6 +71,8 @@ class LoanSnapshot:
     unapplied: int
     offer_received: int
     next_unpaid_due: date | None
+    ahead_owed: int = 0
+    ahead_principal: int = 0
     rows: list[InstallmentState] = field(default_factory=list)
 
 
@@ -91,6 +99,7 @@ class LoanPosted:
     bucket: Bucket
     earliest_unpaid_due_on: date | None
     delinquent_since: date | None
+    unapplied: int  # the credit the loan holds after them
 
 
 def price_same_day(snapshot: LoanSnapshot, product: Product,
@@ -113,7 +122,10 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
     previous = loan.bucket
     posted: list[SameDayPosting] = []
     dpd = 0
+    credit = 0
     for key, amount in payments:
+        if credit:
+            return None  # a payment after credit is held joins it: the domain's to apply
         remaining = amount
         totals = dict.fromkeys(COMPONENTS, 0)
         newly_due = dict.fromkeys(COMPONENTS, 0)  # put to installments due on the open day
@@ -132,7 +144,9 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
             rows[index] = changed[row.number] = paid_towards(row, allocation, product,
                                                              open_day)
         if remaining:
-            return None  # money beyond what is due: held or prepaid by the domain
+            if not _held_as_credit(loan, product, remaining):
+                return None  # prepaid, settling, or more than the next installment asks
+            credit = remaining
         overdue = overdue_installments(rows, closed)
         dpd = days_past_due(closed, overdue[0].due_date if overdue else None)
         # `track_delinquency(open_day)` of a loan no plan ever touched.
@@ -144,8 +158,8 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
                 key=key, on=open_day, amount=amount, to_fee=totals[Component.FEE],
                 to_penalty=totals[Component.PENALTY], to_compound=totals[Component.COMPOUND],
                 to_interest=totals[Component.INTEREST],
-                to_principal=totals[Component.PRINCIPAL], to_credit=0),
-            postings=ledger.same_day_payment_postings(totals, newly_due),
+                to_principal=totals[Component.PRINCIPAL], to_credit=credit),
+            postings=ledger.same_day_payment_postings(totals, newly_due, credit),
             bucket_before=previous, bucket=moved, dpd=dpd))
         previous = moved
     unpaid = [row.due_date for row in rows if not row.is_paid]
@@ -156,5 +170,14 @@ def price_same_day(snapshot: LoanSnapshot, product: Product,
         status=loan_status(written_off=False, total_due=total_due,
                            all_paid=earliest_unpaid is None, dpd=dpd),
         dpd=dpd, bucket=previous, earliest_unpaid_due_on=earliest_unpaid,
-        delinquent_since=since)
+        delinquent_since=since, unapplied=credit)
+
+
+def _held_as_credit(loan: LoanSnapshot, product: Product, excess: int) -> bool:
+    """Whether the domain keeps all of `excess` (paid beyond everything due by the open day,
+    no credit held before) as credit: `credit_to_keep` keeps up to what the next installment
+    asks on a `hold` product unless the money settles the loan, which takes at least the
+    principal not yet due."""
+    return (product.early_payment is EarlyPayment.HOLD and excess <= loan.ahead_owed
+            and excess < loan.ahead_principal)
 
