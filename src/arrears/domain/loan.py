@@ -376,8 +376,6 @@ class _Engine:
         for position, index in enumerate(future):
             row = self.rows[index]
             interest, fee = self.owed_ahead(index, day, current=position == 0)
-            if position == 0 and not row.unpaid_principal:
-                interest = 0
             paid_fee = min(left, fee)
             paid_interest = min(left - paid_fee, interest)
             left -= paid_fee + paid_interest
@@ -975,16 +973,17 @@ class _Engine:
                 interest_earned=accrued)
 
     def waive_everything(self, day: date) -> None:
-        """A settlement offer was paid: forgive all that is left, and close every row."""
+        """A settlement offer was paid: forgive all that is left, and close every row. An
+        installment inside its grace window on `day` is settled within it, so the penalty
+        and compound it accrued there were never owed (DESIGN §9 grace days): nothing of them
+        is forgiven, as the payoff quote never asked for them."""
         future = self.future(day)
         first = future[0] if future else None
         for index, row in enumerate(self.rows):
-            penalty, compound = self.owed_charges(row)
+            penalty, compound = chargeable(row, self.product, day)
             interest, fee = row.unpaid_interest, row.unpaid_fee
             if row.due_date > day:
                 interest, fee = self.owed_ahead(index, day, current=index == first)
-                if index == first and not row.unpaid_principal:
-                    interest = 0
             for component, amount in ((Component.PRINCIPAL, row.unpaid_principal),
                                       (Component.INTEREST, interest),
                                       (Component.FEE, fee),

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from arrears.domain.delinquency import LoanStatus
@@ -182,6 +182,56 @@ def test_settlement_paid_in_time_waives_the_rest_and_settles():
     late = figures(loan, [Payment(key="a", on=date(2026, 4, 2), amount=800_000)],
                    date(2026, 4, 2))
     assert late.status is not LoanStatus.SETTLED  # the offer had lapsed: nothing waived
+
+
+@pytest.mark.parametrize("day", range(17, 24))
+def test_a_settlement_completed_in_a_grace_window_forgives_only_what_the_quote_asked(day):
+    """Nothing paid; installment 3 falls due on 04-15 with five days of grace; an offer of
+    1,000.00, less than installment 1 asks, opens on 04-16 and is paid whole on `day`. Inside
+    the window installment 3 is settled within its grace: the penalty it accrued there was
+    never owed, so the quote left it out and nothing of it is forgiven (a concession) or
+    recognised (income); after it, that penalty was owed (recognised when the window closed)
+    and is forgiven with the rest. Either way what is forgiven is the quote less the offer."""
+    offer = Plan(plan_id="S", kind=PlanKind.SETTLEMENT, effective_on=date(2026, 4, 16),
+                 until=date(2026, 5, 31), amount=100_000)
+    loan = with_plan(make_loan(grace_days=5), offer)
+    paid_on = date(2026, 4, day)
+    before = state_on(loan, [], paid_on - timedelta(days=1))
+    assert before.installments[2].penalty_accrued > 0
+    quote = summarize(loan, before).payoff_amount
+    after = state_on(loan, [Payment(key="s", on=paid_on, amount=100_000)], paid_on)
+    assert summarize(loan, after).status is LoanStatus.SETTLED
+    assert after.waived.total() == quote - 100_000
+    entry = dict(postings(position(loan, before), position(loan, after)))
+    assert entry[Account.CONCESSION] == after.waived.total()
+    assert Account.PENALTY_INCOME not in entry
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(max_payments=3), st.integers(1, 400), st.integers(1, 99))
+def test_a_settlement_paid_whole_forgives_the_quote_less_the_offer(case, offset, percent):
+    """On any loan and history, in or out of any grace window, an offer paid whole in one
+    payment settles the loan and forgives exactly the quote of the day before less the
+    offer, all of it a concession: nothing the quote did not ask for is forgiven, so no
+    penalty or compound is recognised in forgiving it."""
+    loan, payments = case
+    paid_on = loan.disbursed_on + timedelta(days=offset)
+    earlier = tuple(p for p in payments if p.on < paid_on)
+    before = state_on(loan, earlier, paid_on - timedelta(days=1))
+    quote = summarize(loan, before).payoff_amount
+    assume(quote > 1 and not before.unapplied)
+    amount = max(1, quote * percent // 100)
+    offer = Plan(plan_id="S", kind=PlanKind.SETTLEMENT, effective_on=paid_on, until=paid_on,
+                 amount=amount)
+    planned = with_plan(loan, offer)
+    after = state_on(planned, (*earlier, Payment(key="s", on=paid_on, amount=amount)), paid_on)
+    assert summarize(planned, after).status is LoanStatus.SETTLED
+    assert after.waived.total() == quote - amount
+    entry = dict(postings(position(planned, before), position(planned, after)))
+    assert entry.get(Account.CONCESSION, 0) == quote - amount
+    # Interest the current period had earned becomes income as it is forgiven; a charge is
+    # income only once chargeable, as the quote asked for it.
+    assert not {Account.PENALTY_INCOME, Account.COMPOUND_INCOME} & entry.keys()
 
 
 def test_a_plan_on_a_written_off_or_settled_loan_is_refused():
