@@ -542,7 +542,10 @@ class WorkedLoan:
 class CollectionsStore(Protocol):
     """Cases, actions, collectors, agencies, promises and contacts in one unit of work."""
 
-    def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]: ...
+    def planning_rows(self, due_on: Mapping[str, Sequence[date]]) -> list[PlanRow]:
+        """The active loans of each product in `due_on` whose earliest unpaid installment
+        fell due on one of the product's dates, by loan id."""
+        ...
     def worked_loans(self, last_due: date) -> list[WorkedLoan]:
         """The active loans due on or before `last_due` whose borrower's open case an active
         collector works, by loan id."""

@@ -131,12 +131,13 @@ class Strategy:
         fired.extend(step for step in self.arms[arm] if step.fires(d))
         return fired
 
-    @property
-    def span(self) -> tuple[int, int]:
-        """The smallest and largest `d` any step can fire at."""
-        steps = [s for arm in self.arms.values() for s in arm]
-        return (min((s.first for s in steps), default=0), max((s.last for s in steps),
-                                                              default=0))
+    def fire_days(self, reminder_days: tuple[int, ...]) -> frozenset[int]:
+        """Every `d` at which some step of either arm, or a reminder, fires."""
+        days = {d for arm in self.arms.values() for step in arm
+                for d in range(step.first, step.last + 1, step.every)}
+        if self.reminder_channels:
+            days.update(reminder_days)
+        return frozenset(days)
 
 
 def _int(value: Any, field: str, *, minimum: int | None = None,

@@ -4,7 +4,7 @@ collectors, agencies and placements, promises to pay, contact logs, and the summ
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -118,9 +118,11 @@ class SqlCollections:
             for r in self.connection.execute(query, parameters)
         ]
 
-    def planning_rows(self, first_due: date, last_due: date) -> list[PlanRow]:
-        due = t.loan.c.earliest_unpaid_due_on
-        return self._plan_rows(due >= first_due, due <= last_due)
+    def planning_rows(self, due_on: Mapping[str, Sequence[date]]) -> list[PlanRow]:
+        loan = t.loan.c
+        wanted = [(loan.product_code == code) & loan.earliest_unpaid_due_on.in_(dates)
+                  for code, dates in due_on.items() if dates]
+        return self._plan_rows(sa.or_(*wanted)) if wanted else []
 
     def worked_loans(self, last_due: date) -> list[WorkedLoan]:
         return [WorkedLoan(loan_ref=r.loan_ref, borrower_ref=r.borrower_ref,

@@ -260,23 +260,16 @@ def run_strategies(
     planned_day = day + ONE_DAY
     with uow_factory() as uow:
         products = uow.book.products()
-    spans = []
-    for code, strategy in chosen.items():
-        product = products.get(code)
-        reminders = product.reminders.days if product is not None else ()
-        first, last = strategy.span
-        spans.append((min((first, *reminders)), max((last, *reminders))))
-    if not spans:
-        return report
-    low = min(s[0] for s in spans)
-    high = max(s[1] for s in spans)
-    with uow_factory() as uow:
-        candidates = uow.collections.planning_rows(planned_day - timedelta(days=high),
-                                                   planned_day - timedelta(days=low))
-    # Most loans in the window have no step on the planned date: only those with one are
-    # chunked, so each chunk's reads of the book serve loans with something to do.
-    rows = [row for row in candidates if row.product_code in chosen
-            and _fires(row, chosen[row.product_code], products, planned_day)]
+        # A loan has a step on the planned date only if its earliest unpaid installment fell
+        # due a number of days before it at which its strategy has one: only those loans are
+        # read, and of them only those whose arm has such a step are chunked, so each
+        # chunk's reads of the book serve loans with something to do.
+        due_on = {code: sorted(planned_day - timedelta(days=d)
+                               for d in strategy.fire_days(products[code].reminders.days))
+                  for code, strategy in chosen.items() if code in products}
+        candidates = uow.collections.planning_rows(due_on)
+    rows = [row for row in candidates
+            if _fires(row, chosen[row.product_code], products, planned_day)]
     planning = _Planning(day=day, now=clock.now(), renderer=renderer, strategies=chosen,
                          lender=lender)
     size = batch_size if read_ahead is None else min(batch_size, READ_AHEAD_ROWS)
