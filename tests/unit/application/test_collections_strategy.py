@@ -9,6 +9,7 @@ import pytest
 
 from arrears.application.notifications import DeliveryPolicy, RateLimit, RateLimiter
 from arrears.application.strategy import (
+    ARMS,
     StepKind,
     StrategyError,
     default_strategies,
@@ -69,6 +70,16 @@ def test_steps_fire_on_their_days_and_reminders_come_from_the_product() -> None:
     reminders = strategy.steps_for("champion", -3, (-3, 0, 1))
     assert [(s.kind, s.template) for s in reminders] == [(StepKind.SMS, "reminder")]
     assert strategy.steps_for("challenger", 3, ())[0].name == "call"
+
+
+@pytest.mark.parametrize("reminders", [(), (-3, 0, 1), (-7, 2, 400)])
+def test_a_strategy_fires_on_exactly_its_fire_days(reminders: tuple[int, ...]) -> None:
+    """The days planning reads loans for (`fire_days`) are those some step of an arm fires
+    on: the shipped strategies and the example, with and without the product's reminders."""
+    for strategy in (parse_strategy_text(GOOD), *default_strategies().values()):
+        fired = {d for d in range(-100, 4000) for arm in ARMS
+                 if strategy.steps_for(arm, d, reminders)}
+        assert strategy.fire_days(reminders) == fired
 
 
 def test_champion_challenger_split_is_stable_and_near_the_share() -> None:
