@@ -30,6 +30,7 @@ from arrears.application.contacts import (
     CHANNEL_KINDS,
     Debtor,
     compliance_document,
+    compliance_facts_text,
     contact_action,
     outbound,
 )
@@ -58,8 +59,8 @@ from arrears.application.strategy import (
     Strategy,
     default_strategies,
 )
-from arrears.compliance import codec, packs
 from arrears.compliance import engine as compliance_engine
+from arrears.compliance import packs
 from arrears.compliance.facts import Facts
 from arrears.compliance.model import (
     ActionKind,
@@ -182,18 +183,18 @@ def _draft_offer(uow: UnitOfWork, booked: BookedLoan, step: Step
 
 @dataclass(slots=True, kw_only=True)
 class _KnownFacts:
-    """A borrower's facts as a strategy run holds them, and their codec JSON once a message
+    """A borrower's facts as a strategy run holds them, and their JSON text once a message
     carries them: the same facts stand for each step of the loan until the run adds an
     attempt (a planned call) to the debtor."""
 
     debtor: Debtor
     facts: Facts
-    _json: Any = None
+    _text: str | None = None
 
-    def json(self) -> Any:
-        if self._json is None:
-            self._json = codec.to_json(self.facts)
-        return self._json
+    def text(self) -> str:
+        if self._text is None:
+            self._text = compliance_facts_text(self.facts)
+        return self._text
 
 
 @dataclass(slots=True)
@@ -452,7 +453,7 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
         borrower_id=row.borrower_id, business_date=day, template=step.template,
         language=row.language, recipient=address, subject=rendered.subject,
         body=rendered.body, pack=pack_code,
-        compliance=compliance_document(action, known.facts, facts_json=known.json()),
+        compliance=compliance_document(action, known.facts, facts_text=known.text()),
         next_attempt_at=send_at,
         created_at=now)
     if decision.allowed:
