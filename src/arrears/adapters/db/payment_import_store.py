@@ -69,8 +69,10 @@ LIVE = ((_row.due_on <= sa.bindparam("day"))
 LIVE_COLUMNS = (_row.number, _row.due_on, *(_row[name] for name in INSTALLMENT_AMOUNTS))
 NEXT_UNPAID_DUE = sa.func.min(sa.case((UNPAID & (_row.due_on > sa.bindparam("day")),
                                       _row.due_on)))
-AHEAD_PRINCIPAL = sa.func.coalesce(sa.func.sum(sa.case(
-    (_row.due_on > sa.bindparam("day"), _row.principal - _row.paid_principal), else_=0)), 0)
+# Cast: PostgreSQL sums bigints as numeric.
+AHEAD_PRINCIPAL = sa.cast(sa.func.coalesce(sa.func.sum(sa.case(
+    (_row.due_on > sa.bindparam("day"), _row.principal - _row.paid_principal), else_=0)), 0),
+    sa.BigInteger)
 _ahead = t.installment.alias("ahead").c
 
 
@@ -116,7 +118,7 @@ def _queries(among: Among) -> _Queries:
             _loan.state_on, _loan.bucket, _loan.delinquent_since, _loan.written_off_on,
             _loan.pauses, _loan.unapplied, _loan.offer_received,
             sa.or_(*PLAN_AMOUNTS).label("plan_amounts"), HOLDS_PLAN.label("holds_plan"),
-        ).where(among(_loan.id, "ids")),
+        ).where(among(_loan.id, "ids")).order_by(_loan.id),
         live_rows=sa.select(_row.loan_id, *LIVE_COLUMNS)
         .where(among(_row.loan_id, "ids") & LIVE).order_by(_row.loan_id, _row.number),
         due_dates=sa.select(
