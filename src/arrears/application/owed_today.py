@@ -65,8 +65,7 @@ def owed_today(loan_ref: str, *, uow_factory: Callable[[], UnitOfWork]) -> OwedT
         loan_id=loan_ref, currency=booked.loan.currency, status=summary.status.value,
         as_of=summary.as_of, dpd=summary.dpd, overdue_principal=summary.overdue_principal,
         overdue_interest=summary.overdue_interest, overdue_fee=summary.overdue_fee,
-        due_today=sum(row.unpaid_principal + row.unpaid_interest + row.unpaid_fee
-                      for row in state.installments if row.due_date == summary.as_of),
+        due_today=summary.due_today,
         penalty_interest=summary.penalty_interest,
         compound_interest=summary.compound_interest, total_due=summary.total_due,
         payoff_amount=summary.payoff_amount)

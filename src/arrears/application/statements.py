@@ -100,7 +100,7 @@ def statement_document(explanation: Explanation) -> dict[str, Any]:
         "principal_outstanding": money(summary.principal_outstanding),
         "overdue_principal": money(summary.overdue_principal),
         "overdue_interest": money(summary.overdue_interest),
-        "overdue_fee": money(summary.overdue_fee),
+        "overdue_fee": money(summary.overdue_fee), "due_today": money(summary.due_today),
         "penalty_interest": money(summary.penalty_interest),
         "compound_interest": money(summary.compound_interest),
         "total_due": money(summary.total_due), "payoff_amount": money(summary.payoff_amount),
@@ -176,11 +176,13 @@ LABELS: dict[str, dict[str, str]] = {
              "zh-CN": "每日金额精确到万分之一分，仅在计收时四舍五入到分。"},
 }
 SUMMARY_KEYS = ("as_of", "status", "dpd", "principal_outstanding", "overdue_principal",
-                "overdue_interest", "overdue_fee", "penalty_interest", "compound_interest",
-                "total_due", "payoff_amount", "unapplied_credit", "first_delinquency_on")
+                "overdue_interest", "overdue_fee", "due_today", "penalty_interest",
+                "compound_interest", "total_due", "payoff_amount", "unapplied_credit",
+                "first_delinquency_on")
 SUMMARY_LABELS_ZH = {
     "as_of": "截至", "status": "状态", "dpd": "逾期天数", "principal_outstanding": "剩余本金",
     "overdue_principal": "逾期本金", "overdue_interest": "逾期利息", "overdue_fee": "逾期费用",
+    "due_today": "今日到期",
     "penalty_interest": "罚息", "compound_interest": "复利", "total_due": "应还总额",
     "payoff_amount": "提前结清金额", "unapplied_credit": "未分配余额",
     "first_delinquency_on": "首次逾期日",

@@ -1086,6 +1086,10 @@ class Summary:
     # The first day of the delinquency that is still unresolved; a plan never moves it.
     first_delinquency_on: date | None = None
     restructured: bool = False
+    # Principal, interest and fees of the installments falling due on `as_of`: in `total_due`
+    # but not yet overdue (§9 reading the figures), so that `overdue_*` + `due_today` +
+    # `penalty_interest` + `compound_interest` is `total_due`.
+    due_today: int = 0
 
 
 def summarize(loan: Loan, state: LoanState) -> Summary:
@@ -1135,6 +1139,8 @@ def summarize(loan: Loan, state: LoanState) -> Summary:
         first_delinquency_on=first_delinquency,
         restructured=any(plan.effective_on <= as_of and plan.kind is not PlanKind.SETTLEMENT
                          for plan in loan.plans),
+        due_today=sum(row.unpaid_principal + row.unpaid_interest + row.unpaid_fee
+                      for row in state.installments if row.due_date == as_of),
     )
 
 

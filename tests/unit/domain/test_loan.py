@@ -430,3 +430,24 @@ def test_first_delinquency_never_moves_while_the_loan_stays_delinquent(history, 
             assert now.first_delinquency_on is not None
             assert now.first_delinquency_on <= day - timedelta(days=now.dpd) + timedelta(days=1)
         before = now
+
+
+@given(histories(hold=True), st.integers(0, 800))
+def test_the_parts_of_what_is_due_add_up_to_it(case, offset):
+    """On any loan and date, due dates included: overdue principal, interest and fees, what
+    falls due that day, penalty and compound add up to `total_due` (§9 reading the figures:
+    an installment due that day is in `total_due` but not yet overdue)."""
+    loan, payments = case
+    summary = summarize(loan, state_on(loan, payments, loan.disbursed_on
+                                       + timedelta(days=offset)))
+    assert (summary.overdue_principal + summary.overdue_interest + summary.overdue_fee
+            + summary.due_today + summary.penalty_interest + summary.compound_interest
+            == summary.total_due)
+
+
+def test_an_installment_due_today_is_its_own_part():
+    loan = make_loan()
+    first = initial_state(loan).installments[0]
+    summary = summarize(loan, state_on(loan, [], first.due_date))
+    assert (summary.dpd, summary.overdue_principal) == (0, 0)
+    assert summary.due_today == summary.total_due == first.principal + first.interest

@@ -106,8 +106,8 @@ def loan_status(
     out = console()
     table = Table(title=f"{loan.loan_id} as of {report['as_of']}", show_header=False)
     for key in ("status", "dpd", "bucket", "principal_outstanding", "overdue_principal",
-                "overdue_interest", "overdue_fee", "penalty_interest", "compound_interest",
-                "total_due", "payoff_amount", "unapplied_credit"):
+                "overdue_interest", "overdue_fee", "due_today", "penalty_interest",
+                "compound_interest", "total_due", "payoff_amount", "unapplied_credit"):
         table.add_row(key, str(report[key]))
     out.print(table)
     print_table(INSTALLMENT_COLUMNS,
