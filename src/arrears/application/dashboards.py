@@ -235,6 +235,7 @@ def compliance_board(*, uow_factory: Callable[[], DashboardUnitOfWork]) -> Compl
         rules = uow.dashboards.blocks_by_rule(first, closed)[:TOP_RULES]
         agencies = sorted(uow.collections.agency_performance(), key=_agency_rank)
         moves = uow.reports.bucket_moves(first, closed)
+        at_start = uow.reports.buckets_on(first - timedelta(days=1))
         registered = uow.complaints.listed(open_only=False)
         objections = uow.disputes.listed()
     acknowledge, answer = complaint_clocks(registered, closed)
@@ -242,5 +243,5 @@ def compliance_board(*, uow_factory: Callable[[], DashboardUnitOfWork]) -> Compl
         as_of=closed, first=first, currency=currency, days=tuple(days), rules=tuple(rules),
         rates=tuple(complaints.rates(uow_factory=uow_factory)), agencies=tuple(agencies),
         portfolio=queries.portfolio_document(None, uow_factory=uow_factory),
-        roll_rates=roll_rates(moves), acknowledge=acknowledge, answer=answer,
+        roll_rates=roll_rates(moves, at_start), acknowledge=acknowledge, answer=answer,
         objections=objection_clock(objections, closed))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -489,9 +489,13 @@ class _PlanOffers:
         return {"with_plan": rate(with_plan), "without_plan": rate(without)}
 
 
-def roll_rates(moves: list[tuple[str, str, int]]) -> dict[str, str]:
-    """Share of loans entering a bucket that rolled on to the next one, e.g. "M1→M2"."""
-    entered: dict[str, int] = defaultdict(int)
+def roll_rates(moves: list[tuple[str, str, int]], at_start: Mapping[str, int]
+               ) -> dict[str, str]:
+    """Of the loans in a bucket over a run (there at its start, `at_start` by bucket, or
+    entering it, `moves`), the share that rolled on to the next one, e.g. "M1→M2": each roll
+    out of a bucket follows a stay in it, so a share is at most 1 (a loan that entered twice
+    counts twice)."""
+    entered: dict[str, int] = defaultdict(int, at_start)
     rolled: dict[str, int] = defaultdict(int)
     order = [b.value for b in BUCKETS]
     for source, target, count in moves:

@@ -789,6 +789,16 @@ class SqlReports:
             .group_by(t.delinquency_change.c.from_bucket, t.delinquency_change.c.to_bucket))
         return [(a, b, int(n)) for a, b, n in rows]
 
+    def buckets_on(self, day: date) -> dict[str, int]:
+        change = t.delinquency_change.c
+        last = (sa.select(sa.func.max(change.id).label("id"))
+                .where(change.business_date <= day).group_by(change.loan_id).subquery())
+        rows = self.connection.execute(
+            sa.select(change.to_bucket, sa.func.count())
+            .select_from(t.delinquency_change.join(last, last.c.id == change.id))
+            .group_by(change.to_bucket))
+        return {bucket: int(count) for bucket, count in rows}
+
     def account_totals(self, first: date | None = None, last: date | None = None
                        ) -> dict[str, int]:
         """Signed ledger totals per account, optionally for business dates in [first, last]."""

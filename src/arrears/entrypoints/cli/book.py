@@ -605,11 +605,12 @@ def demo_summary(built: bootstrap.Services, result: demo_book.DemoResult,
     document = queries.portfolio_document(None, uow_factory=built.uow_factory)
     with built.uow_factory() as uow:
         moves = uow.reports.bucket_moves(result.start, result.through)
+        at_start = uow.reports.buckets_on(result.start - timedelta(days=1))
     document.update({
         "seed": seed,
         "start": result.start.isoformat(),
         "payments_posted": result.payments_posted,
-        "roll_rates": demo_book.roll_rates(moves),
+        "roll_rates": demo_book.roll_rates(moves, at_start),
         "plans": result.plans,
         "cure_rates": result.cure_rates,
         "income": queries.income_document(result.start, result.through,
