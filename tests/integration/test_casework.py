@@ -414,3 +414,21 @@ def test_a_visit_request_is_refused_with_the_rule_id(book) -> None:
         casework.request_visit("WLD-1001", _at(date(2026, 3, 21), 15), authorization_ref="VA-9",
                                uow_factory=services.uow_factory)
     assert error.value.field == "authorization"
+
+
+def test_a_collector_is_deactivated_once(services: bootstrap.Services) -> None:
+    """On both databases: the collector leaves the floor (no longer listed, no case kept);
+    a second deactivation, or one of a collector never on file, names the collector."""
+    servicing.init_book(date(2026, 1, 1), {}, uow_factory=services.uow_factory)
+    casework.add_collector("C-09", "王敏", languages=(), buckets=("M1",), capacity=5,
+                           uow_factory=services.uow_factory)
+    done = casework.deactivate_collector("C-09", reason="left", uow_factory=services.uow_factory,
+                                         clock=services.clock)
+    assert (done.cases_released, done.credentials_revoked) == (0, ())
+    with services.uow_factory() as uow:
+        assert [c.collector_ref for c in uow.collections.collectors()] == []
+    for ref in ("C-09", "C-99"):
+        with pytest.raises(DomainError) as refused:
+            casework.deactivate_collector(ref, reason="left", uow_factory=services.uow_factory,
+                                          clock=services.clock)
+        assert refused.value.field == "collector"

@@ -83,6 +83,11 @@ class CredentialStore(Protocol):
         """(credential id, borrower id) of each credential the collector (or the agency)
         holds on a loan of the case's borrower, not revoked and not expired at `at`."""
         ...
+    def held_by_collector(self, collector_ref: str, at: datetime
+                          ) -> list[tuple[str, int | None]]:
+        """(credential id, borrower id of its loan, None for a badge) of each credential the
+        collector holds, not revoked and not expired at `at`, by credential id."""
+        ...
     def revocations(self) -> list[tuple[str, datetime]]:
         """(credential id, revoked at) for every revoked credential, by credential id."""
         ...

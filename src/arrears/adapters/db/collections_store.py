@@ -285,6 +285,19 @@ class SqlCollections:
             collector_ref=collector_ref, name=name, languages=",".join(languages),
             buckets=",".join(buckets), capacity=capacity)).inserted_primary_key[0])
 
+    def deactivate_collector(self, collector_ref: str) -> list[int] | None:
+        collector, case = ct.collector.c, ct.collection_case.c
+        found = self.connection.execute(
+            ct.collector.update().where(collector.collector_ref == collector_ref,
+                                        collector.active.is_(True))
+            .values(active=False).returning(collector.id)).scalar()
+        if found is None:
+            return None
+        released = self.connection.execute(
+            ct.collection_case.update().where(case.collector_id == found, case.status == "open")
+            .values(collector_id=None).returning(case.id))
+        return sorted(released.scalars())
+
     # --- agencies ----------------------------------------------------------------------
 
     def agencies(self) -> list[AgencyRow]:

@@ -134,6 +134,19 @@ class SqlCredentials:
             .order_by(c.credential_ref))
         return [(ref, int(borrower_id)) for ref, borrower_id in rows]
 
+    def held_by_collector(self, collector_ref: str, at: datetime
+                          ) -> list[tuple[str, int | None]]:
+        c, loan = ct.collector_credential.c, t.loan.c
+        rows = self.connection.execute(
+            sa.select(c.credential_ref, loan.borrower_id)
+            .select_from(ct.collector_credential.outerjoin(t.loan, loan.id == c.loan_id))
+            .where(c.collector_id == sa.select(ct.collector.c.id).where(
+                ct.collector.c.collector_ref == collector_ref).scalar_subquery(),
+                c.revoked_at.is_(None), c.valid_until > utc(at))
+            .order_by(c.credential_ref))
+        return [(ref, None if borrower_id is None else int(borrower_id))
+                for ref, borrower_id in rows]
+
     def revocations(self) -> list[tuple[str, datetime]]:
         c = ct.collector_credential.c
         rows = self.connection.execute(sa.select(c.credential_ref, c.revoked_at).where(

@@ -28,7 +28,7 @@ from arrears.application.contacts import (
     reason,
     rule_ids,
 )
-from arrears.application.handlers import evidence
+from arrears.application.handlers import credentials, evidence
 from arrears.application.handlers.contact_session import MAX_NOTES as MAX_NOTES
 from arrears.application.handlers.contact_session import Contact, ContactLogged, contact_session
 from arrears.application.handlers.contact_session import ContactRefused as ContactRefused
@@ -200,6 +200,32 @@ def refresh_recoveries(day: date, *, uow_factory: Callable[[], UnitOfWork],
 
 
 BUCKETS = ("C", "M1", "M2", "M3", "M4", "M5", "M6", "M7+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deactivated:
+    collector_ref: str
+    cases_released: int
+    credentials_revoked: tuple[str, ...]
+
+
+def deactivate_collector(collector_ref: str, *, reason: str,
+                         uow_factory: Callable[[], UnitOfWork], clock: Clock) -> Deactivated:
+    """Take a collector off the floor (they left, or were suspended) in one transaction: their
+    open cases go back to the next case sync to assign, and every credential they hold is
+    revoked, so a borrower checking their badge or a visit notice reads it as revoked."""
+    if not reason.strip():
+        raise DomainError("reason", "must not be empty")
+    at = clock.now()
+    with uow_factory() as uow:
+        released = uow.collections.deactivate_collector(collector_ref)
+        if released is None:
+            raise DomainError("collector", f"no active collector {collector_ref!r}")
+        revoked = credentials.revoke_collectors(uow, collector_ref, at,
+                                                reason=f"collector deactivated: {reason}")
+        uow.commit()
+    return Deactivated(collector_ref=collector_ref, cases_released=len(released),
+                       credentials_revoked=tuple(revoked))
 
 
 def add_collector(collector_ref: str, name: str, *, languages: tuple[str, ...],

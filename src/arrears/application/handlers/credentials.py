@@ -252,6 +252,20 @@ def revoke_held(uow: UnitOfWork, case_id: int, at: datetime, *, reason: str,
     return [ref for ref, _ in held]
 
 
+def revoke_collectors(uow: UnitOfWork, collector_ref: str, at: datetime, *, reason: str
+                      ) -> list[str]:
+    """In `uow`: revoke every credential the collector holds, their badges and each one for a
+    debt (kept on that borrower's evidence chain with `reason`), as they stop collecting.
+    Returns their ids."""
+    held = uow.credentials.held_by_collector(collector_ref, at)
+    for ref, borrower_id in held:
+        uow.credentials.revoke(ref, at)
+        if borrower_id is not None:
+            evidence.record(uow, borrower_id, "credential_revoked", at,
+                            {"credential": ref, "reason": reason})
+    return [ref for ref, _ in held]
+
+
 def revocation_list(*, uow_factory: Callable[[], UnitOfWork], keys: KeyVault,
                     clock: Clock, issuer: str) -> str:
     """A signed list of every revoked credential id (a JWS anyone can check with the JWKS)."""

@@ -384,6 +384,25 @@ def collectors_add(
     emit_json(document) if as_json else console().print(document)
 
 
+@collectors_app.command("deactivate")
+def collectors_deactivate(
+    collector: Annotated[str, typer.Argument(metavar="COLLECTOR_ID")],
+    reason: Annotated[str, typer.Option(help="Why, kept with each credential revoked")],
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Take a collector off the floor: their open cases go back to the next case sync and every
+    credential they hold is revoked (a borrower checking it reads it as revoked)."""
+    built = _services(db, None)
+    with user_errors():
+        done = casework.deactivate_collector(collector, reason=reason,
+                                             uow_factory=built.uow_factory, clock=built.clock)
+    document = {"collector": collector, "deactivated": True,
+                "cases_released": done.cases_released,
+                "credentials_revoked": list(done.credentials_revoked)}
+    emit_json(document) if as_json else console().print(document)
+
+
 @collectors_app.command("credential")
 def collectors_credential(
     collector: Annotated[str, typer.Argument(metavar="COLLECTOR_ID")],
