@@ -418,7 +418,8 @@ def test_a_visit_request_is_refused_with_the_rule_id(book) -> None:
 
 def test_a_collector_is_deactivated_once(services: bootstrap.Services) -> None:
     """On both databases: the collector leaves the floor (no longer listed, no case kept);
-    a second deactivation, or one of a collector never on file, names the collector."""
+    a second deactivation, one of a collector never on file, or their id given again names
+    the collector."""
     servicing.init_book(date(2026, 1, 1), {}, uow_factory=services.uow_factory)
     casework.add_collector("C-09", "王敏", languages=(), buckets=("M1",), capacity=5,
                            uow_factory=services.uow_factory)
@@ -432,3 +433,8 @@ def test_a_collector_is_deactivated_once(services: bootstrap.Services) -> None:
             casework.deactivate_collector(ref, reason="left", uow_factory=services.uow_factory,
                                           clock=services.clock)
         assert refused.value.field == "collector"
+    # Credentials and evidence name the collector by id: it is never given to another.
+    with pytest.raises(DomainError, match="deactivated") as refused:
+        casework.add_collector("C-09", "李强", languages=(), buckets=("M1",), capacity=5,
+                               uow_factory=services.uow_factory)
+    assert refused.value.field == "collector"

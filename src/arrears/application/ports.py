@@ -579,6 +579,9 @@ class CollectionsStore(Protocol):
     def collectors(self) -> list[CollectorRow]: ...
     def add_collector(self, collector_ref: str, name: str, languages: Sequence[str],
                       buckets: Sequence[str], capacity: int) -> int: ...
+    def collector_active(self, collector_ref: str) -> bool | None:
+        """Whether the collector is active; None when no collector ever had that id."""
+        ...
     def deactivate_collector(self, collector_ref: str) -> list[int] | None:
         """Take an active collector off the floor: the ids of the open cases they worked,
         now left without a collector for the next case sync to assign; None when no active

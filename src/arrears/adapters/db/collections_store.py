@@ -285,6 +285,11 @@ class SqlCollections:
             collector_ref=collector_ref, name=name, languages=",".join(languages),
             buckets=",".join(buckets), capacity=capacity)).inserted_primary_key[0])
 
+    def collector_active(self, collector_ref: str) -> bool | None:
+        collector = ct.collector.c
+        return self.connection.scalar(sa.select(collector.active).where(
+            collector.collector_ref == collector_ref))
+
     def deactivate_collector(self, collector_ref: str) -> list[int] | None:
         collector, case = ct.collector.c, ct.collection_case.c
         found = self.connection.execute(

@@ -247,8 +247,13 @@ def add_collector(collector_ref: str, name: str, *, languages: tuple[str, ...],
     if capacity < 1:
         raise DomainError("capacity", "must be at least 1")
     with uow_factory() as uow:
-        if any(c.collector_ref == collector_ref for c in uow.collections.collectors()):
+        active = uow.collections.collector_active(collector_ref)
+        if active:
             raise DomainError("collector", f"{collector_ref!r} is already on file")
+        if active is not None:
+            # Credentials, contacts and evidence name collectors by id: one id, one person.
+            raise DomainError("collector", f"{collector_ref!r} was deactivated; a collector id "
+                                           "is never given to anyone else")
         collector_id = uow.collections.add_collector(collector_ref, name, languages, buckets,
                                                      capacity)
         uow.commit()
