@@ -426,6 +426,11 @@ def test_a_collector_is_deactivated_once(services: bootstrap.Services) -> None:
     done = casework.deactivate_collector("C-09", reason="left", uow_factory=services.uow_factory,
                                          clock=services.clock)
     assert (done.cases_released, done.credentials_revoked) == (0, ())
+    with services.engine.connect() as connection:
+        # The operator's reason stays internal: an event, not the borrowers' evidence.
+        payloads = connection.execute(sa.select(tables.outbox.c.payload).where(
+            tables.outbox.c.topic == "collector.deactivated")).scalars().all()
+    assert [json.loads(p)["reason"] for p in payloads] == ["left"]
     with services.uow_factory() as uow:
         assert [c.collector_ref for c in uow.collections.collectors()] == []
     for ref in ("C-09", "C-99"):

@@ -180,10 +180,14 @@ class Reports(Protocol):
     def restructured(self) -> tuple[int, dict[str, int], int]:
         """(loans holding a hardship plan, such loans per plan kind, total forgiven)."""
         ...
-    def bucket_moves(self, first: date, last: date) -> list[tuple[str, str, int]]: ...
+    def bucket_moves(self, first: date, last: date) -> list[tuple[str, str, int]]:
+        """(from, to, loans) of the delinquency changes dated in [first, last], but those of
+        loans already written off."""
+        ...
     def buckets_on(self, day: date) -> dict[str, int]:
-        """Loans by the bucket their last delinquency change dated on or before `day` moved
-        them to (loans that never moved are in C and not counted)."""
+        """Loans on the book at `day` (not written off by then) by the bucket their last
+        delinquency change dated on or before it moved them to (loans that never moved are in
+        C and not counted)."""
         ...
     def account_totals(self, first: date | None = None,
                        last: date | None = None) -> dict[str, int]: ...

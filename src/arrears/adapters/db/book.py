@@ -781,21 +781,27 @@ class SqlReports:
         return loans, by_kind, total
 
     def bucket_moves(self, first: date, last: date) -> list[tuple[str, str, int]]:
-        """(from, to, loans) for the delinquency changes dated in [first, last]."""
+        """(from, to, loans) for the delinquency changes dated in [first, last] of loans on
+        the book then (a recovery on a written-off loan moves no bucket of the book)."""
+        change, loan = t.delinquency_change.c, t.loan.c
         rows = self.connection.execute(
-            sa.select(t.delinquency_change.c.from_bucket, t.delinquency_change.c.to_bucket,
-                      sa.func.count())
-            .where(t.delinquency_change.c.business_date.between(first, last))
-            .group_by(t.delinquency_change.c.from_bucket, t.delinquency_change.c.to_bucket))
+            sa.select(change.from_bucket, change.to_bucket, sa.func.count())
+            .select_from(t.delinquency_change.join(t.loan, loan.id == change.loan_id))
+            .where(change.business_date.between(first, last),
+                   loan.written_off_on.is_(None) | (change.business_date <= loan.written_off_on))
+            .group_by(change.from_bucket, change.to_bucket))
         return [(a, b, int(n)) for a, b, n in rows]
 
     def buckets_on(self, day: date) -> dict[str, int]:
-        change = t.delinquency_change.c
+        change, loan = t.delinquency_change.c, t.loan.c
         last = (sa.select(sa.func.max(change.id).label("id"))
                 .where(change.business_date <= day).group_by(change.loan_id).subquery())
         rows = self.connection.execute(
             sa.select(change.to_bucket, sa.func.count())
-            .select_from(t.delinquency_change.join(last, last.c.id == change.id))
+            .select_from(t.delinquency_change.join(last, last.c.id == change.id)
+                         .join(t.loan, loan.id == change.loan_id))
+            # A loan written off has left the book: its last bucket is where it stopped.
+            .where(loan.written_off_on.is_(None) | (loan.written_off_on > day))
             .group_by(change.to_bucket))
         return {bucket: int(count) for bucket, count in rows}
 

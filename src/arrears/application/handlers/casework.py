@@ -221,8 +221,14 @@ def deactivate_collector(collector_ref: str, *, reason: str,
         released = uow.collections.deactivate_collector(collector_ref)
         if released is None:
             raise DomainError("collector", f"no active collector {collector_ref!r}")
+        # The borrower's chain says why in general terms; the operator's words stay internal.
         revoked = credentials.revoke_collectors(uow, collector_ref, at,
-                                                reason=f"collector deactivated: {reason}")
+                                                reason="collector deactivated")
+        uow.events.emit([Event(
+            message_id=f"collector.deactivated:{collector_ref}", topic="collector.deactivated",
+            loan_id=None, business_date=uow.book.closed_through() or at.date(), created_at=at,
+            payload={"collector": collector_ref, "reason": reason,
+                     "cases_released": len(released), "credentials_revoked": revoked})])
         uow.commit()
     return Deactivated(collector_ref=collector_ref, cases_released=len(released),
                        credentials_revoked=tuple(revoked))

@@ -592,8 +592,9 @@ def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
             if case is not None and (case.id in placed or case.queue == "legal"):
                 store.update_case(case.id, bucket, case.queue, case.collector_id, day, balance)
                 continue
+            # Sticky while the bucket stays, and while the collector is on the floor.
             collector_id = case.collector_id if case is not None and case.bucket == bucket \
-                else None
+                and case.collector_id in collector_refs else None
             if collector_id is None:
                 if case is not None and case.collector_id:
                     load[case.collector_id] -= 1
