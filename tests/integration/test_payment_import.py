@@ -180,3 +180,33 @@ def test_a_bulk_write_meeting_a_key_already_taken_raises_the_error_imports_retry
             insert_rows(connection, t.payment, columns, [again] * BULK_INSERT_ROWS)
         connection.rollback()
     assert bootstrap.is_duplicate_key_error(refused.value)
+
+
+def test_a_chunk_whose_key_a_concurrent_payment_took_is_posted_again_alone(book, monkeypatch):
+    """Another writer takes one of a chunk's keys after the chunk was priced and before it is
+    written: the write fails on the key, and the chunk is read and priced again, refusing that
+    row alone, though the write went on the writer's thread while the next chunk was priced
+    (`side_by_side`)."""
+    if book.engine.dialect.name == "sqlite":
+        pytest.skip("a SQLite writer holds the whole database: no other writer comes between")
+    real = SqlPaymentImports.add_payments
+    calls = []
+
+    def taken_meanwhile(self, rows, at):
+        calls.append(len(rows))
+        if len(calls) == 2:  # WLD-1002's chunk, priced with b-5 free
+            with book.engine.begin() as other:
+                loan_id = other.scalar(sa.select(t.loan.c.id).where(
+                    t.loan.c.loan_ref == "WLD-1001"))
+                other.execute(t.payment.insert().values(
+                    loan_id=loan_id, idempotency_key="b-5", paid_on=CLOSED, amount=1,
+                    to_fee=0, to_penalty=0, to_compound=0, to_interest=0, to_principal=0,
+                    to_credit=1, recovery=False, prepayment=False, recorded_at=at))
+        return real(self, rows, at)
+
+    monkeypatch.setattr(SqlPaymentImports, "add_payments", taken_meanwhile)
+    report = _import(book, GOOD, chunk_rows=3)
+    assert [r.line for r in report.rejected] == [6]
+    assert "already used" in report.rejected[0].reason
+    assert [r.line for r in report.posted] == [2, 3, 4, 5, 7, 8]
+    assert calls == [2, 3, 2, 2]  # WLD-1002's chunk written again without b-5

@@ -414,5 +414,10 @@ class SqlPaymentImportUnitOfWork(SqlUnitOfWork):
 
 
 class SqlPaymentImportUnitOfWorkFactory(SqlUnitOfWorkFactory):
+    @property
+    def side_by_side(self) -> bool:
+        # A SQLite writer's transaction holds the whole database from its first statement.
+        return self.engine.dialect.name == "postgresql"
+
     def __call__(self) -> SqlPaymentImportUnitOfWork:
         return SqlPaymentImportUnitOfWork(self.engine, self._products)

@@ -8,7 +8,10 @@ after another in file order — the same arithmetic as a single payment — and 
 written in bulk. A loan paid on the open day no more than it owes is priced on its plain rows
 (`same_day_payments`, most of a daily file); any other loan is loaded whole and priced by
 `payments.price`, a back-dated row restating it as of the open day. A crash leaves whole chunks
-posted; running the file again posts the rest, since every row's key is found posted.
+posted; running the file again posts the rest, since every row's key is found posted. Where
+the store's units of work can run side by side (`side_by_side`: PostgreSQL's row locks), a
+chunk is written and committed on a thread of its own while the next is read and priced; the
+chunks are still written one after another, in file order.
 
 A row is posted, found already posted (its key names a payment of the same loan, amount and
 date: an earlier import, or the payment's callback through `arrears pay` or the API), or
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -121,6 +125,12 @@ class PaymentImportUnitOfWork(UnitOfWork, Protocol):
 
 
 class PaymentImportUnitOfWorkFactory(Protocol):
+    @property
+    def side_by_side(self) -> bool:
+        """Whether two of its units of work, each on loans of its own, can be open at once
+        (row locks, not a lock on the whole database)."""
+        ...
+
     def __call__(self) -> PaymentImportUnitOfWork: ...
 
 
@@ -165,16 +175,12 @@ def import_payments(
     rows = _first_of_each_key(parsed, rejected, repeats)
     posted: list[PostedRow] = []
     open_day: date | None = None
-    for chunk in _chunks(rows, chunk_rows):
-        for attempt in range(RACE_RETRIES + 1):
-            try:
-                with uow_factory() as uow, _collector_paused():
-                    outcome = _post_chunk(uow, parsed, chunk, file_sha256, clock)
-                    uow.commit()
-                break
-            except Exception as error:
-                if attempt == RACE_RETRIES or not is_duplicate_key_error(error):
-                    raise
+    post = partial(_post_alone, uow_factory, parsed, file_sha256, clock, is_duplicate_key_error)
+    chunks = _chunks(rows, chunk_rows)
+    settled = (_posted_side_by_side(uow_factory, parsed, chunks, file_sha256, clock,
+                                    is_duplicate_key_error, post)
+               if uow_factory.side_by_side else map(post, chunks))
+    for chunk, outcome in settled:
         open_day = outcome.open_day
         posted += outcome.posted
         already += outcome.already_posted
@@ -193,6 +199,77 @@ def import_payments(
                         posted=sorted(posted, key=lambda r: r.line),
                         already_posted=sorted(already, key=lambda r: r.line),
                         rejected=sorted(rejected, key=lambda r: r.line))
+
+
+def _post_alone(uow_factory: PaymentImportUnitOfWorkFactory, parsed: PaymentFile,
+                file_sha256: str, clock: Clock, is_duplicate_key_error: Callable[[Exception], bool],
+                chunk: list[list[PaymentRow]], retries: int = RACE_RETRIES) -> _Posted:
+    """Post one chunk in a unit of work of its own: read, price, write, commit."""
+    attempt = 0
+    while True:
+        try:
+            with uow_factory() as uow, _collector_paused():
+                outcome, written = _price_chunk(uow, parsed, chunk, clock)
+                _write_chunk(uow, parsed, written, outcome.open_day, file_sha256)
+                uow.commit()
+            return chunk, outcome
+        except Exception as error:
+            attempt += 1
+            if attempt > retries or not is_duplicate_key_error(error):
+                raise
+
+
+def _posted_side_by_side(
+    uow_factory: PaymentImportUnitOfWorkFactory, parsed: PaymentFile,
+    chunks: list[list[list[PaymentRow]]], file_sha256: str, clock: Clock,
+    is_duplicate_key_error: Callable[[Exception], bool], post: Callable[..., _Posted],
+) -> Iterator[_Posted]:
+    """`_post_alone` over `chunks`, in order, each chunk written and committed on a thread of
+    its own while the next is read and priced in a unit of work of its own: the database works
+    on one chunk while Python works on the next, rather than each waiting for the other.
+    Chunks hold distinct loans and keys, so neither unit of work reads what the other
+    writes, and the writes still go one chunk after another, in file order. A chunk whose write
+    fails on a key a concurrent payment took is posted again alone (`RACE_RETRIES`)."""
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: tuple[list[list[PaymentRow]], _Outcome, Future[None]] | None = None
+        for chunk in chunks:
+            uow = uow_factory().__enter__()
+            try:
+                with _collector_paused():
+                    outcome, written = _price_chunk(uow, parsed, chunk, clock)
+                if pending is not None:
+                    yield _settled(pending, is_duplicate_key_error, post)
+            except BaseException:
+                uow.__exit__(None, None, None)
+                raise
+            pending = (chunk, outcome, writer.submit(
+                _write_and_commit, uow, parsed, written, outcome.open_day, file_sha256))
+        if pending is not None:
+            yield _settled(pending, is_duplicate_key_error, post)
+
+
+def _settled(pending: tuple[list[list[PaymentRow]], _Outcome, Future[None]],
+             is_duplicate_key_error: Callable[[Exception], bool],
+             post: Callable[..., _Posted]) -> _Posted:
+    """A chunk handed to the writer, once committed (or posted again alone)."""
+    chunk, outcome, written = pending
+    try:
+        written.result()
+    except Exception as error:
+        if not is_duplicate_key_error(error):
+            raise
+        return post(chunk, retries=RACE_RETRIES - 1)
+    return chunk, outcome
+
+
+def _write_and_commit(uow: PaymentImportUnitOfWork, parsed: PaymentFile, written: _Written,
+                      open_day: date, file_sha256: str) -> None:
+    """The writing half of `_post_alone`, in a unit of work its caller entered."""
+    try:
+        _write_chunk(uow, parsed, written, open_day, file_sha256)
+        uow.commit()
+    finally:
+        uow.__exit__(None, None, None)
 
 
 @contextmanager
@@ -268,8 +345,13 @@ class _Outcome:
     rejected: list[RowReject]
 
 
-def _post_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
-                chunk: list[list[PaymentRow]], file_sha256: str, clock: Clock) -> _Outcome:
+_Posted = tuple[list[list[PaymentRow]], _Outcome]
+
+
+def _price_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
+                 chunk: list[list[PaymentRow]], clock: Clock) -> tuple[_Outcome, _Written]:
+    """Read and lock a chunk's loans and price its rows: what each row came to, and what
+    `_write_chunk` is to write."""
     store = uow.payment_imports
     closed_through = uow.book.closed_through()
     if closed_through is None:
@@ -280,7 +362,7 @@ def _post_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
     found = store.posted([row.key for loan_rows in chunk for row in loan_rows])
     products = uow.book.products()
     outcome = _Outcome(open_day=open_day, posted=[], already_posted=[], rejected=[])
-    written = _Written()
+    written = _Written(at=at)
     whole: list[list[PaymentRow]] = []  # loans priced by `payments.price`
     for loan_rows in chunk:
         snapshot = snapshots.get(loan_rows[0].loan_ref)
@@ -294,20 +376,26 @@ def _post_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile,
     if whole:
         _post_whole(uow, parsed, whole, [snapshots[rows[0].loan_ref].id for rows in whole],
                     found, closed_through, at, outcome, written)
-    if written.payments:
-        ids = store.add_payments(written.payments, at)
-        uow.book.apply(written.updates)
-        store.write_same_day(written.same_day, open_day)
-        uow.book.emit([event for line in sorted(written.events)
-                       for event in written.events[line]])
-        store.record(parsed.format.name, written.imported, ids, file_sha256, at)
-    return outcome
+    return outcome, written
+
+
+def _write_chunk(uow: PaymentImportUnitOfWork, parsed: PaymentFile, written: _Written,
+                 open_day: date, file_sha256: str) -> None:
+    if not written.payments:
+        return
+    store = uow.payment_imports
+    ids = store.add_payments(written.payments, written.at)
+    uow.book.apply(written.updates)
+    store.write_same_day(written.same_day, open_day)
+    uow.book.emit([event for line in sorted(written.events) for event in written.events[line]])
+    store.record(parsed.format.name, written.imported, ids, file_sha256, written.at)
 
 
 @dataclass(slots=True)
 class _Written:
-    """What a chunk writes, from both ways of pricing."""
+    """What a chunk writes, from both ways of pricing, recorded as at `at`."""
 
+    at: datetime
     payments: list[NewPayment] = field(default_factory=list)
     imported: list[ImportedRow] = field(default_factory=list)
     # By the line of the row that raised them: emitted in file order, however each loan
