@@ -228,38 +228,49 @@ def _posted_side_by_side(
     its own while the next is read and priced in a unit of work of its own: the database works
     on one chunk while Python works on the next, rather than each waiting for the other.
     Chunks hold distinct loans and keys, so neither unit of work reads what the other
-    writes, and the writes still go one chunk after another, in file order. A chunk whose write
-    fails on a key a concurrent payment took is posted again alone (`RACE_RETRIES`)."""
+    writes, and the writes still go one chunk after another, in file order.
+
+    A chunk whose write fails on a key a concurrent payment took is posted again alone
+    (`RACE_RETRIES`) with nothing else of the import open: the next chunk's unit of work is
+    given up first and that chunk priced again after. Otherwise it would hold its loans' locks
+    while this thread waits for the retry's, a wait the database cannot see, and a writer
+    locking loans of both chunks could wait on each for good. A chunk that fails to price
+    while the one before is being written raises that one's failure first, in file order."""
     with ThreadPoolExecutor(max_workers=1) as writer:
         pending: tuple[list[list[PaymentRow]], _Outcome, Future[None]] | None = None
         for chunk in chunks:
-            uow = uow_factory().__enter__()
-            try:
-                with _collector_paused():
-                    outcome, written = _price_chunk(uow, parsed, chunk, clock)
-                if pending is not None:
-                    yield _settled(pending, is_duplicate_key_error, post)
-            except BaseException:
+            while True:
+                uow = uow_factory().__enter__()
+                try:
+                    with _collector_paused():
+                        outcome, written = _price_chunk(uow, parsed, chunk, clock)
+                except BaseException:
+                    uow.__exit__(None, None, None)
+                    if pending is not None and (earlier := pending[2].exception()) is not None:
+                        raise earlier from None
+                    raise
+                if pending is None:
+                    break
+                failed = pending[2].exception()
+                if failed is None:
+                    yield pending[0], pending[1]
+                    pending = None
+                    break
                 uow.__exit__(None, None, None)
-                raise
+                if not (isinstance(failed, Exception) and is_duplicate_key_error(failed)):
+                    raise failed
+                yield post(pending[0], retries=RACE_RETRIES - 1)
+                pending = None
             pending = (chunk, outcome, writer.submit(
                 _write_and_commit, uow, parsed, written, outcome.open_day, file_sha256))
         if pending is not None:
-            yield _settled(pending, is_duplicate_key_error, post)
-
-
-def _settled(pending: tuple[list[list[PaymentRow]], _Outcome, Future[None]],
-             is_duplicate_key_error: Callable[[Exception], bool],
-             post: Callable[..., _Posted]) -> _Posted:
-    """A chunk handed to the writer, once committed (or posted again alone)."""
-    chunk, outcome, written = pending
-    try:
-        written.result()
-    except Exception as error:
-        if not is_duplicate_key_error(error):
-            raise
-        return post(chunk, retries=RACE_RETRIES - 1)
-    return chunk, outcome
+            failed = pending[2].exception()
+            if failed is None:
+                yield pending[0], pending[1]
+            elif isinstance(failed, Exception) and is_duplicate_key_error(failed):
+                yield post(pending[0], retries=RACE_RETRIES - 1)
+            else:
+                raise failed
 
 
 def _write_and_commit(uow: PaymentImportUnitOfWork, parsed: PaymentFile, written: _Written,
