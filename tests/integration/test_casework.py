@@ -443,3 +443,23 @@ def test_a_collector_is_deactivated_once(services: bootstrap.Services) -> None:
         casework.add_collector("C-09", "李强", languages=(), buckets=("M1",), capacity=5,
                                uow_factory=services.uow_factory)
     assert refused.value.field == "collector"
+
+
+def test_a_case_leaves_a_collector_who_left_the_floor_at_the_next_sync(book) -> None:
+    """A collector taken off the floor while a sync was under way (the deactivation missed a
+    case the sync then gave them): the next sync gives the case to a collector on the floor,
+    bucket unchanged or not."""
+    with book.engine.begin() as connection:
+        worked = connection.execute(
+            sa.select(ct.collection_case.c.id, ct.collection_case.c.collector_id)
+            .where(ct.collection_case.c.status == "open",
+                   ct.collection_case.c.collector_id.is_not(None))).all()
+        assert worked
+        gone = worked[0].collector_id
+        connection.execute(ct.collector.update().where(ct.collector.c.id == gone)
+                           .values(active=False))
+    handlers.sync_cases(CLOSED, uow_factory=book.uow_factory, clock=book.clock)
+    with book.engine.connect() as connection:
+        holders = connection.execute(sa.select(ct.collection_case.c.collector_id).where(
+            ct.collection_case.c.status == "open")).scalars().all()
+    assert gone not in holders
