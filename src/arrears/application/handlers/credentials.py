@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -243,13 +243,8 @@ def revoke_held(uow: UnitOfWork, case_id: int, at: datetime, *, reason: str,
     """In `uow`: revoke every credential the collector (or the agency) holds on the loans of
     the case's borrower, as the holder stops collecting them (a recall, a reassignment), each
     revocation kept on the borrower's evidence chain with `reason`. Returns their ids."""
-    held = uow.credentials.held_on_case(case_id, at, collector_ref=collector_ref,
-                                        agency_ref=agency_ref)
-    for ref, borrower_id in held:
-        uow.credentials.revoke(ref, at)
-        evidence.record(uow, borrower_id, "credential_revoked", at,
-                        {"credential": ref, "reason": reason})
-    return [ref for ref, _ in held]
+    return _revoked(uow, uow.credentials.held_on_case(
+        case_id, at, collector_ref=collector_ref, agency_ref=agency_ref), at, reason)
 
 
 def revoke_collectors(uow: UnitOfWork, collector_ref: str, at: datetime, *, reason: str
@@ -257,7 +252,13 @@ def revoke_collectors(uow: UnitOfWork, collector_ref: str, at: datetime, *, reas
     """In `uow`: revoke every credential the collector holds, their badges and each one for a
     debt (kept on that borrower's evidence chain with `reason`), as they stop collecting.
     Returns their ids."""
-    held = uow.credentials.held_by_collector(collector_ref, at)
+    return _revoked(uow, uow.credentials.held_by_collector(collector_ref, at), at, reason)
+
+
+def _revoked(uow: UnitOfWork, held: Sequence[tuple[str, int | None]], at: datetime,
+             reason: str) -> list[str]:
+    """Revoke each (credential id, borrower id) of `held`, kept on the borrower's evidence
+    chain (a badge names no borrower); their ids."""
     for ref, borrower_id in held:
         uow.credentials.revoke(ref, at)
         if borrower_id is not None:

@@ -257,20 +257,24 @@ def _posted_side_by_side(
                     pending = None
                     break
                 uow.__exit__(None, None, None)
-                if not (isinstance(failed, Exception) and is_duplicate_key_error(failed)):
-                    raise failed
-                yield post(pending[0], retries=RACE_RETRIES - 1)
+                yield _posted_again(pending[0], failed, is_duplicate_key_error, post)
                 pending = None
             pending = (chunk, outcome, writer.submit(
                 _write_and_commit, uow, parsed, written, outcome.open_day, file_sha256))
         if pending is not None:
             failed = pending[2].exception()
-            if failed is None:
-                yield pending[0], pending[1]
-            elif isinstance(failed, Exception) and is_duplicate_key_error(failed):
-                yield post(pending[0], retries=RACE_RETRIES - 1)
-            else:
-                raise failed
+            yield (pending[0], pending[1]) if failed is None else _posted_again(
+                pending[0], failed, is_duplicate_key_error, post)
+
+
+def _posted_again(chunk: list[list[PaymentRow]], failed: BaseException,
+                  is_duplicate_key_error: Callable[[Exception], bool],
+                  post: Callable[..., _Posted]) -> _Posted:
+    """A chunk whose write failed, posted again alone if a concurrent payment took one of its
+    keys (`RACE_RETRIES`, the failed write its first try); any other failure raised."""
+    if not (isinstance(failed, Exception) and is_duplicate_key_error(failed)):
+        raise failed
+    return post(chunk, retries=RACE_RETRIES - 1)
 
 
 def _write_and_commit(uow: PaymentImportUnitOfWork, parsed: PaymentFile, written: _Written,
