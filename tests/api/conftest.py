@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from arrears import bootstrap
 
-from api_support import app_for, build
+from api_support import app_for, build, place_overdue_wld
 from loopback import BACKENDS, postgres_schema_url
 
 
@@ -32,3 +32,10 @@ def small_book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[boots
 def client(small_book: bootstrap.Services) -> Iterator[TestClient]:
     with TestClient(app_for(small_book), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def placed_book(small_book: bootstrap.Services) -> bootstrap.Services:
+    """WLD-1001 and WLD-1002 overdue and placed with AG-HUAXIN from the day after CLOSED."""
+    place_overdue_wld(small_book)
+    return small_book

@@ -4,57 +4,26 @@ scope get 403; staff reads of personal data land in the access log."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from arrears import bootstrap
-from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import api_tables
-from arrears.application import collections_demo
-from arrears.application.handlers import casework, eod
 from arrears.application.handlers import collections as handlers
-from arrears.application.strategy import parse_strategy_text
 
-from api_support import OPEN, app_for, key
+from api_support import CLOSED, app_for, key
 
-CLOSED = date(2026, 3, 20)
-PLACE_ALL = """
-name = "place"
-product = "WLD-DAILY"
-[[champion]]
-name = "place"
-kind = "agency_placement"
-from = 1
-to = 400
-scope = "remote"
-days = 10
-"""
 PLACED, OTHER = "AG-HUAXIN", "AG-UNLISTED"
 BORROWER_ROUTES = ("/api/v1/loans/{}", "/api/v1/loans/{}/status",
                    "/api/v1/loans/{}/schedule", "/api/v1/loans/{}/payoff-quote")
 
 
 @pytest.fixture
-def book(small_book: bootstrap.Services) -> bootstrap.Services:
-    """WLD-1001 and WLD-1002 overdue and placed with AG-HUAXIN from the day after CLOSED."""
-    services = small_book
-    collections_demo.setup(uow_factory=services.uow_factory, start=OPEN)
-    day = OPEN
-    while day <= CLOSED:
-        eod.run_eod(day, uow_factory=services.uow_factory, clock=services.clock)
-        casework.evaluate_promises(day, uow_factory=services.uow_factory,
-                                   clock=services.clock)
-        handlers.sync_cases(day, uow_factory=services.uow_factory, clock=services.clock)
-        day += timedelta(days=1)
-    handlers.run_strategies(CLOSED, uow_factory=services.uow_factory, clock=services.clock,
-                            renderer=JinjaRenderer(),
-                            strategies={"WLD-DAILY": parse_strategy_text(PLACE_ALL)})
-    eod.run_eod(CLOSED + timedelta(days=1), uow_factory=services.uow_factory,
-                clock=services.clock)
-    return services
+def book(placed_book: bootstrap.Services) -> bootstrap.Services:
+    return placed_book
 
 
 def decide(client: TestClient, headers: dict[str, str], loan: str) -> int:

@@ -571,6 +571,9 @@ class CollectionsStore(Protocol):
     def last_refusals(self, borrower_ids: Sequence[int]) -> dict[int, datetime]:
         """When each borrower last refused to pay on a logged contact (absent: never)."""
         ...
+    def overdue_loans_of(self, borrower_id: int) -> list[int]:
+        """The ids of the borrower's overdue loans (past due, not written off)."""
+        ...
     def overdue_borrowers(self) -> list[tuple[int, int, int, str, str]]:
         """(borrower id, max DPD, overdue loans' principal, language, region)."""
         ...

@@ -47,6 +47,7 @@ STEP_FIELDS = {"name", "kind", "day", "from", "to", "every", "template", "scope"
 # A plan offer's terms are a plan object (`plan_file`) the book completes: its id and date.
 # The offer states the new schedule's payments and total; a settlement asks one discounted
 # sum by a deadline, which that message would misstate, so no step offers one.
+PLACEMENT_DAYS = 90  # how long an agency holds a case unless a strategy or its step says
 OFFER_KINDS = ("reage", "deferral", "reamortize", "holiday", "waiver", "rate_reduction")
 # Placeholders that let the terms be checked as a plan when the strategy is read.
 _CHECK_DAY = "2000-01-01"
@@ -112,7 +113,7 @@ class Strategy:
     salt: str
     reminder_channels: tuple[StepKind, ...]
     arms: dict[str, tuple[Step, ...]]
-    placement_days: int = 90
+    placement_days: int = PLACEMENT_DAYS
 
     def arm_of(self, loan_ref: str) -> str:
         """Champion or challenger, by a stable hash of the loan id (same loan, same arm)."""
@@ -278,8 +279,8 @@ def parse_strategy(document: Any, source: str = "strategy") -> Strategy:
         raise StrategyError(f"{field}.challenger", "challenger_percent > 0 needs challenger steps")
     if not arms["challenger"]:
         arms["challenger"] = arms["champion"]
-    placement_days = _int(document.get("placement_days", 90), f"{field}.placement_days",
-                          minimum=1, maximum=3650)
+    placement_days = _int(document.get("placement_days", PLACEMENT_DAYS),
+                          f"{field}.placement_days", minimum=1, maximum=3650)
     return Strategy(name=name, product=product, send_time=send_time, challenger_percent=percent,
                     salt=salt, reminder_channels=channels, arms=arms,
                     placement_days=placement_days)

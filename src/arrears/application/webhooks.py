@@ -50,7 +50,7 @@ EVENT_TYPES = (
     "promise.kept", "promise.broken",
     "dispute.opened", "dispute.answered",
     "message.delivered",
-    "case.assigned", "placement.recalled",
+    "case.assigned", "placement.made", "placement.recalled",
 )
 MAX_URL = 2000
 MIN_MASTER_SECRET_BYTES = 32

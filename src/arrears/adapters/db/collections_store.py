@@ -221,6 +221,13 @@ class SqlCollections:
 
     # --- cases -----------------------------------------------------------------------
 
+    def overdue_loans_of(self, borrower_id: int) -> list[int]:
+        loan = t.loan
+        return list(self.connection.scalars(
+            sa.select(loan.c.id).where(loan.c.borrower_id == borrower_id,
+                                       loan.c.status == "overdue", loan.c.dpd > 0)
+            .order_by(loan.c.id)))
+
     def overdue_borrowers(self) -> list[tuple[int, int, int, str, str]]:
         loan, borrower = t.loan, t.borrower
         rows = self.connection.execute(

@@ -22,9 +22,11 @@ from zoneinfo import ZoneInfo
 
 from arrears.application.contact_decisions import (
     HISTORY_DAYS,
+    CaseLoan,
     agency_whitelist,
     debt_of,
     debtor_of,
+    loan_facts,
 )
 from arrears.application.contacts import (
     CHANNEL_KINDS,
@@ -42,6 +44,7 @@ from arrears.application.notifications import PlannedDecisions, Standing
 from arrears.application.ports import (
     AgencyRow,
     BookedLoan,
+    CaseRow,
     Clock,
     Event,
     InProcess,
@@ -54,6 +57,7 @@ from arrears.application.ports import (
 )
 from arrears.application.strategy import (
     MESSAGE_KINDS,
+    PLACEMENT_DAYS,
     Step,
     StepKind,
     Strategy,
@@ -414,7 +418,7 @@ def _plan_batch(rows: Sequence[PlanRow], planning: _Planning, uow: UnitOfWork, *
                 report.messages[message.channel] += 1
         else:
             action = _escalate(uow, row, step, strategy, debtor, facts, amount, max(d, 0),
-                               planned_day, planned_at, pack, base)
+                               planned_day, planned_at, pack, base, now)
         debtors[row.loan_id] = debtor
         planned.actions.append(action)
         report.actions[f"{step.kind.value}:{action.status}"] += 1
@@ -466,13 +470,13 @@ def _plan_message(row: PlanRow, booked: BookedLoan, step: Step, d: int, amount: 
 
 def _escalate(uow: UnitOfWork, row: PlanRow, step: Step, strategy: Strategy, debtor: Debtor,
               facts: Facts, amount: int, dpd: int, planned_day: date, planned_at: datetime,
-              pack: Any, base: dict[str, Any]) -> PlannedAction:
+              pack: Any, base: dict[str, Any], now: datetime) -> PlannedAction:
     case = uow.collections.case_of_borrower(row.borrower_id)
     if case is None:
         return PlannedAction(**base, status="cancelled", reason="no open collection case")
     if step.kind is StepKind.AGENCY_PLACEMENT:
-        return _place(uow, case.id, row, step, strategy, debtor, facts, amount, dpd,
-                      planned_day, planned_at, pack, base)
+        return _place(uow, case, row, step, strategy, debtor, facts, amount, dpd,
+                      planned_day, planned_at, pack, base, now)
     if step.kind is StepKind.LEGAL_REVIEW:
         action = contact_action(ActionKind.LEGAL_ACTION, debtor, point="address")
         decision = compliance_engine.decide(action, facts, pack, planned_at)
@@ -484,8 +488,8 @@ def _escalate(uow: UnitOfWork, row: PlanRow, step: Step, strategy: Strategy, deb
     # A field-visit request becomes a visit only when the engine allows it (CN-9: two
     # credentialed collectors, recording, written authorization with legal review …), under
     # the authorization on file for the loan.
-    collectors = tuple(c.collector_ref for c in uow.collections.collectors()
-                       if c.id == case.collector_id)
+    holder = _collector_ref(uow, case.collector_id)
+    collectors = (holder,) if holder else ()
     outcome = casework.decide_visit(uow, row.loan_ref, planned_at,
                                     visit_key=base["action_key"],
                                     fallback_collectors=collectors)
@@ -505,37 +509,33 @@ def _blocked(base: dict[str, Any], decision: Decision) -> PlannedAction:
                          reason=_reason(decision))
 
 
-def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: Strategy,
+def _place(uow: UnitOfWork, case: CaseRow, row: PlanRow, step: Step, strategy: Strategy,
            debtor: Debtor, facts: Facts, minor: int, dpd: int, planned_day: date,
-           planned_at: datetime, pack: Any, base: dict[str, Any]) -> PlannedAction:
+           planned_at: datetime, pack: Any, base: dict[str, Any], now: datetime
+           ) -> PlannedAction:
     """Place the case with the least loaded eligible agency; `minor` is the amount due placed
-    with it."""
+    with it. The case leaves its collector at once (`now`), and their credentials on it are
+    revoked with it."""
     store = uow.collections
+    case_id = case.id
     placements = store.active_placements(planned_day)
     if case_id in placements:
         # Another loan of the same borrower: the placement covers it from now on.
         added = store.add_placement_loan(placements[case_id][0], row.loan_id, minor)
         return PlannedAction(**base, status="done",
                              reason="already placed" + ("; loan added" if added else ""))
-    agencies = store.agencies()
     load: Counter[int] = Counter(agency_id for _, agency_id in placements.values())
     reasons = []
     candidates = []
-    for agency in agencies:
-        if not agency.whitelisted:
-            reasons.append(f"{agency.agency_ref}: not whitelisted")
-        elif not agency.licence_valid_from <= planned_day <= agency.licence_valid_until:
-            reasons.append(f"{agency.agency_ref}: licence not valid on {planned_day}")
-        elif load[agency.id] >= agency.capacity:
-            reasons.append(f"{agency.agency_ref}: at capacity ({agency.capacity})")
-        else:
+    for agency in store.agencies():
+        refusal = _cannot_take(agency, load[agency.id], planned_day)
+        if refusal is None:
             candidates.append(agency)
+        else:
+            reasons.append(f"{agency.agency_ref}: {refusal}")
     candidates.sort(key=lambda a: (load[a.id] / a.capacity, a.id))
     for agency in candidates:
-        actor = Actor(actor_id=f"agency:{agency.agency_ref}", kind=ActorKind.AGENCY,
-                      organisation=agency.agency_ref)
-        action = contact_action(ActionKind.LETTER, debtor, point="address", actor=actor)
-        decision = compliance_engine.decide(action, facts, pack, planned_at)
+        decision = _first_letter(agency, debtor, facts, pack, planned_at)
         if not decision.allowed:
             reasons.append(f"{agency.agency_ref}: {_reason(decision)}")
             continue
@@ -545,9 +545,33 @@ def _place(uow: UnitOfWork, case_id: int, row: PlanRow, step: Step, strategy: St
         store.add_placement_loan(placement_id, row.loan_id, minor)
         store.update_case(case_id, bucket_of(dpd).value,
                           f"agency:{agency.agency_ref}", None, planned_day, minor)
+        _revoke_collector(uow, case_id, _collector_ref(uow, case.collector_id), now,
+                          f"placed with agency {agency.agency_ref}")
         return PlannedAction(**base, status="done", reason=f"placed with {agency.agency_ref}")
     return PlannedAction(**base, status="cancelled", rule_ids=("agency.none_eligible",),
                          reason="; ".join(reasons) or "no agency on file")
+
+
+def _cannot_take(agency: AgencyRow, load: int, day: date) -> str | None:
+    """Why the agency may not take a case on `day` (CN-11: only whitelisted agencies, within
+    their licence and capacity), or None."""
+    if not agency.whitelisted:
+        return "not whitelisted"
+    if not agency.licence_valid_from <= day <= agency.licence_valid_until:
+        return f"licence not valid on {day}"
+    if load >= agency.capacity:
+        return f"at capacity ({agency.capacity})"
+    return None
+
+
+def _first_letter(agency: AgencyRow, debtor: Debtor, facts: Facts, pack: Any,
+                  at: datetime) -> Decision:
+    """The rule pack's decision on the agency's first contact, a letter to the borrower's
+    address: a placement is made only where the agency may begin work at once."""
+    actor = Actor(actor_id=f"agency:{agency.agency_ref}", kind=ActorKind.AGENCY,
+                  organisation=agency.agency_ref)
+    action = contact_action(ActionKind.LETTER, debtor, point="address", actor=actor)
+    return compliance_engine.decide(action, facts, pack, at)
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -633,6 +657,12 @@ def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
                       closed=closed)
 
 
+def _collector_ref(uow: UnitOfWork, collector_id: int | None) -> str | None:
+    """The ref of the active collector with this id, if any."""
+    return next((c.collector_ref for c in uow.collections.collectors() if c.id == collector_id),
+                None)
+
+
 def _revoke_collector(uow: UnitOfWork, case_id: int, collector_ref: str | None, at: datetime,
                       reason: str) -> None:
     # A collector no longer on file (`collectors()` lists those active) holds nothing new.
@@ -713,6 +743,89 @@ def recall_case(case_id: int, on: date, *, by: str, uow_factory: Callable[[], Un
                      "credentials_revoked": revoked})])
         uow.commit()
     return True
+
+
+PLACEMENT_SCOPES = ("remote", "remote+visit")
+MAX_PLACEMENT_DAYS = 3650  # as a strategy's `placement_days`
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placed:
+    placement_id: int
+    agency_ref: str
+    ends_on: date
+    loan_refs: tuple[str, ...]
+    credentials_revoked: tuple[str, ...]
+
+
+def place_case(case_id: int, agency_ref: str, on: date, *, by: str, scope: str = "remote",
+               days: int = PLACEMENT_DAYS, uow_factory: Callable[[], UnitOfWork],
+               clock: Clock) -> Placed:
+    """Place an open case with an agency by hand on `on` (the open business date), as `by`
+    (`Principal.identity`), for `days` days. The checks a strategy's placement makes, each
+    refusal naming its field: the agency whitelisted, licensed on `on` and under capacity
+    (CN-11), its first letter to the borrower allowed by the rule pack now. The borrower's
+    overdue loans are placed, each with what it has due; the case leaves its collector, whose
+    credentials on it are revoked; `placement.made` names who placed it."""
+    if scope not in PLACEMENT_SCOPES:
+        raise DomainError("scope", f"must be one of {', '.join(PLACEMENT_SCOPES)}")
+    if not 1 <= days <= MAX_PLACEMENT_DAYS:
+        raise DomainError("days", f"must be 1 to {MAX_PLACEMENT_DAYS} (got {days})")
+    at = clock.now()
+    with uow_factory() as uow:
+        store = uow.collections
+        case = next((c for c in store.open_cases().values() if c.id == case_id), None)
+        if case is None:
+            raise DomainError("case_id", f"no open case {case_id}")
+        placements = store.active_placements(on)
+        agencies = store.agencies()
+        if case_id in placements:
+            held = next(a.agency_ref for a in agencies if a.id == placements[case_id][1])
+            raise DomainError("case_id", f"case {case_id} is already placed with {held}; "
+                                         "recall it first")
+        agency = next((a for a in agencies if a.agency_ref == agency_ref), None)
+        if agency is None:
+            raise DomainError("agency_id", f"no agency {agency_ref!r}")
+        load = sum(1 for _, placed_with in placements.values() if placed_with == agency.id)
+        refusal = _cannot_take(agency, load, on)
+        if refusal is not None:
+            raise DomainError("agency_id", f"{agency_ref}: {refusal}")
+        rows = store.plan_rows(store.overdue_loans_of(case.borrower_id))
+        if not rows:
+            raise DomainError("case_id", f"case {case_id} has no overdue loan to place")
+        booked = {b.id: b for b in uow.book.get_many(sorted(rows))}
+        products = uow.book.products()
+        # The most overdue loan speaks for the borrower, as the loan whose step places a case.
+        worst = max(rows.values(), key=lambda r: (booked[r.loan_id].dpd, -r.loan_id))
+        found = CaseLoan(booked=booked[worst.loan_id], row=worst, case=case, pack=packs.get(
+            products[worst.product_code].jurisdiction.lower()))
+        known = loan_facts(uow, found, at)
+        decision = _first_letter(agency, known.debtor, known.facts, found.pack, at)
+        if not decision.allowed:
+            raise DomainError("agency_id", f"{agency_ref}: {_reason(decision)}")
+        ends_on = on + timedelta(days=days)
+        placement_id = store.place(case_id, agency.id, scope, on, ends_on, 0)
+        placed_balance = 0
+        for loan_id in sorted(rows):
+            due = due_on(booked[loan_id].loan, booked[loan_id].state, on)
+            store.add_placement_loan(placement_id, loan_id, due)
+            placed_balance += due
+        store.update_case(case_id, case.bucket, f"agency:{agency_ref}", None, on,
+                          placed_balance)
+        holder = _collector_ref(uow, case.collector_id)
+        revoked = credentials.revoke_held(
+            uow, case_id, at, collector_ref=holder,
+            reason=f"placed with agency {agency_ref}") if holder else []
+        loan_refs = tuple(sorted(row.loan_ref for row in rows.values()))
+        uow.events.emit([Event(
+            message_id=f"placement.made:{placement_id}", topic="placement.made",
+            loan_id=None, business_date=on, created_at=at,
+            payload={"case_id": case_id, "agency": agency_ref, "by": by, "scope": scope,
+                     "ends_on": ends_on.isoformat(), "loan_ids": list(loan_refs),
+                     "collector": holder, "credentials_revoked": revoked})])
+        uow.commit()
+    return Placed(placement_id=placement_id, agency_ref=agency_ref, ends_on=ends_on,
+                  loan_refs=loan_refs, credentials_revoked=tuple(revoked))
 
 
 def agency_cases(agency_ref: str, on: date, *, uow_factory: Callable[[], UnitOfWork]

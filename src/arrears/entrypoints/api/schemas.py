@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from arrears.application.contact_decisions import CHANNELS
 from arrears.application.contacts import CONTACT_OUTCOMES
+from arrears.application.handlers.collections import MAX_PLACEMENT_DAYS
+from arrears.application.strategy import PLACEMENT_DAYS
 from arrears.application.webhooks import ALL_EVENTS, EVENT_TYPES, MAX_URL
 from arrears.domain.dates import FIRST_DAY, LAST_DAY
 
@@ -207,6 +209,21 @@ class CasePage(BaseModel):
 
 class Assignment(Strict):
     collector_id: str = Field(min_length=1, max_length=40)
+
+
+class PlacementRequest(Strict):
+    agency_id: str = Field(min_length=1, max_length=40)
+    days: int = Field(default=PLACEMENT_DAYS, ge=1, le=MAX_PLACEMENT_DAYS)
+    scope: Literal["remote", "remote+visit"] = "remote"
+
+
+class PlacementMade(BaseModel):
+    case_id: int
+    agency_id: str
+    placed_on: date
+    ends_on: date
+    loan_ids: list[str]
+    credentials_revoked: list[str]
 
 
 class AgencyRead(BaseModel):

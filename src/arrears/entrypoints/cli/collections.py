@@ -12,6 +12,8 @@ import math
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -22,12 +24,14 @@ from arrears import bootstrap
 from arrears.adapters.channels.config import MESSAGE_CHANNELS, ChannelSettings, build_channels
 from arrears.adapters.channels.render import LANGUAGES, TEMPLATES, JinjaRenderer
 from arrears.application import collections_demo, loan_file, notifications
+from arrears.application.access import open_business_date
 from arrears.application.handlers import casework, credentials
 from arrears.application.handlers import collections as handlers
 from arrears.application.ports import Clock
-from arrears.application.strategy import Strategy, load_strategy_file
+from arrears.application.strategy import PLACEMENT_DAYS, Strategy, load_strategy_file
 from arrears.config import Settings
 from arrears.domain.dates import check_instant
+from arrears.domain.errors import DomainError
 from arrears.domain.money import MAX_MINOR_UNITS
 from arrears.entrypoints.cli.output import console, emit_json, fail, user_errors
 
@@ -285,6 +289,66 @@ def agencies_performance(
     with built.uow_factory() as uow:
         rows = uow.collections.agency_performance()
     document = {"agencies": rows}
+    emit_json(document) if as_json else console().print(document)
+
+
+CaseArgument = Annotated[int, typer.Argument(metavar="CASE_ID", min=1, max=2**62)]
+OPERATOR = "cli"  # who placed or recalled, as the events name it
+
+
+@agencies_app.command("place")
+def agencies_place(
+    case_id: CaseArgument,
+    agency: Annotated[str, typer.Option(help="The agency id to place the case with")],
+    days: Annotated[int, typer.Option(help="Days the placement lasts")] = PLACEMENT_DAYS,
+    scope: Annotated[str, typer.Option(help="remote, or remote+visit to allow field "
+                                            "visits")] = "remote",
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Place an open case with an agency on the open business date (checked: whitelisted,
+    licensed, under capacity, its first letter allowed); the case's collector stops holding
+    it and their credentials on it are revoked."""
+    built = _services(db, None)
+    with user_errors(), _placement_options():
+        with built.uow_factory() as uow:
+            on = open_business_date(uow)
+        placed = handlers.place_case(case_id, agency, on, by=OPERATOR, scope=scope, days=days,
+                                     uow_factory=built.uow_factory, clock=built.clock)
+    document = {"case_id": case_id, "agency": placed.agency_ref, "placed_on": on.isoformat(),
+                "ends_on": placed.ends_on.isoformat(), "loans": list(placed.loan_refs),
+                "credentials_revoked": list(placed.credentials_revoked)}
+    emit_json(document) if as_json else console().print(document)
+
+
+@contextmanager
+def _placement_options() -> Iterator[None]:
+    """A placement's refusal named as the command's argument or option."""
+    try:
+        yield
+    except DomainError as error:
+        named = {"case_id": "CASE_ID", "agency_id": "--agency", "days": "--days",
+                 "scope": "--scope"}.get(error.field, error.field)
+        raise DomainError(named, error.reason) from None
+
+
+@agencies_app.command("recall")
+def agencies_recall(
+    case_id: CaseArgument,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recall a case from its agency on the open business date: the agency's credentials on it
+    are revoked at once and the case returns to an internal queue at the next case sync."""
+    built = _services(db, None)
+    with user_errors():
+        with built.uow_factory() as uow:
+            on = open_business_date(uow)
+        if not handlers.recall_case(case_id, on, by=OPERATOR, uow_factory=built.uow_factory,
+                                    clock=built.clock):
+            raise DomainError("CASE_ID", f"case {case_id} is not an open case placed with an "
+                                         "agency")
+    document = {"case_id": case_id, "recalled_on": on.isoformat()}
     emit_json(document) if as_json else console().print(document)
 
 

@@ -19,6 +19,7 @@ from arrears.application.handlers import case_assignment
 from arrears.application.handlers import collections as collection_handlers
 from arrears.application.loan_file import money_text
 from arrears.application.queries import book_currency
+from arrears.domain.errors import DomainError
 from arrears.entrypoints.api import schemas
 from arrears.entrypoints.api.deps import Ctx, require
 from arrears.entrypoints.api.pages import DEFAULT_LIMIT, Cursor, Limit, after_of, next_cursor
@@ -67,6 +68,42 @@ def assign_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)],
                                     uow_factory=ctx.uow_factory, clock=ctx.services.clock)
     except case_assignment.CaseNotFound as error:
         raise NotFound(error.field, error.reason) from None
+
+
+@router.put("/cases/{case_id}/placement", response_model=schemas.PlacementMade)
+def place_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)],
+               body: schemas.PlacementRequest, ctx: Ctx,
+               principal: Annotated[Principal, Depends(require(Scope.CASES_ASSIGN))]) -> Any:
+    """Place an open case with an agency on the open business date: whitelisted, licensed
+    and under capacity (CN-11), its first letter allowed; the collector's credentials on the
+    case are revoked. A case already placed is recalled first."""
+    with ctx.uow_factory() as uow:
+        on = open_business_date(uow)
+    try:
+        placed = collection_handlers.place_case(
+            case_id, body.agency_id, on, by=principal.identity, scope=body.scope,
+            days=body.days, uow_factory=ctx.uow_factory, clock=ctx.services.clock)
+    except DomainError as error:
+        if error.field == "case_id" and error.reason.startswith("no open case"):
+            raise NotFound(error.field, error.reason) from None
+        raise
+    return {"case_id": case_id, "agency_id": placed.agency_ref, "placed_on": on,
+            "ends_on": placed.ends_on, "loan_ids": list(placed.loan_refs),
+            "credentials_revoked": list(placed.credentials_revoked)}
+
+
+@router.delete("/cases/{case_id}/placement", status_code=204)
+def recall_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)], ctx: Ctx,
+                principal: Annotated[Principal, Depends(require(Scope.CASES_ASSIGN))]
+                ) -> None:
+    """Recall a placed case from its agency on the open business date; the agency's
+    credentials on it are revoked at once."""
+    with ctx.uow_factory() as uow:
+        on = open_business_date(uow)
+    if not collection_handlers.recall_case(case_id, on, by=principal.identity,
+                                           uow_factory=ctx.uow_factory,
+                                           clock=ctx.services.clock):
+        raise NotFound("case_id", f"no open case {case_id} placed with an agency")
 
 
 def _page(items: list[dict[str, Any]], key: str, listing: str, after: int, limit: int
