@@ -271,9 +271,15 @@ class SqlCollections:
         self.connection.execute(CLOSE_CASE, {"b_id": case_id, "day": day})
         self.connection.execute(RECALL_PLACEMENTS, {"b_case_id": case_id, "day": day})
 
-    def collectors(self) -> list[CollectorRow]:
+    def collectors(self, *, lock: bool = False) -> list[CollectorRow]:
         c = ct.collector
-        rows = self.connection.execute(sa.select(c).where(c.c.active.is_(True)).order_by(c.c.id))
+        query = sa.select(c).where(c.c.active.is_(True)).order_by(c.c.id)
+        if lock:
+            # FOR SHARE on PostgreSQL (SQLite renders nothing: its writer lock covers it): a
+            # deactivation's FOR UPDATE waits for this transaction, and this one, waiting for
+            # a deactivation that commits, reads the collector as off the floor.
+            query = query.with_for_update(read=True)
+        rows = self.connection.execute(query)
         return [CollectorRow(id=r.id, collector_ref=r.collector_ref,
                              languages=tuple(x for x in r.languages.split(",") if x),
                              buckets=tuple(x for x in r.buckets.split(",") if x),
@@ -292,12 +298,17 @@ class SqlCollections:
 
     def deactivate_collector(self, collector_ref: str) -> list[int] | None:
         collector, case = ct.collector.c, ct.collection_case.c
+        # FOR UPDATE first: a case sync or an assignment choosing this collector holds the row
+        # FOR SHARE, so the deactivation waits for it to commit and then releases what it
+        # assigned; a second deactivation waits for the first and finds no active row.
         found = self.connection.execute(
-            ct.collector.update().where(collector.collector_ref == collector_ref,
-                                        collector.active.is_(True))
-            .values(active=False).returning(collector.id)).scalar()
+            sa.select(collector.id).where(collector.collector_ref == collector_ref,
+                                          collector.active.is_(True))
+            .with_for_update()).scalar()
         if found is None:
             return None
+        self.connection.execute(ct.collector.update().where(collector.id == found)
+                                .values(active=False))
         released = self.connection.execute(
             ct.collection_case.update().where(case.collector_id == found, case.status == "open")
             .values(collector_id=None).returning(case.id))
