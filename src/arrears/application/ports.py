@@ -515,6 +515,18 @@ class VisitAuthorizationRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelledVisit:
+    """A scheduled field visit called off (a collector it named left the floor)."""
+
+    loan_id: int
+    loan_ref: str
+    borrower_id: int
+    authorization_ref: str
+    planned_at: datetime
+    collectors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ContactPreferenceRow:
     """What a borrower said about being contacted, as received: an opt-out of a channel, a
     request to stop (written or oral, naming channels), or an inconvenient time window in the
@@ -648,6 +660,10 @@ class CollectionsStore(Protocol):
     def add_field_visit(self, visit_key: str, authorization: VisitAuthorizationRow,
                         planned_at: datetime, created_at: datetime) -> bool:
         """Record a visit the engine allowed; False if `visit_key` is already on file."""
+        ...
+    def cancel_visits(self, collector_ref: str, after: datetime) -> list[CancelledVisit]:
+        """Cancel every scheduled field visit naming the collector planned at or after
+        `after`; the visits cancelled, by id."""
         ...
     def add_contact_preference(self, row: ContactPreferenceRow) -> int: ...
     def contact_preferences(self, borrower_ids: Sequence[int]

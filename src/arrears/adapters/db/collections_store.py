@@ -17,6 +17,7 @@ from arrears.adapters.db.complaints_store import complaints_by_actor
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.ports import (
     AgencyRow,
+    CancelledVisit,
     CaseRow,
     CollectorRow,
     ContactPreferenceRow,
@@ -553,6 +554,32 @@ class SqlCollections:
             planned_at=utc(planned_at), collectors=",".join(authorization.collectors),
             recording=authorization.recording, status="scheduled", created_at=utc(created_at)))
         return True
+
+    def cancel_visits(self, collector_ref: str, after: datetime) -> list[CancelledVisit]:
+        v, a, loan = ct.field_visit, ct.visit_authorization, t.loan
+        # The team is a comma-separated list: matched in Python, not with LIKE (a collector
+        # id may hold `_`, LIKE's wildcard). Scheduled visits still ahead are few.
+        rows = self.connection.execute(
+            sa.select(v.c.id, v.c.loan_id, loan.c.loan_ref, loan.c.borrower_id,
+                      a.c.authorization_ref, v.c.planned_at, v.c.collectors)
+            .select_from(v.join(a, a.c.id == v.c.authorization_id)
+                         .join(loan, loan.c.id == v.c.loan_id))
+            .where(v.c.status == "scheduled", v.c.planned_at >= utc(after))
+            .order_by(v.c.id)).all()
+        cancelled = [r for r in rows if collector_ref in r.collectors.split(",")]
+        if not cancelled:
+            return []
+        self.connection.execute(v.update().where(v.c.id.in_([r.id for r in cancelled]))
+                                .values(status="cancelled"))
+        out = []
+        for r in cancelled:
+            planned = aware(r.planned_at)
+            assert planned is not None
+            out.append(CancelledVisit(
+                loan_id=r.loan_id, loan_ref=r.loan_ref, borrower_id=r.borrower_id,
+                authorization_ref=r.authorization_ref, planned_at=planned,
+                collectors=tuple(x for x in r.collectors.split(",") if x)))
+        return out
 
     # --- summary -------------------------------------------------------------------------
 
