@@ -142,9 +142,9 @@ def _workers(db: str) -> dict[str, str | None]:
 def test_a_deactivated_collector_holds_no_case_and_no_credential(capsys, tmp_path,
                                                                  monkeypatch) -> None:
     """`arrears collectors deactivate`: a collector who leaves stops collecting at once — their
-    open cases go back to the case sync, which gives them to another collector, and every
-    credential they hold (a badge, one for a debt) reads as revoked to a borrower checking it;
-    bad input names its field and changes nothing."""
+    open cases go back to the case sync, which gives them to another collector, every
+    credential they hold (a badge, one for a debt) reads as revoked to a borrower checking it,
+    and their API key is revoked; bad input names its field and changes nothing."""
     db = _book(capsys, tmp_path, monkeypatch)
     held = {case for case, ref in _workers(db).items() if ref == "C-01"}
     assert held
@@ -157,6 +157,10 @@ def test_a_deactivated_collector_holds_no_case_and_no_credential(capsys, tmp_pat
                             "--valid-until", "2027-01-01T00:00:00+08:00", "--db", db, "--json")
     assert code == 0, err
     badge = json.loads(out)["token"]
+    code, out, err = invoke(capsys, "apikeys", "create", "C-01's dialer", "--role",
+                            "collector", "--collector", "C-01", "--db", db, "--json")
+    assert code == 0, err
+    key_ref = json.loads(out)["id"]
 
     code, _, err = invoke(capsys, "collectors", "deactivate", "C-01", "--reason", " ",
                           "--db", db)
@@ -168,6 +172,12 @@ def test_a_deactivated_collector_holds_no_case_and_no_credential(capsys, tmp_pat
     done = json.loads(out)
     assert done["cases_released"] == len(held)
     assert len(done["credentials_revoked"]) == 2 and "BADGE-C-01" in done["credentials_revoked"]
+    assert (done["api_keys_revoked"], done["web_users_disabled"], done["visits_cancelled"]) \
+        == ([key_ref], [], 0)
+    code, out, err = invoke(capsys, "apikeys", "list", "--db", db, "--json")
+    assert code == 0, err
+    assert [k["revoked_at"] is not None for k in json.loads(out)["keys"]
+            if k["id"] == key_ref] == [True]
     workers = _workers(db)
     assert "C-01" not in workers.values() and {workers[case] for case in held} == {None}
     for presented in (token, badge):

@@ -423,8 +423,9 @@ def test_a_collector_is_deactivated_once(services: bootstrap.Services) -> None:
     servicing.init_book(date(2026, 1, 1), {}, uow_factory=services.uow_factory)
     casework.add_collector("C-09", "王敏", languages=(), buckets=("M1",), capacity=5,
                            uow_factory=services.uow_factory)
-    done = casework.deactivate_collector("C-09", reason="left", uow_factory=services.uow_factory,
-                                         clock=services.clock)
+    done = casework.deactivate_collector("C-09", reason="left",
+                                         uow_factory=services.web_uow_factory(),
+                                         clock=services.clock, zone="Asia/Shanghai")
     assert (done.cases_released, done.credentials_revoked) == (0, ())
     with services.engine.connect() as connection:
         # The operator's reason stays internal: an event, not the borrowers' evidence.
@@ -435,8 +436,9 @@ def test_a_collector_is_deactivated_once(services: bootstrap.Services) -> None:
         assert [c.collector_ref for c in uow.collections.collectors()] == []
     for ref in ("C-09", "C-99"):
         with pytest.raises(DomainError) as refused:
-            casework.deactivate_collector(ref, reason="left", uow_factory=services.uow_factory,
-                                          clock=services.clock)
+            casework.deactivate_collector(ref, reason="left",
+                                          uow_factory=services.web_uow_factory(),
+                                          clock=services.clock, zone="Asia/Shanghai")
         assert refused.value.field == "collector"
     # Credentials and evidence name the collector by id: it is never given to another.
     with pytest.raises(DomainError, match="deactivated") as refused:

@@ -179,9 +179,9 @@ class ApiStore(Protocol):
         ...
     def case_holder(self, borrower_id: int, on: date, loan_id: int | None = None
                     ) -> CaseHolder | None:
-        """The borrower's open case's collector and the agency it is placed with on `on`
-        (with `loan_id`: placed with that loan among the placement's loans); None without an
-        open case."""
+        """The borrower's open case's collector (None when not assigned or deactivated) and
+        the agency it is placed with on `on` (with `loan_id`: placed with that loan among the
+        placement's loans); None without an open case."""
         ...
     def assign_case(self, case_id: int, collector_id: int) -> None: ...
     def case_page(self, *, after: int, limit: int, on: date, queue: str | None,

@@ -515,6 +515,18 @@ class VisitAuthorizationRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelledVisit:
+    """A scheduled field visit called off (a collector it named left the floor)."""
+
+    loan_id: int
+    loan_ref: str
+    borrower_id: int
+    authorization_ref: str
+    planned_at: datetime
+    collectors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ContactPreferenceRow:
     """What a borrower said about being contacted, as received: an opt-out of a channel, a
     request to stop (written or oral, naming channels), or an inconvenient time window in the
@@ -583,7 +595,11 @@ class CollectionsStore(Protocol):
     def update_case(self, case_id: int, bucket: str, queue: str, collector_id: int | None,
                     day: date, balance: int) -> None: ...
     def close_case(self, case_id: int, day: date) -> None: ...
-    def collectors(self) -> list[CollectorRow]: ...
+    def collectors(self, *, lock: bool = False) -> list[CollectorRow]:
+        """The active collectors, by id. `lock` holds their rows to the end of the
+        transaction (PostgreSQL FOR SHARE), so a deactivation cannot commit between the
+        choice of a collector and the case written with it."""
+        ...
     def add_collector(self, collector_ref: str, name: str, languages: Sequence[str],
                       buckets: Sequence[str], capacity: int) -> int: ...
     def collector_active(self, collector_ref: str) -> bool | None:
@@ -592,7 +608,8 @@ class CollectionsStore(Protocol):
     def deactivate_collector(self, collector_ref: str) -> list[int] | None:
         """Take an active collector off the floor: the ids of the open cases they worked,
         now left without a collector for the next case sync to assign; None when no active
-        collector has that id."""
+        collector has that id. Locks the collector's row first (PostgreSQL FOR UPDATE), so it
+        waits for a transaction that chose them under `collectors(lock=True)`."""
         ...
     def case_of_borrower(self, borrower_id: int) -> CaseRow | None: ...
     def cases_of_borrowers(self, borrower_ids: Sequence[int]) -> dict[int, CaseRow]:
@@ -646,6 +663,10 @@ class CollectionsStore(Protocol):
     def add_field_visit(self, visit_key: str, authorization: VisitAuthorizationRow,
                         planned_at: datetime, created_at: datetime) -> bool:
         """Record a visit the engine allowed; False if `visit_key` is already on file."""
+        ...
+    def cancel_visits(self, collector_ref: str, after: datetime) -> list[CancelledVisit]:
+        """Cancel every scheduled field visit naming the collector planned at or after
+        `after`; the visits cancelled, by id."""
         ...
     def add_contact_preference(self, row: ContactPreferenceRow) -> int: ...
     def contact_preferences(self, borrower_ids: Sequence[int]

@@ -88,6 +88,11 @@ class CredentialStore(Protocol):
         """(credential id, borrower id of its loan, None for a badge) of each credential the
         collector holds, not revoked and not expired at `at`, by credential id."""
         ...
+    def visit_notices(self, loan_id: int, visit_on: date, collector_refs: Sequence[str]
+                      ) -> list[tuple[str, int]]:
+        """(credential id, borrower id) of each visit credential for the loan on `visit_on`
+        held by one of the collectors, not revoked, by credential id."""
+        ...
     def revocations(self) -> list[tuple[str, datetime]]:
         """(credential id, revoked at) for every revoked credential, by credential id."""
         ...

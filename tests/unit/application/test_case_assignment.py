@@ -23,11 +23,15 @@ class FakeCollections:
     """borrower id -> (DPD, language)"""
     cases: dict[int, CaseRow] = field(default_factory=dict)
     closed: list[int] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
+    """What the sync read, in order ("collectors (locked)", "cases")"""
 
     def open_cases(self) -> dict[int, CaseRow]:
+        self.reads.append("cases")
         return dict(self.cases)
 
-    def collectors(self) -> list[CollectorRow]:
+    def collectors(self, *, lock: bool = False) -> list[CollectorRow]:
+        self.reads.append("collectors (locked)" if lock else "collectors")
         return list(self.collectors_on_file)
 
     def active_placements(self, on: date) -> dict[int, tuple[int, int]]:
@@ -180,3 +184,12 @@ def test_a_collector_losing_a_case_to_a_bucket_move_or_its_closing_loses_its_cre
     store.overdue = {11: (40, "zh-CN")}
     _sync(store, revoked=revoked)
     assert revoked == [(second, "C-1"), (first, "C-1")]  # paid up: its case closed
+
+
+def test_the_sync_holds_the_collectors_it_chooses_from_before_it_reads_the_cases() -> None:
+    """A deactivation must not commit between the sync's choice of a collector and the case
+    written with it: the collectors are read locked (FOR SHARE on PostgreSQL), and first, so
+    the cases read after already show what a deactivation that went first released."""
+    store = FakeCollections([_collector(1, ("M1",))], overdue={10: (5, "zh-CN")})
+    _sync(store)
+    assert store.reads == ["collectors (locked)", "cases"]

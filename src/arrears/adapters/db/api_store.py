@@ -94,10 +94,12 @@ class SqlApiStore:
 
     def case_holder(self, borrower_id: int, on: date, loan_id: int | None = None
                     ) -> CaseHolder | None:
+        # A deactivated collector holds no case, even one a sync gave them before it saw.
         case, collector = ct.collection_case, ct.collector
         row = self.connection.execute(
             sa.select(collector.c.collector_ref, self._placed_agency(on, loan_id))
-            .select_from(case.outerjoin(collector, collector.c.id == case.c.collector_id))
+            .select_from(case.outerjoin(collector, (collector.c.id == case.c.collector_id)
+                                        & collector.c.active.is_(True)))
             .where(case.c.borrower_id == borrower_id, case.c.status == "open")).first()
         return None if row is None else CaseHolder(collector_ref=row[0], agency_ref=row[1])
 
@@ -114,7 +116,8 @@ class SqlApiStore:
                       collector.c.collector_ref, placed, case.c.balance, case.c.opened_on,
                       case.c.borrower_id)
             .select_from(case.join(borrower, borrower.c.id == case.c.borrower_id)
-                         .outerjoin(collector, collector.c.id == case.c.collector_id))
+                         .outerjoin(collector, (collector.c.id == case.c.collector_id)
+                                    & collector.c.active.is_(True)))
             .where(case.c.status == "open", case.c.id > after)
             .order_by(case.c.id).limit(limit))
         if queue is not None:

@@ -17,6 +17,7 @@ from arrears.adapters.db.complaints_store import complaints_by_actor
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.ports import (
     AgencyRow,
+    CancelledVisit,
     CaseRow,
     CollectorRow,
     ContactPreferenceRow,
@@ -278,9 +279,15 @@ class SqlCollections:
         self.connection.execute(CLOSE_CASE, {"b_id": case_id, "day": day})
         self.connection.execute(RECALL_PLACEMENTS, {"b_case_id": case_id, "day": day})
 
-    def collectors(self) -> list[CollectorRow]:
+    def collectors(self, *, lock: bool = False) -> list[CollectorRow]:
         c = ct.collector
-        rows = self.connection.execute(sa.select(c).where(c.c.active.is_(True)).order_by(c.c.id))
+        query = sa.select(c).where(c.c.active.is_(True)).order_by(c.c.id)
+        if lock:
+            # FOR SHARE on PostgreSQL (SQLite renders nothing: its writer lock covers it): a
+            # deactivation's FOR UPDATE waits for this transaction, and this one, waiting for
+            # a deactivation that commits, reads the collector as off the floor.
+            query = query.with_for_update(read=True)
+        rows = self.connection.execute(query)
         return [CollectorRow(id=r.id, collector_ref=r.collector_ref,
                              languages=tuple(x for x in r.languages.split(",") if x),
                              buckets=tuple(x for x in r.buckets.split(",") if x),
@@ -299,12 +306,17 @@ class SqlCollections:
 
     def deactivate_collector(self, collector_ref: str) -> list[int] | None:
         collector, case = ct.collector.c, ct.collection_case.c
+        # FOR UPDATE first: a case sync or an assignment choosing this collector holds the row
+        # FOR SHARE, so the deactivation waits for it to commit and then releases what it
+        # assigned; a second deactivation waits for the first and finds no active row.
         found = self.connection.execute(
-            ct.collector.update().where(collector.collector_ref == collector_ref,
-                                        collector.active.is_(True))
-            .values(active=False).returning(collector.id)).scalar()
+            sa.select(collector.id).where(collector.collector_ref == collector_ref,
+                                          collector.active.is_(True))
+            .with_for_update()).scalar()
         if found is None:
             return None
+        self.connection.execute(ct.collector.update().where(collector.id == found)
+                                .values(active=False))
         released = self.connection.execute(
             ct.collection_case.update().where(case.collector_id == found, case.status == "open")
             .values(collector_id=None).returning(case.id))
@@ -549,6 +561,32 @@ class SqlCollections:
             planned_at=utc(planned_at), collectors=",".join(authorization.collectors),
             recording=authorization.recording, status="scheduled", created_at=utc(created_at)))
         return True
+
+    def cancel_visits(self, collector_ref: str, after: datetime) -> list[CancelledVisit]:
+        v, a, loan = ct.field_visit, ct.visit_authorization, t.loan
+        # The team is a comma-separated list: matched in Python, not with LIKE (a collector
+        # id may hold `_`, LIKE's wildcard). Scheduled visits still ahead are few.
+        rows = self.connection.execute(
+            sa.select(v.c.id, v.c.loan_id, loan.c.loan_ref, loan.c.borrower_id,
+                      a.c.authorization_ref, v.c.planned_at, v.c.collectors)
+            .select_from(v.join(a, a.c.id == v.c.authorization_id)
+                         .join(loan, loan.c.id == v.c.loan_id))
+            .where(v.c.status == "scheduled", v.c.planned_at >= utc(after))
+            .order_by(v.c.id)).all()
+        cancelled = [r for r in rows if collector_ref in r.collectors.split(",")]
+        if not cancelled:
+            return []
+        self.connection.execute(v.update().where(v.c.id.in_([r.id for r in cancelled]))
+                                .values(status="cancelled"))
+        out = []
+        for r in cancelled:
+            planned = aware(r.planned_at)
+            assert planned is not None
+            out.append(CancelledVisit(
+                loan_id=r.loan_id, loan_ref=r.loan_ref, borrower_id=r.borrower_id,
+                authorization_ref=r.authorization_ref, planned_at=planned,
+                collectors=tuple(x for x in r.collectors.split(",") if x)))
+        return out
 
     # --- summary -------------------------------------------------------------------------
 

@@ -248,7 +248,7 @@ field_visit = sa.Table(
     sa.Column("planned_at", Instant, nullable=False),
     sa.Column("collectors", sa.String(200), nullable=False),
     sa.Column("recording", sa.Boolean, nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),  # scheduled
+    sa.Column("status", sa.String(12), nullable=False),  # scheduled | cancelled
     sa.Column("created_at", Instant, nullable=False),
 )
 

@@ -147,6 +147,18 @@ class SqlCredentials:
         return [(ref, None if borrower_id is None else int(borrower_id))
                 for ref, borrower_id in rows]
 
+    def visit_notices(self, loan_id: int, visit_on: date, collector_refs: Sequence[str]
+                      ) -> list[tuple[str, int]]:
+        c, loan, collector = ct.collector_credential.c, t.loan.c, ct.collector.c
+        rows = self.connection.execute(
+            sa.select(c.credential_ref, loan.borrower_id)
+            .select_from(ct.collector_credential.join(t.loan, loan.id == c.loan_id)
+                         .join(ct.collector, collector.id == c.collector_id))
+            .where(c.loan_id == loan_id, c.visit_on == visit_on, c.revoked_at.is_(None),
+                   collector.collector_ref.in_(list(collector_refs)))
+            .order_by(c.credential_ref))
+        return [(ref, int(borrower_id)) for ref, borrower_id in rows]
+
     def revocations(self) -> list[tuple[str, datetime]]:
         c = ct.collector_credential.c
         rows = self.connection.execute(sa.select(c.credential_ref, c.revoked_at).where(

@@ -53,6 +53,17 @@ class SqlWebStore:
             wt.web_user.c.name == name).values(password_hash=password_hash))
         return done.rowcount == 1
 
+    def collector_users(self, collector_ref: str) -> list[str]:
+        u = wt.web_user.c
+        return list(self.connection.scalars(sa.select(u.name).where(
+            u.collector_ref == collector_ref, u.disabled_at.is_(None)).order_by(u.name)))
+
+    def disable_user(self, name: str, at: datetime) -> bool:
+        u = wt.web_user.c
+        done = self.connection.execute(wt.web_user.update().where(
+            u.name == name, u.disabled_at.is_(None)).values(disabled_at=utc(at)))
+        return done.rowcount == 1
+
     def _borrower(self, where: sa.ColumnElement[bool]) -> BorrowerLogin | None:
         b = t.borrower.c
         row = self.connection.execute(

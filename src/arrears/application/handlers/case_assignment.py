@@ -28,7 +28,8 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
                     None)
         if case is None:
             raise CaseNotFound("case_id", f"no open case {case_id}")
-        collector = next((c for c in uow.collections.collectors()
+        # Held to the commit (FOR SHARE): a deactivation waits, then releases this case.
+        collector = next((c for c in uow.collections.collectors(lock=True)
                           if c.collector_ref == collector_ref), None)
         if collector is None:
             raise DomainError("collector_id", f"no active collector {collector_ref!r}")

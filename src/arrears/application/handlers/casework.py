@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from arrears.application.access import KEY_IDENTITY, WEB_PREFIX
 from arrears.application.contact_decisions import (
@@ -41,6 +42,7 @@ from arrears.application.ports import (
     UnitOfWork,
     VisitAuthorizationRow,
 )
+from arrears.application.web_users import WebUnitOfWork
 from arrears.compliance import engine as compliance_engine
 from arrears.compliance.facts import Credential, VisitAuthorization
 from arrears.compliance.model import ActionKind, FieldVisit
@@ -207,31 +209,66 @@ class Deactivated:
     collector_ref: str
     cases_released: int
     credentials_revoked: tuple[str, ...]
+    api_keys_revoked: tuple[str, ...] = ()
+    web_users_disabled: tuple[str, ...] = ()
+    visits_cancelled: int = 0
+
+
+DEACTIVATED = "collector deactivated"
+"""Why, on the borrower's evidence chain: general terms, the operator's words stay internal."""
 
 
 def deactivate_collector(collector_ref: str, *, reason: str,
-                         uow_factory: Callable[[], UnitOfWork], clock: Clock) -> Deactivated:
+                         uow_factory: Callable[[], WebUnitOfWork], clock: Clock,
+                         zone: str) -> Deactivated:
     """Take a collector off the floor (they left, or were suspended) in one transaction: their
-    open cases go back to the next case sync to assign, and every credential they hold is
-    revoked, so a borrower checking their badge or a visit notice reads it as revoked."""
+    open cases go back to the next case sync to assign; every credential they hold is
+    revoked, so a borrower checking their badge or a visit notice reads it as revoked; their
+    API keys are revoked and their web sign-ins disabled (a request with such a key is refused
+    as any revoked key is); and each field visit still ahead that names them is cancelled,
+    with the visit notices of the rest of its team for that day (`zone`: the lender's, whose
+    dates the notices name). `collector.deactivated` carries the operator's `reason` and all
+    that was revoked."""
     if not reason.strip():
         raise DomainError("reason", "must not be empty")
+    tz = ZoneInfo(zone)
     at = clock.now()
     with uow_factory() as uow:
         released = uow.collections.deactivate_collector(collector_ref)
         if released is None:
+            if uow.collections.collector_active(collector_ref) is False:
+                raise DomainError("collector", f"{collector_ref!r} is already deactivated")
             raise DomainError("collector", f"no active collector {collector_ref!r}")
-        # The borrower's chain says why in general terms; the operator's words stay internal.
-        revoked = credentials.revoke_collectors(uow, collector_ref, at,
-                                                reason="collector deactivated")
+        revoked = credentials.revoke_collectors(uow, collector_ref, at, reason=DEACTIVATED)
+        cancelled = uow.collections.cancel_visits(collector_ref, at)
+        for visit in cancelled:
+            evidence.visit_cancelled(uow, visit.borrower_id, visit.loan_ref,
+                                     visit.authorization_ref, visit.planned_at, at, DEACTIVATED)
+            revoked += credentials.revoke_visit_notices(
+                uow, visit.loan_id, visit.planned_at.astimezone(tz).date(),
+                [c for c in visit.collectors if c != collector_ref], at, reason=DEACTIVATED)
+        # The same revocation as `arrears apikeys revoke`, and a disabled user's sessions end
+        # at their next request (`users.signed_in_user`).
+        keys = [k.key_ref for k in uow.api.keys()
+                if k.collector_ref == collector_ref and k.revoked_at is None]
+        for key_ref in keys:
+            uow.api.revoke_key(key_ref, at)
+        users = uow.web.collector_users(collector_ref)
+        for name in users:
+            uow.web.disable_user(name, at)
         uow.events.emit([Event(
             message_id=f"collector.deactivated:{collector_ref}", topic="collector.deactivated",
             loan_id=None, business_date=uow.book.closed_through() or at.date(), created_at=at,
             payload={"collector": collector_ref, "reason": reason,
-                     "cases_released": len(released), "credentials_revoked": revoked})])
+                     "cases_released": len(released), "credentials_revoked": revoked,
+                     "api_keys_revoked": keys, "web_users_disabled": users,
+                     "visits_cancelled": [
+                         {"loan_id": v.loan_ref, "authorization": v.authorization_ref,
+                          "planned_at": v.planned_at.isoformat()} for v in cancelled]})])
         uow.commit()
     return Deactivated(collector_ref=collector_ref, cases_released=len(released),
-                       credentials_revoked=tuple(revoked))
+                       credentials_revoked=tuple(revoked), api_keys_revoked=tuple(keys),
+                       web_users_disabled=tuple(users), visits_cancelled=len(cancelled))
 
 
 def add_collector(collector_ref: str, name: str, *, languages: tuple[str, ...],

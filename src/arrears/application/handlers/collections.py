@@ -601,8 +601,10 @@ def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
     at = clock.now()
     with uow_factory() as uow:
         store = uow.collections
+        # The collectors first, their rows held to the commit: a deactivation committing
+        # while the sync runs would otherwise miss the cases the sync gives them.
+        collectors = store.collectors(lock=True)
         cases = store.open_cases()
-        collectors = store.collectors()
         placed = store.active_placements(day)
         collector_refs = {c.id: c.collector_ref for c in collectors}
         agency_refs = {a.id: a.agency_ref for a in store.agencies()}

@@ -255,6 +255,16 @@ def revoke_collectors(uow: UnitOfWork, collector_ref: str, at: datetime, *, reas
     return _revoked(uow, uow.credentials.held_by_collector(collector_ref, at), at, reason)
 
 
+def revoke_visit_notices(uow: UnitOfWork, loan_id: int, visit_on: date,
+                         collector_refs: Sequence[str], at: datetime, *, reason: str
+                         ) -> list[str]:
+    """In `uow`: revoke the visit credentials (the notice a borrower checks at the door) the
+    collectors hold for the loan on `visit_on`, as the visit is called off, each kept on the
+    borrower's evidence chain with `reason`. Returns their ids."""
+    return _revoked(uow, uow.credentials.visit_notices(loan_id, visit_on, collector_refs), at,
+                    reason)
+
+
 def _revoked(uow: UnitOfWork, held: Sequence[tuple[str, int | None]], at: datetime,
              reason: str) -> list[str]:
     """Revoke each (credential id, borrower id) of `held`, kept on the borrower's evidence

@@ -122,6 +122,13 @@ def visit_recorded(uow: UnitOfWork, borrower_id: int, loan_ref: str, authorizati
         "collectors": list(collectors), "decision": _decision(decision)})
 
 
+def visit_cancelled(uow: UnitOfWork, borrower_id: int, loan_ref: str, authorization_ref: str,
+                    planned_at: datetime, at: datetime, reason: str) -> None:
+    record(uow, borrower_id, "visit_cancelled", at, {
+        "loan_id": loan_ref, "authorization": authorization_ref,
+        "planned_at": chain.instant_text(planned_at), "reason": reason})
+
+
 # --- checkpoints ---------------------------------------------------------------------------
 
 

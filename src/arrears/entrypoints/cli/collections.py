@@ -455,15 +455,21 @@ def collectors_deactivate(
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Take a collector off the floor: their open cases go back to the next case sync and every
-    credential they hold is revoked (a borrower checking it reads it as revoked)."""
+    """Take a collector off the floor: their open cases go back to the next case sync, every
+    credential they hold is revoked (a borrower checking it reads it as revoked), their API
+    keys are revoked and web users disabled, and field visits ahead naming them cancelled."""
     built = _services(db, None)
     with user_errors():
         done = casework.deactivate_collector(collector, reason=reason,
-                                             uow_factory=built.uow_factory, clock=built.clock)
+                                             uow_factory=built.web_uow_factory(),
+                                             clock=built.clock,
+                                             zone=built.settings.business_time_zone)
     document = {"collector": collector, "deactivated": True,
                 "cases_released": done.cases_released,
-                "credentials_revoked": list(done.credentials_revoked)}
+                "credentials_revoked": list(done.credentials_revoked),
+                "api_keys_revoked": list(done.api_keys_revoked),
+                "web_users_disabled": list(done.web_users_disabled),
+                "visits_cancelled": done.visits_cancelled}
     emit_json(document) if as_json else console().print(document)
 
 
