@@ -152,6 +152,17 @@ def _consent_excludes(context: Context, params: USParams, at: datetime) -> bool:
     return False
 
 
+def _has_call_consent(context: Context) -> bool:
+    """Whether the recipient ever gave the acting firm a direct consent to calls (US-4(i))."""
+    person_id = context.action.recipient.person_id
+    return any(
+        consent.scope is ConsentScope.CALLS
+        and consent.person_id == person_id
+        and common.given_to_firm(context, consent)
+        for consent in context.facts.consents
+    )
+
+
 def _frequency_applies(context: Context) -> bool:
     return context.action.recipient.role is not Role.ATTORNEY
 
@@ -169,8 +180,16 @@ def call_count(params: USParams) -> Check:
         since = context.day_start(params.window_days - 1)
         person = context.action.recipient.person_id
         worst: tuple[int, str, datetime | None] | None = None
+        consents = _has_call_consent(context)
         for debt_id in context.action.debt_ids:
             stamps = context.firm_history(context.index.placed_calls, person, debt_id)
+            if consents:
+                # US-4(i): calls placed with direct consent, within its period, count toward
+                # neither prong; drop them from the history before counting.
+                stamps = tuple(
+                    s for s in stamps_between(stamps, since, context.ts + 1e-6)
+                    if not _consent_excludes(context, params, from_stamp(s))
+                )
             count, bound = common.day_count_block(
                 stamps,
                 context,

@@ -1,0 +1,381 @@
+"""Time-and-count rules judged over their input classes against independent oracles.
+
+Each property restates the rules.md text (Conventions: "day 1" is the event's day; "within N
+consecutive days" is the window [D-(N-1), D] in local calendar days) and compares the engine
+with it over random histories and instants straddling DST changes, window edges and zones:
+US-2/US-3/US-4/US-5 call frequency, US-7/US-8 hours, US-9 named times, US-22 validation
+period, CN-1 hours, CN-2 daily caps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from arrears.compliance import engine, packs
+from arrears.compliance.facts import (
+    Attempt,
+    Consent,
+    ConsentScope,
+    ContactPoint,
+    Debt,
+    Direction,
+    Facts,
+    Outcome,
+    Person,
+)
+from arrears.compliance.model import (
+    Action,
+    ActionKind,
+    Actor,
+    ActorKind,
+    Decision,
+    Recipient,
+    Role,
+)
+from arrears.compliance.packs import cn
+from arrears.compliance.predicates import (
+    add_us_business_days,
+    is_us_business_day,
+    us_federal_holidays,
+    validation_period_end,
+    wall_instant,
+)
+
+FREQ = "us.regf.call_frequency_7in7"
+COOL = "us.regf.call_after_conversation"
+HOURS = "us.fdcpa.inconvenient_time"
+NAMED = "us.regf.named_inconvenient_time"
+CN_HOURS = "cn.gbt45251.collection_hours"
+CN_FREQ = "cn.gbt45251.call_frequency"
+
+US_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+            "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu"]
+STARTS = [datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 10, 25, tzinfo=UTC)]
+"""Fortnights straddling the 2025 US spring-forward (03-09) and fall-back (11-02)."""
+OUTCOMES = list(Outcome)
+CALL_OUTCOMES = [Outcome.NOT_CONNECTED, Outcome.UNANSWERED, Outcome.VOICEMAIL,
+                 Outcome.ANSWERED, Outcome.CONVERSATION]
+FIRM = Actor(actor_id="agent", kind=ActorKind.AGENCY, organisation="ABC")
+SETTINGS = settings(max_examples=250, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+minutes = st.integers(min_value=0, max_value=16 * 24 * 60)
+seconds = st.integers(min_value=0, max_value=16 * 24 * 3600)
+history_st = st.lists(
+    st.tuples(minutes, st.sampled_from(CALL_OUTCOMES),
+              st.sampled_from([Direction.OUTBOUND, Direction.OUTBOUND, Direction.INBOUND])),
+    max_size=30,
+)
+
+
+def _person(zones: tuple[str, ...], point_zone: str = "") -> Person:
+    return Person(person_id="p", role=Role.BORROWER, zones=zones,
+                  contact_points=(ContactPoint(id="m1", kind="cell", zone=point_zone),
+                                  ContactPoint(id="m2", kind="cell")))
+
+
+def _call(actor: Actor = FIRM, point: str = "m1") -> Action:
+    return Action(kind=ActionKind.CALL, actor=actor,
+                  recipient=Recipient(person_id="p", role=Role.BORROWER, contact_point=point),
+                  debt_ids=("D1",))
+
+
+def _attempt(at: datetime, outcome: Outcome, direction: Direction = Direction.OUTBOUND,
+             actor: Actor = FIRM, point: str = "m1") -> Attempt:
+    return Attempt(at=at, channel=ActionKind.CALL, actor_id=actor.actor_id,
+                   organisation=actor.organisation, person_id="p", debt_ids=("D1",),
+                   outcome=outcome, direction=direction, contact_point=point)
+
+
+def _us_debt(start: datetime) -> Debt:
+    return Debt(debt_id="D1", initial_communication_at=start - timedelta(days=60),
+                validation_sent_on=(start - timedelta(days=59)).date())
+
+
+def _rules(decision: Decision) -> set[str]:
+    return {v.rule_id for v in decision.violations}
+
+
+# --- US-2 / US-3 / US-5: counts and cool-down in the consumer's local calendar days -----------
+
+
+@SETTINGS
+@given(start=st.sampled_from(STARTS), tz=st.sampled_from(US_ZONES), history=history_st,
+       when=seconds)
+def test_us_2_3_windows_are_seven_local_calendar_days(
+    start: datetime, tz: str, history: list[tuple[int, Outcome, Direction]], when: int
+) -> None:
+    """US-2: 7 counted calls with local dates in [D-6, D] block the next; US-3: a conversation
+    (either direction) on a local date in [D-6, D] blocks calls; NOT_CONNECTED and inbound
+    calls do not count (US-4(ii), US-5)."""
+    zone = ZoneInfo(tz)
+    at = start + timedelta(seconds=when)
+    attempts = tuple(
+        _attempt(start + timedelta(minutes=m), outcome, direction)
+        for m, outcome, direction in history
+        if start + timedelta(minutes=m) <= at
+    )
+    facts = Facts(people=(_person((tz,)),), debts=(_us_debt(start),), attempts=attempts)
+    decision = engine.decide(_call(), facts, packs.get("us"), at)
+    today = at.astimezone(zone).date()
+
+    def in_window(a: Attempt) -> bool:
+        return today - timedelta(days=6) <= a.at.astimezone(zone).date() <= today
+
+    counted = [a for a in attempts if in_window(a) and a.direction is Direction.OUTBOUND
+               and a.outcome is not Outcome.NOT_CONNECTED]
+    talked = [a for a in attempts if in_window(a) and a.outcome is Outcome.CONVERSATION]
+    assert (FREQ in _rules(decision)) == (len(counted) >= 7)
+    assert (COOL in _rules(decision)) == bool(talked)
+    for violation in decision.violations:
+        if violation.rule_id == FREQ:  # the explanation states the true count and day
+            assert violation.detail_en.startswith(f"{len(counted)} calls about D1")
+            assert f"ending {today.isoformat()}" in violation.detail_en
+        if violation.rule_id == COOL:
+            last = max(a.at for a in talked).astimezone(zone).date()
+            assert f"took place on {last.isoformat()}" in violation.detail_en
+            assert f"no calls until {(last + timedelta(days=7)).isoformat()}" in (
+                violation.detail_en)
+
+
+EXCLUDED = st.sampled_from(["busy", "inbound", "attorney", "consented"])
+
+
+dense_history_st = st.lists(
+    st.tuples(st.integers(0, 7 * 24 * 60),
+              st.sampled_from([Outcome.UNANSWERED, Outcome.VOICEMAIL, Outcome.ANSWERED]),
+              st.just(Direction.OUTBOUND)),
+    min_size=5, max_size=9,
+)
+"""Histories near the limit: 5-9 counted calls in one week, so one more call matters."""
+
+
+@SETTINGS
+@given(start=st.sampled_from(STARTS), tz=st.sampled_from(US_ZONES), history=dense_history_st,
+       when=st.integers(5 * 24 * 3600, 9 * 24 * 3600), extra_at=st.integers(0, 9 * 24 * 60),
+       kind=EXCLUDED, length=st.integers(1, 48))
+def test_us_4_excluded_calls_never_change_the_count(
+    start: datetime, tz: str, history: list[tuple[int, Outcome, Direction]], when: int,
+    extra_at: int, kind: str, length: int,
+) -> None:
+    """US-4: a call that is not connected, inbound, to the attorney, or placed with the
+    person's direct prior consent within its period counts toward neither prong: adding one to
+    any history never changes the count-prong decision (nor its explanation)."""
+    at = start + timedelta(seconds=when)
+    placed = start + timedelta(minutes=extra_at)
+    if placed > at:
+        return
+    history_calls = tuple(
+        _attempt(start + timedelta(minutes=m), o, d)
+        for m, o, d in history
+        if start + timedelta(minutes=m) <= at and o is not Outcome.CONVERSATION
+    )
+    consent = Consent(person_id="p", scope=ConsentScope.CALLS, given_at=placed,
+                      valid_from=placed, valid_until=placed + timedelta(hours=length),
+                      actor_id="agent", organisation="ABC")
+    base = Facts(people=(_person((tz,)), Person(person_id="lawyer", role=Role.ATTORNEY)),
+                 debts=(_us_debt(start),), attempts=history_calls,
+                 consents=(consent,) if kind == "consented" else ())
+    if kind == "busy":
+        extra = _attempt(placed, Outcome.NOT_CONNECTED)
+    elif kind == "inbound":
+        extra = _attempt(placed, Outcome.ANSWERED, Direction.INBOUND)
+    elif kind == "attorney":
+        extra = dataclasses.replace(_attempt(placed, Outcome.ANSWERED), person_id="lawyer")
+    else:
+        extra = _attempt(placed, Outcome.VOICEMAIL)
+    more = dataclasses.replace(base, attempts=history_calls + (extra,))
+    us = packs.get("us")
+    before = [v.detail_en for v in engine.decide(_call(), base, us, at).violations
+              if v.rule_id == FREQ]
+    after = [v.detail_en for v in engine.decide(_call(), more, us, at).violations
+             if v.rule_id == FREQ]
+    assert before == after
+
+
+def test_us_4_a_consented_call_does_not_use_up_the_seven() -> None:
+    """rules.md US-4: consented calls count toward neither prong. Six counted calls Mon-Wed and
+    a Thursday call the consumer asked for: a Friday call is only the seventh counted one."""
+    chicago = ZoneInfo("America/Chicago")
+
+    def ct(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=chicago)
+
+    six = tuple(_attempt(ct(f"2025-06-0{2 + i // 3}T{9 + i % 3:02d}:00"), Outcome.UNANSWERED)
+                for i in range(6))
+    thursday = _attempt(ct("2025-06-05T10:00"), Outcome.UNANSWERED)
+    consent = Consent(person_id="p", scope=ConsentScope.CALLS, given_at=ct("2025-06-04T12:00"),
+                      valid_from=ct("2025-06-05T00:00"), valid_until=ct("2025-06-06T00:00"),
+                      actor_id="agent", organisation="ABC")
+    start = ct("2025-06-01T00:00")
+    people = (_person(("America/Chicago",)),)
+    with_consent = Facts(people=people, debts=(_us_debt(start),), attempts=six + (thursday,),
+                         consents=(consent,))
+    assert engine.decide(_call(), with_consent, packs.get("us"), ct("2025-06-06T10:00")).allowed
+    # Without the consent the Thursday call counts: Friday's would be the eighth.
+    without = dataclasses.replace(with_consent, consents=())
+    assert FREQ in _rules(engine.decide(_call(), without, packs.get("us"), ct("2025-06-06T10:00")))
+    # A consent relayed by the creditor (not given to the collector) does not exclude it.
+    relayed = dataclasses.replace(
+        with_consent, consents=(dataclasses.replace(consent, actor_id="", organisation=""),))
+    assert FREQ in _rules(engine.decide(_call(), relayed, packs.get("us"), ct("2025-06-06T10:00")))
+    # A call after the consented period has run counts again (consent day = day 1, <= 7 days).
+    stale = dataclasses.replace(with_consent, attempts=six + (
+        _attempt(ct("2025-06-06T10:00"), Outcome.UNANSWERED),))
+    assert FREQ in _rules(engine.decide(_call(), stale, packs.get("us"), ct("2025-06-06T12:00")))
+
+
+# --- US-7 / US-8: 08:00 <= t < 21:00 in every candidate zone -------------------------------
+
+
+@SETTINGS
+@given(start=st.sampled_from(STARTS), zones=st.lists(st.sampled_from(US_ZONES), min_size=1,
+                                                    max_size=3, unique=True),
+       point_zone=st.sampled_from(["", *US_ZONES]), when=seconds)
+def test_us_7_8_convenient_only_if_convenient_in_every_zone(
+    start: datetime, zones: list[str], point_zone: str, when: int
+) -> None:
+    at = start + timedelta(seconds=when)
+    facts = Facts(people=(_person(tuple(zones), point_zone),), debts=(_us_debt(start),))
+    decision = engine.decide(_call(), facts, packs.get("us"), at)
+    every = set(zones) | ({point_zone} if point_zone else set())
+    closed = {z for z in every
+              if not time(8) <= at.astimezone(ZoneInfo(z)).time().replace(tzinfo=None)
+              < time(21)}
+    assert (HOURS in _rules(decision)) == bool(closed)
+    for violation in decision.violations:
+        if violation.rule_id == HOURS:  # the explanation names exactly the closed zones
+            assert {z for z in every if f"in {z}" in violation.detail_en} == closed
+
+
+@SETTINGS
+@given(day=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
+       tz=st.sampled_from(US_ZONES))
+def test_us_7_boundary_instants(day: date, tz: str) -> None:
+    """08:00:00 is convenient, a microsecond earlier is not; 21:00:00 is not, a microsecond
+    earlier is (rules.md US-7: allow 08:00 <= t < 21:00), on DST-change days too."""
+    zone = ZoneInfo(tz)
+    facts = Facts(people=(_person((tz,)),), debts=(_us_debt(datetime(2024, 1, 1, tzinfo=UTC)),))
+    us = packs.get("us")
+    eight = wall_instant(day, time(8), zone)
+    nine_pm = wall_instant(day, time(21), zone)
+    tick = timedelta(microseconds=1)
+    assert HOURS not in _rules(engine.decide(_call(), facts, us, eight))
+    assert HOURS in _rules(engine.decide(_call(), facts, us, eight - tick))
+    assert HOURS not in _rules(engine.decide(_call(), facts, us, nine_pm - tick))
+    late = engine.decide(_call(), facts, us, nine_pm)
+    assert HOURS in _rules(late)
+    assert late.next_allowed_at is not None
+    assert late.next_allowed_at.astimezone(zone).time() == time(8)
+
+
+def test_us_7_unknown_location_is_judged_in_every_contiguous_zone() -> None:
+    """US-8: nothing known about the location -> the pack's fallback zones all apply."""
+    facts = Facts(debts=(_us_debt(datetime(2025, 1, 1, tzinfo=UTC)),))
+    eight_et = datetime(2025, 6, 2, 8, 0, tzinfo=ZoneInfo("America/New_York"))  # 05:00 PT
+    decision = engine.decide(_call(), facts, packs.get("us"), eight_et)
+    assert HOURS in _rules(decision)
+    assert decision.next_allowed_at == datetime(2025, 6, 2, 8, 0,
+                                                tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+# --- US-22: five business days to assumed receipt, then 30 calendar days ----------------------
+
+OPM_OBSERVED = {
+    2021: ["01-01", "01-18", "02-15", "05-31", "06-18", "07-05", "09-06", "10-11", "11-11",
+           "11-25", "12-24", "12-31"],
+    2022: ["01-17", "02-21", "05-30", "06-20", "07-04", "09-05", "10-10", "11-11", "11-24",
+           "12-26"],
+    2023: ["01-02", "01-16", "02-20", "05-29", "06-19", "07-04", "09-04", "10-09", "11-10",
+           "11-23", "12-25"],
+    2024: ["01-01", "01-15", "02-19", "05-27", "06-19", "07-04", "09-02", "10-14", "11-11",
+           "11-28", "12-25"],
+    2025: ["01-01", "01-20", "02-17", "05-26", "06-19", "07-04", "09-01", "10-13", "11-11",
+           "11-27", "12-25"],
+    2026: ["01-01", "01-19", "02-16", "05-25", "06-19", "07-03", "09-07", "10-12", "11-11",
+           "11-26", "12-25"],
+}
+"""Federal holidays as observed (OPM tables): the weekdays 5 U.S.C. 6103 takes off."""
+
+
+def test_us_22_weekday_holidays_match_the_observed_federal_calendar() -> None:
+    for year, days in OPM_OBSERVED.items():
+        weekdays = {d for d in us_federal_holidays(year) if d.weekday() < 5 and d.year == year}
+        assert weekdays == {date.fromisoformat(f"{year}-{d}") for d in days}, year
+
+
+@SETTINGS
+@given(sent=st.dates(min_value=date(2021, 1, 1), max_value=date(2026, 11, 30)))
+def test_us_22_receipt_is_the_fifth_business_day_after_sending(sent: date) -> None:
+    receipt = add_us_business_days(sent, 5)
+    between = [sent + timedelta(days=i) for i in range(1, (receipt - sent).days + 1)]
+    observed = {date.fromisoformat(f"{d.year}-{m}") for d in between
+                for m in OPM_OBSERVED.get(d.year, [])}
+    business = [d for d in between if d.weekday() < 5 and d not in observed]
+    assert len(business) == 5 and business[-1] == receipt
+    assert is_us_business_day(receipt)
+    assert validation_period_end(sent) == receipt + timedelta(days=30)  # no weekend roll
+
+
+def test_us_22_observed_christmas_2022_is_excluded() -> None:
+    """rules.md US-22 edge: Christmas 2022 fell on Sunday, observed Monday 12-26 [U]; the
+    later date is preferred, so the observed day is excluded."""
+    assert add_us_business_days(date(2022, 12, 19), 5) == date(2022, 12, 27)
+    assert validation_period_end(date(2022, 12, 19)) == date(2023, 1, 26)
+
+
+# --- CN-1: no collection 22:00-08:00 ------------------------------------------------------------
+
+CN_ZONES = ["Asia/Shanghai", "Asia/Urumqi", "America/Vancouver", "Europe/London",
+            "Australia/Sydney"]
+
+
+def _cn_facts(zones: tuple[str, ...], attempts: tuple[Attempt, ...] = ()) -> Facts:
+    return Facts(people=(_person(zones),), debts=(Debt(debt_id="D1", creditor="bank"),),
+                 attempts=attempts)
+
+
+LENDER = Actor(actor_id="lender-7", kind=ActorKind.INTERNAL, organisation="bank")
+AGENCY = Actor(actor_id="agency-1", kind=ActorKind.AGENCY, organisation="agency")
+
+
+@SETTINGS
+@given(zones=st.lists(st.sampled_from(CN_ZONES), max_size=2, unique=True),
+       beijing_too=st.booleans(), when=seconds, start=st.sampled_from(STARTS))
+def test_cn_1_hours_in_every_zone_both_settings(
+    zones: list[str], beijing_too: bool, when: int, start: datetime
+) -> None:
+    """CN-1: [08:00, 22:00) in each zone the debtor may be in (Beijing time when none is
+    known); `also_beijing_time` [U] adds Beijing time."""
+    at = start + timedelta(seconds=when)
+    params = dataclasses.replace(cn.DEFAULT_PARAMS, also_beijing_time=beijing_too)
+    decision = engine.decide(_call(LENDER), _cn_facts(tuple(zones)), cn.pack(params), at)
+    judged = set(zones) or {"Asia/Shanghai"}
+    if beijing_too:
+        judged.add("Asia/Shanghai")
+    closed = {z for z in judged
+              if not time(8) <= at.astimezone(ZoneInfo(z)).time().replace(tzinfo=None)
+              < time(22)}
+    assert (CN_HOURS in _rules(decision)) == bool(closed)
+
+
+@SETTINGS
+@given(day=st.dates(min_value=date(2025, 3, 1), max_value=date(2027, 12, 31)))
+def test_cn_1_boundaries(day: date) -> None:
+    bj = ZoneInfo("Asia/Shanghai")
+    facts = _cn_facts(("Asia/Shanghai",))
+    pack = packs.get("cn")
+    tick = timedelta(microseconds=1)
+    ten_pm = datetime.combine(day, time(22), bj)
+    eight = datetime.combine(day, time(8), bj)
+    assert CN_HOURS not in _rules(engine.decide(_call(LENDER), facts, pack, ten_pm - tick))
+    late = engine.decide(_call(LENDER), facts, pack, ten_pm)
+    assert CN_HOURS in _rules(late)
+    assert late.next_allowed_at == eight + timedelta(days=1)
+    assert CN_HOURS in _rules(engine.decide(_call(LENDER), facts, pack, eight - tick))
+    assert CN_HOURS not in _rules(engine.decide(_call(LENDER), facts, pack, eight))
