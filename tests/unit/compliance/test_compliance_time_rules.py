@@ -25,6 +25,7 @@ from arrears.compliance.facts import (
     Debt,
     Direction,
     Facts,
+    InconvenientTime,
     Outcome,
     Person,
 )
@@ -282,6 +283,57 @@ def test_us_7_unknown_location_is_judged_in_every_contiguous_zone() -> None:
     assert HOURS in _rules(decision)
     assert decision.next_allowed_at == datetime(2025, 6, 2, 8, 0,
                                                 tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+# --- US-9: windows the consumer named, including ones crossing midnight -----------------------
+
+
+walls = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
+
+
+@SETTINGS
+@given(start=st.sampled_from(STARTS), tz=st.sampled_from(US_ZONES), begin=walls, end=walls,
+       weekdays=st.sets(st.integers(0, 6), min_size=1), when=seconds)
+def test_us_9_named_window_blocks_exactly_its_local_times(
+    start: datetime, tz: str, begin: time, end: time, weekdays: set[int], when: int
+) -> None:
+    """[begin, end) on each named weekday; begin >= end crosses midnight and belongs to the day
+    it begins ("after 18:00 until 09:00" on Friday covers Saturday 08:00)."""
+    zone = ZoneInfo(tz)
+    at = start + timedelta(seconds=when)
+    window = InconvenientTime(person_id="p", start=begin, end=end,
+                              weekdays=tuple(sorted(weekdays)))
+    facts = Facts(people=(_person((tz,)),), debts=(_us_debt(start),),
+                  inconvenient_times=(window,))
+    decision = engine.decide(_call(), facts, packs.get("us"), at)
+    wall = at.astimezone(zone).replace(tzinfo=None)
+    expected = False
+    for began in (wall.date() - timedelta(days=1), wall.date()):
+        if began.weekday() not in weekdays:
+            continue
+        opens = datetime.combine(began, begin)
+        closes = datetime.combine(began + timedelta(days=1) if begin >= end else began, end)
+        expected = expected or opens <= wall < closes
+    assert (NAMED in _rules(decision)) == expected
+    if expected and decision.next_allowed_at is not None:
+        assert decision.next_allowed_at > at
+
+
+def test_us_9_evening_to_morning_window() -> None:
+    """'Don't call me after 6 p.m. or before 9 a.m.' recorded as one window 18:00-09:00."""
+    chicago = ZoneInfo("America/Chicago")
+    window = InconvenientTime(person_id="p", start=time(18), end=time(9))
+    facts = Facts(people=(_person(("America/Chicago",)),),
+                  debts=(_us_debt(datetime(2025, 1, 1, tzinfo=UTC)),),
+                  inconvenient_times=(window,))
+    us = packs.get("us")
+    evening = engine.decide(_call(), facts, us, datetime(2025, 6, 3, 19, 0, tzinfo=chicago))
+    assert _rules(evening) == {NAMED}
+    assert evening.next_allowed_at == datetime(2025, 6, 4, 9, 0, tzinfo=chicago)
+    morning = engine.decide(_call(), facts, us, datetime(2025, 6, 4, 8, 30, tzinfo=chicago))
+    assert _rules(morning) == {NAMED}
+    assert morning.next_allowed_at == datetime(2025, 6, 4, 9, 0, tzinfo=chicago)
+    assert engine.decide(_call(), facts, us, datetime(2025, 6, 4, 12, 0, tzinfo=chicago)).allowed
 
 
 # --- US-22: five business days to assumed receipt, then 30 calendar days ----------------------
