@@ -431,3 +431,45 @@ def test_cn_1_boundaries(day: date) -> None:
     assert late.next_allowed_at == eight + timedelta(days=1)
     assert CN_HOURS in _rules(engine.decide(_call(LENDER), facts, pack, eight - tick))
     assert CN_HOURS not in _rules(engine.decide(_call(LENDER), facts, pack, eight))
+
+
+# --- CN-2: daily caps per Beijing calendar day --------------------------------------------------
+
+cn_history_st = st.lists(
+    st.tuples(minutes, st.sampled_from(CALL_OUTCOMES), st.sampled_from([LENDER, AGENCY]),
+              st.sampled_from(["m1", "m2"]),
+              st.sampled_from([Direction.OUTBOUND, Direction.OUTBOUND, Direction.INBOUND])),
+    max_size=40,
+)
+
+
+@SETTINGS
+@given(history=cn_history_st, when=seconds, start=st.sampled_from(STARTS),
+       tz=st.sampled_from(CN_ZONES), later=st.booleans())
+def test_cn_2_caps_count_one_beijing_day_up_to_the_instant(
+    history: list[tuple[int, Outcome, Actor, str, Direction]], when: int, start: datetime,
+    tz: str, later: bool,
+) -> None:
+    """CN-2: 3 connected calls per debtor per Beijing day (lender and agency together), 6
+    unanswered attempts per number; calls after the instant judged (a history recorded later,
+    `later`) do not count against it."""
+    bj = ZoneInfo("Asia/Shanghai")
+    at = start + timedelta(seconds=when)
+    attempts = tuple(
+        _attempt(start + timedelta(minutes=m), o, d, actor, point)
+        for m, o, actor, point, d in history
+        if later or start + timedelta(minutes=m) <= at
+    )
+    decision = engine.decide(_call(LENDER), _cn_facts((tz,), attempts), packs.get("cn"), at)
+    day = at.astimezone(bj).date()
+    today = [a for a in attempts if a.at.astimezone(bj).date() == day and a.at <= at
+             and a.direction is Direction.OUTBOUND]
+    connected = sum(a.outcome in (Outcome.ANSWERED, Outcome.CONVERSATION) for a in today)
+    unanswered = sum(a.outcome in (Outcome.NOT_CONNECTED, Outcome.UNANSWERED, Outcome.VOICEMAIL)
+                     and a.contact_point == "m1" for a in today)
+    assert (CN_FREQ in _rules(decision)) == (connected >= 3 or unanswered >= 6)
+    for violation in decision.violations:
+        if violation.rule_id == CN_FREQ:
+            number = connected if connected >= 3 else unanswered
+            assert violation.detail_en.startswith(f"{number} ")
+            assert str(day) in violation.detail_en
