@@ -319,6 +319,53 @@ def test_us_9_named_window_blocks_exactly_its_local_times(
         assert decision.next_allowed_at > at
 
 
+OWN_NAME = Actor(actor_id="bank", kind=ActorKind.INTERNAL, collects_in_own_name=True)
+"""A creditor's own staff: outside US-7, bound by the house copy of US-9 alone."""
+FALL_BACK = datetime(2025, 11, 2, 4, 0, tzinfo=UTC)  # 00:00 EDT; 01:00-02:00 comes twice
+
+
+
+near_one = st.builds(time, st.sampled_from([0, 1, 1, 2]), st.sampled_from([0, 15, 30, 59]))
+
+
+@SETTINGS
+@given(tz=st.sampled_from(US_ZONES), begin=walls | near_one, end=walls | near_one,
+       weekdays=st.sets(st.integers(0, 6), min_size=1, max_size=6),
+       when=st.integers(-3 * 3600, 3 * 3600))
+def test_us_9_next_allowed_is_exact_across_the_repeated_hour(
+    tz: str, begin: time, end: time, weekdays: set[int], when: int
+) -> None:
+    """When a named window blocks, `next_allowed_at` is the first instant it no longer does,
+    also inside a fall-back's repeated hour (the window then ends on the second pass)."""
+    at = wall_instant(date(2025, 11, 2), time(1), ZoneInfo(tz)) + timedelta(seconds=when)
+    window = InconvenientTime(person_id="p", start=begin, end=end,
+                              weekdays=tuple(sorted(weekdays)))
+    facts = Facts(people=(_person((tz,)),), debts=(_us_debt(FALL_BACK),),
+                  inconvenient_times=(window,))
+    us = packs.get("us")
+    decision = engine.decide(_call(OWN_NAME), facts, us, at)
+    if decision.allowed:
+        return
+    later = decision.next_allowed_at
+    assert later is not None and later > at
+    assert engine.decide(_call(OWN_NAME), facts, us, later).allowed
+    if later - timedelta(seconds=1) >= at:
+        assert not engine.decide(_call(OWN_NAME), facts, us, later - timedelta(seconds=1)).allowed
+
+
+def test_us_9_window_ending_in_the_repeated_hour() -> None:
+    """00:00-01:30 on the fall-back night: at 01:10 EST (second pass) the window ends at 01:30
+    EST, an hour after 01:30 EDT; the rule used to give a bound already past (no answer)."""
+    ny = ZoneInfo("America/New_York")
+    window = InconvenientTime(person_id="p", start=time(0), end=time(1, 30))
+    facts = Facts(people=(_person(("America/New_York",)),), debts=(_us_debt(FALL_BACK),),
+                  inconvenient_times=(window,))
+    second_pass = datetime(2025, 11, 2, 1, 10, tzinfo=ny, fold=1)
+    decision = engine.decide(_call(OWN_NAME), facts, packs.get("us"), second_pass)
+    assert _rules(decision) == {"us.house.named_inconvenient_time"}
+    assert decision.next_allowed_at == datetime(2025, 11, 2, 6, 30, tzinfo=UTC)  # 01:30 EST
+
+
 def test_us_9_evening_to_morning_window() -> None:
     """'Don't call me after 6 p.m. or before 9 a.m.' recorded as one window 18:00-09:00."""
     chicago = ZoneInfo("America/Chicago")

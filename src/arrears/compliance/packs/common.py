@@ -8,7 +8,7 @@ on when it could pass).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from arrears.compliance.engine import Context
@@ -163,6 +163,8 @@ def inconvenient_times() -> Check:
                     continue
                 ends_on = began + timedelta(days=1) if window.start >= window.end else began
                 ends = wall_instant(ends_on, window.end, tz)
+                if ends <= context.at:  # in a fall-back's repeated hour: its second pass
+                    ends = datetime.combine(ends_on, window.end.replace(fold=1), tz).astimezone(UTC)
                 hits.append(f"{hhmm(window.start)}–{hhmm(window.end)} {tz.key}")
                 if bound is None or ends > bound:
                     bound = ends
