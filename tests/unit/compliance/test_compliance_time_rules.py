@@ -231,6 +231,22 @@ def test_us_4_a_consented_call_does_not_use_up_the_seven() -> None:
     assert FREQ in _rules(engine.decide(_call(), stale, packs.get("us"), ct("2025-06-06T12:00")))
 
 
+def test_us_6_review_counts_only_calls_before_the_instant() -> None:
+    """US-6 "call N to this number today" counts the calls made up to the instant judged: a
+    call back-dated to 09:00 is not the seventh of the day because of six made after it."""
+    chicago = ZoneInfo("America/Chicago")
+    later = tuple(_attempt(datetime(2025, 6, 2, 10 + i, 0, tzinfo=chicago), Outcome.UNANSWERED)
+                  for i in range(6))
+    facts = Facts(people=(_person(("America/Chicago",)),),
+                  debts=(_us_debt(datetime(2025, 5, 1, tzinfo=UTC)),), attempts=later)
+    morning = engine.decide(_call(), facts, packs.get("us"),
+                            datetime(2025, 6, 2, 9, 0, tzinfo=chicago))
+    assert morning.allowed and morning.flags == ()
+    evening = engine.decide(_call(), facts, packs.get("us"),
+                            datetime(2025, 6, 2, 17, 0, tzinfo=chicago))
+    assert "call 7 to this number today" in evening.flags[0].detail_en
+
+
 # --- US-7 / US-8: 08:00 <= t < 21:00 in every candidate zone -------------------------------
 
 

@@ -31,7 +31,7 @@ from arrears.compliance.model import (
 )
 from arrears.compliance.packs import common
 from arrears.compliance.predicates import (
-    count_since,
+    count_between,
     from_stamp,
     last_before,
     local_midnight,
@@ -258,13 +258,16 @@ def call_patterns(params: USParams) -> Check:
 
     def check(context: Context) -> Finding | None:
         day_start = context.day_start(0)
+        until = context.ts + 1e-6  # what happened up to the instant judged, not after it
         person = context.action.recipient.person_id
         point = context.action.recipient.contact_point
         index = context.index
         notes_en: list[str] = []
         notes_zh: list[str] = []
         if context.action.kind is ActionKind.CALL:
-            on_number = count_since(index.calls_by_point.get((person, point), ()), day_start)
+            on_number = count_between(
+                index.calls_by_point.get((person, point), ()), day_start, until
+            )
             last_unanswered = last_before(
                 index.unanswered_by_point.get((person, point), ()), context.ts + 1e-6
             )
@@ -279,13 +282,13 @@ def call_patterns(params: USParams) -> Check:
                 notes_zh.append("未接通后数分钟内重拨")
             all_debts = context.firm_history(index.calls_by_firm_person, person)
             since = context.day_start(params.window_days - 1)
-            total = count_since(all_debts, since)
+            total = count_between(all_debts, since, until)
             if total + 1 > params.max_calls:
                 notes_en.append(f"{total + 1} calls to this person across debts in 7 days")
                 notes_zh.append(f"7 天内就多笔债务共致电此人 {total + 1} 次")
         elif context.action.kind is ActionKind.SMS:
             texts = index.messages_by_person_channel.get((person, ActionKind.SMS.value), ())
-            sent = count_since(texts, day_start)
+            sent = count_between(texts, day_start, until)
             if sent + 1 >= params.texts_per_day_review:
                 notes_en.append(f"text {sent + 1} to this person today")
                 notes_zh.append(f"今天第 {sent + 1} 条短信")
