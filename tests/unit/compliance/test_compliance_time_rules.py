@@ -231,6 +231,25 @@ def test_us_4_a_consented_call_does_not_use_up_the_seven() -> None:
     assert FREQ in _rules(engine.decide(_call(), stale, packs.get("us"), ct("2025-06-06T12:00")))
 
 
+def test_us_4_consent_recorded_at_the_instant_of_its_conversation() -> None:
+    """A consent given during a conversation may carry that conversation's instant; it is not
+    used up by that conversation, only by the next one (rules.md US-4 [S])."""
+    chicago = ZoneInfo("America/Chicago")
+    monday = datetime(2025, 6, 2, 10, 0, tzinfo=chicago)
+    consent = Consent(person_id="p", scope=ConsentScope.CALLS, given_at=monday,
+                      valid_from=monday, valid_until=monday + timedelta(days=2),
+                      actor_id="agent", organisation="ABC")
+    talk = _attempt(monday, Outcome.CONVERSATION)
+    facts = Facts(people=(_person(("America/Chicago",)),), debts=(_us_debt(monday),),
+                  attempts=(talk,), consents=(consent,))
+    tuesday = monday + timedelta(days=1)
+    assert engine.decide(_call(), facts, packs.get("us"), tuesday).allowed
+    called_back = dataclasses.replace(
+        facts, attempts=(talk, _attempt(tuesday, Outcome.CONVERSATION)))
+    later = engine.decide(_call(), called_back, packs.get("us"), tuesday + timedelta(hours=2))
+    assert COOL in _rules(later)  # the consented conversation has happened
+
+
 def test_us_6_review_counts_only_calls_before_the_instant() -> None:
     """US-6 "call N to this number today" counts the calls made up to the instant judged: a
     call back-dated to 09:00 is not the seventh of the day because of six made after it."""

@@ -142,7 +142,12 @@ def _consent_excludes(context: Context, params: USParams, at: datetime) -> bool:
         if not consent.valid_from <= at < expires:
             continue
         used = False
-        start = max(consent.valid_from, consent.given_at).timestamp()
+        # The consented conversation is one after the consent was given: not the conversation
+        # it was given in, which may carry the same instant.
+        if consent.valid_from > consent.given_at:
+            start = consent.valid_from.timestamp()
+        else:
+            start = consent.given_at.timestamp() + 1e-6
         for debt_id in context.action.debt_ids:
             talks = context.firm_history(context.index.conversations, person_id, debt_id)
             if stamps_between(talks, start, at.timestamp()):
