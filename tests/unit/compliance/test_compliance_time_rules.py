@@ -418,6 +418,22 @@ def test_us_9_evening_to_morning_window() -> None:
     assert engine.decide(_call(), facts, us, datetime(2025, 6, 4, 12, 0, tzinfo=chicago)).allowed
 
 
+def test_us_9_consent_starting_inside_a_named_window_opens_it() -> None:
+    """1006.6(b)(4): the consumer's direct consent lifts a named window; when such a consent
+    starts before the window ends, next_allowed_at is its start, not the window's end."""
+    chicago = ZoneInfo("America/Chicago")
+    window = InconvenientTime(person_id="p", start=time(12), end=time(18))
+    noon = datetime(2025, 6, 3, 12, 0, tzinfo=chicago)
+    consent = Consent(person_id="p", scope=ConsentScope.HOURS, given_at=noon - timedelta(days=1),
+                      valid_from=noon + timedelta(hours=2), valid_until=noon + timedelta(hours=3),
+                      actor_id="agent", organisation="ABC")
+    facts = Facts(people=(_person(("America/Chicago",)),), debts=(_us_debt(noon),),
+                  inconvenient_times=(window,), consents=(consent,))
+    decision = engine.decide(_call(), facts, packs.get("us"), noon)
+    assert _rules(decision) == {NAMED}
+    assert decision.next_allowed_at == noon + timedelta(hours=2)
+
+
 # --- US-22: five business days to assumed receipt, then 30 calendar days ----------------------
 
 OPM_OBSERVED = {
@@ -555,3 +571,47 @@ def test_cn_2_caps_count_one_beijing_day_up_to_the_instant(
             number = connected if connected >= 3 else unanswered
             assert violation.detail_en.startswith(f"{number} ")
             assert str(day) in violation.detail_en
+
+
+# --- all US time rules together: the engine's next_allowed_at stays exact ---------------------
+
+consents_st = st.lists(
+    st.tuples(st.integers(0, 14 * 24 * 60), st.integers(0, 3 * 24 * 60),
+              st.integers(1, 9 * 24 * 60),
+              st.sampled_from([ConsentScope.CALLS, ConsentScope.HOURS]), st.booleans()),
+    max_size=3,
+)
+
+
+@SETTINGS
+@given(start=st.sampled_from(STARTS), zones=st.lists(st.sampled_from(US_ZONES), min_size=1,
+                                                    max_size=2, unique=True),
+       history=history_st, consents=consents_st, begin=walls, end=walls, when=seconds)
+def test_us_next_allowed_is_exact_with_consents_and_named_windows(
+    start: datetime, zones: list[str], history: list[tuple[int, Outcome, Direction]],
+    consents: list[tuple[int, int, int, ConsentScope, bool]], begin: time, end: time, when: int,
+) -> None:
+    at = start + timedelta(seconds=when)
+    facts = Facts(
+        people=(_person(tuple(zones)),), debts=(_us_debt(start),),
+        attempts=tuple(_attempt(start + timedelta(minutes=m), o, d) for m, o, d in history
+                       if start + timedelta(minutes=m) <= at),
+        consents=tuple(
+            Consent(person_id="p", scope=scope, given_at=start + timedelta(minutes=g),
+                    valid_from=start + timedelta(minutes=g + lag),
+                    valid_until=start + timedelta(minutes=g + lag + span),
+                    actor_id="agent" if direct else "", organisation="ABC" if direct else "")
+            for g, lag, span, scope, direct in consents
+        ),
+        inconvenient_times=(InconvenientTime(person_id="p", start=begin, end=end,
+                                             weekdays=(0, 2, 4)),),
+    )
+    us = packs.get("us")
+    decision = engine.decide(_call(), facts, us, at)
+    if decision.allowed or decision.next_allowed_at is None:
+        return
+    later = decision.next_allowed_at
+    assert later > at
+    assert engine.decide(_call(), facts, us, later).allowed
+    if later - timedelta(seconds=1) >= at:
+        assert not engine.decide(_call(), facts, us, later - timedelta(seconds=1)).allowed

@@ -176,7 +176,9 @@ def inconvenient_times() -> Check:
         return Finding(
             detail_en=f"the person said {listed} is inconvenient",
             detail_zh=f"当事人已告知 {listed} 不方便联系",
-            not_before=bound,
+            not_before=earliest(
+                bound, next_consent_start(context, ConsentScope.HOURS, direct=True)
+            ),
         )
 
     return check
