@@ -615,3 +615,53 @@ def test_us_next_allowed_is_exact_with_consents_and_named_windows(
     assert engine.decide(_call(), facts, us, later).allowed
     if later - timedelta(seconds=1) >= at:
         assert not engine.decide(_call(), facts, us, later - timedelta(seconds=1)).allowed
+
+
+def test_cn_2_agreement_later_today_lifts_the_unanswered_cap_then() -> None:
+    """CN-2(b) "unless otherwise agreed with the debtor": six unanswered attempts by 14:00 and
+    the debtor agreed to a call at 17:00 -> next_allowed_at is 17:00, not tomorrow 08:00."""
+    bj = ZoneInfo("Asia/Shanghai")
+    six = tuple(_attempt(datetime(2025, 6, 2, 9 + i, 0, tzinfo=bj), Outcome.UNANSWERED,
+                         actor=LENDER) for i in range(6))
+    agreed = Consent(person_id="p", scope=ConsentScope.CALLS,
+                     given_at=datetime(2025, 6, 2, 9, 30, tzinfo=bj),
+                     valid_from=datetime(2025, 6, 2, 17, 0, tzinfo=bj),
+                     valid_until=datetime(2025, 6, 2, 18, 0, tzinfo=bj), actor_id="lender-7")
+    facts = dataclasses.replace(_cn_facts(("Asia/Shanghai",), six), consents=(agreed,))
+    decision = engine.decide(_call(LENDER), facts, packs.get("cn"),
+                             datetime(2025, 6, 2, 15, 0, tzinfo=bj))
+    assert _rules(decision) == {CN_FREQ}
+    assert decision.next_allowed_at == datetime(2025, 6, 2, 17, 0, tzinfo=bj)
+
+
+@SETTINGS
+@given(start=st.sampled_from(STARTS), tz=st.sampled_from(CN_ZONES), history=cn_history_st,
+       consents=consents_st, when=seconds)
+def test_cn_next_allowed_is_exact_with_consents(
+    start: datetime, tz: str, history: list[tuple[int, Outcome, Actor, str, Direction]],
+    consents: list[tuple[int, int, int, ConsentScope, bool]], when: int,
+) -> None:
+    """CN-1 and CN-2 together, with agreements to call (CN-2(b) "unless agreed") and to call
+    out of hours (CN-1): next_allowed_at is the first instant the call passes."""
+    at = start + timedelta(seconds=when)
+    facts = dataclasses.replace(
+        _cn_facts((tz,), tuple(
+            _attempt(start + timedelta(minutes=m), o, d, actor, point)
+            for m, o, actor, point, d in history if start + timedelta(minutes=m) <= at)),
+        consents=tuple(
+            Consent(person_id="p", scope=scope, given_at=start + timedelta(minutes=g),
+                    valid_from=start + timedelta(minutes=g + lag),
+                    valid_until=start + timedelta(minutes=g + lag + span),
+                    actor_id="lender-7" if direct else "")
+            for g, lag, span, scope, direct in consents
+        ),
+    )
+    pack = packs.get("cn")
+    decision = engine.decide(_call(LENDER), facts, pack, at)
+    if decision.allowed or decision.next_allowed_at is None:
+        return
+    later = decision.next_allowed_at
+    assert later > at
+    assert engine.decide(_call(LENDER), facts, pack, later).allowed
+    if later - timedelta(seconds=1) >= at:
+        assert not engine.decide(_call(LENDER), facts, pack, later - timedelta(seconds=1)).allowed

@@ -161,7 +161,9 @@ def calls_per_day(params: CNParams) -> Check:
             return Finding(
                 detail_en=f"{unanswered} unanswered attempts to this number on {day}",
                 detail_zh=f"{day} 当天已对该号码未接通拨打 {unanswered} 次",
-                not_before=tomorrow,
+                not_before=common.earliest(  # an agreement starting before tomorrow lifts it
+                    tomorrow, common.next_consent_start(context, ConsentScope.CALLS, direct=False)
+                ),
             )
         return None
 
