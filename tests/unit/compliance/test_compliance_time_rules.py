@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
@@ -35,10 +36,12 @@ from arrears.compliance.model import (
     Actor,
     ActorKind,
     Decision,
+    Purpose,
     Recipient,
     Role,
+    ValidationNoticeContent,
 )
-from arrears.compliance.packs import cn
+from arrears.compliance.packs import cn, us
 from arrears.compliance.predicates import (
     add_us_business_days,
     is_us_business_day,
@@ -46,6 +49,7 @@ from arrears.compliance.predicates import (
     validation_period_end,
     wall_instant,
 )
+from arrears.domain.money import Money
 
 FREQ = "us.regf.call_frequency_7in7"
 COOL = "us.regf.call_after_conversation"
@@ -472,11 +476,42 @@ def test_us_22_receipt_is_the_fifth_business_day_after_sending(sent: date) -> No
     assert validation_period_end(sent) == receipt + timedelta(days=30)  # no weekend roll
 
 
-def test_us_22_observed_christmas_2022_is_excluded() -> None:
-    """rules.md US-22 edge: Christmas 2022 fell on Sunday, observed Monday 12-26 [U]; the
-    later date is preferred, so the observed day is excluded."""
+def test_us_22_observed_christmas_2022_both_settings() -> None:
+    """rules.md US-22 edge: Christmas 2022 fell on Sunday, observed Monday 12-26 [U]. By
+    default the later date is preferred (the observed day is excluded); the parameter turns
+    that off, and the notice check follows it."""
     assert add_us_business_days(date(2022, 12, 19), 5) == date(2022, 12, 27)
     assert validation_period_end(date(2022, 12, 19)) == date(2023, 1, 26)
+    assert add_us_business_days(date(2022, 12, 19), 5, observed=False) == date(2022, 12, 26)
+    assert validation_period_end(date(2022, 12, 19), observed_holidays=False) == date(2023, 1, 25)
+    assert validation_period_end(date(2025, 3, 5), observed_holidays=False) == date(2025, 4, 11)
+
+    chicago = ZoneInfo("America/Chicago")
+    sent = datetime(2022, 12, 19, 10, 0, tzinfo=chicago)
+    facts = Facts(people=(_person(("America/Chicago",)),),
+                  debts=(Debt(debt_id="D1", initial_communication_at=sent),))
+    rule = "us.regf.validation_notice_content"
+    literal = us.pack(dataclasses.replace(us.DEFAULT_PARAMS, exclude_observed_holidays=False))
+    for printed, default_ok, literal_ok in (
+        (date(2023, 1, 25), False, True),
+        (date(2023, 1, 26), True, True),
+    ):
+        notice = _validation_notice(printed)
+        assert (rule not in _rules(engine.decide(notice, facts, packs.get("us"), sent))) == (
+            default_ok)
+        assert (rule not in _rules(engine.decide(notice, facts, literal, sent))) == literal_ok
+
+
+def _validation_notice(printed: date) -> Action:
+    zero = Money(Decimal("0"), "USD")
+    return Action(
+        kind=ActionKind.LETTER, actor=FIRM, purpose=Purpose.VALIDATION_NOTICE,
+        recipient=Recipient(person_id="p", role=Role.BORROWER), debt_ids=("D1",),
+        notice=ValidationNoticeContent(
+            period_end_on=printed, itemization_amount=Money(Decimal("100"), "USD"),
+            interest=zero, fees=zero, payments=zero, credits=zero,
+            current_amount=Money(Decimal("100"), "USD")),
+    )
 
 
 # --- CN-1: no collection 22:00-08:00 ------------------------------------------------------------

@@ -87,6 +87,9 @@ class USParams:
     receipt_business_days: int = 5
     """US-22: business days to assumed receipt."""
     validation_period_days: int = 30
+    exclude_observed_holidays: bool = True
+    """US-22 [U]: whether a holiday's weekday observance (Christmas 2022 on Monday 12-26) is
+    also skipped when counting to assumed receipt; True gives the later, safer date."""
     text_freshness_days: int = 60
     """US-18: days after the consumer's last text/consent to rely on the number."""
     report_wait_days: int = 14
@@ -607,7 +610,8 @@ def validation_content(params: USParams) -> Check:
             )
         sent = common.local_date(context)
         end = validation_period_end(
-            sent, params.receipt_business_days, params.validation_period_days
+            sent, params.receipt_business_days, params.validation_period_days,
+            params.exclude_observed_holidays,
         )
         if notice.period_end_on is None:
             return Finding(
@@ -639,7 +643,8 @@ def _validation_end(debt: Debt, params: USParams) -> date | None:
     if debt.validation_sent_on is None:
         return debt.validation_period_end_on
     end = validation_period_end(
-        debt.validation_sent_on, params.receipt_business_days, params.validation_period_days
+        debt.validation_sent_on, params.receipt_business_days, params.validation_period_days,
+        params.exclude_observed_holidays,
     )
     printed = debt.validation_period_end_on
     return printed if printed is not None and printed > end else end
