@@ -153,7 +153,8 @@ def statement_document(explanation: Explanation) -> dict[str, Any]:
             # US-22: 30 days after receipt, assumed 5 business days after it is provided.
             "validation_end": validation_period_end(
                 provided_on, US_PARAMS.receipt_business_days,
-                US_PARAMS.validation_period_days).isoformat(),
+                US_PARAMS.validation_period_days,
+                US_PARAMS.exclude_observed_holidays).isoformat(),
         }
     return document
 

@@ -138,7 +138,9 @@ class Consent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InconvenientTime:
-    """A time the person said is inconvenient, in their local time (US-9)."""
+    """A time the person said is inconvenient, in their local time (US-9): [start, end) on
+    each of `weekdays`. A window with start >= end crosses midnight and belongs to the day it
+    starts on (18:00-09:00 on Friday covers Saturday 08:00); 00:00-00:00 is the whole day."""
 
     person_id: str
     start: time

@@ -150,25 +150,27 @@ def _last_weekday(year: int, month: int, weekday: int) -> date:
     return last - timedelta(days=(last.weekday() - weekday) % 7)
 
 
-@lru_cache(maxsize=64)
-def us_federal_holidays(year: int) -> frozenset[date]:
-    """Legal public holidays in `year`, with their weekday observances (5 U.S.C. 6103(a)-(b)).
+@lru_cache(maxsize=128)
+def us_federal_holidays(year: int, observed: bool = True) -> frozenset[date]:
+    """Legal public holidays in `year` (5 U.S.C. 6103(a)), with their weekday observances
+    (6103(b)) when `observed`.
 
-    Both the day itself and the observed Friday/Monday are returned: whether the observed day
-    is excluded from the receipt count is unconfirmed (rules.md US-22), and excluding both gives
-    the later, safer date.
+    Whether the observed Friday/Monday is excluded from the receipt count is unconfirmed
+    (rules.md US-22, `USParams.exclude_observed_holidays`); excluding it gives the later,
+    safer date, and is the default.
     """
     fixed = [date(year, 1, 1), date(year, 7, 4), date(year, 11, 11), date(year, 12, 25)]
     if year >= 2021:
         fixed.append(date(year, 6, 19))
     days = set(fixed)
-    for day in fixed:
-        if day.weekday() == 5:
-            days.add(day - ONE_DAY)
-        elif day.weekday() == 6:
-            days.add(day + ONE_DAY)
-    if date(year + 1, 1, 1).weekday() == 5:  # next New Year's Day observed on Dec 31
-        days.add(date(year, 12, 31))
+    if observed:
+        for day in fixed:
+            if day.weekday() == 5:
+                days.add(day - ONE_DAY)
+            elif day.weekday() == 6:
+                days.add(day + ONE_DAY)
+        if date(year + 1, 1, 1).weekday() == 5:  # next New Year's Day observed on Dec 31
+            days.add(date(year, 12, 31))
     days.update(
         {
             _nth_weekday(year, 1, 0, 3),  # Birthday of Martin Luther King, Jr.
@@ -182,23 +184,28 @@ def us_federal_holidays(year: int) -> frozenset[date]:
     return frozenset(days)
 
 
-def is_us_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in us_federal_holidays(day.year)
+def is_us_business_day(day: date, observed: bool = True) -> bool:
+    return day.weekday() < 5 and day not in us_federal_holidays(day.year, observed)
 
 
-def add_us_business_days(start: date, days: int) -> date:
-    """The `days`-th business day after `start` (Saturdays, Sundays and holidays skipped)."""
+def add_us_business_days(start: date, days: int, observed: bool = True) -> date:
+    """The `days`-th business day after `start` (Saturdays, Sundays and holidays skipped;
+    observed holidays too when `observed`)."""
     current = start
     remaining = days
     while remaining:
         current += ONE_DAY
-        if is_us_business_day(current):
+        if is_us_business_day(current, observed):
             remaining -= 1
     return current
 
 
 def validation_period_end(
-    sent_on: date, receipt_business_days: int = 5, period_days: int = 30
+    sent_on: date,
+    receipt_business_days: int = 5,
+    period_days: int = 30,
+    observed_holidays: bool = True,
 ) -> date:
     """Last day of the validation period for a notice provided on `sent_on` (US-22)."""
-    return add_us_business_days(sent_on, receipt_business_days) + timedelta(days=period_days)
+    receipt = add_us_business_days(sent_on, receipt_business_days, observed_holidays)
+    return receipt + timedelta(days=period_days)

@@ -29,7 +29,7 @@ from arrears.compliance.model import (
     Rule,
 )
 from arrears.compliance.packs import common
-from arrears.compliance.predicates import count_since, local_midnight, zone
+from arrears.compliance.predicates import count_between, local_midnight, zone
 
 GBT_45251 = date(2025, 2, 28)
 NIFA_2018 = date(2018, 3, 28)
@@ -128,6 +128,7 @@ def calls_per_day(params: CNParams) -> Check:
             return None
         day = context.at.astimezone(count_tz).date()
         since = local_midnight(day, count_tz).timestamp()
+        until = context.ts + 1e-6  # calls up to this instant, as US-2 counts (not later ones)
         tomorrow = local_midnight(day + timedelta(days=1), count_tz)
         person = context.action.recipient.person_id
         point = context.action.recipient.contact_point
@@ -136,13 +137,14 @@ def calls_per_day(params: CNParams) -> Check:
         for creditor in attempt_creditors(context.action.debt_ids, index.debts):
             counted = _creditors_counted(context, creditor)
             connected = max(connected, sum(
-                count_since(index.calls_by_creditor.get((c, person, o.value), ()), since)
+                count_between(index.calls_by_creditor.get((c, person, o.value), ()), since, until)
                 for c in counted
                 for o in params.connected_outcomes
             ))
             unanswered = max(unanswered, sum(
-                count_since(index.calls_by_creditor_point.get((c, person, point, o.value), ()),
-                            since)
+                count_between(
+                    index.calls_by_creditor_point.get((c, person, point, o.value), ()),
+                    since, until)
                 for c in counted
                 for o in params.unanswered_outcomes
             ))
@@ -159,7 +161,9 @@ def calls_per_day(params: CNParams) -> Check:
             return Finding(
                 detail_en=f"{unanswered} unanswered attempts to this number on {day}",
                 detail_zh=f"{day} 当天已对该号码未接通拨打 {unanswered} 次",
-                not_before=tomorrow,
+                not_before=common.earliest(  # an agreement starting before tomorrow lifts it
+                    tomorrow, common.next_consent_start(context, ConsentScope.CALLS, direct=False)
+                ),
             )
         return None
 

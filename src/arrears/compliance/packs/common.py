@@ -8,7 +8,7 @@ on when it could pass).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from arrears.compliance.engine import Context
@@ -25,6 +25,7 @@ from arrears.compliance.model import (
 )
 from arrears.compliance.predicates import (
     from_stamp,
+    in_window,
     local_midnight,
     next_open_everywhere,
     stamps_between,
@@ -151,11 +152,19 @@ def inconvenient_times() -> Check:
             for tz in context.zones:
                 local = context.at.astimezone(tz)
                 wall = local.time().replace(tzinfo=None)
-                if local.weekday() not in window.weekdays:
+                if not in_window(wall, window.start, window.end):
                     continue
-                if not window.start <= wall < window.end:
+                # A window crossing midnight (start >= end, e.g. 18:00-09:00; 00:00-00:00 is
+                # the whole day) belongs to the day it starts on (US-9).
+                began = local.date()
+                if window.start >= window.end and wall < window.end:
+                    began -= timedelta(days=1)
+                if began.weekday() not in window.weekdays:
                     continue
-                ends = wall_instant(local.date(), window.end, tz)
+                ends_on = began + timedelta(days=1) if window.start >= window.end else began
+                ends = wall_instant(ends_on, window.end, tz)
+                if ends <= context.at:  # in a fall-back's repeated hour: its second pass
+                    ends = datetime.combine(ends_on, window.end.replace(fold=1), tz).astimezone(UTC)
                 hits.append(f"{hhmm(window.start)}–{hhmm(window.end)} {tz.key}")
                 if bound is None or ends > bound:
                     bound = ends
@@ -167,7 +176,9 @@ def inconvenient_times() -> Check:
         return Finding(
             detail_en=f"the person said {listed} is inconvenient",
             detail_zh=f"当事人已告知 {listed} 不方便联系",
-            not_before=bound,
+            not_before=earliest(
+                bound, next_consent_start(context, ConsentScope.HOURS, direct=True)
+            ),
         )
 
     return check

@@ -31,7 +31,7 @@ from arrears.compliance.model import (
 )
 from arrears.compliance.packs import common
 from arrears.compliance.predicates import (
-    count_since,
+    count_between,
     from_stamp,
     last_before,
     local_midnight,
@@ -87,6 +87,9 @@ class USParams:
     receipt_business_days: int = 5
     """US-22: business days to assumed receipt."""
     validation_period_days: int = 30
+    exclude_observed_holidays: bool = True
+    """US-22 [U]: whether a holiday's weekday observance (Christmas 2022 on Monday 12-26) is
+    also skipped when counting to assumed receipt; True gives the later, safer date."""
     text_freshness_days: int = 60
     """US-18: days after the consumer's last text/consent to rely on the number."""
     report_wait_days: int = 14
@@ -142,7 +145,12 @@ def _consent_excludes(context: Context, params: USParams, at: datetime) -> bool:
         if not consent.valid_from <= at < expires:
             continue
         used = False
-        start = max(consent.valid_from, consent.given_at).timestamp()
+        # The consented conversation is one after the consent was given: not the conversation
+        # it was given in, which may carry the same instant.
+        if consent.valid_from > consent.given_at:
+            start = consent.valid_from.timestamp()
+        else:
+            start = consent.given_at.timestamp() + 1e-6
         for debt_id in context.action.debt_ids:
             talks = context.firm_history(context.index.conversations, person_id, debt_id)
             if stamps_between(talks, start, at.timestamp()):
@@ -150,6 +158,17 @@ def _consent_excludes(context: Context, params: USParams, at: datetime) -> bool:
         if not used:
             return True
     return False
+
+
+def _has_call_consent(context: Context) -> bool:
+    """Whether the recipient ever gave the acting firm a direct consent to calls (US-4(i))."""
+    person_id = context.action.recipient.person_id
+    return any(
+        consent.scope is ConsentScope.CALLS
+        and consent.person_id == person_id
+        and common.given_to_firm(context, consent)
+        for consent in context.facts.consents
+    )
 
 
 def _frequency_applies(context: Context) -> bool:
@@ -169,8 +188,16 @@ def call_count(params: USParams) -> Check:
         since = context.day_start(params.window_days - 1)
         person = context.action.recipient.person_id
         worst: tuple[int, str, datetime | None] | None = None
+        consents = _has_call_consent(context)
         for debt_id in context.action.debt_ids:
             stamps = context.firm_history(context.index.placed_calls, person, debt_id)
+            if consents:
+                # US-4(i): calls placed with direct consent, within its period, count toward
+                # neither prong; drop them from the history before counting.
+                stamps = tuple(
+                    s for s in stamps_between(stamps, since, context.ts + 1e-6)
+                    if not _consent_excludes(context, params, from_stamp(s))
+                )
             count, bound = common.day_count_block(
                 stamps,
                 context,
@@ -239,13 +266,16 @@ def call_patterns(params: USParams) -> Check:
 
     def check(context: Context) -> Finding | None:
         day_start = context.day_start(0)
+        until = context.ts + 1e-6  # what happened up to the instant judged, not after it
         person = context.action.recipient.person_id
         point = context.action.recipient.contact_point
         index = context.index
         notes_en: list[str] = []
         notes_zh: list[str] = []
         if context.action.kind is ActionKind.CALL:
-            on_number = count_since(index.calls_by_point.get((person, point), ()), day_start)
+            on_number = count_between(
+                index.calls_by_point.get((person, point), ()), day_start, until
+            )
             last_unanswered = last_before(
                 index.unanswered_by_point.get((person, point), ()), context.ts + 1e-6
             )
@@ -260,13 +290,13 @@ def call_patterns(params: USParams) -> Check:
                 notes_zh.append("未接通后数分钟内重拨")
             all_debts = context.firm_history(index.calls_by_firm_person, person)
             since = context.day_start(params.window_days - 1)
-            total = count_since(all_debts, since)
+            total = count_between(all_debts, since, until)
             if total + 1 > params.max_calls:
                 notes_en.append(f"{total + 1} calls to this person across debts in 7 days")
                 notes_zh.append(f"7 天内就多笔债务共致电此人 {total + 1} 次")
         elif context.action.kind is ActionKind.SMS:
             texts = index.messages_by_person_channel.get((person, ActionKind.SMS.value), ())
-            sent = count_since(texts, day_start)
+            sent = count_between(texts, day_start, until)
             if sent + 1 >= params.texts_per_day_review:
                 notes_en.append(f"text {sent + 1} to this person today")
                 notes_zh.append(f"今天第 {sent + 1} 条短信")
@@ -580,7 +610,8 @@ def validation_content(params: USParams) -> Check:
             )
         sent = common.local_date(context)
         end = validation_period_end(
-            sent, params.receipt_business_days, params.validation_period_days
+            sent, params.receipt_business_days, params.validation_period_days,
+            params.exclude_observed_holidays,
         )
         if notice.period_end_on is None:
             return Finding(
@@ -612,7 +643,8 @@ def _validation_end(debt: Debt, params: USParams) -> date | None:
     if debt.validation_sent_on is None:
         return debt.validation_period_end_on
     end = validation_period_end(
-        debt.validation_sent_on, params.receipt_business_days, params.validation_period_days
+        debt.validation_sent_on, params.receipt_business_days, params.validation_period_days,
+        params.exclude_observed_holidays,
     )
     printed = debt.validation_period_end_on
     return printed if printed is not None and printed > end else end
