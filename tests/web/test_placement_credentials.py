@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from arrears.adapters.channels.render import JinjaRenderer
+from arrears.adapters.db import tables as t
 from arrears.adapters.db import trust_tables
 from arrears.application.handlers import collections as handlers
 from arrears.application.strategy import parse_strategy_text
 
-from web_book import Book, app_for, build_book
+from web_book import Book, app_for, build_book, sign_in_staff
 
 OPEN_DAY = date(2026, 3, 22)
 ASSIGNED_CASE = 3  # PHN-2001's borrower B-1003, assigned to C-01, who holds `Book.token`
@@ -85,3 +86,25 @@ def test_a_strategys_placement_revokes_its_collectors_credential(book: Book) -> 
     assert holder(book) == (None, "AG-HUAXIN")
     assert verdict(book) == "Revoked"
     assert revocation_reasons(book)[-1] == "placed with agency AG-HUAXIN"
+
+
+def test_a_supervisor_places_a_case_from_the_page(book: Book) -> None:
+    """Only whitelisted agencies are offered; the placement names who made it."""
+    book.clock.at = book.clock.at.replace(hour=10)
+    with TestClient(app_for(book), headers={"accept-language": "en"}) as client:
+        token = sign_in_staff(client, "sup")
+        page = client.get("/supervise").text
+        assert '<option value="AG-HUAXIN">' in page and "AG-UNLISTED</option>" not in page
+        response = client.post(f"/supervise/cases/{ASSIGNED_CASE}/placement",
+                               data={"csrf_token": token, "agency": "AG-HUAXIN"},
+                               follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/supervise?placed={ASSIGNED_CASE}#cases"
+        assert f"Case {ASSIGNED_CASE} placed with an agency." in client.get(
+            response.headers["location"]).text
+    assert holder(book) == (None, "AG-HUAXIN")
+    with book.services.engine.connect() as connection:
+        by = connection.execute(sa.select(t.outbox.c.payload).where(
+            t.outbox.c.topic == "placement.made")).scalar_one()
+    assert json.loads(by)["by"] == "web:sup"
+    assert verdict(book) == "Revoked"

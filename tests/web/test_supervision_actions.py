@@ -139,6 +139,33 @@ def test_an_assignment_the_service_refuses_is_shown_naming_the_field(
     assert holders(book) == before
 
 
+@pytest.mark.parametrize(("case_id", "agency", "field", "reason"), [
+    (ASSIGNED_CASE, "AG-UNLISTED", "agency", "not whitelisted"),
+    (ASSIGNED_CASE, "AG-NOBODY", "agency", "no agency &#39;AG-NOBODY&#39;"),
+    (ASSIGNED_CASE, "", "agency", "must not be empty"),
+    (PLACED_CASE, "AG-HUAXIN", "case_id", "already placed with AG-HUAXIN; recall it first"),
+])
+def test_a_placement_the_service_refuses_is_shown_naming_the_field(
+        client: TestClient, book: Book, case_id: int, agency: str, field: str,
+        reason: str) -> None:
+    token = sign_in_staff(client, "sup")
+    before = (holders(book), events(book, "placement.made"))
+    response = client.post(f"/supervise/cases/{case_id}/placement",
+                           data={"csrf_token": token, "agency": agency})
+    assert response.status_code == 422
+    shown = refusal(response.text, case_id)
+    assert shown.startswith(f"{field}: ") and reason in shown
+    assert (holders(book), events(book, "placement.made")) == before
+
+
+@pytest.mark.parametrize("case_id", ["999999", "0", "abc"])
+def test_placing_a_case_that_does_not_exist_is_a_404(client: TestClient, case_id: str) -> None:
+    token = sign_in_staff(client, "sup")
+    response = client.post(f"/supervise/cases/{case_id}/placement",
+                           data={"csrf_token": token, "agency": "AG-HUAXIN"})
+    assert response.status_code == 404 and "Not found" in response.text
+
+
 def test_a_supervisor_recalls_a_placement_and_then_may_assign_the_case(
         client: TestClient, book: Book) -> None:
     """The delegation ends with the recall: the agency's user no longer sees the case, and
@@ -170,7 +197,7 @@ def test_a_supervisor_recalls_a_placement_and_then_may_assign_the_case(
     assert f'data-placed="{RECALLED_CASE}"' not in page
     assert f'data-placed="{PLACED_CASE}"' in page  # the other placement stays
     # Worked by no one now: the form offers no collector until one is chosen.
-    row = case_row(page, RECALLED_CASE)
+    row = case_row(page, RECALLED_CASE).split("/placement", 1)[0]  # the collector's form
     assert '<option value="" selected>Choose a collector…</option>' in row
     assert "selected>" not in row.split("</option>", 1)[1]
 
@@ -192,7 +219,8 @@ def test_a_supervisor_recalls_a_placement_and_then_may_assign_the_case(
 
 
 ACTIONS = [(f"/supervise/cases/{ASSIGNED_CASE}/assignment", {"collector": "C-02"}),
-           (f"/supervise/cases/{PLACED_CASE}/recall", {})]
+           (f"/supervise/cases/{PLACED_CASE}/recall", {}),
+           (f"/supervise/cases/{ASSIGNED_CASE}/placement", {"agency": "AG-HUAXIN"})]
 
 
 @pytest.mark.parametrize(("path", "form"), ACTIONS)

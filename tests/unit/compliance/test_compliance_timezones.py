@@ -50,22 +50,29 @@ def test_seven_day_window_across_the_dst_change() -> None:
 
 
 def test_beijing_lender_calls_a_borrower_in_vancouver() -> None:
+    """CN-1 holds in Beijing time and, by default, on the debtor's own clock too: a call must
+    fall in 08:00-22:00 on both (`also_beijing_time=False` judges the debtor's clock alone)."""
     vancouver = person(zones=("America/Vancouver",), points=({"id": "m1", "kind": "cell"},))
     fx = facts(people=[vancouver], debts=[{"debt_id": "D1"}])
     bj = ZoneInfo("Asia/Shanghai")
+    vancouver_zone = ZoneInfo("America/Vancouver")
     lender = action(actor={"actor_id": "lender", "kind": "internal"},
                     recipient={"person_id": "p", "role": "borrower", "contact_point": "m1"})
+    local_only = cn.pack(dataclasses.replace(cn.DEFAULT_PARAMS, also_beijing_time=False))
     morning_in_beijing = datetime(2025, 6, 3, 10, 0, tzinfo=bj)  # 19:00 the day before there
-    assert engine.decide(lender, fx, packs.get("cn"), morning_in_beijing).allowed
+    for pack in (packs.get("cn"), local_only):
+        assert engine.decide(lender, fx, pack, morning_in_beijing).allowed
     afternoon = datetime(2025, 6, 3, 15, 0, tzinfo=bj)  # 00:00 in Vancouver
     decision = engine.decide(lender, fx, packs.get("cn"), afternoon)
     assert blocked_by(decision) == {"cn.gbt45251.collection_hours"}
-    vancouver_zone = ZoneInfo("America/Vancouver")
-    assert decision.next_allowed_at == datetime(2025, 6, 3, 8, 0, tzinfo=vancouver_zone)
-    strict = cn.pack(dataclasses.replace(cn.DEFAULT_PARAMS, also_beijing_time=True))
-    both = engine.decide(lender, fx, strict, afternoon)
     # Both clocks in 08:00-22:00: Beijing 08:00-13:00 = Vancouver 17:00-22:00 the day before.
-    assert both.next_allowed_at == datetime(2025, 6, 4, 8, 0, tzinfo=bj)
+    assert decision.next_allowed_at == datetime(2025, 6, 4, 8, 0, tzinfo=bj)
+    local = engine.decide(lender, fx, local_only, afternoon)
+    assert local.next_allowed_at == datetime(2025, 6, 3, 8, 0, tzinfo=vancouver_zone)
+    late_in_beijing = datetime(2025, 6, 3, 23, 0, tzinfo=bj)  # 08:00 in Vancouver
+    assert engine.decide(lender, fx, local_only, late_in_beijing).allowed
+    assert blocked_by(engine.decide(lender, fx, packs.get("cn"), late_in_beijing)) == {
+        "cn.gbt45251.collection_hours"}
 
 
 def test_wall_instant_in_a_gap_is_the_transition() -> None:

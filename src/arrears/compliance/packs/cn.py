@@ -62,9 +62,11 @@ class CNParams:
     day_start: time = time(8, 0)
     """CN-1: no collection from 22:00 to 08:00 the next day."""
     day_end: time = time(22, 0)
-    also_beijing_time: bool = False
-    """CN-1 [U]: the texts speak of the hours without a zone. Default: judge them in every zone
-    the debtor may be in (Beijing time when none is known). True also requires Beijing time."""
+    also_beijing_time: bool = True
+    """CN-1: the hours are Beijing time (rules.md's params); whether a debtor outside UTC+8 is
+    also judged on their own clock is [U]. Both are judged by default, every zone the debtor
+    may be in as well as Beijing time — the strictest reading, as rules.md asks where layers
+    differ. False judges only the debtor's zones (Beijing time when none is known)."""
     count_zone: str = "Asia/Shanghai"
     """CN-2: the calendar day calls are counted in (Beijing time)."""
     connected_calls_per_day: int = 3

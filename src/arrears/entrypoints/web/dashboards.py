@@ -75,20 +75,20 @@ def _supervisor_charts(board: dashboards.SupervisorBoard, _: Translator) -> dict
 
 
 def supervisor_page(request: Request, principal: Principal, *, decided: str = "",
-                    assigned: str = "", recalled: str = "", after: int = 0,
+                    assigned: str = "", recalled: str = "", placed: str = "", after: int = 0,
                     placed_after: int = 0, error: DomainError | None = None,
                     error_case: int | None = None) -> Response:
     """The supervisor's page with the cases after `after` and the placements after
-    `placed_after`; at most one notice (`decided` a plan id, `assigned` or `recalled` a case
-    id) or one refusal (`error`, a 422; about the case `error_case` when an action on it was
-    refused)."""
+    `placed_after`; at most one notice (`decided` a plan id, `assigned`, `recalled` or
+    `placed` a case id) or one refusal (`error`, a 422; about the case `error_case` when an
+    action on it was refused)."""
     ctx = web(request)
     board = dashboards.supervisor_board(uow_factory=ctx.uow_factory)
     work = supervision.assignments(principal, ctx.services.clock.now(), after=after,
                                    placed_after=placed_after, uow_factory=ctx.uow_factory)
     return render(request, "supervisor.html", {
         "principal": principal, "board": board, "decided": decided, "error": error,
-        "assigned": assigned, "recalled": recalled, "work": work,
+        "assigned": assigned, "recalled": recalled, "placed": placed, "work": work,
         "cursors": {"after": after, "placed_after": placed_after}, "error_case": error_case,
         "loads": {c.collector_ref: c for c in board.collectors},
         "charts": _supervisor_charts(board, translator(request)),
@@ -102,11 +102,13 @@ def supervisor_page(request: Request, principal: Principal, *, decided: str = ""
 
 @router.get("/supervise")
 def supervise(request: Request, principal: Supervisor, decided: str = "", assigned: str = "",
-              recalled: str = "", after: str = "", placed_after: str = "") -> Response:
+              recalled: str = "", placed: str = "", after: str = "", placed_after: str = ""
+              ) -> Response:
     return supervisor_page(request, principal,
                            decided=decided if PLAN_REF.fullmatch(decided) else "",
                            assigned=assigned if CASE_ID.fullmatch(assigned) else "",
                            recalled=recalled if CASE_ID.fullmatch(recalled) else "",
+                           placed=placed if CASE_ID.fullmatch(placed) else "",
                            after=cursor(after), placed_after=cursor(placed_after))
 
 

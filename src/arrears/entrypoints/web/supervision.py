@@ -1,9 +1,11 @@
 """The supervisor's actions on cases: assign an open case to a collector
 (`case_assignment.assign_case`, the API's `PUT /cases/{id}/assignment`: the collector must
-work the case's bucket, and a case placed with an agency is recalled first), and recall a
-case from the agency it is placed with (`collections.recall_case`, from the open business
-date: the delegation ends, the agency's credentials for it are revoked, and the case returns
-to an internal queue at the next case sync). Both record who acted (`Principal.identity`).
+work the case's bucket, and a case placed with an agency is recalled first), place it with an
+agency (`collections.place_case`, the API's `PUT /cases/{id}/placement`, with a strategy's
+checks), and recall a case from the agency it is placed with (`collections.recall_case`, from
+the open business date: the delegation ends, the agency's credentials for it are revoked, and
+the case returns to an internal queue at the next case sync). Each records who acted
+(`Principal.identity`).
 
 Supervisors and admins only (anyone else: a 403 page; a case id that names no open case: a
 404 page). Each is a plain POST: on success a redirect to the supervisor's page, on the pages
@@ -67,6 +69,27 @@ def assign_case(request: Request, case_id: str, principal: Supervisor, form: For
         return supervisor_page(request, principal, **cursors, error_case=case,
                                error=DomainError(named, error.reason))
     return _back(request, "assigned", case, cursors, "cases")
+
+
+@router.post("/supervise/cases/{case_id}/placement")
+def place_case(request: Request, case_id: str, principal: Supervisor, form: Form
+               ) -> Response:
+    case, cursors = _case_id(case_id), _cursors(form)
+    ctx = web(request)
+    with ctx.uow_factory() as uow:
+        on = open_business_date(uow)
+    try:
+        collection_handlers.place_case(case, text(form, "agency", max_length=MAX_REF), on,
+                                       by=principal.identity, uow_factory=ctx.uow_factory,
+                                       clock=ctx.services.clock)
+    except DomainError as error:
+        if not supervision.has_open_case(case, uow_factory=ctx.uow_factory):
+            raise NotFound("case_id", f"no open case {case}") from None
+        # The service names the API's body field; the form's is `agency`.
+        named = "agency" if error.field == "agency_id" else error.field
+        return supervisor_page(request, principal, **cursors, error_case=case,
+                               error=DomainError(named, error.reason))
+    return _back(request, "placed", case, cursors, "cases")
 
 
 @router.post("/supervise/cases/{case_id}/recall")
