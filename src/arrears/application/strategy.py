@@ -48,6 +48,8 @@ STEP_FIELDS = {"name", "kind", "day", "from", "to", "every", "template", "scope"
 # The offer states the new schedule's payments and total; a settlement asks one discounted
 # sum by a deadline, which that message would misstate, so no step offers one.
 PLACEMENT_DAYS = 90  # how long an agency holds a case unless a strategy or its step says
+MAX_PLACEMENT_DAYS = 3650
+PLACEMENT_SCOPES = ("remote", "remote+visit")  # field visits only under the second
 OFFER_KINDS = ("reage", "deferral", "reamortize", "holiday", "waiver", "rate_reduction")
 # Placeholders that let the terms be checked as a plan when the strategy is read.
 _CHECK_DAY = "2000-01-01"
@@ -194,9 +196,9 @@ def _step(raw: Any, field: str) -> Step:
             and first < 1:
         raise StrategyError(f"{field}.day", f"a {kind.value} needs the loan past due (day ≥ 1)")
     scope = raw.get("scope", "remote")
-    if scope not in ("remote", "remote+visit"):
+    if scope not in PLACEMENT_SCOPES:
         raise StrategyError(f"{field}.scope", "must be 'remote' or 'remote+visit'")
-    days = _int(raw.get("days", 0), f"{field}.days", minimum=0, maximum=3650)
+    days = _int(raw.get("days", 0), f"{field}.days", minimum=0, maximum=MAX_PLACEMENT_DAYS)
     return Step(name=name, kind=kind, first=first, last=last, every=every, template=template,
                 scope=scope, days=days, offer=offer)
 
@@ -280,7 +282,7 @@ def parse_strategy(document: Any, source: str = "strategy") -> Strategy:
     if not arms["challenger"]:
         arms["challenger"] = arms["champion"]
     placement_days = _int(document.get("placement_days", PLACEMENT_DAYS),
-                          f"{field}.placement_days", minimum=1, maximum=3650)
+                          f"{field}.placement_days", minimum=1, maximum=MAX_PLACEMENT_DAYS)
     return Strategy(name=name, product=product, send_time=send_time, challenger_percent=percent,
                     salt=salt, reminder_channels=channels, arms=arms,
                     placement_days=placement_days)

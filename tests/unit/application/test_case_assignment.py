@@ -26,7 +26,7 @@ class FakeCollections:
     reads: list[str] = field(default_factory=list)
     """What the sync read, in order ("collectors (locked)", "cases")"""
 
-    def open_cases(self) -> dict[int, CaseRow]:
+    def open_cases(self, *, lock: bool = False) -> dict[int, CaseRow]:
         self.reads.append("cases")
         return dict(self.cases)
 

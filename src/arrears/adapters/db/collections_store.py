@@ -244,9 +244,12 @@ class SqlCollections:
         return CaseRow(id=row.id, borrower_id=row.borrower_id, bucket=row.bucket,
                        queue=row.queue, collector_id=row.collector_id, opened_on=row.opened_on)
 
-    def open_cases(self) -> dict[int, CaseRow]:
+    def open_cases(self, *, lock: bool = False) -> dict[int, CaseRow]:
         case = ct.collection_case
-        rows = self.connection.execute(sa.select(case).where(case.c.status == "open"))
+        query = sa.select(case).where(case.c.status == "open")
+        if lock:
+            query = query.order_by(case.c.id).with_for_update()
+        rows = self.connection.execute(query)
         return {row.borrower_id: self._case(row) for row in rows}
 
     def case_of_borrower(self, borrower_id: int) -> CaseRow | None:
@@ -324,14 +327,22 @@ class SqlCollections:
 
     # --- agencies ----------------------------------------------------------------------
 
-    def agencies(self) -> list[AgencyRow]:
+    def lock_case(self, case_id: int) -> None:
+        # FOR UPDATE on PostgreSQL (SQLite renders nothing: its writer lock covers it).
+        self.connection.execute(sa.select(ct.collection_case.c.id)
+                                .where(ct.collection_case.c.id == case_id).with_for_update())
+
+    def agencies(self, *, lock: bool = False) -> list[AgencyRow]:
         a = ct.agency
+        query = sa.select(a).order_by(a.c.id)
+        if lock:
+            query = query.with_for_update()
         return [AgencyRow(id=r.id, agency_ref=r.agency_ref, name=r.name,
                           licence_no=r.licence_no, licence_valid_from=r.licence_valid_from,
                           licence_valid_until=r.licence_valid_until,
                           whitelisted=r.whitelisted, capacity=r.capacity,
                           commission_rate=r.commission_rate, fixed_fee=r.fixed_fee)
-                for r in self.connection.execute(sa.select(a).order_by(a.c.id))]
+                for r in self.connection.execute(query)]
 
     def add_agency(self, row: AgencyRow) -> int:
         return int(self.connection.execute(ct.agency.insert().values(

@@ -55,8 +55,10 @@ class SqlCredentials:
 
     def collector_name(self, collector_ref: str) -> str | None:
         c = ct.collector.c
+        # FOR SHARE (PostgreSQL): a deactivation committing meanwhile waits for the credential
+        # issued under this read, then revokes it with the rest.
         return self.connection.scalar(sa.select(c.name).where(
-            c.collector_ref == collector_ref, c.active.is_(True)))
+            c.collector_ref == collector_ref, c.active.is_(True)).with_for_update(read=True))
 
     def placement_ends(self, loan_id: int, agency_ref: str, on: date) -> date | None:
         p, a, pl = ct.placement.c, ct.agency.c, ct.placement_loan.c

@@ -60,8 +60,9 @@ def create_key(name: str, role: str, *, agency: str | None = None,
         if agency is not None and agency not in {a.agency_ref
                                                  for a in uow.collections.agencies()}:
             raise DomainError("agency", f"no agency {agency!r}")
+        # FOR SHARE: a deactivation committing meanwhile waits, then revokes this key too.
         if collector is not None and collector not in {
-                c.collector_ref for c in uow.collections.collectors()}:
+                c.collector_ref for c in uow.collections.collectors(lock=True)}:
             raise DomainError("collector", f"no active collector {collector!r}")
         uow.api.add_key(ApiKeyRow(
             key_ref=key_ref, name=name, role=chosen,

@@ -24,13 +24,16 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
     who did it and whom the case was taken from."""
     at = clock.now()
     with uow_factory() as uow:
+        # Held to the commit (FOR SHARE): a deactivation waits, then releases this case.
+        collector = next((c for c in uow.collections.collectors(lock=True)
+                          if c.collector_ref == collector_ref), None)
+        # Then the case, before it is read: a placement of it meanwhile commits first (and
+        # this refuses) or waits for this assignment.
+        uow.collections.lock_case(case_id)
         case = next((c for c in uow.collections.open_cases().values() if c.id == case_id),
                     None)
         if case is None:
             raise CaseNotFound("case_id", f"no open case {case_id}")
-        # Held to the commit (FOR SHARE): a deactivation waits, then releases this case.
-        collector = next((c for c in uow.collections.collectors(lock=True)
-                          if c.collector_ref == collector_ref), None)
         if collector is None:
             raise DomainError("collector_id", f"no active collector {collector_ref!r}")
         if case.bucket not in collector.buckets:

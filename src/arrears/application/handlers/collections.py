@@ -56,8 +56,10 @@ from arrears.application.ports import (
     UnitOfWork,
 )
 from arrears.application.strategy import (
+    MAX_PLACEMENT_DAYS,
     MESSAGE_KINDS,
     PLACEMENT_DAYS,
+    PLACEMENT_SCOPES,
     Step,
     StepKind,
     Strategy,
@@ -236,6 +238,9 @@ class _Planning:
         with readers() as uow:
             return _plan_batch(rows, self, uow, writes=False)
 
+
+LEGAL_QUEUE = "legal"
+"""The queue of cases a legal-review step took out of collection."""
 
 READ_AHEAD_ROWS = 100
 """Rows per chunk planned ahead: small, so the writer starts soon and the planners stay
@@ -482,7 +487,7 @@ def _escalate(uow: UnitOfWork, row: PlanRow, step: Step, strategy: Strategy, deb
         decision = compliance_engine.decide(action, facts, pack, planned_at)
         if not decision.allowed:
             return _blocked(base, decision)
-        uow.collections.update_case(case.id, case.bucket, "legal", case.collector_id,
+        uow.collections.update_case(case.id, case.bucket, LEGAL_QUEUE, case.collector_id,
                                     planned_day, amount)
         return PlannedAction(**base, status="done", reason="case moved to the legal queue")
     # A field-visit request becomes a visit only when the engine allows it (CN-9: two
@@ -518,6 +523,10 @@ def _place(uow: UnitOfWork, case: CaseRow, row: PlanRow, step: Step, strategy: S
     revoked with it."""
     store = uow.collections
     case_id = case.id
+    # The case, then every agency, held to the commit: a supervisor placing or recalling it
+    # meanwhile takes turns, and no agency takes more than its capacity from two at once.
+    store.lock_case(case_id)
+    agencies = store.agencies(lock=True)
     placements = store.active_placements(planned_day)
     if case_id in placements:
         # Another loan of the same borrower: the placement covers it from now on.
@@ -527,7 +536,7 @@ def _place(uow: UnitOfWork, case: CaseRow, row: PlanRow, step: Step, strategy: S
     load: Counter[int] = Counter(agency_id for _, agency_id in placements.values())
     reasons = []
     candidates = []
-    for agency in store.agencies():
+    for agency in agencies:
         refusal = _cannot_take(agency, load[agency.id], planned_day)
         if refusal is None:
             candidates.append(agency)
@@ -604,7 +613,9 @@ def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
         # The collectors first, their rows held to the commit: a deactivation committing
         # while the sync runs would otherwise miss the cases the sync gives them.
         collectors = store.collectors(lock=True)
-        cases = store.open_cases()
+        # Then the open cases, held as well: a placement or an assignment of one meanwhile
+        # commits before they are read here, or waits for this sync.
+        cases = store.open_cases(lock=True)
         placed = store.active_placements(day)
         collector_refs = {c.id: c.collector_ref for c in collectors}
         agency_refs = {a.id: a.agency_ref for a in store.agencies()}
@@ -615,7 +626,7 @@ def sync_cases(day: date, *, uow_factory: Callable[[], UnitOfWork], clock: Clock
             seen.add(borrower_id)
             bucket = bucket_of(dpd).value
             case = cases.get(borrower_id)
-            if case is not None and (case.id in placed or case.queue == "legal"):
+            if case is not None and (case.id in placed or case.queue == LEGAL_QUEUE):
                 store.update_case(case.id, bucket, case.queue, case.collector_id, day, balance)
                 continue
             # Sticky while the bucket stays, and while the collector is on the floor.
@@ -730,6 +741,7 @@ def recall_case(case_id: int, on: date, *, by: str, uow_factory: Callable[[], Un
     who recalled it. False if the case is not placed."""
     at = clock.now()
     with uow_factory() as uow:
+        uow.collections.lock_case(case_id)  # a placement or recall of it meanwhile waits
         found = uow.collections.active_placements(on).get(case_id)
         if found is None:
             return False
@@ -747,8 +759,6 @@ def recall_case(case_id: int, on: date, *, by: str, uow_factory: Callable[[], Un
     return True
 
 
-PLACEMENT_SCOPES = ("remote", "remote+visit")
-MAX_PLACEMENT_DAYS = 3650  # as a strategy's `placement_days`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -776,11 +786,18 @@ def place_case(case_id: int, agency_ref: str, on: date, *, by: str, scope: str =
     at = clock.now()
     with uow_factory() as uow:
         store = uow.collections
+        # Held to the commit, the case and then the agencies, as a strategy's placement holds
+        # them, before either is read: a sync, an assignment or another placement of the case
+        # meanwhile takes turns with this one, and no agency's load changes underneath.
+        store.lock_case(case_id)
         case = next((c for c in store.open_cases().values() if c.id == case_id), None)
         if case is None:
             raise DomainError("case_id", f"no open case {case_id}")
+        if case.queue == LEGAL_QUEUE:
+            raise DomainError("case_id", f"case {case_id} is in the legal queue; an agency "
+                                         "does not take a case under legal review")
+        agencies = store.agencies(lock=True)
         placements = store.active_placements(on)
-        agencies = store.agencies()
         if case_id in placements:
             held = next(a.agency_ref for a in agencies if a.id == placements[case_id][1])
             raise DomainError("case_id", f"case {case_id} is already placed with {held}; "

@@ -92,8 +92,9 @@ def _check_on_file(uow: WebUnitOfWork, name: str, agency: str | None,
         raise DomainError("name", f"a user {name!r} already exists")
     if agency is not None and agency not in {a.agency_ref for a in uow.collections.agencies()}:
         raise DomainError("agency", f"no agency {agency!r}")
-    if collector is not None and collector not in {c.collector_ref
-                                                   for c in uow.collections.collectors()}:
+    # FOR SHARE: a deactivation committing meanwhile waits, then disables this user too.
+    if collector is not None and collector not in {
+            c.collector_ref for c in uow.collections.collectors(lock=True)}:
         raise DomainError("collector", f"no active collector {collector!r}")
 
 

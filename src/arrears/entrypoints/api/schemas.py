@@ -11,8 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from arrears.application.contact_decisions import CHANNELS
 from arrears.application.contacts import CONTACT_OUTCOMES
-from arrears.application.handlers.collections import MAX_PLACEMENT_DAYS
-from arrears.application.strategy import PLACEMENT_DAYS
+from arrears.application.strategy import MAX_PLACEMENT_DAYS, PLACEMENT_DAYS
 from arrears.application.webhooks import ALL_EVENTS, EVENT_TYPES, MAX_URL
 from arrears.domain.dates import FIRST_DAY, LAST_DAY
 

@@ -76,7 +76,8 @@ def place_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)],
                principal: Annotated[Principal, Depends(require(Scope.CASES_ASSIGN))]) -> Any:
     """Place an open case with an agency on the open business date: whitelisted, licensed
     and under capacity (CN-11), its first letter allowed; the collector's credentials on the
-    case are revoked. A case already placed is recalled first."""
+    case are revoked. A case already placed is refused (recall it first), as is one in the
+    legal queue."""
     with ctx.uow_factory() as uow:
         on = open_business_date(uow)
     try:
