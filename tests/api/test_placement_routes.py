@@ -154,3 +154,18 @@ def test_unknown_cases_are_404_and_only_case_assigners_may_place(
         assert client.delete(f"/api/v1/cases/{case['case_id']}/placement",
                              headers=headers).status_code == 403
     assert book_state(placed_book) == before
+
+
+def test_a_case_under_legal_review_is_not_placed(client: TestClient,
+                                                 placed_book: bootstrap.Services) -> None:
+    supervisor = key(placed_book, "supervisor")
+    case = unplaced_case(client, supervisor)
+    with placed_book.engine.begin() as connection:
+        connection.execute(ct.collection_case.update().where(
+            ct.collection_case.c.id == case["case_id"]).values(queue="legal"))
+    before = book_state(placed_book)
+    response = client.put(f"/api/v1/cases/{case['case_id']}/placement",
+                          json={"agency_id": PLACED_WITH}, headers=supervisor)
+    assert (response.status_code, response.json()["field"]) == (422, "case_id")
+    assert "legal queue" in response.json()["detail"]
+    assert book_state(placed_book) == before

@@ -675,9 +675,11 @@ class CollectionsStore(Protocol):
                         planned_at: datetime, created_at: datetime) -> bool:
         """Record a visit the engine allowed; False if `visit_key` is already on file."""
         ...
-    def cancel_visits(self, collector_ref: str, after: datetime) -> list[CancelledVisit]:
-        """Cancel every scheduled field visit naming the collector planned at or after
-        `after`; the visits cancelled, by id."""
+    def cancel_visits(self, after: datetime, *, collector_ref: str = "",
+                      borrower_id: int | None = None) -> list[CancelledVisit]:
+        """Cancel every scheduled field visit planned at or after `after` that names the
+        collector (or, given `borrower_id`, to any of that borrower's loans); the visits
+        cancelled, by id."""
         ...
     def add_contact_preference(self, row: ContactPreferenceRow) -> int: ...
     def contact_preferences(self, borrower_ids: Sequence[int]

@@ -79,9 +79,11 @@ class CredentialStore(Protocol):
         ...
 
     def held_on_case(self, case_id: int, at: datetime, *, collector_ref: str = "",
-                     agency_ref: str = "") -> list[tuple[str, int]]:
-        """(credential id, borrower id) of each credential the collector (or the agency)
-        holds on a loan of the case's borrower, not revoked and not expired at `at`."""
+                     agency_ref: str = "", every_collector: bool = False
+                     ) -> list[tuple[str, int]]:
+        """(credential id, borrower id) of each credential the collector (or the agency, or
+        with `every_collector` any of the lender's collectors) holds on a loan of the case's
+        borrower, not revoked and not expired at `at`."""
         ...
     def held_by_collector(self, collector_ref: str, at: datetime
                           ) -> list[tuple[str, int | None]]:

@@ -573,8 +573,10 @@ class SqlCollections:
             recording=authorization.recording, status="scheduled", created_at=utc(created_at)))
         return True
 
-    def cancel_visits(self, collector_ref: str, after: datetime) -> list[CancelledVisit]:
+    def cancel_visits(self, after: datetime, *, collector_ref: str = "",
+                      borrower_id: int | None = None) -> list[CancelledVisit]:
         v, a, loan = ct.field_visit, ct.visit_authorization, t.loan
+        whose = sa.true() if borrower_id is None else loan.c.borrower_id == borrower_id
         # The team is a comma-separated list: matched in Python, not with LIKE (a collector
         # id may hold `_`, LIKE's wildcard). Scheduled visits still ahead are few.
         rows = self.connection.execute(
@@ -582,9 +584,10 @@ class SqlCollections:
                       a.c.authorization_ref, v.c.planned_at, v.c.collectors)
             .select_from(v.join(a, a.c.id == v.c.authorization_id)
                          .join(loan, loan.c.id == v.c.loan_id))
-            .where(v.c.status == "scheduled", v.c.planned_at >= utc(after))
+            .where(v.c.status == "scheduled", v.c.planned_at >= utc(after), whose)
             .order_by(v.c.id)).all()
-        cancelled = [r for r in rows if collector_ref in r.collectors.split(",")]
+        cancelled = [r for r in rows
+                     if borrower_id is not None or collector_ref in r.collectors.split(",")]
         if not cancelled:
             return []
         self.connection.execute(v.update().where(v.c.id.in_([r.id for r in cancelled]))

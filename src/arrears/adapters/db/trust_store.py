@@ -120,10 +120,12 @@ class SqlCredentials:
         return done.rowcount == 1
 
     def held_on_case(self, case_id: int, at: datetime, *, collector_ref: str = "",
-                     agency_ref: str = "") -> list[tuple[str, int]]:
+                     agency_ref: str = "", every_collector: bool = False
+                     ) -> list[tuple[str, int]]:
         c, loan, case = ct.collector_credential.c, t.loan.c, ct.collection_case.c
         holder = (c.agency_id == sa.select(ct.agency.c.id).where(
             ct.agency.c.agency_ref == agency_ref).scalar_subquery()) if agency_ref else (
+            c.collector_id.is_not(None)) if every_collector else (
             c.collector_id == sa.select(ct.collector.c.id).where(
                 ct.collector.c.collector_ref == collector_ref).scalar_subquery())
         rows = self.connection.execute(

@@ -240,7 +240,7 @@ def deactivate_collector(collector_ref: str, *, reason: str,
                 raise DomainError("collector", f"{collector_ref!r} is already deactivated")
             raise DomainError("collector", f"no active collector {collector_ref!r}")
         revoked = credentials.revoke_collectors(uow, collector_ref, at, reason=DEACTIVATED)
-        cancelled = uow.collections.cancel_visits(collector_ref, at)
+        cancelled = uow.collections.cancel_visits(at, collector_ref=collector_ref)
         for visit in cancelled:
             evidence.visit_cancelled(uow, visit.borrower_id, visit.loan_ref,
                                      visit.authorization_ref, visit.planned_at, at, DEACTIVATED)

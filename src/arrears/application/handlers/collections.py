@@ -519,8 +519,7 @@ def _place(uow: UnitOfWork, case: CaseRow, row: PlanRow, step: Step, strategy: S
            planned_at: datetime, pack: Any, base: dict[str, Any], now: datetime
            ) -> PlannedAction:
     """Place the case with the least loaded eligible agency; `minor` is the amount due placed
-    with it. The case leaves its collector at once (`now`), and their credentials on it are
-    revoked with it."""
+    with it. The case leaves the lender's collectors at once (`now`, `_off_the_floor`)."""
     store = uow.collections
     case_id = case.id
     # The case, then every agency, held to the commit: a supervisor placing or recalling it
@@ -554,11 +553,24 @@ def _place(uow: UnitOfWork, case: CaseRow, row: PlanRow, step: Step, strategy: S
         store.add_placement_loan(placement_id, row.loan_id, minor)
         store.update_case(case_id, bucket_of(dpd).value,
                           f"agency:{agency.agency_ref}", None, planned_day, minor)
-        _revoke_collector(uow, case_id, _collector_ref(uow, case.collector_id), now,
-                          f"placed with agency {agency.agency_ref}")
+        _off_the_floor(uow, case, now, agency.agency_ref)
         return PlannedAction(**base, status="done", reason=f"placed with {agency.agency_ref}")
     return PlannedAction(**base, status="cancelled", rule_ids=("agency.none_eligible",),
                          reason="; ".join(reasons) or "no agency on file")
+
+
+def _off_the_floor(uow: UnitOfWork, case: CaseRow, at: datetime, agency_ref: str
+                   ) -> list[str]:
+    """The case leaves the lender's collectors for an agency at `at`: every credential any of
+    them holds on its loans is revoked (its collector's, a visit team's notices) and every
+    field visit ahead on them is cancelled, each on the borrower's evidence with the agency
+    as the reason. The credentials revoked, by id."""
+    reason = f"placed with agency {agency_ref}"
+    revoked = credentials.revoke_held(uow, case.id, at, reason=reason, every_collector=True)
+    for visit in uow.collections.cancel_visits(at, borrower_id=case.borrower_id):
+        evidence.visit_cancelled(uow, visit.borrower_id, visit.loan_ref, visit.authorization_ref,
+                                 visit.planned_at, at, reason)
+    return revoked
 
 
 def _cannot_take(agency: AgencyRow, load: int, day: date) -> str | None:
@@ -777,8 +789,8 @@ def place_case(case_id: int, agency_ref: str, on: date, *, by: str, scope: str =
     (`Principal.identity`), for `days` days. The checks a strategy's placement makes, each
     refusal naming its field: the agency whitelisted, licensed on `on` and under capacity
     (CN-11), its first letter to the borrower allowed by the rule pack now. The borrower's
-    overdue loans are placed, each with what it has due; the case leaves its collector, whose
-    credentials on it are revoked; `placement.made` names who placed it."""
+    overdue loans are placed, each with what it has due; the case leaves the lender's
+    collectors (`_off_the_floor`); `placement.made` names who placed it."""
     if scope not in PLACEMENT_SCOPES:
         raise DomainError("scope", f"must be one of {', '.join(PLACEMENT_SCOPES)}")
     if not 1 <= days <= MAX_PLACEMENT_DAYS:
@@ -832,9 +844,7 @@ def place_case(case_id: int, agency_ref: str, on: date, *, by: str, scope: str =
         store.update_case(case_id, case.bucket, f"agency:{agency_ref}", None, on,
                           placed_balance)
         holder = _collector_ref(uow, case.collector_id)
-        revoked = credentials.revoke_held(
-            uow, case_id, at, collector_ref=holder,
-            reason=f"placed with agency {agency_ref}") if holder else []
+        revoked = _off_the_floor(uow, case, at, agency_ref)
         loan_refs = tuple(sorted(row.loan_ref for row in rows.values()))
         uow.events.emit([Event(
             message_id=f"placement.made:{placement_id}", topic="placement.made",

@@ -239,12 +239,14 @@ def revoke(id_or_token: str, *, uow_factory: Callable[[], UnitOfWork], keys: Key
 
 
 def revoke_held(uow: UnitOfWork, case_id: int, at: datetime, *, reason: str,
-                collector_ref: str = "", agency_ref: str = "") -> list[str]:
+                collector_ref: str = "", agency_ref: str = "", every_collector: bool = False
+                ) -> list[str]:
     """In `uow`: revoke every credential the collector (or the agency) holds on the loans of
     the case's borrower, as the holder stops collecting them (a recall, a reassignment), each
     revocation kept on the borrower's evidence chain with `reason`. Returns their ids."""
     return _revoked(uow, uow.credentials.held_on_case(
-        case_id, at, collector_ref=collector_ref, agency_ref=agency_ref), at, reason)
+        case_id, at, collector_ref=collector_ref, agency_ref=agency_ref,
+        every_collector=every_collector), at, reason)
 
 
 def revoke_collectors(uow: UnitOfWork, collector_ref: str, at: datetime, *, reason: str
