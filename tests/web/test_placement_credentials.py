@@ -15,11 +15,10 @@ from fastapi.testclient import TestClient
 
 from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db import tables as t
-from arrears.adapters.db import trust_tables
 from arrears.application.handlers import collections as handlers
 from arrears.application.strategy import parse_strategy_text
 
-from web_book import Book, app_for, build_book, sign_in_staff
+from web_book import Book, app_for, build_book, revocation_reasons, sign_in_staff
 
 OPEN_DAY = date(2026, 3, 22)
 ASSIGNED_CASE = 3  # PHN-2001's borrower B-1003, assigned to C-01, who holds `Book.token`
@@ -50,15 +49,6 @@ def verdict(book: Book) -> str:
     found = re.search(r"<h2[^>]*>([^<]+)</h2>", page)
     assert found is not None
     return found.group(1).strip()
-
-
-def revocation_reasons(book: Book) -> list[str]:
-    with book.services.engine.connect() as connection:
-        rows = connection.execute(sa.select(trust_tables.evidence_entry.c.payload)
-                                  .where(trust_tables.evidence_entry.c.kind
-                                         == "credential_revoked")
-                                  .order_by(trust_tables.evidence_entry.c.id))
-        return [json.loads(payload)["reason"] for payload, in rows]
 
 
 def holder(book: Book) -> tuple[str | None, str | None]:

@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from arrears.adapters.db import api_tables, trust_tables
+from arrears.adapters.db import api_tables
 from arrears.adapters.db import tables as t
 from arrears.application import supervision
 from arrears.application.handlers import credentials
 
-from web_book import WORKING_HOURS, Book, app_for, sign_in_staff
+from web_book import WORKING_HOURS, Book, app_for, revocation_reasons, sign_in_staff
 
 OPEN_DAY = date(2026, 3, 22)
 PLACED_CASE = 1  # WLD-1001's borrower B-1001, placed with AG-HUAXIN
@@ -107,16 +107,6 @@ def test_a_supervisor_assigns_and_reassigns_a_case(client: TestClient, book: Boo
             "from": "C-01" if collector == "C-02" else "C-02", "credentials_revoked": []}
         assert verdict(client, book.token) == "Revoked"
     assert revocation_reasons(book)[-1] == "reassigned"  # no internal case id or staff name
-
-
-def revocation_reasons(book: Book) -> list[str]:
-    """The reasons on the borrowers' evidence chains (what a borrower is shown)."""
-    with book.services.engine.connect() as connection:
-        rows = connection.execute(sa.select(trust_tables.evidence_entry.c.payload)
-                                  .where(trust_tables.evidence_entry.c.kind
-                                         == "credential_revoked")
-                                  .order_by(trust_tables.evidence_entry.c.id))
-        return [json.loads(payload)["reason"] for payload, in rows]
 
 
 @pytest.mark.parametrize(("case_id", "collector", "field", "reason"), [

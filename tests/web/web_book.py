@@ -15,11 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from arrears import bootstrap
 from arrears.adapters.channels.render import JinjaRenderer
+from arrears.adapters.db import trust_tables
 from arrears.application import collections_demo
 from arrears.application.handlers import (
     case_assignment,
@@ -207,3 +209,14 @@ def check_accessibility(page: Any) -> None:
         return r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target).join(' '));
     }""")
     assert result == [], result
+
+
+def revocation_reasons(book: Book) -> list[str]:
+    """The reasons on the borrowers' evidence chains for credentials revoked (what a borrower
+    is shown), oldest first."""
+    with book.services.engine.connect() as connection:
+        rows = connection.execute(sa.select(trust_tables.evidence_entry.c.payload)
+                                  .where(trust_tables.evidence_entry.c.kind
+                                         == "credential_revoked")
+                                  .order_by(trust_tables.evidence_entry.c.id))
+        return [json.loads(payload)["reason"] for payload, in rows]
