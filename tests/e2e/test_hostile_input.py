@@ -103,6 +103,7 @@ SAMPLES: dict[tuple[tuple[str, ...], str] | str, str] = {
     "--amount": "10.00", "--due": "2026-03-01", "AUTHORIZATION_ID": "VA-1",
     "--loan": "WLD-1001", "--collector": "c-1", "--issued-at": "2026-02-16T09:00:00+08:00",
     "--valid-from": "2026-02-01T00:00:00+08:00", "--valid-until": "2026-12-01T00:00:00+08:00",
+    "CASE_ID": "1", (("agencies", "place"), "--agency"): "AG-1",
     "COLLECTOR_ID": "c-1", "CREDENTIAL_ID": "cr-1", "--bucket": "M1", "--debt": "WLD-1001",
     "--scope": "call", (("complaints", "file"), "--source"): "borrower",
     (("complaints", "export"), "--out"): tempfile.gettempdir(), "TOKEN": "not-a-token",

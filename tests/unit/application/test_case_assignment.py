@@ -70,7 +70,8 @@ class FakeCredentials:
     """(case id, collector ref) whose credentials were revoked"""
 
     def held_on_case(self, case_id: int, at: datetime, *, collector_ref: str = "",
-                     agency_ref: str = "") -> list[tuple[str, int]]:
+                     agency_ref: str = "", every_collector: bool = False
+                     ) -> list[tuple[str, int]]:
         self.asked.append((case_id, collector_ref))
         return []
 

@@ -522,10 +522,17 @@ def _place(uow: UnitOfWork, case: CaseRow, row: PlanRow, step: Step, strategy: S
     with it. The case leaves the lender's collectors at once (`now`, `_off_the_floor`)."""
     store = uow.collections
     case_id = case.id
-    # The case, then every agency, held to the commit: a supervisor placing or recalling it
-    # meanwhile takes turns, and no agency takes more than its capacity from two at once.
+    # The case held to the commit and read again: a supervisor placing or recalling it
+    # meanwhile takes turns. The agencies are not locked here: a run's chunk places several
+    # cases in one transaction, and a case locked after agencies could deadlock with a hand
+    # placement (case, then agencies).
     store.lock_case(case_id)
-    agencies = store.agencies(lock=True)
+    found = store.case_of_borrower(row.borrower_id)
+    if found is None or found.id != case_id or found.queue == LEGAL_QUEUE:
+        return PlannedAction(**base, status="cancelled",
+                             reason="the case is under legal review or no longer open")
+    case = found
+    agencies = store.agencies()
     placements = store.active_placements(planned_day)
     if case_id in placements:
         # Another loan of the same borrower: the placement covers it from now on.
