@@ -39,6 +39,7 @@ from arrears.application.contacts import (
 from arrears.application.contacts import reason as _reason
 from arrears.application.contacts import rule_ids as _rule_ids
 from arrears.application.handlers import casework, credentials, evidence, plans
+from arrears.application.handlers.case_assignment import CaseNotFound
 from arrears.application.loan_file import money_text
 from arrears.application.notifications import PlannedDecisions, Standing
 from arrears.application.ports import (
@@ -811,7 +812,7 @@ def place_case(case_id: int, agency_ref: str, on: date, *, by: str, scope: str =
         store.lock_case(case_id)
         case = next((c for c in store.open_cases().values() if c.id == case_id), None)
         if case is None:
-            raise DomainError("case_id", f"no open case {case_id}")
+            raise CaseNotFound("case_id", f"no open case {case_id}")
         if case.queue == LEGAL_QUEUE:
             raise DomainError("case_id", f"case {case_id} is in the legal queue; an agency "
                                          "does not take a case under legal review")

@@ -19,7 +19,6 @@ from arrears.application.handlers import case_assignment
 from arrears.application.handlers import collections as collection_handlers
 from arrears.application.loan_file import money_text
 from arrears.application.queries import book_currency
-from arrears.domain.errors import DomainError
 from arrears.entrypoints.api import schemas
 from arrears.entrypoints.api.deps import Ctx, require
 from arrears.entrypoints.api.pages import DEFAULT_LIMIT, Cursor, Limit, after_of, next_cursor
@@ -84,10 +83,8 @@ def place_case(case_id: Annotated[int, schemas.Field(ge=1, le=2**62)],
         placed = collection_handlers.place_case(
             case_id, body.agency_id, on, by=principal.identity, scope=body.scope,
             days=body.days, uow_factory=ctx.uow_factory, clock=ctx.services.clock)
-    except DomainError as error:
-        if error.field == "case_id" and error.reason.startswith("no open case"):
-            raise NotFound(error.field, error.reason) from None
-        raise
+    except case_assignment.CaseNotFound as missing:
+        raise NotFound(missing.field, missing.reason) from None
     return {"case_id": case_id, "agency_id": placed.agency_ref, "placed_on": on,
             "ends_on": placed.ends_on, "loan_ids": list(placed.loan_refs),
             "credentials_revoked": list(placed.credentials_revoked)}
