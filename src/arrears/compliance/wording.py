@@ -361,8 +361,10 @@ def _read_words(text: str) -> tuple[list[Token], bool]:
         letters = word.group()
         positions = list(range(start, end)) if where is None else where[start:end]
         if letters.isalnum():  # most words: `_token` without apostrophes or pictographs
-            # Not all digits (or other numerals), then it has a letter: leetspeak is read.
-            found.append(Token(letters if letters.isnumeric() else as_leet[start:end],
+            # Leetspeak is read in a word with a letter. A word of numerals may still hold
+            # one: a Han character can be both (漆, 拾 are financial numerals).
+            numbers = letters.isnumeric() and not any(map(str.isalpha, letters))
+            found.append(Token(letters if numbers else as_leet[start:end],
                                positions, boundary, gap))
             boundary, gap, spaced, breaks = 0, 0, False, 0
             singles = singles + 1 if end - start == 1 else 0

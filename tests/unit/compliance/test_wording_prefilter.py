@@ -16,7 +16,7 @@ from __future__ import annotations
 from importlib import resources
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from arrears.compliance import wording
@@ -142,6 +142,7 @@ def test_a_lexicon_passed_in_is_screened_as_the_reference_screens_it(text: str) 
 
 @settings(max_examples=500, deadline=None)
 @given(TEXTS)
+@example("a crime泼 油 漆4 cr1m3")  # 漆 is a letter and a numeral: the word is read as leet
 def test_words_and_the_compact_form_read_as_the_reference_reads_them(text: str) -> None:
     _same_tokens(text)
     assert wording.compact(text) == reference.compact(text)
