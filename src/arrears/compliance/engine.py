@@ -83,7 +83,7 @@ class Context:
         self.zones: tuple[ZoneInfo, ...] = zones  # type: ignore[assignment]
         """The recipient's candidate zones, or the pack's fallback zones when none is known."""
         self.home_zone: ZoneInfo = self.zones[0]
-        """The first candidate zone: the one frequency rules count calendar days in."""
+        """The first candidate zone: the one dates in explanations are given in."""
         self.firm_keys: tuple[str, ...] = action.actor.history_keys
         """History buckets of the acting collector firm (`model.firm_key`)."""
         self._screen: wording.Screen | None = None
@@ -97,13 +97,15 @@ class Context:
         self.memo: dict[str, object] = {}
         """Per-evaluation cache rules may share (keyed by rule-module-chosen names)."""
 
-    def day_start(self, days_back: int = 0) -> float:
-        """Epoch seconds of local midnight in the home zone, `days_back` days before `at`."""
-        key = f"day_start:{days_back}"
+    def day_start(self, days_back: int = 0, tz: ZoneInfo | None = None) -> float:
+        """Epoch seconds of local midnight in `tz` (the home zone unless given), `days_back`
+        days before `at`'s date there."""
+        zone = self.home_zone if tz is None else tz
+        key = f"day_start:{days_back}:{zone.key}"
         found = self.memo.get(key)
         if found is None:
-            day = self.local.date() - timedelta(days=days_back)
-            found = local_midnight(day, self.home_zone).timestamp()
+            day = self.at.astimezone(zone).date() - timedelta(days=days_back)
+            found = local_midnight(day, zone).timestamp()
             self.memo[key] = found
         return found  # type: ignore[return-value]
 

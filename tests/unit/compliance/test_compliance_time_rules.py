@@ -148,6 +148,73 @@ def test_us_2_3_windows_are_seven_local_calendar_days(
                 violation.detail_en)
 
 
+week_history_st = st.lists(
+    st.tuples(st.integers(0, 7 * 24 * 60), st.sampled_from(CALL_OUTCOMES),
+              st.just(Direction.OUTBOUND)),
+    min_size=1, max_size=10,
+)
+"""A week of calls, some of them conversations: asked about a week later, the edges of the
+window fall among them."""
+
+
+@SETTINGS
+@given(start=st.sampled_from(STARTS),
+       zones=st.lists(st.sampled_from(US_ZONES), min_size=2, max_size=3, unique=True),
+       history=week_history_st, when=st.integers(5 * 24 * 3600, 9 * 24 * 3600))
+def test_us_2_3_count_days_in_every_candidate_zone(
+    start: datetime, zones: list[str], history: list[tuple[int, Outcome, Direction]], when: int
+) -> None:
+    """US-2/US-3 with US-8: where the consumer may be in any of several zones, the week and
+    the cool-down are read in each, and the call is blocked if any of them is full (a call at
+    22:00 in Los Angeles is already the next day in New York); the zones' order changes
+    nothing."""
+    at = start + timedelta(seconds=when)
+    attempts = tuple(
+        _attempt(start + timedelta(minutes=m), outcome, direction)
+        for m, outcome, direction in history
+        if start + timedelta(minutes=m) <= at
+    )
+
+    def expected(tz: str) -> tuple[bool, bool]:
+        zone = ZoneInfo(tz)
+        today = at.astimezone(zone).date()
+        week = [a for a in attempts
+                if today - timedelta(days=6) <= a.at.astimezone(zone).date() <= today]
+        counted = [a for a in week if a.direction is Direction.OUTBOUND
+                   and a.outcome is not Outcome.NOT_CONNECTED]
+        return len(counted) >= 7, any(a.outcome is Outcome.CONVERSATION for a in week)
+
+    each = [expected(tz) for tz in zones]
+    for order in (zones, zones[::-1]):
+        facts = Facts(people=(_person(tuple(order)),), debts=(_us_debt(start),),
+                      attempts=attempts)
+        rules = _rules(engine.decide(_call(), facts, packs.get("us"), at))
+        assert (FREQ in rules) == any(full for full, _ in each)
+        assert (COOL in rules) == any(talked for _, talked in each)
+
+
+def test_us_3_cool_down_lasts_until_it_ends_in_the_last_zone() -> None:
+    """US-3, US-8: a conversation at 22:00 on Monday 2025-06-02 in Los Angeles is on Tuesday
+    in New York; for a consumer who may be in either, the cool-down runs through Monday
+    06-09 (New York's day 7), so a call at 09:00 Los Angeles time that Monday is blocked
+    until New York's Tuesday, though Los Angeles's own seven days are over."""
+    talk = datetime(2025, 6, 2, 22, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    call_at = datetime(2025, 6, 9, 9, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    attempts = (_attempt(talk, Outcome.CONVERSATION),)
+    pack = packs.get("us")
+    alone = Facts(people=(_person(("America/Los_Angeles",)),), debts=(_us_debt(talk),),
+                  attempts=attempts)
+    assert COOL not in _rules(engine.decide(_call(), alone, pack, call_at))
+    both = Facts(people=(_person(("America/Los_Angeles", "America/New_York")),),
+                 debts=(_us_debt(talk),), attempts=attempts)
+    decision = engine.decide(_call(), both, pack, call_at)
+    [cool] = [v for v in decision.violations if v.rule_id == COOL]
+    assert "took place on 2025-06-03 (America/New_York)" in cool.detail_en
+    assert "no calls until 2025-06-10" in cool.detail_en
+    assert decision.next_allowed_at is not None
+    assert decision.next_allowed_at >= datetime(2025, 6, 10, tzinfo=ZoneInfo("America/New_York"))
+
+
 EXCLUDED = st.sampled_from(["busy", "inbound", "attorney", "consented"])
 
 

@@ -19,6 +19,7 @@ from arrears.domain.errors import DomainError
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 64 * 1024  # per connection
+SQLITE_CHECKPOINT_PAGES = 16384
 SQLITE_MMAP_BYTES = 1024 ** 3  # address space, not memory: the OS pages the file in
 POSTGRES_POOL_SIZE = 10
 POSTGRES_POOL_OVERFLOW = 30
@@ -94,6 +95,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # system time by a third and its run by about a tenth.
     cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
     cursor.close()
 
 

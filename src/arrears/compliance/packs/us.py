@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from arrears.compliance.engine import Context
 from arrears.compliance.facts import ConsentScope, Debt, NoticeKind, Outcome
@@ -176,18 +177,19 @@ def _frequency_applies(context: Context) -> bool:
 
 
 def call_count(params: USParams) -> Check:
-    """US-2: no more than `max_calls` placed calls in `window_days` consecutive local days."""
+    """US-2: no more than `max_calls` placed calls in `window_days` consecutive local days.
+    Where the consumer's location is uncertain (US-8), the days are counted in every
+    candidate zone and the call is blocked if any zone's week is full: a call late in the
+    evening in Los Angeles is already the next day in New York."""
 
     def check(context: Context) -> Finding | None:
         if not _frequency_applies(context):
             return None
         if _consent_excludes(context, params, context.at):
             return None
-        tz = context.home_zone
-        today = context.local.date()
-        since = context.day_start(params.window_days - 1)
+        starts = {tz: context.day_start(params.window_days - 1, tz) for tz in context.zones}
         person = context.action.recipient.person_id
-        worst: tuple[int, str, datetime | None] | None = None
+        worst: tuple[int, str, datetime, ZoneInfo] | None = None
         consents = _has_call_consent(context)
         for debt_id in context.action.debt_ids:
             stamps = context.firm_history(context.index.placed_calls, person, debt_id)
@@ -195,22 +197,24 @@ def call_count(params: USParams) -> Check:
                 # US-4(i): calls placed with direct consent, within its period, count toward
                 # neither prong; drop them from the history before counting.
                 stamps = tuple(
-                    s for s in stamps_between(stamps, since, context.ts + 1e-6)
+                    s for s in stamps_between(stamps, min(starts.values()), context.ts + 1e-6)
                     if not _consent_excludes(context, params, from_stamp(s))
                 )
-            count, bound = common.day_count_block(
-                stamps,
-                context,
-                limit=params.max_calls,
-                days=params.window_days,
-                tz_day_start=since,
-                tz=tz,
-            )
-            if bound is not None and (worst is None or worst[2] is None or bound > worst[2]):
-                worst = (count, debt_id, bound)
+            for tz, since in starts.items():
+                count, bound = common.day_count_block(
+                    stamps,
+                    context,
+                    limit=params.max_calls,
+                    days=params.window_days,
+                    tz_day_start=since,
+                    tz=tz,
+                )
+                if bound is not None and (worst is None or bound > worst[2]):
+                    worst = (count, debt_id, bound, tz)
         if worst is None:
             return None
-        count, debt_id, bound = worst
+        count, debt_id, bound, tz = worst
+        today = context.at.astimezone(tz).date()
         consent = common.next_consent_start(context, ConsentScope.CALLS, direct=True)
         return Finding(
             detail_en=f"{count} calls about {debt_id} already placed to this person in the "
@@ -224,36 +228,36 @@ def call_count(params: USParams) -> Check:
 
 
 def conversation_cooldown(params: USParams) -> Check:
-    """US-3: no call within `cooldown_days` after a telephone conversation about the debt."""
+    """US-3: no call within `cooldown_days` after a telephone conversation about the debt,
+    the conversation's day and the call's day read in every candidate zone (US-8): the call
+    is blocked while any zone's cool-down lasts."""
 
     def check(context: Context) -> Finding | None:
         if not _frequency_applies(context):
             return None
         if _consent_excludes(context, params, context.at):
             return None
-        tz = context.home_zone
-        today = context.local.date()
         person = context.action.recipient.person_id
-        latest: tuple[date, str] | None = None
+        latest: tuple[datetime, date, str, ZoneInfo] | None = None
         for debt_id in context.action.debt_ids:
             talks = context.firm_history(context.index.conversations, person, debt_id)
             last = last_before(talks, context.ts + 1e-6)
             if last is None:
                 continue
-            day = from_stamp(last).astimezone(tz).date()
-            if today <= day + timedelta(days=params.cooldown_days - 1) and (
-                latest is None or day > latest[0]
-            ):
-                latest = (day, debt_id)
+            for tz in context.zones:
+                day = from_stamp(last).astimezone(tz).date()
+                bound = local_midnight(day + timedelta(days=params.cooldown_days), tz)
+                if context.at < bound and (latest is None or bound > latest[0]):
+                    latest = (bound, day, debt_id, tz)
         if latest is None:
             return None
-        day, debt_id = latest
-        bound = local_midnight(day + timedelta(days=params.cooldown_days), tz)
+        bound, day, debt_id, tz = latest
         consent = common.next_consent_start(context, ConsentScope.CALLS, direct=True)
         return Finding(
             detail_en=f"a telephone conversation about {debt_id} took place on "
-            f"{day.isoformat()}; no calls until {bound.astimezone(tz).date().isoformat()}",
-            detail_zh=f"已于 {day.isoformat()} 就债务 {debt_id} 进行过电话沟通，"
+            f"{day.isoformat()} ({tz.key}); no calls until "
+            f"{bound.astimezone(tz).date().isoformat()}",
+            detail_zh=f"已于 {day.isoformat()}（{tz.key}）就债务 {debt_id} 进行过电话沟通，"
             f"{bound.astimezone(tz).date().isoformat()} 之前不得再致电",
             not_before=common.earliest(bound, consent),
         )
