@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -673,6 +674,58 @@ def test_cn_2_caps_count_one_beijing_day_up_to_the_instant(
             number = connected if connected >= 3 else unanswered
             assert violation.detail_en.startswith(f"{number} ")
             assert str(day) in violation.detail_en
+
+
+# --- CN-3 [U]: a configurable interval between collection contacts on one debt ----------------
+
+CN_INTERVAL = "cn.gbt45251.collection_interval"
+interval_history_st = st.lists(
+    st.tuples(minutes, st.sampled_from([LENDER, AGENCY]),
+              st.sampled_from([Direction.OUTBOUND, Direction.OUTBOUND, Direction.INBOUND]),
+              st.sampled_from([Purpose.COLLECTION, Purpose.COLLECTION, Purpose.REMINDER]),
+              st.sampled_from([("D1",), ("D2",), ("D1", "D2")])),
+    max_size=12,
+)
+
+
+@SETTINGS
+@given(history=interval_history_st, when=seconds, start=st.sampled_from(STARTS),
+       days=st.integers(1, 9), purpose=st.sampled_from([Purpose.COLLECTION, Purpose.REMINDER]))
+def test_cn_3_interval_counts_beijing_natural_days_since_the_last_collection_contact(
+    history: list[tuple[int, Actor, Direction, Purpose, tuple[str, ...]]], when: int,
+    start: datetime, days: int, purpose: Purpose,
+) -> None:
+    """CN-3 [U], when configured: a collection contact about a debt waits `days` Beijing
+    natural days after the last outbound collection contact about it, by the lender or an
+    agency (day 1 is that contact's day); reminders, the debtor's own calls, other debts and
+    contacts after the instant do not count; off, the rule is not in the pack."""
+    bj = ZoneInfo("Asia/Shanghai")
+    at = start + timedelta(seconds=when)
+    attempts = tuple(
+        dataclasses.replace(_attempt(start + timedelta(minutes=m), Outcome.ANSWERED, d, actor),
+                            purpose=p, debt_ids=debt_ids)
+        for m, actor, d, p, debt_ids in history)
+    action = dataclasses.replace(_call(LENDER), purpose=purpose)
+    params = dataclasses.replace(cn.DEFAULT_PARAMS, collection_interval_days=days)
+    facts = _cn_facts(("Asia/Shanghai",), attempts)
+    decision = engine.decide(action, facts, cn.pack(params), at)
+    counted = [a.at for a in attempts if a.direction is Direction.OUTBOUND and a.at <= at
+               and a.purpose is Purpose.COLLECTION and "D1" in a.debt_ids]
+    waits = (purpose is Purpose.COLLECTION and bool(counted) and at.astimezone(bj).date()
+             < max(counted).astimezone(bj).date() + timedelta(days=days))
+    assert (CN_INTERVAL in _rules(decision)) == waits
+    if waits:
+        resume = datetime.combine(max(counted).astimezone(bj).date() + timedelta(days=days),
+                                  time(0), bj)
+        [violation] = [v for v in decision.violations if v.rule_id == CN_INTERVAL]
+        assert violation.detail_en.endswith(f"may be made from {resume.date()}")
+        assert decision.next_allowed_at is None or decision.next_allowed_at >= resume
+    assert CN_INTERVAL not in _rules(engine.decide(action, facts, packs.get("cn"), at))
+
+
+def test_cn_3_interval_must_be_a_day_or_more() -> None:
+    with pytest.raises(ValueError, match="collection_interval_days"):
+        cn.CNParams(collection_interval_days=0)
 
 
 # --- all US time rules together: the engine's next_allowed_at stays exact ---------------------

@@ -15,7 +15,13 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 
 from arrears.compliance.engine import Context
-from arrears.compliance.facts import ConsentScope, NoticeKind, Outcome, attempt_creditors
+from arrears.compliance.facts import (
+    ConsentScope,
+    Direction,
+    NoticeKind,
+    Outcome,
+    attempt_creditors,
+)
 from arrears.compliance.model import (
     CONTACT_KINDS,
     ActionKind,
@@ -69,6 +75,12 @@ class CNParams:
     differ. False judges only the debtor's zones (Beijing time when none is known)."""
     count_zone: str = "Asia/Shanghai"
     """CN-2: the calendar day calls are counted in (Beijing time)."""
+    collection_interval_days: int | None = None
+    """CN-3 [U]: GB/T 45251-2025 is reported to set the collection interval for one credit
+    product at no fewer than 7 natural days, but what the interval is was not read. Off
+    (None) by default; a lender that reads it as one collection contact per debt every N
+    natural days (Beijing dates, `count_zone`; reminders and the borrower's own calls aside)
+    sets N, and the rule joins the pack."""
     connected_calls_per_day: int = 3
     """CN-2(a): connected calls per debtor per day, lender and agencies together."""
     connected_outcomes: frozenset[Outcome] = frozenset({Outcome.ANSWERED, Outcome.CONVERSATION})
@@ -103,6 +115,10 @@ class CNParams:
     objection_policy_from: date = date.min
     """When the lender began stopping collection on a debt under objection (house policy
     `cn.house.objection_suspends`; default: always)."""
+
+    def __post_init__(self) -> None:
+        if self.collection_interval_days is not None and self.collection_interval_days < 1:
+            raise ValueError("collection_interval_days: must be at least 1 day, or None (off)")
 
 
 DEFAULT_PARAMS = CNParams()
@@ -168,6 +184,35 @@ def calls_per_day(params: CNParams) -> Check:
                 ),
             )
         return None
+
+    return check
+
+
+def collection_interval(days: int, params: CNParams) -> Check:
+    """CN-3 [U]: no collection contact about a debt within `days` natural days of the last
+    one about it, by the lender or its agencies (`collection_interval_days`)."""
+    count_tz = zone(params.count_zone)
+
+    def check(context: Context) -> Finding | None:
+        if context.action.purpose is not Purpose.COLLECTION:
+            return None
+        debts = set(context.action.debt_ids)
+        last = max((a.at for a in context.facts.attempts
+                    if a.direction is Direction.OUTBOUND and a.purpose is Purpose.COLLECTION
+                    and a.at <= context.at and debts.intersection(a.debt_ids)), default=None)
+        if last is None:
+            return None
+        since = last.astimezone(count_tz).date()
+        resume = since + timedelta(days=days)
+        until = local_midnight(resume, count_tz)
+        if context.at >= until:
+            return None
+        return Finding(
+            detail_en=f"the last collection contact about this debt was on {since} (Beijing "
+            f"time); the next may be made from {resume}",
+            detail_zh=f"上次就该债务催收为 {since}（北京时间），{resume} 起方可再次催收",
+            not_before=until,
+        )
 
     return check
 
@@ -613,6 +658,14 @@ def rules(params: CNParams = DEFAULT_PARAMS) -> tuple[Rule, ...]:
             "每日接通债务人电话合计不超过 3 次（含委外机构），同一联系方式未接通拨打不超过 6 次。",
             "national standard",
         ),
+        *((_rule(
+            "cn.gbt45251.collection_interval", "CN-3", "GB/T 45251-2025 (reported) [U]",
+            GBT_45251, MESSAGES, collection_interval(p.collection_interval_days, p),
+            f"At most one collection contact about a debt every {p.collection_interval_days} "
+            "natural days (as configured).",
+            f"同一笔债务的催收间隔不少于 {p.collection_interval_days} 个自然日（按配置）。",
+            "national standard",
+        ),) if p.collection_interval_days else ()),
         _rule(
             "cn.card2011.collection_target", "CN-4",
             "商业银行信用卡业务监督管理办法 第68条; GB/T 45251-2025; NIFA 公约 第13-14条; CBA 指引",
