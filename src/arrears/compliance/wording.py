@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, compress, groupby, repeat
 from typing import Any, TypeVar
 
 from arrears.compliance.model import WordMatch
@@ -248,7 +248,7 @@ def _fold(char: str) -> str:
 class Token:
     """One word of the word form, with the source position of each of its characters."""
 
-    __slots__ = ("text", "positions", "boundary", "gap", "run")
+    __slots__ = ("text", "positions", "boundary", "gap", "run", "ends")
 
     def __init__(self, text: str, positions: list[int], boundary: int, gap: int) -> None:
         self.text = text
@@ -259,6 +259,9 @@ class Token:
         """Separator characters before the token (-1: a line break, or the text's start)."""
         self.run = False
         """The token joins single letters that were split apart."""
+        self.ends: list[int] | None = None
+        """Set on a split-letter run read squeezed (`_squeezed_runs`): the source position of
+        the last letter each of its letters stands for."""
 
 
 @lru_cache(maxsize=8192)
@@ -465,6 +468,105 @@ def _readings(text: str) -> tuple[list[Token], list[Token] | None]:
         if not token.run and token.text in _TEXTESE:
             token.text = _TEXTESE[token.text]
     return found, joined
+
+
+_TRIPLE = re.compile(r"(\w)\1\1")  # a letter class in it makes the search 15 times slower
+
+
+def _drawn_out(text: str) -> Iterator[re.Match[str]]:
+    """Each letter three times in a row: a word drawn out to dodge a screen ("arrrrested",
+    "jaaail", "leeegal"), or one that reads so ("will" reads "wiii": l and i are one letter),
+    which `_read_drawn_out` leaves as it is."""
+    return (found for found in _TRIPLE.finditer(text) if found.group(1).isalpha())
+
+
+def _squeezed(word: str) -> str:
+    """`word` with each run of one letter written once ("arrested" → "arested")."""
+    return "".join(char for char, _ in groupby(word))
+
+
+def _run_lengths(word: str) -> list[int]:
+    return [len(list(run)) for _, run in groupby(word)]
+
+
+def _spellings(lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
+    """The words of the lexicon's Latin phrases, by their squeezed letters."""
+    found: dict[str, set[str]] = {}
+    for category in lexicon.categories:
+        if not category.compact:
+            for needle in category.normalized:
+                for word in needle.split():
+                    found.setdefault(_squeezed(word), set()).add(word)
+    return {key: tuple(sorted(words)) for key, words in found.items()}
+
+
+def _spelled(spellings: dict[str, tuple[str, ...]]) -> frozenset[str]:
+    """The words `spellings` holds, as the word form reads them."""
+    return frozenset(word for words in spellings.values() for word in words)
+
+
+def _read_drawn_out(found: Iterable[Token], spellings: dict[str, tuple[str, ...]]) -> None:
+    """Read each drawn-out word as the lexicon word it stretches, if one: the same letters in
+    the same order, each run at least as long as the word's ("arrrrested" reads "arrested",
+    keeping the source positions of the letters it keeps, so a match still spans the whole
+    drawn-out word; "aresssted" is not "arrested"). The longest such word is read, so a
+    lexicon word as written reads as itself."""
+    for token in found:
+        if not any(_drawn_out(token.text)):
+            continue
+        mine = _run_lengths(token.text)
+        fitting = [(len(word), word) for word in spellings.get(_squeezed(token.text), ())
+                   if all(m >= t for m, t in zip(mine, _run_lengths(word), strict=True))]
+        if fitting:  # the longest ("feee" stretches "fee", not "fe")
+            _, word = max(fitting)
+            theirs = _run_lengths(word)
+            starts = accumulate(mine, initial=0)
+            token.positions = [token.positions[at + k]
+                               for at, keep in zip(starts, theirs, strict=False)
+                               for k in range(keep)]
+            token.text = word
+
+
+def _squeezed_runs(found: Iterable[Token]) -> list[Token]:
+    """The split-letter runs still drawn out once read (`_read_drawn_out` reads whole words),
+    each squeezed: a phrase run together is looked for in them squeezed too ("a c c c r i m e"
+    holds "a crime")."""
+    squeezed = []
+    for token in found:
+        if token.run and any(_drawn_out(token.text)):
+            lengths = _run_lengths(token.text)
+            firsts = list(accumulate(lengths, initial=0))[:-1]
+            twin = Token(_squeezed(token.text), [token.positions[at] for at in firsts],
+                         token.boundary, token.gap)
+            twin.run = True
+            twin.ends = [token.positions[at + size - 1]
+                         for at, size in zip(firsts, lengths, strict=True)]
+            squeezed.append(twin)
+    return squeezed
+
+
+def _drawn_out_read(word_forms: list[tuple[str, list[int], list[Token], list[Token]]],
+                    found_tokens: list[Token], joined: list[Token] | None,
+                    spellings: dict[str, tuple[str, ...]], spelled: frozenset[str]
+                    ) -> list[tuple[str, list[int], list[Token], list[Token]]]:
+    """The word forms with drawn-out words read as the lexicon words they stretch
+    (`_read_drawn_out`) and drawn-out split-letter runs squeezed beside them
+    (`_squeezed_runs`). Most words with a letter three times over read so as written ("will"
+    reads "wiii") or stretch no lexicon word ("bill"): the forms are then kept as they are."""
+    stretched = {word_text[word_text.rfind(" ", 0, at.start()) + 1:
+                           word_text.find(" ", at.end())]
+                 for word_text, *_ in word_forms for at in _drawn_out(word_text)}
+    stretched -= spelled
+    runs = [token for form in word_forms for token in form[3] if token.text in stretched]
+    words = {word for word in stretched if _squeezed(word) in spellings}
+    if not (runs or words):
+        return word_forms
+    read = [token for token in dict.fromkeys(chain(found_tokens, joined or ()))
+            if token.text in words]
+    _read_drawn_out(read, spellings)
+    forms = _word_forms(found_tokens, joined) if read else word_forms
+    forms[0][3].extend(_squeezed_runs(dict.fromkeys(runs)))
+    return forms
 
 
 def tokens(text: str, *, join_lines: bool = False) -> list[Token]:
@@ -809,11 +911,23 @@ def _occurrences_in(
             at = word_text.find(needle, at + 1)
         joined = category.joined[number]
         for token in runs:
-            inside = token.text.find(joined)
+            needle = joined if token.ends is None else _squeezed(joined)
+            inside = token.text.find(needle)
             if inside >= 0:  # no word boundaries inside a split run: negation unreadable
                 start = token.positions[inside]
-                out.append((phrase, start, token.positions[inside + len(joined) - 1] + 1, False))
+                end = (token.positions if token.ends is None else token.ends)[
+                    inside + len(needle) - 1] + 1
+                out.append((phrase, start, end, False))
     return out
+
+
+def _word_forms(found_tokens: list[Token], joined: list[Token] | None
+                ) -> list[tuple[str, list[int], list[Token], list[Token]]]:
+    """The word form of the text's words, and of them with broken lines joined if any were."""
+    forms = [_word_form(found_tokens)]
+    if joined is not None and len(joined) != len(found_tokens):
+        forms.append(_word_form(joined))
+    return forms
 
 
 def _word_form(found_tokens: list[Token]) -> tuple[str, list[int], list[Token], list[Token]]:
@@ -842,6 +956,10 @@ class _Needles:
     latin: dict[tuple[str, ...], tuple[tuple[int, int, str], ...]]
     runs: tuple[tuple[int, int, str], ...]
     latin_needs: dict[str, tuple[tuple[frozenset[str], tuple[str, ...], str], ...]]
+    spellings: dict[str, tuple[str, ...]]
+    """`_spellings` of the lexicon: what a drawn-out word may stretch."""
+    spelled: frozenset[str]
+    """`_spelled(spellings)`: words read as written, whatever their letters."""
 
 
 _LATIN_BY_FREQUENCY = {char: rank for rank, char in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
@@ -879,7 +997,8 @@ def _needles(lexicon: Lexicon) -> _Needles:
             words = tuple(word for word in needle.split() if word not in _TEXTESE_WORDS)
             needs.append((anchor, (needed, words, category.joined[number])))
     return _Needles(compact=_filed(chinese), latin=_filed(latin), runs=tuple(runs),
-                    latin_needs=_filed(needs))
+                    latin_needs=_filed(needs), spellings=(spellings := _spellings(lexicon)),
+                    spelled=_spelled(spellings))
 
 
 class _Readable(dict[int, str]):
@@ -925,6 +1044,8 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
     else:
         folded = text.translate(_FOLDED)
         readable = set(text.translate(_READABLE))
+    if any(_drawn_out(folded)):  # its words may stretch a phrase's: read them
+        return True
     readable.add("'")  # a split-letter run matches a phrase without its apostrophes
     grown = True
     while grown:  # text-message spellings are read as words ("u" as "you")
@@ -942,6 +1063,8 @@ def _can_hold_latin(text: str, needles: _Needles) -> bool:
                 plain = _NOT_IN_WORDS.sub("", folded)
                 letters = (plain, plain.translate(_LEET_TABLE),
                            plain.translate(_NOT_IN_RUNS).translate(_LEET_TABLE))
+                if any(_drawn_out(plain)):  # split letters drawn out ("a r r r e s t")
+                    return True
             if run in letters[2] or all(word in letters[0] or word in letters[1]
                                         or word in letters[2] for word in words):
                 return True
@@ -971,7 +1094,8 @@ def _latin_candidates(word_forms: Sequence[tuple[str, list[int], list[Token], li
                     yield index, number
         if runs:
             for index, number, joined in needles.runs:
-                if any(joined in run.text for run in runs):
+                if any((joined if run.ends is None else _squeezed(joined)) in run.text
+                       for run in runs):
                     yield index, number
 
 
@@ -992,9 +1116,11 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
     word_forms: list[tuple[str, list[int], list[Token], list[Token]]] = [("", [], [], [])]
     if latin:
         found_tokens, joined = _readings(text)
-        word_forms = [_word_form(found_tokens)]
-        if joined is not None and len(joined) != len(found_tokens):
-            word_forms.append(_word_form(joined))
+        word_forms = _word_forms(found_tokens, joined)
+        if any(any(_drawn_out(form[0])) for form in word_forms):
+            spellings = _spellings(lexicon) if needles is None else needles.spellings
+            spelled = _spelled(spellings) if needles is None else needles.spelled
+            word_forms = _drawn_out_read(word_forms, found_tokens, joined, spellings, spelled)
     candidates: dict[int, list[int]] | None = None
     if needles is not None:
         held: dict[int, set[int]] = {}
