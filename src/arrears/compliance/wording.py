@@ -28,7 +28,7 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -505,26 +505,31 @@ def _spelled(spellings: dict[str, tuple[str, ...]]) -> frozenset[str]:
     return frozenset(word for words in spellings.values() for word in words)
 
 
-def _read_drawn_out(found: Iterable[Token], spellings: dict[str, tuple[str, ...]]) -> None:
+def _read_drawn_out(found: Iterable[Token], spellings: dict[str, tuple[str, ...]],
+                    pick: Callable[[list[tuple[int, str]]], tuple[int, str]] = max) -> bool:
     """Read each drawn-out word as the lexicon word it stretches, if one: the same letters in
     the same order, each run at least as long as the word's ("arrrrested" reads "arrested",
     keeping the source positions of the letters it keeps, so a match still spans the whole
-    drawn-out word; "aresssted" is not "arrested"). The longest such word is read, so a
-    lexicon word as written reads as itself."""
+    drawn-out word; "aresssted" is not "arrested"). Of several such words the longest is read
+    (`pick`), so a lexicon word as written reads as itself. Whether any word stretched more
+    than one ("offf": "off" and "of")."""
+    several = False
     for token in found:
         if not any(_drawn_out(token.text)):
             continue
         mine = _run_lengths(token.text)
         fitting = [(len(word), word) for word in spellings.get(_squeezed(token.text), ())
                    if all(m >= t for m, t in zip(mine, _run_lengths(word), strict=True))]
-        if fitting:  # the longest ("feee" stretches "fee", not "fe")
-            _, word = max(fitting)
+        if fitting:
+            several = several or len(fitting) > 1
+            _, word = pick(fitting)
             theirs = _run_lengths(word)
             starts = accumulate(mine, initial=0)
             token.positions = [token.positions[at + k]
                                for at, keep in zip(starts, theirs, strict=False)
                                for k in range(keep)]
             token.text = word
+    return several
 
 
 def _squeezed_runs(found: Iterable[Token]) -> list[Token]:
@@ -545,28 +550,44 @@ def _squeezed_runs(found: Iterable[Token]) -> list[Token]:
     return squeezed
 
 
-def _drawn_out_read(word_forms: list[tuple[str, list[int], list[Token], list[Token]]],
-                    found_tokens: list[Token], joined: list[Token] | None,
-                    spellings: dict[str, tuple[str, ...]], spelled: frozenset[str]
-                    ) -> list[tuple[str, list[int], list[Token], list[Token]]]:
+_WordForm = tuple[str, list[int], list[Token], list[Token]]
+
+
+def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
+                    joined: list[Token] | None, lexicon: Lexicon, needles: _Needles | None
+                    ) -> tuple[list[_WordForm], list[_WordForm]]:
     """The word forms with drawn-out words read as the lexicon words they stretch
     (`_read_drawn_out`) and drawn-out split-letter runs squeezed beside them
-    (`_squeezed_runs`). Most words with a letter three times over read so as written ("will"
-    reads "wiii") or stretch no lexicon word ("bill"): the forms are then kept as they are."""
+    (`_squeezed_runs`); and, where a word stretched several, the words read the other way, the
+    shortest each stretches, as a form of their own. Most words with a letter three times over
+    read so as written ("will" reads "wiii") or stretch no lexicon word ("bill"): the forms
+    are then kept as they are."""
     stretched = {word_text[word_text.rfind(" ", 0, at.start()) + 1:
                            word_text.find(" ", at.end())]
                  for word_text, *_ in word_forms for at in _drawn_out(word_text)}
-    stretched -= spelled
+    if not stretched:
+        return word_forms, []
+    spellings = _spellings(lexicon) if needles is None else needles.spellings
+    stretched -= _spelled(spellings) if needles is None else needles.spelled
     runs = [token for form in word_forms for token in form[3] if token.text in stretched]
     words = {word for word in stretched if _squeezed(word) in spellings}
     if not (runs or words):
-        return word_forms
+        return word_forms, []
+    other = [_copy(token) if token.text in words else token for token in found_tokens]
+    shortest = _read_drawn_out([token for token in other if token.text in words], spellings,
+                               pick=min)
     read = [token for token in dict.fromkeys(chain(found_tokens, joined or ()))
             if token.text in words]
     _read_drawn_out(read, spellings)
     forms = _word_forms(found_tokens, joined) if read else word_forms
     forms[0][3].extend(_squeezed_runs(dict.fromkeys(runs)))
-    return forms
+    return forms, [_word_form(other)] if shortest else []
+
+
+def _copy(token: Token) -> Token:
+    copied = Token(token.text, list(token.positions), token.boundary, token.gap)
+    copied.run = token.run
+    return copied
 
 
 def tokens(text: str, *, join_lines: bool = False) -> list[Token]:
@@ -1113,14 +1134,12 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
     if _WEDGED.search(compact_text):
         compact_texts.append(_WEDGED.sub("", compact_text))
     latin = needles is None or _can_hold_latin(text, needles)
-    word_forms: list[tuple[str, list[int], list[Token], list[Token]]] = [("", [], [], [])]
+    word_forms: list[_WordForm] = [("", [], [], [])]
+    alternates: list[_WordForm] = []  # drawn-out words read the other way (`_drawn_out_read`)
     if latin:
         found_tokens, joined = _readings(text)
-        word_forms = _word_forms(found_tokens, joined)
-        if any(any(_drawn_out(form[0])) for form in word_forms):
-            spellings = _spellings(lexicon) if needles is None else needles.spellings
-            spelled = _spelled(spellings) if needles is None else needles.spelled
-            word_forms = _drawn_out_read(word_forms, found_tokens, joined, spellings, spelled)
+        word_forms, alternates = _drawn_out_read(_word_forms(found_tokens, joined),
+                                                 found_tokens, joined, lexicon, needles)
     candidates: dict[int, list[int]] | None = None
     if needles is not None:
         held: dict[int, set[int]] = {}
@@ -1128,7 +1147,7 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
             held.setdefault(index, set()).add(number)
         if not held:
             positions = ()  # no Chinese phrase will ask for them
-        for index, number in _latin_candidates(word_forms, needles):
+        for index, number in _latin_candidates(word_forms + alternates, needles):
             held.setdefault(index, set()).add(number)
         candidates = {index: sorted(numbers) for index, numbers in held.items()}
     if positions is None:
@@ -1152,6 +1171,9 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
                     o for o in _occurrences_in(category, text, compact_forms[0], extra_words,
                                                vocab, numbers)
                     if "\n" in text[o[1]:o[2]] or "\r" in text[o[1]:o[2]]]
+            for alternate in alternates:
+                occurrences += _occurrences_in(category, text, compact_forms[0], alternate,
+                                               vocab, numbers)
         # A phrase inside a negated longer phrase of its category shares that negation
         # ("no arrest warrant": "warrant" is negated with "arrest warrant").
         negated = [(start, end) for _, start, end, no in occurrences if no]

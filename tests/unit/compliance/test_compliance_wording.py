@@ -265,6 +265,9 @@ def _reported(text: str, category: str, phrase: str) -> bool:
     template=st.sampled_from([
         "We will not {}.", "We will never {}.", "We cannot {}.", "We won't ever {}.",
         "Because of the age of your debt, we will not {} for it.",
+        # A negated subject or result, across the modal: reassurances, not threats.
+        "Nobody will {}.", "No one will ever {}.", "Not paying will not result in {}.",
+        "Non-payment will never lead to {}.", "We have no plans to {}.",
     ]),
 )
 def test_every_negatable_phrase_is_negated_by_a_governing_negator(
@@ -281,6 +284,8 @@ def test_every_negatable_phrase_is_negated_by_a_governing_negator(
         "If you don't pay, we will {}.", "We won't hesitate to {}.", "We will not wait: {}.",
         "Don't think we won't {}.", "We will not {} if you pay today.", "We will not {} yet.",
         "We do not want to wait; {}.", "Not only will we {}.",
+        "Nobody can help you: we will {}.", "No, we will {}.", "Not paying will result in {}.",
+        "There is no one who will not {}.", "No payment today will {}.",
     ]),
 )
 def test_every_negatable_phrase_stays_a_threat_when_the_negation_is_elsewhere(
@@ -293,7 +298,7 @@ def test_every_negatable_phrase_stays_a_threat_when_the_negation_is_elsewhere(
 @settings(max_examples=300, deadline=None)
 @given(
     entry=st.sampled_from(NEGATABLE_ZH),
-    negated=st.sampled_from(["我们不会{}。", "您不会{}。", "我们绝不{}。"]),
+    negated=st.sampled_from(["我们不会{}。", "您不会{}。", "我们绝不{}。", "您不会因为欠款{}。"]),
     threat=st.sampled_from([
         "不还钱就{}", "我们不会手软，{}", "我们不会手软将{}", "我们暂时不会{}",
         "只要你还款就不会{}", "我们不会不{}", "不{}才怪",
