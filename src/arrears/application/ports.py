@@ -618,14 +618,15 @@ class CollectionsStore(Protocol):
     def cases_of_borrowers(self, borrower_ids: Sequence[int]) -> dict[int, CaseRow]:
         """The open case of each borrower among `borrower_ids` that has one."""
         ...
-    def lock_case(self, case_id: int) -> None:
-        """Hold the case's row to the end of the transaction (PostgreSQL): whoever places or
-        recalls it takes turns, and reads its placements after the other commits."""
+    def lock_cases(self, case_ids: Sequence[int]) -> None:
+        """Hold the cases' rows to the end of the transaction (PostgreSQL), taken in id order
+        as the case sync takes them: whoever places, recalls, assigns or escalates one takes
+        turns, and reads its placements after the other commits."""
         ...
     def agencies(self, *, lock: bool = False) -> list[AgencyRow]:
         """Every agency on file; `lock` holds their rows to the end of the transaction, so
         placements counted against an agency's capacity are not exceeded by another at once.
-        Lock a case (`lock_case`) before the agencies, never after."""
+        Lock a case (`lock_cases`) before the agencies, never after."""
         ...
     def add_agency(self, row: AgencyRow) -> int: ...
     def active_placements(self, on: date) -> dict[int, tuple[int, int]]:

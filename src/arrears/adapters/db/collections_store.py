@@ -327,10 +327,11 @@ class SqlCollections:
 
     # --- agencies ----------------------------------------------------------------------
 
-    def lock_case(self, case_id: int) -> None:
+    def lock_cases(self, case_ids: Sequence[int]) -> None:
         # FOR UPDATE on PostgreSQL (SQLite renders nothing: its writer lock covers it).
-        self.connection.execute(sa.select(ct.collection_case.c.id)
-                                .where(ct.collection_case.c.id == case_id).with_for_update())
+        case = ct.collection_case.c
+        self.connection.execute(sa.select(case.id).where(case.id.in_(sorted(case_ids)))
+                                .order_by(case.id).with_for_update())
 
     def agencies(self, *, lock: bool = False) -> list[AgencyRow]:
         a = ct.agency

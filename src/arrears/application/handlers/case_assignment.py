@@ -29,7 +29,7 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
                           if c.collector_ref == collector_ref), None)
         # Then the case, before it is read: a placement of it meanwhile commits first (and
         # this refuses) or waits for this assignment.
-        uow.collections.lock_case(case_id)
+        uow.collections.lock_cases([case_id])
         case = next((c for c in uow.collections.open_cases().values() if c.id == case_id),
                     None)
         if case is None:

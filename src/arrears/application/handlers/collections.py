@@ -348,6 +348,13 @@ def _plan_batch(rows: Sequence[PlanRow], planning: _Planning, uow: UnitOfWork, *
     deferred = frozenset() if writes else frozenset(
         w[0].loan_id for w in todo if _writes_as_planned(w[3]))
     todo = [w for w in todo if w[0].loan_id not in deferred]
+    escalating = sorted({w[0].borrower_id for w in todo if w[3].kind not in MESSAGE_KINDS})
+    if writes and escalating:
+        # Every case a step may change (a placement, the legal queue) held before any is, in
+        # id order as the case sync holds them all: taken one by one as the steps come, two
+        # cases of a chunk could be taken in the other order and wait on a sync for good.
+        uow.collections.lock_cases(
+            [case.id for case in uow.collections.cases_of_borrowers(escalating).values()])
     result = _Planned(report=StrategyReport(business_date=day), deferred=deferred)
     report = result.report
     report.loans += len({w[0].loan_id for w in todo})
@@ -527,7 +534,7 @@ def _place(uow: UnitOfWork, case: CaseRow, row: PlanRow, step: Step, strategy: S
     # meanwhile takes turns. The agencies are not locked here: a run's chunk places several
     # cases in one transaction, and a case locked after agencies could deadlock with a hand
     # placement (case, then agencies).
-    store.lock_case(case_id)
+    store.lock_cases([case_id])
     found = store.case_of_borrower(row.borrower_id)
     if found is None or found.id != case_id or found.queue == LEGAL_QUEUE:
         return PlannedAction(**base, status="cancelled",
@@ -761,7 +768,7 @@ def recall_case(case_id: int, on: date, *, by: str, uow_factory: Callable[[], Un
     who recalled it. False if the case is not placed."""
     at = clock.now()
     with uow_factory() as uow:
-        uow.collections.lock_case(case_id)  # a placement or recall of it meanwhile waits
+        uow.collections.lock_cases([case_id])  # a placement or recall of it meanwhile waits
         found = uow.collections.active_placements(on).get(case_id)
         if found is None:
             return False
@@ -809,7 +816,7 @@ def place_case(case_id: int, agency_ref: str, on: date, *, by: str, scope: str =
         # Held to the commit, the case and then the agencies, as a strategy's placement holds
         # them, before either is read: a sync, an assignment or another placement of the case
         # meanwhile takes turns with this one, and no agency's load changes underneath.
-        store.lock_case(case_id)
+        store.lock_cases([case_id])
         case = next((c for c in store.open_cases().values() if c.id == case_id), None)
         if case is None:
             raise CaseNotFound("case_id", f"no open case {case_id}")
