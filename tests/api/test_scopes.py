@@ -66,9 +66,10 @@ def test_a_collector_sees_only_assigned_cases(book) -> None:
     admin = key(book, "admin")
     cases = client.get("/api/v1/cases", headers=admin).json()["cases"]
     unplaced = next(c for c in cases if c["agency_id"] is None)
+    language = unplaced["queue"].split("/")[1]  # bucket/language/region
     with book.uow_factory() as uow:
         collectors = [c for c in uow.collections.collectors()
-                      if unplaced["bucket"] in c.buckets]
+                      if unplaced["bucket"] in c.buckets and language in c.languages]
     assigned, other = collectors[0].collector_ref, collectors[-1].collector_ref
     assert assigned != other
     response = client.put(f"/api/v1/cases/{unplaced['case_id']}/assignment",

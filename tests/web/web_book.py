@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from arrears import bootstrap
 from arrears.adapters.channels.render import JinjaRenderer
+from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import trust_tables
 from arrears.application import collections_demo
 from arrears.application.handlers import (
@@ -115,6 +116,9 @@ def build_book(tmp: Path, url: str | None = None, *, boarded_later: tuple[str, .
     with api() as uow:
         case_id = next(c.id for c in uow.collections.open_cases().values()
                        if c.borrower_id == uow.book.get(COLLECTOR_LOAN).borrower_id)
+    with services.engine.begin() as connection:  # C-01 speaks English too in this book
+        connection.execute(ct.collector.update().where(ct.collector.c.collector_ref == "C-01")
+                           .values(languages="zh-CN,en"))
     case_assignment.assign_case(case_id, "C-01", by="web:sup", uow_factory=api, clock=clock)
     web = services.web_uow_factory()
     for name, role, extra in (("c01", "collector", {"collector": "C-01"}),

@@ -252,6 +252,10 @@ class SqlCollections:
         rows = self.connection.execute(query)
         return {row.borrower_id: self._case(row) for row in rows}
 
+    def borrower_language(self, borrower_id: int) -> str:
+        return self.connection.execute(sa.select(t.borrower.c.language).where(
+            t.borrower.c.id == borrower_id)).scalar_one()
+
     def case_of_borrower(self, borrower_id: int) -> CaseRow | None:
         case = ct.collection_case
         row = self.connection.execute(sa.select(case).where(

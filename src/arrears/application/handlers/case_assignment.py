@@ -1,6 +1,7 @@
-"""A supervisor assigns an open case to a collector by hand. The case sync keeps the choice
-while the case stays in its bucket, as it keeps its own; a case placed with an agency is the
-agency's until recalled. A collector the case is taken from stops collecting it: their
+"""A supervisor assigns an open case to a collector by hand — one who works the case's bucket,
+speaks the borrower's language and has room under their capacity, as the case sync assigns.
+The case sync keeps the choice while the case stays in its bucket, as it keeps its own; a case
+placed with an agency is the agency's until recalled. A collector the case is taken from stops collecting it: their
 credentials on the borrower's loans are revoked with the reassignment."""
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
         # Then the case, before it is read: a placement of it meanwhile commits first (and
         # this refuses) or waits for this assignment.
         uow.collections.lock_cases([case_id])
-        case = next((c for c in uow.collections.open_cases().values() if c.id == case_id),
-                    None)
+        cases = uow.collections.open_cases().values()
+        case = next((c for c in cases if c.id == case_id), None)
         if case is None:
             raise CaseNotFound("case_id", f"no open case {case_id}")
         if collector is None:
@@ -39,6 +40,17 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
         if case.bucket not in collector.buckets:
             raise DomainError("collector_id", f"{collector_ref} does not work bucket "
                                               f"{case.bucket}")
+        # The skills and the load the case sync assigns by: a borrower is called in their
+        # own language, and no collector is given more cases than they can work.
+        language = uow.collections.borrower_language(case.borrower_id)
+        if collector.languages and language not in collector.languages:
+            raise DomainError("collector_id", f"{collector_ref} does not speak {language}, the "
+                                              f"borrower's language (only "
+                                              f"{', '.join(collector.languages)})")
+        load = sum(1 for c in cases if c.collector_id == collector.id and c.id != case_id)
+        if load >= collector.capacity:
+            raise DomainError("collector_id", f"{collector_ref} already works {load} open "
+                                              f"cases, their capacity")
         on = open_business_date(uow)
         holder = uow.api.case_holder(case.borrower_id, on)
         if holder is not None and holder.agency_ref is not None:
