@@ -681,6 +681,8 @@ def test_cn_2_caps_count_one_beijing_day_up_to_the_instant(
 CN_INTERVAL = "cn.gbt45251.collection_interval"
 interval_history_st = st.lists(
     st.tuples(minutes, st.sampled_from([LENDER, AGENCY]),
+              st.sampled_from([Outcome.ANSWERED, Outcome.ANSWERED, Outcome.NOT_CONNECTED,
+                               Outcome.UNDELIVERABLE, Outcome.UNANSWERED]),
               st.sampled_from([Direction.OUTBOUND, Direction.OUTBOUND, Direction.INBOUND]),
               st.sampled_from([Purpose.COLLECTION, Purpose.COLLECTION, Purpose.REMINDER]),
               st.sampled_from([("D1",), ("D2",), ("D1", "D2")])),
@@ -692,25 +694,27 @@ interval_history_st = st.lists(
 @given(history=interval_history_st, when=seconds, start=st.sampled_from(STARTS),
        days=st.integers(1, 9), purpose=st.sampled_from([Purpose.COLLECTION, Purpose.REMINDER]))
 def test_cn_3_interval_counts_beijing_natural_days_since_the_last_collection_contact(
-    history: list[tuple[int, Actor, Direction, Purpose, tuple[str, ...]]], when: int,
+    history: list[tuple[int, Actor, Outcome, Direction, Purpose, tuple[str, ...]]], when: int,
     start: datetime, days: int, purpose: Purpose,
 ) -> None:
     """CN-3 [U], when configured: a collection contact about a debt waits `days` Beijing
     natural days after the last outbound collection contact about it, by the lender or an
-    agency (day 1 is that contact's day); reminders, the debtor's own calls, other debts and
-    contacts after the instant do not count; off, the rule is not in the pack."""
+    agency (day 1 is that contact's day); reminders, the debtor's own calls, attempts that
+    reached no one (a dead number, a bounced message), other debts and contacts after the
+    instant do not count; off, the rule is not in the pack."""
     bj = ZoneInfo("Asia/Shanghai")
     at = start + timedelta(seconds=when)
     attempts = tuple(
-        dataclasses.replace(_attempt(start + timedelta(minutes=m), Outcome.ANSWERED, d, actor),
+        dataclasses.replace(_attempt(start + timedelta(minutes=m), outcome, d, actor),
                             purpose=p, debt_ids=debt_ids)
-        for m, actor, d, p, debt_ids in history)
+        for m, actor, outcome, d, p, debt_ids in history)
     action = dataclasses.replace(_call(LENDER), purpose=purpose)
     params = dataclasses.replace(cn.DEFAULT_PARAMS, collection_interval_days=days)
     facts = _cn_facts(("Asia/Shanghai",), attempts)
     decision = engine.decide(action, facts, cn.pack(params), at)
     counted = [a.at for a in attempts if a.direction is Direction.OUTBOUND and a.at <= at
-               and a.purpose is Purpose.COLLECTION and "D1" in a.debt_ids]
+               and a.purpose is Purpose.COLLECTION and "D1" in a.debt_ids
+               and a.outcome not in (Outcome.NOT_CONNECTED, Outcome.UNDELIVERABLE)]
     waits = (purpose is Purpose.COLLECTION and bool(counted) and at.astimezone(bj).date()
              < max(counted).astimezone(bj).date() + timedelta(days=days))
     assert (CN_INTERVAL in _rules(decision)) == waits
@@ -723,9 +727,10 @@ def test_cn_3_interval_counts_beijing_natural_days_since_the_last_collection_con
     assert CN_INTERVAL not in _rules(engine.decide(action, facts, packs.get("cn"), at))
 
 
-def test_cn_3_interval_must_be_a_day_or_more() -> None:
+@pytest.mark.parametrize("days", [0, -1, 7.5, "7", True])
+def test_cn_3_interval_must_be_whole_days_one_or_more(days: object) -> None:
     with pytest.raises(ValueError, match="collection_interval_days"):
-        cn.CNParams(collection_interval_days=0)
+        cn.CNParams(collection_interval_days=days)  # type: ignore[arg-type]
 
 
 # --- all US time rules together: the engine's next_allowed_at stays exact ---------------------

@@ -187,6 +187,21 @@ REQUIRED_DISCLOSURES = [
     "您不会因此坐牢，也不会被逮捕。",
     "我们不会对您提起诉讼。",
     "如果你不还款，我们也不会起诉你。",
+    "No one will arrest you over this debt.",
+    "Failure to pay will not result in arrest.",
+    "Non-payment will never lead to arrest or jail.",
+    "Neither jail nor arrest is possible for this debt.",
+    "We have no plans to sue you.",
+]
+
+ORDINARY_ZH = [  # lexicon phrases met inside ordinary service messages: no threat
+    "请勿将本号码拉黑，以免错过重要通知。",
+    "您的工资代扣需通知单位人事部门办理。",
+    "如您已还款，可告诉家人无需担心。",
+    "您可以联系您的家人一起商量还款计划。",
+    "特此通告您：本期账单已出。",
+    "友情忠告您：请按时还款。",
+    "我们将向征信机构报告您的还款记录。",
 ]
 
 THREATS = [
@@ -211,6 +226,20 @@ THREATS = [
     ("我们不会不起诉你", "legal_threat"),
     ("不起诉你才怪", "legal_threat"),
     ("不还就让你坐牢", "threat_arrest"),
+    # A negation ending one clause governs nothing in the next, commas or not; a negated
+    # subject only as its clause's subject, and not its exceptions.
+    ("Whether you pay or not you will go to jail", "threat_arrest"),
+    ("Pay or not you can be arrested", "threat_arrest"),
+    ("Answer or not you will face legal action", "legal_threat"),
+    ("Pay or not\nyou will go to jail", "threat_arrest"),
+    ("You are nobody you will be arrested", "threat_arrest"),
+    ("Tell nobody you will be arrested", "threat_arrest"),
+    ("Trust no one you will be arrested", "threat_arrest"),
+    ("no you may be jailed", "threat_arrest"),
+    ("Nobody will be arrested, only you", "threat_arrest"),
+    ("Nobody will go to jail except you", "threat_arrest"),
+    ("No one will be sued other than you", "legal_threat"),
+    ("Neither jail nor arrest is off the table", "threat_arrest"),
 ]
 
 NEGATABLE = ("legal_threat", "threat_arrest", "threat_violence", "exaggerated_consequence",
@@ -220,6 +249,11 @@ NEGATABLE = ("legal_threat", "threat_arrest", "threat_violence", "exaggerated_co
 @pytest.mark.parametrize("text", REQUIRED_DISCLOSURES)
 def test_required_disclosures_are_not_threats(text: str) -> None:
     assert not screen(text).of(*NEGATABLE), screen(text).of(*NEGATABLE)
+
+
+@pytest.mark.parametrize("text", ORDINARY_ZH)
+def test_ordinary_service_messages_hold_no_threat(text: str) -> None:
+    assert not screen(text).of(*NEGATABLE, "legal_threat"), screen(text).matches
 
 
 @pytest.mark.parametrize(("text", "category"), THREATS)
@@ -298,7 +332,7 @@ def test_every_negatable_phrase_stays_a_threat_when_the_negation_is_elsewhere(
 @settings(max_examples=300, deadline=None)
 @given(
     entry=st.sampled_from(NEGATABLE_ZH),
-    negated=st.sampled_from(["我们不会{}。", "您不会{}。", "我们绝不{}。", "您不会因为欠款{}。"]),
+    negated=st.sampled_from(["我们不会{}。", "您不会{}。", "我们绝不{}。"]),
     threat=st.sampled_from([
         "不还钱就{}", "我们不会手软，{}", "我们不会手软将{}", "我们暂时不会{}",
         "只要你还款就不会{}", "我们不会不{}", "不{}才怪",

@@ -1,8 +1,8 @@
 """A supervisor assigns an open case to a collector by hand — one who works the case's bucket,
 speaks the borrower's language and has room under their capacity, as the case sync assigns.
 The case sync keeps the choice while the case stays in its bucket, as it keeps its own; a case
-placed with an agency is the agency's until recalled. A collector the case is taken from stops collecting it: their
-credentials on the borrower's loans are revoked with the reassignment."""
+placed with an agency is the agency's until recalled. A collector the case is taken from stops
+collecting it: their credentials on the borrower's loans are revoked with the reassignment."""
 
 from __future__ import annotations
 

@@ -117,8 +117,10 @@ class CNParams:
     `cn.house.objection_suspends`; default: always)."""
 
     def __post_init__(self) -> None:
-        if self.collection_interval_days is not None and self.collection_interval_days < 1:
-            raise ValueError("collection_interval_days: must be at least 1 day, or None (off)")
+        days = self.collection_interval_days
+        if days is not None and (type(days) is not int or days < 1):
+            raise ValueError("collection_interval_days: must be a whole number of days, at "
+                             "least 1, or None (off)")
 
 
 DEFAULT_PARAMS = CNParams()
@@ -188,9 +190,13 @@ def calls_per_day(params: CNParams) -> Check:
     return check
 
 
+_NOT_MADE = frozenset({Outcome.NOT_CONNECTED, Outcome.UNDELIVERABLE})
+"""Attempts that reached no one (a busy or dead number, a bounced message): no contact."""
+
+
 def collection_interval(days: int, params: CNParams) -> Check:
     """CN-3 [U]: no collection contact about a debt within `days` natural days of the last
-    one about it, by the lender or its agencies (`collection_interval_days`)."""
+    one made about it, by the lender or its agencies (`collection_interval_days`)."""
     count_tz = zone(params.count_zone)
 
     def check(context: Context) -> Finding | None:
@@ -199,7 +205,8 @@ def collection_interval(days: int, params: CNParams) -> Check:
         debts = set(context.action.debt_ids)
         last = max((a.at for a in context.facts.attempts
                     if a.direction is Direction.OUTBOUND and a.purpose is Purpose.COLLECTION
-                    and a.at <= context.at and debts.intersection(a.debt_ids)), default=None)
+                    and a.outcome not in _NOT_MADE and a.at <= context.at
+                    and debts.intersection(a.debt_ids)), default=None)
         if last is None:
             return None
         since = last.astimezone(count_tz).date()
