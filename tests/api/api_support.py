@@ -21,22 +21,12 @@ from arrears.config import Settings
 from arrears.entrypoints.api.app import create_app
 from arrears.entrypoints.api.settings import ApiSettings
 
+from collection_strategies import PLACE_WLD as PLACE_ALL
 from fakes import FixedClock
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 OPEN = date(2026, 2, 2)
 CLOSED = date(2026, 3, 20)
-PLACE_ALL = """
-name = "place"
-product = "WLD-DAILY"
-[[champion]]
-name = "place"
-kind = "agency_placement"
-from = 1
-to = 400
-scope = "remote"
-days = 10
-"""
 SECRET = b"s" * 32
 WEBHOOK_SECRET = b"w" * 32
 API = ApiSettings(callback_secret=SECRET, key_cache_seconds=0, public_rate_per_second=1000,

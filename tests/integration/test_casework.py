@@ -27,6 +27,7 @@ from arrears.application.strategy import parse_strategy_text
 from arrears.domain.errors import DomainError
 from arrears.domain.loan import summarize
 
+from collection_strategies import PLACE_WLD as PLACE_ALL
 from shipped import default_products
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -280,17 +281,6 @@ def test_contacts_outside_hours_or_with_bad_input_are_refused(book) -> None:
 # --- agencies ------------------------------------------------------------------------------
 
 
-PLACE_ALL = """
-name = "place"
-product = "WLD-DAILY"
-[[champion]]
-name = "place"
-kind = "agency_placement"
-from = 1
-to = 400
-scope = "remote"
-days = 10
-"""
 
 
 def test_agency_recovery_rate_and_complaints_per_thousand_contacts(book) -> None:

@@ -15,19 +15,8 @@ from arrears.adapters.db.collections_store import SqlCollections
 from arrears.application.handlers import collections as handlers
 from arrears.application.strategy import parse_strategy_text
 
+from collection_strategies import PLACE_WLD
 from trust_book import CLOSED, open_book
-
-PLACE_ALL = """
-name = "place"
-product = "WLD-DAILY"
-[[champion]]
-name = "place"
-kind = "agency_placement"
-from = 1
-to = 400
-scope = "remote"
-days = 10
-"""
 
 
 def test_a_chunk_holds_its_cases_in_id_order_before_placing_any(
@@ -48,7 +37,7 @@ def test_a_chunk_holds_its_cases_in_id_order_before_placing_any(
 
     report = handlers.run_strategies(
         CLOSED, uow_factory=book.uow_factory, clock=book.clock, renderer=JinjaRenderer(),
-        strategies={"WLD-DAILY": parse_strategy_text(PLACE_ALL)})
+        strategies={"WLD-DAILY": parse_strategy_text(PLACE_WLD)})
 
     placed = report.actions["agency_placement:done"]
     assert placed >= 2, report.actions

@@ -40,6 +40,7 @@ from arrears.entrypoints.api.app import create_app
 from arrears.entrypoints.api.settings import ApiSettings
 from arrears.entrypoints.web.session import WebSettings
 
+from collection_strategies import PLACE_WLD
 from fakes import FixedClock
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -53,17 +54,6 @@ PASSWORD = "correct horse battery"
 COLLECTOR_LOAN = "PHN-2001"  # B-1003's case, assigned to C-01
 BORROWER_PHONE = "13600001111"  # B-1003
 PLACED_LOAN = "WLD-1001"  # placed with AG-HUAXIN
-PLACE_WLD = """
-name = "place"
-product = "WLD-DAILY"
-[[champion]]
-name = "place"
-kind = "agency_placement"
-from = 1
-to = 400
-scope = "remote"
-days = 10
-"""
 
 
 DUE_TODAY_LOAN, DUE_TODAY_PHONE = "PHN-2003", "13700002222"  # B-1004's
