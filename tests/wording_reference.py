@@ -391,8 +391,6 @@ class Negation:
     en_reporting_skip: frozenset[str]
     en_clause_joins: frozenset[str]
     en_lists: frozenset[str]
-    en_subjects: tuple[tuple[str, ...], ...]
-    en_modals: frozenset[str]
     zh_negators: tuple[str, ...]
     zh_cues: tuple[str, ...]
     zh_fillers: tuple[str, ...]
@@ -459,12 +457,6 @@ def negation() -> Negation:
         en_lists=frozenset(
             w for item in _word_list(en["lists"], "[en].lists") for w in _phrase_words(item)
         ),
-        en_subjects=tuple(
-            _phrase_words(item) for item in _word_list(en["subjects"], "[en].subjects")
-        ),
-        en_modals=frozenset(
-            w for item in _word_list(en["modals"], "[en].modals") for w in _phrase_words(item)
-        ),
         zh_negators=zh_list("negators"),
         zh_cues=zh_list("cues"),
         zh_fillers=zh_list("fillers"),
@@ -499,26 +491,16 @@ def _latin_negated(found: list[Token], first: int, last: int, vocab: Negation,
     """Whether a negator governs the phrase spanning tokens [first, last] (negation.toml);
     one negator governs a list of the category's words ("will not be arrested or jailed")."""
     j = first
-    modal = False
     while True:  # walk back over fillers to the word that governs the phrase
         if found[j].boundary or j == 0:
             return False
         j -= 1
         word = found[j].text
-        if word in vocab.en_modals:
-            modal = True
-        elif word not in vocab.en_fillers and not (
+        if word not in vocab.en_fillers and not (
                 category_words and (word in category_words or word in vocab.en_lists)):
             break
     negator = j
-    if modal:  # the negated-subject rule, as wording.py has it since it was frozen
-        subject = next((len(words_) for words_ in vocab.en_subjects
-                        if [t.text for t in found[j + 1 - len(words_):j + 1]] == list(words_)),
-                       0)
-        negator = j + 1 - subject
-        if not subject or not (negator == 0 or found[negator].boundary):
-            return False
-    elif not vocab.en_negates(found[negator].text):
+    if not vocab.en_negates(found[negator].text):
         return False
     k = negator
     while k > 0 and not found[k].boundary:  # double negation: the threat is asserted

@@ -64,4 +64,4 @@ def test_a_collector_at_capacity_is_refused_and_one_with_room_is_not(book) -> No
         status, text = _assign(client, admin, case["case_id"], fit.collector_ref)
         assert status == expected, text
         if expected == 422:
-            assert f"already works {load} open cases" in text and "collector_id" in text
+            assert f"is at capacity: {load} open case" in text and "collector_id" in text

@@ -31,7 +31,10 @@ def demo_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     and cheap password hashes for its logins."""
     monkeypatch.chdir(tmp_path)
     for name in SET_BY_THE_DEMO:
-        monkeypatch.delenv(name, raising=False)
+        # Set, then removed: monkeypatch notes a variable it removes only if it was there, and
+        # one the demo sets later would outlive the test (another test's web settings read it).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("ARREARS_CALLBACK_SECRET", REAL_SECRET)
     monkeypatch.setattr(users, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8,
                                                                  parallelism=1))

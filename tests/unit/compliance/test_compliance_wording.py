@@ -187,11 +187,6 @@ REQUIRED_DISCLOSURES = [
     "您不会因此坐牢，也不会被逮捕。",
     "我们不会对您提起诉讼。",
     "如果你不还款，我们也不会起诉你。",
-    "No one will arrest you over this debt.",
-    "Failure to pay will not result in arrest.",
-    "Non-payment will never lead to arrest or jail.",
-    "Neither jail nor arrest is possible for this debt.",
-    "We have no plans to sue you.",
 ]
 
 ORDINARY_ZH = [  # lexicon phrases met inside ordinary service messages: no threat
@@ -202,6 +197,26 @@ ORDINARY_ZH = [  # lexicon phrases met inside ordinary service messages: no thre
     "特此通告您：本期账单已出。",
     "友情忠告您：请按时还款。",
     "我们将向征信机构报告您的还款记录。",
+    "特此函告你方", "详情面告您", "已电告您本人", "避免被手机拦截拉黑。",
+]
+
+THREATS_ZH = [  # telling the debtor's circle, blacklisting: said as what will happen
+    ("再不还款，我们就通知家人", "third_party_disclosure"),
+    ("再不还款，我们就告诉家人", "third_party_disclosure"),
+    ("再不还款，我们就通知单位", "third_party_disclosure"),
+    ("再不还款，我们将联系你的家人", "third_party_disclosure"),
+    ("再不还款，我们将告诉您的家人", "third_party_disclosure"),
+    ("我们会告诉家人你欠钱不还", "third_party_disclosure"),
+    ("再不还款，通知您的同事", "third_party_disclosure"),
+    ("我们会通知你父母", "third_party_disclosure"),
+    ("爆你通讯录", "third_party_disclosure"),
+    ("通知你的家人和單位", "third_party_disclosure"),
+    ("再不还款，全网拉黑", "false_blacklist"),
+    ("再不还款，所有平台拉黑你", "false_blacklist"),
+    ("逾期将被各大银行拉黑", "false_blacklist"),
+    ("你的征信会被拉黑", "false_blacklist"),
+    ("不还钱就告你", "legal_threat"),
+    ("不还就告您", "legal_threat"),
 ]
 
 THREATS = [
@@ -227,7 +242,7 @@ THREATS = [
     ("不起诉你才怪", "legal_threat"),
     ("不还就让你坐牢", "threat_arrest"),
     # A negation ending one clause governs nothing in the next, commas or not; a negated
-    # subject only as its clause's subject, and not its exceptions.
+    # subject is no negator ("nobody", "no one" negate nothing; see the review of 2026-12-03).
     ("Whether you pay or not you will go to jail", "threat_arrest"),
     ("Pay or not you can be arrested", "threat_arrest"),
     ("Answer or not you will face legal action", "legal_threat"),
@@ -240,6 +255,12 @@ THREATS = [
     ("Nobody will go to jail except you", "threat_arrest"),
     ("No one will be sued other than you", "legal_threat"),
     ("Neither jail nor arrest is off the table", "threat_arrest"),
+    ("Not in jail? You will be soon.", "threat_arrest"),
+    ("Not in court? You will be.", "legal_threat"),
+    ("You are not in jail. Yet.", "threat_arrest"),
+    ("Neither the police nor the court will wait", "threat_arrest"),
+    ("Nobody will be arrested. You will be.", "threat_arrest"),
+    ("No one will be jailed. Just kidding, you will.", "threat_arrest"),
 ]
 
 NEGATABLE = ("legal_threat", "threat_arrest", "threat_violence", "exaggerated_consequence",
@@ -254,6 +275,12 @@ def test_required_disclosures_are_not_threats(text: str) -> None:
 @pytest.mark.parametrize("text", ORDINARY_ZH)
 def test_ordinary_service_messages_hold_no_threat(text: str) -> None:
     assert not screen(text).of(*NEGATABLE, "legal_threat"), screen(text).matches
+
+
+@pytest.mark.parametrize(("text", "category"), THREATS_ZH)
+def test_chinese_threats_to_the_debtors_circle_and_blacklists_are_caught(
+        text: str, category: str) -> None:
+    assert screen(text).has(category), screen(text).matches
 
 
 @pytest.mark.parametrize(("text", "category"), THREATS)
@@ -299,9 +326,6 @@ def _reported(text: str, category: str, phrase: str) -> bool:
     template=st.sampled_from([
         "We will not {}.", "We will never {}.", "We cannot {}.", "We won't ever {}.",
         "Because of the age of your debt, we will not {} for it.",
-        # A negated subject or result, across the modal: reassurances, not threats.
-        "Nobody will {}.", "No one will ever {}.", "Not paying will not result in {}.",
-        "Non-payment will never lead to {}.", "We have no plans to {}.",
     ]),
 )
 def test_every_negatable_phrase_is_negated_by_a_governing_negator(

@@ -97,6 +97,10 @@ OPEN_CASES_OF = sa.select(ct.collection_case).where(
     ct.collection_case.c.borrower_id.in_(sa.bindparam("ids", expanding=True)))
 
 
+ASSIGNMENTS = 0x4152  # the advisory-lock space of hand assignments, by collector id
+ASSIGNMENT_LOCK = sa.text("SELECT pg_advisory_xact_lock(:space, :id)")
+
+
 class SqlCollections:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
@@ -251,6 +255,12 @@ class SqlCollections:
             query = query.order_by(case.c.id).with_for_update()
         rows = self.connection.execute(query)
         return {row.borrower_id: self._case(row) for row in rows}
+
+    def lock_assignments(self, collector_id: int) -> None:
+        # An advisory lock, not the collector's row: FOR UPDATE there would cross a strategy
+        # that holds a case and reads its collectors (FOR SHARE).
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(ASSIGNMENT_LOCK, {"space": ASSIGNMENTS, "id": collector_id})
 
     def borrower_language(self, borrower_id: int) -> str:
         return self.connection.execute(sa.select(t.borrower.c.language).where(

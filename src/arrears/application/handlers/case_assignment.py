@@ -28,6 +28,8 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
         # Held to the commit (FOR SHARE): a deactivation waits, then releases this case.
         collector = next((c for c in uow.collections.collectors(lock=True)
                           if c.collector_ref == collector_ref), None)
+        if collector is not None:  # another hand assignment to them waits: loads are counted
+            uow.collections.lock_assignments(collector.id)
         # Then the case, before it is read: a placement of it meanwhile commits first (and
         # this refuses) or waits for this assignment.
         uow.collections.lock_cases([case_id])
@@ -35,27 +37,29 @@ def assign_case(case_id: int, collector_ref: str, *, by: str,
         case = next((c for c in cases if c.id == case_id), None)
         if case is None:
             raise CaseNotFound("case_id", f"no open case {case_id}")
+        on = open_business_date(uow)
+        holder = uow.api.case_holder(case.borrower_id, on)
+        if holder is not None and holder.agency_ref is not None:
+            raise DomainError("case_id", f"case {case_id} is placed with {holder.agency_ref}; "
+                                         "recall it first")
         if collector is None:
             raise DomainError("collector_id", f"no active collector {collector_ref!r}")
         if case.bucket not in collector.buckets:
             raise DomainError("collector_id", f"{collector_ref} does not work bucket "
                                               f"{case.bucket}")
         # The skills and the load the case sync assigns by: a borrower is called in their
-        # own language, and no collector is given more cases than they can work.
+        # own language, and no collector is given more cases than they can work (a case they
+        # hold already is no more work).
         language = uow.collections.borrower_language(case.borrower_id)
         if collector.languages and language not in collector.languages:
             raise DomainError("collector_id", f"{collector_ref} does not speak {language}, the "
                                               f"borrower's language (only "
                                               f"{', '.join(collector.languages)})")
-        load = sum(1 for c in cases if c.collector_id == collector.id and c.id != case_id)
-        if load >= collector.capacity:
-            raise DomainError("collector_id", f"{collector_ref} already works {load} open "
-                                              f"cases, their capacity")
-        on = open_business_date(uow)
-        holder = uow.api.case_holder(case.borrower_id, on)
-        if holder is not None and holder.agency_ref is not None:
-            raise DomainError("case_id", f"case {case_id} is placed with {holder.agency_ref}; "
-                                         "recall it first")
+        load = sum(1 for c in cases if c.collector_id == collector.id)
+        if case.collector_id != collector.id and load >= collector.capacity:
+            raise DomainError("collector_id", f"{collector_ref} is at capacity: {load} open "
+                                              f"case{'' if load == 1 else 's'} of "
+                                              f"{collector.capacity}")
         previous = holder.collector_ref if holder is not None else None
         uow.api.assign_case(case_id, collector.id)
         revoked = [] if previous in (None, collector_ref) else credentials.revoke_held(
