@@ -57,6 +57,7 @@ class Context:
         "firm_keys",
         "local",
         "_screen",
+        "_day_starts",
     )
 
     def __init__(self, action: Action, facts: Facts, pack: Pack, at: datetime) -> None:
@@ -96,18 +97,17 @@ class Context:
         """`at` on the home zone's wall clock."""
         self.memo: dict[str, object] = {}
         """Per-evaluation cache rules may share (keyed by rule-module-chosen names)."""
+        self._day_starts: dict[tuple[int, ZoneInfo], float] = {}
 
     def day_start(self, days_back: int = 0, tz: ZoneInfo | None = None) -> float:
         """Epoch seconds of local midnight in `tz` (the home zone unless given), `days_back`
         days before `at`'s date there."""
         zone = self.home_zone if tz is None else tz
-        key = f"day_start:{days_back}:{zone.key}"
-        found = self.memo.get(key)
+        found = self._day_starts.get((days_back, zone))
         if found is None:
             day = self.at.astimezone(zone).date() - timedelta(days=days_back)
-            found = local_midnight(day, zone).timestamp()
-            self.memo[key] = found
-        return found  # type: ignore[return-value]
+            found = self._day_starts[days_back, zone] = local_midnight(day, zone).timestamp()
+        return found
 
     def firm_history(
         self, table: Mapping[Any, tuple[float, ...]], *key: str

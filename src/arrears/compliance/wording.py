@@ -264,6 +264,11 @@ class Token:
         the last letter each of its letters stands for."""
 
 
+_WordForm = tuple[str, list[int], list[Token], list[Token]]
+"""A word form: its text (" word word "), where each word starts in it, the words, and the
+split-letter runs among them."""
+
+
 @lru_cache(maxsize=8192)
 def _skippable(char: str) -> bool:
     """An emoji or other pictograph, which a reader skips inside a word ("arr😀ested")."""
@@ -549,9 +554,6 @@ def _squeezed_runs(found: Iterable[Token]) -> list[Token]:
                          for at, size in zip(firsts, lengths, strict=True)]
             squeezed.append(twin)
     return squeezed
-
-
-_WordForm = tuple[str, list[int], list[Token], list[Token]]
 
 
 def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
@@ -898,7 +900,7 @@ def _occurrences_in(
     category: Category,
     text: str,
     compact_form: tuple[str, Sequence[int]],
-    word_form: tuple[str, list[int], list[Token], list[Token]],
+    word_form: _WordForm,
     vocab: Negation,
     numbers: Iterable[int] | None = None,
 ) -> list[tuple[str, int, int, bool]]:
@@ -943,8 +945,7 @@ def _occurrences_in(
     return out
 
 
-def _word_forms(found_tokens: list[Token], joined: list[Token] | None
-                ) -> list[tuple[str, list[int], list[Token], list[Token]]]:
+def _word_forms(found_tokens: list[Token], joined: list[Token] | None) -> list[_WordForm]:
     """The word form of the text's words, and of them with broken lines joined if any were."""
     forms = [_word_form(found_tokens)]
     if joined is not None and len(joined) != len(found_tokens):
@@ -952,7 +953,7 @@ def _word_forms(found_tokens: list[Token], joined: list[Token] | None
     return forms
 
 
-def _word_form(found_tokens: list[Token]) -> tuple[str, list[int], list[Token], list[Token]]:
+def _word_form(found_tokens: list[Token]) -> _WordForm:
     texts = [token.text for token in found_tokens]
     starts = list(accumulate(map((1).__add__, map(len, texts)), initial=1))
     starts.pop()  # where a word after the last would start
@@ -1104,7 +1105,7 @@ def _compact_candidates(forms: Sequence[str], needles: _Needles) -> Iterator[tup
                 yield index, number
 
 
-def _latin_candidates(word_forms: Sequence[tuple[str, list[int], list[Token], list[Token]]],
+def _latin_candidates(word_forms: Sequence[_WordForm],
                       needles: _Needles) -> Iterator[tuple[int, int]]:
     """(category index, phrase number) of each Latin phrase in one of the `word_forms`."""
     for word_text, _, _, runs in word_forms:

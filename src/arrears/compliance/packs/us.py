@@ -187,12 +187,16 @@ def call_count(params: USParams) -> Check:
             return None
         if _consent_excludes(context, params, context.at):
             return None
-        starts = {tz: context.day_start(params.window_days - 1, tz) for tz in context.zones}
         person = context.action.recipient.person_id
         worst: tuple[int, str, datetime, ZoneInfo] | None = None
         consents = _has_call_consent(context)
+        starts: dict[ZoneInfo, float] = {}
         for debt_id in context.action.debt_ids:
             stamps = context.firm_history(context.index.placed_calls, person, debt_id)
+            if len(stamps) < params.max_calls:  # too few to fill a week in any zone
+                continue
+            starts = starts or {tz: context.day_start(params.window_days - 1, tz)
+                                for tz in context.zones}
             if consents:
                 # US-4(i): calls placed with direct consent, within its period, count toward
                 # neither prong; drop them from the history before counting.
@@ -246,8 +250,11 @@ def conversation_cooldown(params: USParams) -> Check:
                 continue
             for tz in context.zones:
                 day = from_stamp(last).astimezone(tz).date()
-                bound = local_midnight(day + timedelta(days=params.cooldown_days), tz)
-                if context.at < bound and (latest is None or bound > latest[0]):
+                ends = day + timedelta(days=params.cooldown_days)
+                if context.at.astimezone(tz).date() >= ends:  # over in this zone
+                    continue
+                bound = local_midnight(ends, tz)
+                if latest is None or bound > latest[0]:
                     latest = (bound, day, debt_id, tz)
         if latest is None:
             return None
