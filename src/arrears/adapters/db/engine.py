@@ -13,13 +13,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from arrears.adapters.db import tables
+from arrears.adapters.db import checkpoints, tables
 from arrears.domain.errors import DomainError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 64 * 1024  # per connection
-SQLITE_CHECKPOINT_PAGES = 16384  # 64 MB of write-ahead log between checkpoints, not 4 MB
 SQLITE_MMAP_BYTES = 1024 ** 3  # address space, not memory: the OS pages the file in
 POSTGRES_POOL_SIZE = 10
 POSTGRES_POOL_OVERFLOW = 30
@@ -95,9 +94,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # system time by a third and its run by about a tenth.
     cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
-    # A checkpoint copies each page the log holds back to the file, however many times it was
-    # written since the last: the demo's commits rewrite the same index pages all day.
-    cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+    checkpoints.log_pragmas(cursor)
     cursor.close()
 
 
@@ -137,6 +134,9 @@ def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
             if read_only:
                 sa.event.listen(engine, "connect", _query_only)
             sa.event.listen(engine, "begin", _begin_deferred if read_only else _begin_immediate)
+            book = _book_file(parsed)
+            if not read_only and book is not None:
+                sa.event.listen(engine, "checkin", checkpoints.LogCheckpoints(book))
         else:
             # The API runs its routes in anyio's 40 worker threads, each holding at most one
             # connection: a pool as large never makes a burst wait out its timeout.

@@ -1,0 +1,70 @@
+"""A SQLite book's write-ahead log is copied back into the book on a thread of its own once a
+writer's connection comes back to the pool and finds it past `LOG_BYTES` (`checkpoints`),
+below the bound at which SQLite would make the writer do it; nothing committed is lost, and the
+log starts over from nothing."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import sqlalchemy as sa
+
+from arrears.adapters.db import checkpoints
+from arrears.adapters.db.engine import create_engine, upgrade
+
+ROW_BYTES = 4000
+
+
+def _checkpoints_settled() -> None:
+    for thread in threading.enumerate():
+        if thread.name == checkpoints.THREAD_NAME:
+            thread.join()
+
+
+def test_a_log_past_its_limit_is_checkpointed_beside_the_writer(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "LOG_BYTES", 1_000_000)
+    book = tmp_path / "book.db"
+    engine = create_engine(f"sqlite:///{book}")
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE filler (n INTEGER, pad TEXT)")
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
+                checkpoints.AUTOCHECKPOINT_PAGES
+        log = f"{book}-wal"
+        rows = 0
+        # Below SQLite's own bound (AUTOCHECKPOINT_PAGES): only the thread checkpoints.
+        while os.path.getsize(log) < 2 * checkpoints.LOG_BYTES:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "INSERT INTO filler VALUES (?, ?)", (rows, "x" * ROW_BYTES))
+            rows += 1
+        # The last checkpoint may have started before the last commits: the next commit's
+        # checkpoint copies them, and the commit after finds the whole log copied and starts
+        # it over, cut back to nothing.
+        for _ in range(2):
+            _checkpoints_settled()
+            with engine.begin() as connection:
+                connection.exec_driver_sql("INSERT INTO filler VALUES (?, ?)", (rows, "x"))
+            rows += 1
+        _checkpoints_settled()
+        assert os.path.getsize(log) < checkpoints.LOG_BYTES
+        with engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT count(*) FROM filler")) == rows
+            assert connection.scalar(sa.text("PRAGMA integrity_check")) == "ok"
+    finally:
+        engine.dispose()
+
+
+def test_a_checkpoint_of_a_book_gone_meanwhile_is_given_up(tmp_path, monkeypatch):
+    """The book file is gone but its log is not: the thread gives up quietly (no error on
+    the thread) and the next commit may start another."""
+    raised = []
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    listener = checkpoints.LogCheckpoints(tmp_path / "gone.db")
+    (tmp_path / "gone.db-wal").write_bytes(b"\0" * checkpoints.LOG_BYTES)
+    listener(None, None)
+    _checkpoints_settled()
+    assert not listener._running.locked() and raised == []
+    assert not (tmp_path / "gone.db").exists()  # opened read-write only: never created
