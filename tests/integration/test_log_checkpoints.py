@@ -68,3 +68,68 @@ def test_a_checkpoint_of_a_book_gone_meanwhile_is_given_up(tmp_path, monkeypatch
     _checkpoints_settled()
     assert not listener._running.locked() and raised == []
     assert not (tmp_path / "gone.db").exists()  # opened read-write only: never created
+
+
+def test_a_writer_that_never_pauses_keeps_the_log_near_twice_its_limit(tmp_path, monkeypatch):
+    """The thread is always a commit behind such a writer, so the log starts over at SQLite's
+    own checkpoint (`AUTOCHECKPOINT_PAGES`) rather than growing without end."""
+    monkeypatch.setattr(checkpoints, "LOG_BYTES", 256 * 4096)
+    monkeypatch.setattr(checkpoints, "AUTOCHECKPOINT_PAGES", 2 * 256)
+    book = tmp_path / "book.db"
+    engine = create_engine(f"sqlite:///{book}")
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE filler (n INTEGER, pad TEXT)")
+        largest = 0
+        for n in range(3000):  # some 12 MB of rows, several times the bound
+            with engine.begin() as connection:
+                connection.exec_driver_sql("INSERT INTO filler VALUES (?, ?)",
+                                           (n, "x" * ROW_BYTES))
+            largest = max(largest, os.path.getsize(f"{book}-wal"))
+        _checkpoints_settled()
+    finally:
+        engine.dispose()
+    bound = checkpoints.AUTOCHECKPOINT_PAGES * 4096
+    # A few commits past it: a commit's own checkpoint finds nothing to do while the thread's
+    # runs, and the next commit's does it.
+    assert bound < largest < 1.5 * bound
+
+
+def test_only_a_writer_on_a_book_file_checkpoints(tmp_path):
+    def listeners(engine: sa.Engine) -> list[object]:
+        return [fn for fn in engine.pool.dispatch.checkin
+                if isinstance(fn, checkpoints.LogCheckpoints)]
+
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    writer, reader = create_engine(url), create_engine(url, read_only=True)
+    memory = create_engine("sqlite://")
+    try:
+        assert len(listeners(writer)) == 1
+        assert listeners(reader) == [] and listeners(memory) == []
+    finally:
+        for engine in (writer, reader, memory):
+            engine.dispose()
+
+
+def test_no_thread_to_be_had_fails_no_transaction(tmp_path, monkeypatch):
+    """The listener runs once the transaction has ended: a checkpoint that cannot start is
+    left to a later writer, and the caller hears nothing of it."""
+    monkeypatch.setattr(checkpoints, "LOG_BYTES", 1)
+    book = tmp_path / "book.db"
+    engine = create_engine(f"sqlite:///{book}")
+    try:
+        upgrade(engine)
+
+        def no_thread(self: threading.Thread) -> None:
+            raise RuntimeError("can't start new thread")
+
+        monkeypatch.setattr(threading.Thread, "start", no_thread)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE filler (n INTEGER)")
+            connection.exec_driver_sql("INSERT INTO filler VALUES (1)")
+        monkeypatch.undo()
+        with engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT count(*) FROM filler")) == 1
+    finally:
+        engine.dispose()
