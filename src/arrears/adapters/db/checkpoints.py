@@ -8,7 +8,7 @@ writer's connection that comes back to the pool (its transaction ended) and find
 connection of its own, one at a time, and the writer goes on. A PASSIVE checkpoint takes no
 lock a writer or reader waits on and copies only what is committed; SQLite runs it in C with
 the interpreter's lock released, so with a core to spare it costs the writer nothing: the
-demo's end-of-day phase took 18–20 s instead of 26–28, the whole demo 157–164 s instead of
+demo's end-of-day phase took 18–20 s instead of 26–28, the whole demo 157–174 s instead of
 175–195 (two cores, side by side). The log is cut back to nothing when it starts over
 (`journal_size_limit`), so its size is what was written since.
 
