@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -14,6 +15,16 @@ from arrears.adapters.db import checkpoints
 from arrears.adapters.db.engine import create_engine, upgrade
 
 ROW_BYTES = 4000
+
+
+def _book_with_filler(tmp_path: Path) -> tuple[Path, sa.Engine]:
+    """A migrated book and its writer engine, with a table to fill the log with."""
+    book = tmp_path / "book.db"
+    engine = create_engine(f"sqlite:///{book}")
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE filler (n INTEGER, pad TEXT)")
+    return book, engine
 
 
 def _checkpoints_settled() -> None:
@@ -24,12 +35,9 @@ def _checkpoints_settled() -> None:
 
 def test_a_log_past_its_limit_is_checkpointed_beside_the_writer(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "LOG_BYTES", 1_000_000)
-    book = tmp_path / "book.db"
-    engine = create_engine(f"sqlite:///{book}")
+    book, engine = _book_with_filler(tmp_path)
     try:
-        upgrade(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("CREATE TABLE filler (n INTEGER, pad TEXT)")
+        with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
                 checkpoints.AUTOCHECKPOINT_PAGES
         log = f"{book}-wal"
@@ -75,12 +83,8 @@ def test_a_writer_that_never_pauses_keeps_the_log_near_twice_its_limit(tmp_path,
     own checkpoint (`AUTOCHECKPOINT_PAGES`) rather than growing without end."""
     monkeypatch.setattr(checkpoints, "LOG_BYTES", 256 * 4096)
     monkeypatch.setattr(checkpoints, "AUTOCHECKPOINT_PAGES", 2 * 256)
-    book = tmp_path / "book.db"
-    engine = create_engine(f"sqlite:///{book}")
+    book, engine = _book_with_filler(tmp_path)
     try:
-        upgrade(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("CREATE TABLE filler (n INTEGER, pad TEXT)")
         largest = 0
         for n in range(3000):  # some 12 MB of rows, several times the bound
             with engine.begin() as connection:
