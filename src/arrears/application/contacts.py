@@ -166,17 +166,18 @@ def contact_action(
 
 def compliance_document(action: Action, facts: Facts, *, facts_text: str | None = None
                         ) -> str:
-    """The codec JSON text of an action and its facts (the worker's send-time re-check);
-    `facts_text` is `compliance_facts_text(facts)` when the caller already has it (a loan's
-    facts stand for each of its messages in a strategy run)."""
+    """The codec JSON text of an action and its facts (the worker's send-time re-check),
+    compact (`codec.to_compact_json`); `facts_text` is `compliance_facts_text(facts)` when
+    the caller already has it (a loan's facts stand for each of its messages in a strategy
+    run)."""
     # The text of {"action": …, "facts": …} with sorted keys, built from its two members so
     # that the facts, the larger part, are written once.
-    return (f'{{"action": {_document_text(codec.to_json(action))}, "facts": '
+    return (f'{{"action": {_document_text(codec.to_compact_json(action))}, "facts": '
             f'{compliance_facts_text(facts) if facts_text is None else facts_text}}}')
 
 
 def compliance_facts_text(facts: Facts) -> str:
-    return _document_text(codec.to_json(facts))
+    return _document_text(codec.to_compact_json(facts))
 
 
 def _document_text(value: Any) -> str:
