@@ -19,7 +19,7 @@ from arrears.entrypoints.cli.main import app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEAVY = {"numpy", "pyarrow", "pandas", "sqlalchemy", "alembic", "psycopg", "jinja2", "fpdf",
-         "pyspark", "matplotlib", "fastapi", "starlette", "uvicorn"}
+         "pyspark", "matplotlib", "fastapi", "starlette", "uvicorn", "pydantic"}
 # Runs the console script's code, then reports which top-level packages it imported.
 PROBE = """
 import json, sys
