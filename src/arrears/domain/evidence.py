@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -99,11 +99,13 @@ def link(*, borrower: str, prev_seq: int, prev_hash: str, kind: str, at: datetim
          payload: Mapping[str, Any]) -> Linked:
     """The next entry of a chain whose last entry is (`prev_seq`, `prev_hash`)."""
     payload_json = canonical_json(payload)
-    unhashed = Entry(borrower=borrower, seq=prev_seq + 1, kind=kind, at=instant_text(at),
-                     prev=prev_hash, payload_sha256=sha256_hex(payload_json), hash="",
-                     payload=dict(payload))
-    hashed_json = canonical_json(unhashed.hashed())
-    return Linked(replace(unhashed, hash=sha256_hex(hashed_json)), hashed_json, payload_json)
+    stamp, digest, seq = instant_text(at), sha256_hex(payload_json), prev_seq + 1
+    # `Entry.hashed`, written before the entry that its hash completes.
+    hashed_json = canonical_json({"at": stamp, "borrower": borrower, "kind": kind,
+                                  "payload_sha256": digest, "prev": prev_hash, "seq": seq})
+    return Linked(Entry(borrower=borrower, seq=seq, kind=kind, at=stamp, prev=prev_hash,
+                        payload_sha256=digest, hash=sha256_hex(hashed_json),
+                        payload=dict(payload)), hashed_json, payload_json)
 
 
 def years_after(day: date, years: int) -> date:

@@ -31,6 +31,23 @@ payloads = st.lists(st.dictionaries(st.text(max_size=5).filter(lambda key: key !
 
 
 @given(payloads)
+def test_link_gives_the_bytes_it_hashed(items: list[dict]) -> None:
+    """A store keeps `Linked`'s bytes as they are: they must be the entry's own canonical
+    JSON, and its hash theirs."""
+    prev_seq, prev_hash = 0, chain.GENESIS
+    for payload in items:
+        made = chain.link(borrower="B-1", prev_seq=prev_seq, prev_hash=prev_hash,
+                          kind="contact", at=AT, payload=payload)
+        entry = made.entry
+        assert made.hashed_json == chain.canonical_json(entry.hashed())
+        assert made.payload_json == chain.canonical_json(payload)
+        assert entry.hash == chain.entry_hash(entry.hashed())
+        assert entry.payload_sha256 == chain.payload_digest(payload)
+        assert (entry.seq, entry.prev) == (prev_seq + 1, prev_hash)
+        prev_seq, prev_hash = entry.seq, entry.hash
+
+
+@given(payloads)
 def test_a_chain_verifies_and_any_edit_is_named(items: list[dict]) -> None:
     entries = _chain(items)
     lines = [e.line() for e in entries]

@@ -689,13 +689,19 @@ def insert_rows(connection: sa.Connection, table: sa.Table, columns: Sequence[st
 
 def _insert_returning_ids(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
                           rows: list[tuple[Any, ...]]) -> dict[str, int]:
-    """Insert rows whose first column is a unique reference; reference → new id. Multi-row
-    statements straight to the driver, as `insert_rows` (SQLAlchemy's own multi-row insert
-    with RETURNING goes one row per statement on SQLite when asked to keep the rows' order;
-    matching ids by reference needs no order)."""
+    """Insert rows whose first column is a unique reference; reference → new id."""
+    return dict(insert_returning(connection, table, columns, rows, (columns[0], "id")))
+
+
+def insert_returning(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
+                     rows: list[tuple[Any, ...]], returned: Sequence[str]) -> list[Any]:
+    """`insert_rows` as multi-row INSERT statements on either database, giving back the
+    `returned` columns of every row, in no particular order: match them by a key among them
+    (SQLAlchemy's own multi-row insert with RETURNING goes one row per statement on SQLite
+    when asked to keep the rows' order)."""
     quote = connection.dialect.identifier_preparer.quote
-    return dict(_insert_pages(connection, table, columns, rows,
-                              f" RETURNING {quote(columns[0])}, {quote('id')}"))
+    return _insert_pages(connection, table, columns, rows,
+                         f" RETURNING {', '.join(map(quote, returned))}")
 
 
 def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[str],

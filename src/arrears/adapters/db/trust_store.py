@@ -15,7 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
 from arrears.adapters.db import trust_tables as tt
-from arrears.adapters.db.book import execute_many
+from arrears.adapters.db.book import (
+    driver_form,
+    execute_rows,
+    insert_returning,
+    insert_rows,
+)
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.trust import (
     ChainHead,
@@ -175,18 +180,14 @@ class SqlCredentials:
 NEW_CHAINS = {name: insert(tt.evidence_chain).on_conflict_do_nothing()
               for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
 _chain, _entry = tt.evidence_chain.c, tt.evidence_entry.c
-HEADS_OF = (sa.select(_chain.borrower_id, _chain.seq, _chain.head)
+# Each chain's head with its borrower's ref, which every entry names; the heads alone are
+# locked (PostgreSQL: two writers to one chain would both take its next number).
+HEADS_OF = (sa.select(_chain.borrower_id, _chain.seq, _chain.head, t.borrower.c.borrower_ref)
+            .join_from(tt.evidence_chain, t.borrower, t.borrower.c.id == _chain.borrower_id)
             .where(_chain.borrower_id.in_(sa.bindparam("ids", expanding=True)))
-            .order_by(_chain.borrower_id).with_for_update())
-REFS_OF = sa.select(t.borrower.c.id, t.borrower.c.borrower_ref).where(
-    t.borrower.c.id.in_(sa.bindparam("ids", expanding=True)))
-# The borrower ids narrow the search to the index: SQLite scans the whole table for a
-# row-value IN list alone.
-ENTRY_IDS = sa.select(_entry.id, _entry.borrower_id, _entry.seq).where(
-    _entry.borrower_id.in_(sa.bindparam("borrowers", expanding=True))
-    & sa.tuple_(_entry.borrower_id, _entry.seq).in_(sa.bindparam("keys", expanding=True)))
-INSERT_ENTRY = tt.evidence_entry.insert()
-INSERT_FILE = tt.evidence_file.insert()
+            .order_by(_chain.borrower_id).with_for_update(of=tt.evidence_chain))
+ENTRY_COLUMNS = ("borrower_id", "seq", "kind", "at", "hashed", "hash", "payload")
+FILE_COLUMNS = ("entry_id", "name", "sha256", "content")
 UPDATE_HEAD = tt.evidence_chain.update().where(
     tt.evidence_chain.c.borrower_id == sa.bindparam("b_id")).values(
         seq=sa.bindparam("b_seq"), head=sa.bindparam("b_head"))
@@ -196,46 +197,44 @@ class SqlEvidence:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
 
-    def _lock_heads(self, borrower_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
-        """Lock the chains' head rows (creating empty ones for new chains)."""
-        self.connection.execute(NEW_CHAINS[self.connection.dialect.name], [
-            {"borrower_id": borrower_id, "seq": 0, "head": chain.GENESIS}
-            for borrower_id in borrower_ids])
-        rows = self.connection.execute(HEADS_OF, {"ids": borrower_ids})
-        return {r.borrower_id: (r.seq, r.head) for r in rows}
+    def _lock_heads(self, borrower_ids: Sequence[int]) -> dict[int, tuple[int, str, str]]:
+        """Lock the chains' head rows (creating empty ones for new chains): each borrower's
+        (last number, head hash, borrower ref)."""
+        execute_rows(self.connection, NEW_CHAINS[self.connection.dialect.name],
+                     ("borrower_id", "seq", "head"),
+                     [(borrower_id, 0, chain.GENESIS) for borrower_id in borrower_ids])
+        return {borrower_id: (seq, head, ref) for borrower_id, seq, head, ref
+                in self.connection.execute(HEADS_OF, {"ids": borrower_ids})}
 
     def append(self, drafts: Sequence[EvidenceDraft]) -> list[chain.Entry]:
         if not drafts:
             return []
-        ids = sorted({d.borrower_id for d in drafts})
-        heads = self._lock_heads(ids)
-        refs = {r.id: r.borrower_ref for r in self.connection.execute(REFS_OF, {"ids": ids})}
+        connection = self.connection
+        heads = self._lock_heads(sorted({d.borrower_id for d in drafts}))
+        instant = driver_form(connection.dialect, _entry.at.type)
         linked: list[chain.Entry] = []
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         for draft in drafts:
-            seq, head = heads[draft.borrower_id]
-            made = chain.link(borrower=refs[draft.borrower_id], prev_seq=seq, prev_hash=head,
-                              kind=draft.kind, at=draft.at, payload=draft.payload)
+            seq, head, ref = heads[draft.borrower_id]
+            made = chain.link(borrower=ref, prev_seq=seq, prev_hash=head, kind=draft.kind,
+                              at=draft.at, payload=draft.payload)
             entry = made.entry
-            heads[draft.borrower_id] = (entry.seq, entry.hash)
+            heads[draft.borrower_id] = (entry.seq, entry.hash, ref)
             linked.append(entry)
-            rows.append({"borrower_id": draft.borrower_id, "seq": entry.seq,
-                         "kind": draft.kind, "at": utc(draft.at),
-                         "hashed": made.hashed_json.decode(), "hash": entry.hash,
-                         "payload": made.payload_json.decode()})
-        execute_many(self.connection, INSERT_ENTRY, rows)
-        execute_many(self.connection, UPDATE_HEAD,
-                     [{"b_id": k, "b_seq": s, "b_head": h} for k, (s, h) in heads.items()])
+            rows.append((draft.borrower_id, entry.seq, draft.kind, instant(utc(draft.at)),
+                         made.hashed_json.decode(), entry.hash, made.payload_json.decode()))
         files = [(d.borrower_id, e.seq, d.files) for d, e in zip(drafts, linked, strict=True)
                  if d.files]
-        if files:
-            entry_ids = {(r.borrower_id, r.seq): r.id for r in self.connection.execute(
-                ENTRY_IDS, {"borrowers": sorted({b_id for b_id, _, _ in files}),
-                            "keys": [(b_id, s) for b_id, s, _ in files]})}
-            execute_many(self.connection, INSERT_FILE, [
-                {"entry_id": entry_ids[(b_id, s)], "name": name,
-                 "sha256": chain.sha256_hex(data), "content": data}
-                for b_id, s, attached in files for name, data in attached.items()])
+        if files:  # the entries' ids, for their files: given back by the insert itself
+            entry_ids = {(borrower_id, seq): id_ for borrower_id, seq, id_ in insert_returning(
+                connection, tt.evidence_entry, ENTRY_COLUMNS, rows, ("borrower_id", "seq", "id"))}
+            insert_rows(connection, tt.evidence_file, FILE_COLUMNS, [
+                (entry_ids[(borrower_id, seq)], name, chain.sha256_hex(data), data)
+                for borrower_id, seq, attached in files for name, data in attached.items()])
+        else:
+            insert_rows(connection, tt.evidence_entry, ENTRY_COLUMNS, rows)
+        execute_rows(connection, UPDATE_HEAD, ("b_id", "b_seq", "b_head"),
+                     [(borrower_id, seq, head) for borrower_id, (seq, head, _) in heads.items()])
         return linked
 
     def borrower_id(self, borrower_ref: str) -> int | None:
