@@ -18,7 +18,12 @@ import sqlalchemy as sa
 
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import driver_form, execute_many, insert_rows
+from arrears.adapters.db.book import (
+    driver_dates,
+    driver_form,
+    insert_returning,
+    insert_rows,
+)
 from arrears.application.ports import ClaimedMessage, DeliveryOutcome, OutgoingMessage
 
 
@@ -95,8 +100,10 @@ _IN_CHUNK = 900
 """Ids per `IN (…)` list: under SQLite's default limit of 999 bound parameters."""
 
 
-INSERT_MESSAGE = ct.message.insert()
-INSERT_CONTENT = ct.message_content.insert()
+MESSAGE_COLUMNS = ("message_id", "channel", "loan_id", "borrower_id", "business_date",
+                   "template", "language", "recipient", "subject", "pack", "status",
+                   "attempts", "next_attempt_at", "created_at")
+CONTENT_COLUMNS = ("id", "body", "compliance")
 ATTEMPT_COLUMNS = ("message_id", "at", "worker", "outcome", "detail")
 
 
@@ -113,35 +120,27 @@ class SqlMessageStore:
             existing.update(self.connection.scalars(
                 sa.select(ct.message.c.message_id)
                 .where(ct.message.c.message_id.in_(ids[start:start + _IN_CHUNK]))))
+        dialect = self.connection.dialect
+        day = driver_dates(dialect)
+        instant = driver_form(dialect, ct.message.c.next_attempt_at.type)
         rows = []
         added: dict[str, OutgoingMessage] = {}
         for m in messages:
             if m.message_id in existing or m.message_id in added:
                 continue
             added[m.message_id] = m
-            rows.append({
-                "message_id": m.message_id, "channel": m.channel, "loan_id": m.loan_id,
-                "borrower_id": m.borrower_id, "business_date": m.business_date,
-                "template": m.template, "language": m.language, "recipient": m.recipient,
-                "subject": m.subject, "pack": m.pack,
-                "status": "pending", "attempts": 0, "next_attempt_at": utc(m.next_attempt_at),
-                "created_at": utc(m.created_at),
-            })
+            rows.append((m.message_id, m.channel, m.loan_id, m.borrower_id,
+                         day(m.business_date), m.template, m.language, m.recipient, m.subject,
+                         m.pack, "pending", 0, instant(utc(m.next_attempt_at)),
+                         instant(utc(m.created_at))))
         if not rows:
             return 0
-        execute_many(self.connection, INSERT_MESSAGE, rows)
-        # The content is keyed by the ids the rows were just given (a bulk insert returns
-        # none), read back through the message id's unique index.
-        ids = list(added)
-        contents = []
-        for start in range(0, len(ids), _IN_CHUNK):
-            for id_, message_id in self.connection.execute(
-                    sa.select(ct.message.c.id, ct.message.c.message_id)
-                    .where(ct.message.c.message_id.in_(ids[start:start + _IN_CHUNK]))):
-                m = added[message_id]
-                contents.append({"id": id_, "body": m.body, "compliance": m.compliance})
-        contents.sort(key=lambda row: row["id"])  # appended in key order
-        execute_many(self.connection, INSERT_CONTENT, contents)
+        # The content is keyed by the ids the insert gives the rows.
+        contents = sorted(  # appended in key order
+            (id_, added[message_id].body, added[message_id].compliance)
+            for message_id, id_ in insert_returning(self.connection, ct.message,
+                                                    MESSAGE_COLUMNS, rows, ("message_id", "id")))
+        insert_rows(self.connection, ct.message_content, CONTENT_COLUMNS, contents)
         return len(rows)
 
     def claim(self, now: datetime, limit: int, worker: str, lease_until: datetime,
