@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from arrears.adapters.db import collections_tables as ct
 from arrears.adapters.db import tables as t
-from arrears.adapters.db.book import execute_many
+from arrears.adapters.db.book import driver_dates, driver_form, insert_rows
 from arrears.adapters.db.complaints_store import complaints_by_actor
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.ports import (
@@ -62,7 +62,8 @@ def _plan_rows_query() -> sa.Select[Any]:
 # Built once: one contact looks up one loan's row, and building this join cost more than
 # running it.
 PLAN_ROWS = _plan_rows_query()
-INSERT_ACTION = ct.collection_action.insert()
+ACTION_COLUMNS = ("action_key", "loan_id", "business_date", "strategy", "arm", "step", "kind",
+                  "status", "planned_at", "scheduled_at", "rule_ids", "reason", "message_id")
 # Case changes, built once: the day's case sync runs them case by case over the book.
 _case = ct.collection_case.c
 UPDATE_CASE = ct.collection_case.update().where(_case.id == sa.bindparam("b_id")).values(
@@ -152,14 +153,14 @@ class SqlCollections:
     def add_actions(self, actions: Sequence[PlannedAction]) -> None:
         if not actions:
             return
-        execute_many(self.connection, INSERT_ACTION, [
-            {"action_key": a.action_key, "loan_id": a.loan_id,
-             "business_date": a.business_date, "strategy": a.strategy, "arm": a.arm,
-             "step": a.step, "kind": a.kind, "status": a.status,
-             "planned_at": utc(a.planned_at),
-             "scheduled_at": utc(a.scheduled_at) if a.scheduled_at else None,
-             "rule_ids": ",".join(a.rule_ids), "reason": a.reason[:2000],
-             "message_id": a.message_id}
+        dialect = self.connection.dialect
+        day = driver_dates(dialect)
+        instant = driver_form(dialect, ct.collection_action.c.planned_at.type)
+        insert_rows(self.connection, ct.collection_action, ACTION_COLUMNS, [
+            (a.action_key, a.loan_id, day(a.business_date), a.strategy, a.arm, a.step, a.kind,
+             a.status, instant(utc(a.planned_at)),
+             instant(utc(a.scheduled_at)) if a.scheduled_at else None, ",".join(a.rule_ids),
+             a.reason[:2000], a.message_id)
             for a in actions])
 
     def call_history(self, borrower_ids: Sequence[int], since: datetime
