@@ -262,14 +262,7 @@ def parse_facts(document: Any) -> Facts:
 
 def to_json(value: Any) -> Any:
     """The JSON form of a model value (dataclasses, enums, instants, money, tuples)."""
-    kind = type(value)
-    encode = _ENCODERS.get(kind)
-    if encode is None:
-        encode = _ENCODERS[kind] = _encoder(kind)
-    return encode(value)
-
-
-_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+    return _ENCODERS[type(value)](value)
 
 
 def to_compact_json(value: Any) -> Any:
@@ -277,14 +270,21 @@ def to_compact_json(value: Any) -> Any:
     `parse_dataclass` gives an omitted field its default, so the document parses to the same
     value: a message's facts are mostly empty lists, nulls and falses, and compact they take
     about a third of the text the book stores with every message."""
-    kind = type(value)
-    encode = _COMPACT_ENCODERS.get(kind)
-    if encode is None:
-        encode = _COMPACT_ENCODERS[kind] = _compact_encoder(kind)
-    return encode(value)
+    return _COMPACT_ENCODERS[type(value)](value)
 
 
-_COMPACT_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+class _PerClass(dict[type, Callable[[Any], Any]]):
+    """The encoder of each class, chosen by `choose` the first time the class is met."""
+
+    def __init__(self, choose: Callable[[type], Callable[[Any], Any]]) -> None:
+        super().__init__()
+        self.choose = choose
+
+    def __missing__(self, kind: type) -> Callable[[Any], Any]:
+        encode = self[kind] = self.choose(kind)
+        return encode
+
+
 _REQUIRED = object()  # a field with no default: always written
 
 
@@ -338,6 +338,10 @@ def _encoder(kind: type) -> Callable[[Any], Any]:
         names = tuple(f.name for f in _public_fields(kind))
         return lambda value: {name: to_json(getattr(value, name)) for name in names}
     return _unencodable
+
+
+_ENCODERS = _PerClass(_encoder)
+_COMPACT_ENCODERS = _PerClass(_compact_encoder)
 
 
 def _itself(value: Any) -> Any:
