@@ -342,9 +342,12 @@ class SqlLoanBook:
             return []
         by_loan: dict[int, list[InstallmentState]] = defaultdict(list)
         ids = [row.id for row in loan_rows]
+        due_date = stored_dates(self.connection.dialect)
         for chunk in _chunks(ids):
-            for row in self.connection.execute(INSTALLMENTS_OF, {"ids": chunk}).all():
-                by_loan[row[0]].append(stored_installment(row[1:]))
+            for loan_id, number, due_on, *amounts in driver_rows(
+                    self.connection, INSTALLMENTS_OF, {"ids": chunk}):
+                by_loan[loan_id].append(stored_installment((number, due_date(due_on),
+                                                            *amounts)))
         products = self._products
         if any(row.product_code not in products for row in loan_rows):
             products = self.products()
@@ -718,6 +721,35 @@ def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[
         if returning:
             returned.extend(result.all())
     return returned
+
+
+def driver_rows(connection: sa.Connection, statement: sa.Select[Any],
+                params: dict[str, Any]) -> list[Any]:
+    """The rows of `statement` as the driver's tuples, for columns that need no result
+    processing (integers, text) or get it from `stored_dates`: SQLAlchemy fetching and
+    wrapping them a row at a time cost more than the query."""
+    result = connection.execute(statement, params)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def stored_dates(dialect: sa.Dialect) -> Callable[[Any], date]:
+    """Dates as the driver gives them back (SQLite: ISO text) read as SQLAlchemy's `Date`
+    reads them, memoised: a loan's installments share a few dozen due dates."""
+    process = sa.Date().dialect_impl(dialect).result_processor(dialect, None)
+    if process is None:
+        return lambda value: value
+    seen: dict[Any, date] = {}
+
+    def read(value: Any) -> date:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = process(value)
+        return found
+
+    return read
 
 
 def driver_dates(dialect: sa.Dialect) -> Callable[[date], Any]:

@@ -33,6 +33,7 @@ from arrears.adapters.db.book import (
     SqlLoanBook,
     _chunks,
     driver_dates,
+    driver_rows,
     execute_rows,
     insert_rows,
     left_behind,
@@ -163,20 +164,8 @@ LOAN_REFS = sa.select(t.loan.c.id, t.loan.c.loan_ref).where(
 def _loan_refs(connection: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
     refs: dict[int, str] = {}
     for chunk in _chunks(list(ids)):
-        refs.update(_driver_rows(connection, LOAN_REFS, {"ids": chunk}))
+        refs.update(driver_rows(connection, LOAN_REFS, {"ids": chunk}))
     return refs
-
-
-def _driver_rows(connection: sa.Connection, statement: sa.Select[Any],
-                 params: dict[str, Any]) -> list[Any]:
-    """The rows of `statement` as the driver's tuples, for columns that need no result
-    processing (integers, text): SQLAlchemy fetching and wrapping them a row at a time cost
-    more than the query."""
-    result = connection.execute(statement, params)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -351,8 +340,8 @@ def _read_sqlite(connection: sa.Connection, ids: list[int], day: date, codes: tu
     loans: list[tuple[int, ...]] = []
     rows: list[tuple[int, ...]] = []
     for chunk in _chunks(ids):
-        loans.extend(_driver_rows(connection, loans_query, {"ids": chunk, "day": day}))
-        rows.extend(_driver_rows(connection, rows_query, {"ids": chunk, "day": day}))
+        loans.extend(driver_rows(connection, loans_query, {"ids": chunk, "day": day}))
+        rows.extend(driver_rows(connection, rows_query, {"ids": chunk, "day": day}))
     return (np.array(loans, dtype=np.int64).reshape(len(loans), len(LOAN_COLUMNS)),
             np.array(rows, dtype=np.int64).reshape(len(rows), len(ROW_COLUMNS)))
 
