@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from functools import cache
 from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
@@ -739,17 +740,7 @@ def stored_dates(dialect: sa.Dialect) -> Callable[[Any], date]:
     """Dates as the driver gives them back (SQLite: ISO text) read as SQLAlchemy's `Date`
     reads them, memoised: a loan's installments share a few dozen due dates."""
     process = sa.Date().dialect_impl(dialect).result_processor(dialect, None)
-    if process is None:
-        return lambda value: value
-    seen: dict[Any, date] = {}
-
-    def read(value: Any) -> date:
-        found = seen.get(value)
-        if found is None:
-            found = seen[value] = process(value)
-        return found
-
-    return read
+    return (lambda value: value) if process is None else cache(process)
 
 
 def driver_dates(dialect: sa.Dialect) -> Callable[[date], Any]:
