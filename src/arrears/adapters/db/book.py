@@ -693,19 +693,30 @@ def insert_rows(connection: sa.Connection, table: sa.Table, columns: Sequence[st
 
 def _insert_returning_ids(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
                           rows: list[tuple[Any, ...]]) -> dict[str, int]:
-    """Insert rows whose first column is a unique reference; reference → new id."""
-    return dict(insert_returning(connection, table, columns, rows, (columns[0], "id")))
-
-
-def insert_returning(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
-                     rows: list[tuple[Any, ...]], returned: Sequence[str]) -> list[Any]:
-    """`insert_rows` as multi-row INSERT statements on either database, giving back the
-    `returned` columns of every row, in no particular order: match them by a key among them
-    (SQLAlchemy's own multi-row insert with RETURNING goes one row per statement on SQLite
-    when asked to keep the rows' order)."""
+    """Insert rows whose first column is a unique reference; reference → new id. Multi-row
+    statements straight to the driver, as `insert_rows` (SQLAlchemy's own multi-row insert
+    with RETURNING goes one row per statement on SQLite when asked to keep the rows' order;
+    matching ids by reference needs no order)."""
     quote = connection.dialect.identifier_preparer.quote
-    return _insert_pages(connection, table, columns, rows,
-                         f" RETURNING {', '.join(map(quote, returned))}")
+    return dict(_insert_pages(connection, table, columns, rows,
+                              f" RETURNING {quote(columns[0])}, {quote('id')}"))
+
+
+NEXT_IDS = sa.text("SELECT nextval(seq) FROM (SELECT pg_get_serial_sequence(:table, 'id')"
+                   "::regclass AS seq) AS numbering, generate_series(1, :n) ORDER BY 1")
+
+
+def new_ids(connection: sa.Connection, table: sa.Table, count: int) -> Sequence[int]:
+    """Ids for `count` new rows of `table`, in order, as the table would number them, taken
+    before the insert so that the rows that refer to them (a message's content, an evidence
+    entry's files) need no read back, and the rows still go by `insert_rows`. PostgreSQL
+    draws them from the id column's sequence. On SQLite a writer's transaction holds the
+    whole database from its first statement (BEGIN IMMEDIATE) and no table declares
+    AUTOINCREMENT: a new row takes one more than the largest id."""
+    if connection.dialect.name == "postgresql":
+        return connection.scalars(NEXT_IDS, {"table": table.name, "n": count}).all()
+    last = connection.scalar(sa.select(sa.func.max(table.c.id))) or 0
+    return range(last + 1, last + 1 + count)
 
 
 def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[str],

@@ -21,8 +21,8 @@ from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
     driver_dates,
     driver_form,
-    insert_returning,
     insert_rows,
+    new_ids,
 )
 from arrears.application.ports import ClaimedMessage, DeliveryOutcome, OutgoingMessage
 
@@ -100,7 +100,7 @@ _IN_CHUNK = 900
 """Ids per `IN (…)` list: under SQLite's default limit of 999 bound parameters."""
 
 
-MESSAGE_COLUMNS = ("message_id", "channel", "loan_id", "borrower_id", "business_date",
+MESSAGE_COLUMNS = ("id", "message_id", "channel", "loan_id", "borrower_id", "business_date",
                    "template", "language", "recipient", "subject", "pack", "status",
                    "attempts", "next_attempt_at", "created_at")
 CONTENT_COLUMNS = ("id", "body", "compliance")
@@ -123,25 +123,22 @@ class SqlMessageStore:
         dialect = self.connection.dialect
         day = driver_dates(dialect)
         instant = driver_form(dialect, ct.message.c.next_attempt_at.type)
-        rows = []
         added: dict[str, OutgoingMessage] = {}
         for m in messages:
-            if m.message_id in existing or m.message_id in added:
-                continue
-            added[m.message_id] = m
-            rows.append((m.message_id, m.channel, m.loan_id, m.borrower_id,
-                         day(m.business_date), m.template, m.language, m.recipient, m.subject,
-                         m.pack, "pending", 0, instant(utc(m.next_attempt_at)),
-                         instant(utc(m.created_at))))
-        if not rows:
+            if m.message_id not in existing:
+                added.setdefault(m.message_id, m)
+        if not added:
             return 0
-        # The content is keyed by the ids the insert gives the rows.
-        contents = sorted(  # appended in key order
-            (id_, added[message_id].body, added[message_id].compliance)
-            for message_id, id_ in insert_returning(self.connection, ct.message,
-                                                    MESSAGE_COLUMNS, rows, ("message_id", "id")))
-        insert_rows(self.connection, ct.message_content, CONTENT_COLUMNS, contents)
-        return len(rows)
+        # The content is keyed by the message's id, taken before either is written.
+        ids = new_ids(self.connection, ct.message, len(added))
+        insert_rows(self.connection, ct.message, MESSAGE_COLUMNS, [
+            (id_, m.message_id, m.channel, m.loan_id, m.borrower_id, day(m.business_date),
+             m.template, m.language, m.recipient, m.subject, m.pack, "pending", 0,
+             instant(utc(m.next_attempt_at)), instant(utc(m.created_at)))
+            for id_, m in zip(ids, added.values(), strict=True)])
+        insert_rows(self.connection, ct.message_content, CONTENT_COLUMNS, [
+            (id_, m.body, m.compliance) for id_, m in zip(ids, added.values(), strict=True)])
+        return len(added)
 
     def claim(self, now: datetime, limit: int, worker: str, lease_until: datetime,
               channels: Sequence[str]) -> list[ClaimedMessage]:

@@ -39,6 +39,7 @@ from arrears.adapters.db.book import (
     driver_form,
     execute_rows,
     insert_rows,
+    new_ids,
     stored_installment,
 )
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -225,10 +226,6 @@ def _postgres_queries() -> _Queries:
 
 
 _BUCKETS = {bucket.value: bucket for bucket in Bucket}
-LAST_PAYMENT_ID = sa.select(sa.func.max(_payment.id))
-NEXT_PAYMENT_IDS = sa.text("SELECT nextval(seq) FROM (SELECT pg_get_serial_sequence("
-                           "'payment', 'id')::regclass AS seq) AS payment_id, "
-                           "generate_series(1, :n) ORDER BY 1")  # in order, as the rows list them
 QUERIES = {"sqlite": _queries(_in_json), "postgresql": _postgres_queries()}
 SAME_DAY_LOAN_COLUMNS = ("state_on", "status", "dpd", "bucket", "earliest_unpaid_due_on",
                          "delinquent_since", "unapplied")
@@ -366,16 +363,9 @@ class SqlPaymentImports:
         at = driver_form(dialect, _payment.recorded_at.type)(recorded_at)
         recovery = {flag: driver_form(dialect, _payment.recovery.type)(flag)
                     for flag in (False, True)}
-        # Ids taken before the insert, as the table would give them, rather than looked up
-        # by key after it: no list of a chunk's keys bound, searched and read back.
-        if dialect.name == "postgresql":
-            ids: Sequence[int] = connection.scalars(NEXT_PAYMENT_IDS,
-                                                    {"n": len(payments)}).all()
-        else:
-            # The writer's transaction holds the whole database, and the table declares no
-            # AUTOINCREMENT: a new row takes one more than the largest id.
-            last = connection.scalar(LAST_PAYMENT_ID) or 0
-            ids = range(last + 1, last + 1 + len(payments))
+        # Ids taken before the insert rather than looked up by key after it: no list of a
+        # chunk's keys bound, searched and read back.
+        ids = new_ids(connection, t.payment, len(payments))
         rows = [(id_, p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
                  p.applied.to_fee, p.applied.to_penalty, p.applied.to_compound,
                  p.applied.to_interest, p.applied.to_principal, p.applied.to_credit,

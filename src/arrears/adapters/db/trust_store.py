@@ -18,8 +18,8 @@ from arrears.adapters.db import trust_tables as tt
 from arrears.adapters.db.book import (
     driver_form,
     execute_rows,
-    insert_returning,
     insert_rows,
+    new_ids,
 )
 from arrears.adapters.db.messages import aware, utc
 from arrears.application.trust import (
@@ -186,7 +186,7 @@ HEADS_OF = (sa.select(_chain.borrower_id, _chain.seq, _chain.head, t.borrower.c.
             .join_from(tt.evidence_chain, t.borrower, t.borrower.c.id == _chain.borrower_id)
             .where(_chain.borrower_id.in_(sa.bindparam("ids", expanding=True)))
             .order_by(_chain.borrower_id).with_for_update(of=tt.evidence_chain))
-ENTRY_COLUMNS = ("borrower_id", "seq", "kind", "at", "hashed", "hash", "payload")
+ENTRY_COLUMNS = ("id", "borrower_id", "seq", "kind", "at", "hashed", "hash", "payload")
 FILE_COLUMNS = ("entry_id", "name", "sha256", "content")
 UPDATE_HEAD = tt.evidence_chain.update().where(
     tt.evidence_chain.c.borrower_id == sa.bindparam("b_id")).values(
@@ -223,16 +223,13 @@ class SqlEvidence:
             linked.append(entry)
             rows.append((draft.borrower_id, entry.seq, draft.kind, instant(utc(draft.at)),
                          made.hashed_json.decode(), entry.hash, made.payload_json.decode()))
-        files = [(d.borrower_id, e.seq, d.files) for d, e in zip(drafts, linked, strict=True)
-                 if d.files]
-        if files:  # the entries' ids, for their files: given back by the insert itself
-            entry_ids = {(borrower_id, seq): id_ for borrower_id, seq, id_ in insert_returning(
-                connection, tt.evidence_entry, ENTRY_COLUMNS, rows, ("borrower_id", "seq", "id"))}
-            insert_rows(connection, tt.evidence_file, FILE_COLUMNS, [
-                (entry_ids[(borrower_id, seq)], name, chain.sha256_hex(data), data)
-                for borrower_id, seq, attached in files for name, data in attached.items()])
-        else:
-            insert_rows(connection, tt.evidence_entry, ENTRY_COLUMNS, rows)
+        # An entry's files are keyed by its id, taken before either is written.
+        ids = new_ids(connection, tt.evidence_entry, len(rows))
+        insert_rows(connection, tt.evidence_entry, ENTRY_COLUMNS,
+                    [(id_, *row) for id_, row in zip(ids, rows, strict=True)])
+        insert_rows(connection, tt.evidence_file, FILE_COLUMNS, [
+            (id_, name, chain.sha256_hex(data), data)
+            for id_, draft in zip(ids, drafts, strict=True) for name, data in draft.files.items()])
         execute_rows(connection, UPDATE_HEAD, ("b_id", "b_seq", "b_head"),
                      [(borrower_id, seq, head) for borrower_id, (seq, head, _) in heads.items()])
         return linked
