@@ -456,3 +456,11 @@ def test_a_bug_is_reported_as_internal_without_a_traceback(capsys, monkeypatch):
     assert code == 1 and "Traceback" not in err
     assert err.splitlines()[0] == "error: internal: TypeError: a deliberate bug"
     assert "ARREARS_DEBUG=1" in err
+
+
+@pytest.mark.parametrize("argv", [[], ["compliance"], ["loan"]])
+def test_a_group_run_without_a_command_shows_its_help_and_no_empty_error(capsys, argv):
+    code, out, err = invoke(capsys, argv)
+    assert code == 2
+    assert "Usage:" in out and "Commands" in out
+    assert err == ""

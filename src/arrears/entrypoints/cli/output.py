@@ -108,7 +108,10 @@ def run_guarded(command: TyperGroup, argv: Sequence[str] | None, prog_name: str)
         code = command.main(args=list(argv) if argv is not None else None,
                             prog_name=prog_name, standalone_mode=False)
     except TyperException as error:  # click's usage errors, as vendored by Typer
-        _exit(USER_ERROR_EXIT, f"error: {error.format_message()}")
+        message = error.format_message()
+        if not message:  # a group run with no command: its help, just shown, says it all
+            sys.exit(USER_ERROR_EXIT)
+        _exit(USER_ERROR_EXIT, f"error: {message}")
     except typer.Abort:
         sys.exit(1)
     except (DomainError, *_if_loaded("arrears.adapters.db.engine", "StoreUnavailable")) as error:
