@@ -289,9 +289,9 @@ _REQUIRED = object()  # a field with no default: always written
 
 
 def _compact_encoder(kind: type) -> Callable[[Any], Any]:
-    """As `_encoder`, but a model dataclass leaves out the fields at their default (a
-    `default_factory` is called once, when the class is first met: the compliance model's
-    give empty tuples). The defaults are pinned by `tests/golden/compliance/
+    """As `_encoder`, but a model dataclass leaves out the fields at their default. A
+    `default_factory` is called once, when the class is first met (the compliance model's
+    all make empty tuples). The defaults are pinned by `tests/golden/compliance/
     test_compact_defaults.py`: a changed one would change the queued messages' documents."""
     if issubclass(kind, tuple | list):
         return lambda value: [to_compact_json(item) for item in value]

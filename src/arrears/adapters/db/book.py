@@ -715,8 +715,13 @@ def new_ids(connection: sa.Connection, table: sa.Table, count: int) -> Sequence[
     AUTOINCREMENT: a new row takes one more than the largest id."""
     if connection.dialect.name == "postgresql":
         return connection.scalars(NEXT_IDS, {"table": table.name, "n": count}).all()
-    last = connection.scalar(sa.select(sa.func.max(table.c.id))) or 0
+    last = connection.scalar(_largest_id(table)) or 0
     return range(last + 1, last + 1 + count)
+
+
+@cache  # built once per table, as the other statements of the write paths
+def _largest_id(table: sa.Table) -> sa.Select[Any]:
+    return sa.select(sa.func.max(table.c.id))
 
 
 def _insert_pages(connection: sa.Connection, table: sa.Table, columns: Sequence[str],
