@@ -46,7 +46,10 @@ from rich.console import Console
 from rich.table import Table
 
 from arrears import bootstrap
-from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
+from arrears.adapters.db.payment_import_store import (
+    SqlPaymentImportUnitOfWorkFactory,
+    pricing_ahead,
+)
 from arrears.application import demo, loan_file, payment_file
 from arrears.application.handlers import eod, payments, servicing
 from arrears.application.handlers.payment_import import CHUNK_ROWS, import_payments
@@ -154,8 +157,10 @@ def bench_bulk_payments(url: str, rows: int, loans: int) -> tuple[float, float]:
         text = _payments_due(built, loans, rows, day)
         started, cpu_started = time.perf_counter(), time.process_time()
         parsed = payment_file.parse(text, payment_file.FORMATS["generic"])
-        report = import_payments(parsed, "bench", clock=built.clock,
-                                 uow_factory=SqlPaymentImportUnitOfWorkFactory(built.engine))
+        factory = SqlPaymentImportUnitOfWorkFactory(built.engine)
+        with pricing_ahead(factory, len(parsed.rows)) as ahead:  # as `arrears import payments`
+            report = import_payments(parsed, "bench", clock=built.clock, uow_factory=factory,
+                                     read_ahead=ahead)
         elapsed += time.perf_counter() - started
         cpu += time.process_time() - cpu_started
         assert len(report.posted) == rows, report.rejected[:3]

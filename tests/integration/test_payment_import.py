@@ -84,22 +84,22 @@ def _without_ids(built: bootstrap.Services) -> dict[str, list[tuple[object, ...]
 
 def test_a_file_posts_what_single_payments_post_whole_chunks_at_a_time(book, twin,
                                                                       monkeypatch):
-    real = SqlPaymentImports.add_payments
+    real = SqlPaymentImports.write_chunk
     calls = []
 
-    def crash_on_the_third_chunk(self, rows, at):
-        calls.append(len(rows))
+    def crash_on_the_third_chunk(self, parts):
+        calls.append(len(parts))
         if len(calls) == 3:
             raise RuntimeError("killed")
-        return real(self, rows, at)
+        return real(self, parts)
 
-    monkeypatch.setattr(SqlPaymentImports, "add_payments", crash_on_the_third_chunk)
+    monkeypatch.setattr(SqlPaymentImports, "write_chunk", crash_on_the_third_chunk)
     with pytest.raises(RuntimeError):
         _import(book, GOOD, chunk_rows=3)
     with book.engine.connect() as connection:
         posted = set(connection.scalars(sa.select(t.payment.c.idempotency_key)))
     assert posted == {"b-1", "b-4", "b-2", "b-5", "b-7"}  # the first two chunks: whole loans
-    monkeypatch.setattr(SqlPaymentImports, "add_payments", real)
+    monkeypatch.setattr(SqlPaymentImports, "write_chunk", real)
     rerun = _import(book, GOOD, chunk_rows=3)
     assert [r.line for r in rerun.posted] == [4, 7]
     assert [r.line for r in rerun.already_posted] == [2, 3, 5, 6, 8]
@@ -189,11 +189,12 @@ def test_a_chunk_whose_key_a_concurrent_payment_took_is_posted_again_alone(book,
     (`side_by_side`)."""
     if book.engine.dialect.name == "sqlite":
         pytest.skip("a SQLite writer holds the whole database: no other writer comes between")
-    real = SqlPaymentImports.add_payments
+    real = SqlPaymentImports.write_chunk
     calls = []
 
-    def taken_meanwhile(self, rows, at):
-        calls.append(len(rows))
+    def taken_meanwhile(self, parts):
+        calls.append(sum(len(part.payments) for part in parts))
+        at = book.clock.now()
         if len(calls) == 2:  # WLD-1002's chunk, priced with b-5 free
             with book.engine.begin() as other:
                 loan_id = other.scalar(sa.select(t.loan.c.id).where(
@@ -202,9 +203,9 @@ def test_a_chunk_whose_key_a_concurrent_payment_took_is_posted_again_alone(book,
                     loan_id=loan_id, idempotency_key="b-5", paid_on=CLOSED, amount=1,
                     to_fee=0, to_penalty=0, to_compound=0, to_interest=0, to_principal=0,
                     to_credit=1, recovery=False, prepayment=False, recorded_at=at))
-        return real(self, rows, at)
+        return real(self, parts)
 
-    monkeypatch.setattr(SqlPaymentImports, "add_payments", taken_meanwhile)
+    monkeypatch.setattr(SqlPaymentImports, "write_chunk", taken_meanwhile)
     report = _import(book, GOOD, chunk_rows=3)
     assert [r.line for r in report.rejected] == [6]
     assert "already used" in report.rejected[0].reason

@@ -4,27 +4,31 @@ write that finds a loan moved since it was read is refused whole."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from arrears import bootstrap
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.payment_import_store import (
+    ChunkRows,
     SqlPaymentImports,
     SqlPaymentImportUnitOfWork,
     SqlPaymentImportUnitOfWorkFactory,
 )
+from arrears.adapters.db.read_ahead import ProcessReadAhead
 from arrears.application import demo, payment_file
-from arrears.application.handlers import eod, payments, servicing
-from arrears.application.handlers.payment_import import import_payments
+from arrears.application.handlers import eod, payment_import, payments, servicing
+from arrears.application.handlers.payment_import import ChunkWrites, ImportReport, import_payments
 from arrears.application.handlers.same_day_payments import (
     LoanPosted,
     LoanSnapshot,
     price_same_day,
 )
-from arrears.application.ports import BookedLoan, StaleWrite
+from arrears.application.ports import BookedLoan, Clock, StaleWrite
 from arrears.domain.loan import InstallmentState, due_on, owed_on, summarize
 
 from book_checks import assert_ledger_consistent, table_rows
@@ -167,19 +171,20 @@ def test_a_same_day_file_writes_what_paying_one_by_one_writes(
         services: bootstrap.Services, twin: bootstrap.Services,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """On-time payers end-of-day passed over and overdue loans with penalty, priced on their
-    rows and written by `write_same_day` (installments, postings, bucket changes), beside
-    loans the domain prices, in chunks mixing both: the same book as `pay` row by row, events
-    in file order."""
+    rows and written as `write_same_day` writes them (installments, postings, bucket
+    changes), beside loans the domain prices, in chunks mixing both: the same book as `pay`
+    row by row, events in file order."""
     open_day = _second_month(services)
     assert _second_month(twin) == open_day
     written: list[int] = []
-    write = SqlPaymentImports.write_same_day
+    rows_of = SqlPaymentImports.chunk_rows
 
-    def counted(self: SqlPaymentImports, loans, business_date: date) -> None:
-        written.extend(posted.snapshot.id for posted in loans)
-        write(self, loans, business_date)
+    def counted(self: SqlPaymentImports, chunk: ChunkWrites, business_date: date,
+                source: str, file_sha256: str) -> ChunkRows:
+        written.extend(posted.snapshot.id for posted in chunk.same_day)
+        return rows_of(self, chunk, business_date, source, file_sha256)
 
-    monkeypatch.setattr(SqlPaymentImports, "write_same_day", counted)
+    monkeypatch.setattr(SqlPaymentImports, "chunk_rows", counted)
     parsed = payment_file.parse(_same_day_file(services, open_day),
                                 payment_file.FORMATS["generic"])
     report = import_payments(parsed, "0" * 64, clock=services.clock, chunk_rows=7,
@@ -226,3 +231,110 @@ def test_an_installment_gone_since_it_was_read_refuses_the_whole_write(
         with pytest.raises(StaleWrite, match="installments changed"):
             uow.payment_imports.write_same_day(priced, open_day)
     assert table_rows(book) == before
+
+
+@pytest.fixture
+def sqlite_only(database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL cannot tell another connection's commits: nothing is priced "
+                    "ahead there (`pricing_ahead`)")
+
+
+def _import_ahead(built: bootstrap.Services, text: str, ahead: ProcessReadAhead | None,
+                  on_chunk: Callable[[int], None] = lambda _: None) -> ImportReport:
+    parsed = payment_file.parse(text, payment_file.FORMATS["generic"])
+    return import_payments(parsed, "0" * 64, clock=built.clock, chunk_rows=7,
+                           uow_factory=SqlPaymentImportUnitOfWorkFactory(built.engine),
+                           is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+                           on_chunk=on_chunk, read_ahead=ahead)
+
+
+def _priced_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the chunks this process prices itself (the pricing processes are not patched)."""
+    priced: list[int] = []
+    real = payment_import._price_chunk
+
+    def counted(uow: SqlPaymentImportUnitOfWork, parsed: payment_file.PaymentFile,
+                chunk: list[list[payment_file.PaymentRow]], clock: Clock) -> object:
+        priced.append(len(chunk))
+        return real(uow, parsed, chunk, clock)
+
+    monkeypatch.setattr(payment_import, "_price_chunk", counted)
+    return priced
+
+
+def test_chunks_priced_ahead_in_other_processes_write_what_the_writer_would(
+        services: bootstrap.Services, twin: bootstrap.Services, sqlite_only: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of pricing (loans priced on their rows ahead, loans the domain prices in
+    the writer) in chunks mixing them: the same rows, ids and outbox order as a file posted
+    without pricing processes, and none of its chunks priced again in the writer."""
+    open_day = _second_month(services)
+    assert _second_month(twin) == open_day
+    text = _same_day_file(services, open_day)
+    priced_here = _priced_here(monkeypatch)
+    with ProcessReadAhead(str(services.engine.url), 2, SqlPaymentImportUnitOfWorkFactory) as ahead:
+        report = _import_ahead(services, text, ahead)
+    assert priced_here == []
+    assert report == _import_ahead(twin, text, None)
+    assert len(priced_here) > 3  # the twin's chunks, for the record
+    assert table_rows(services) == table_rows(twin)
+    assert_ledger_consistent(services)
+
+
+def test_a_commit_by_another_writer_meanwhile_has_the_writer_price_again(
+        services: bootstrap.Services, twin: bootstrap.Services, sqlite_only: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between two chunks another connection posts a payment to a loan of the file's last
+    chunk, which the pricing processes may have read already: the next chunk is priced
+    again in the writer, the rest read again after it, and the book ends as the twin that
+    priced every chunk in its writer with the same payment between the same chunks."""
+    open_day = _second_month(services)
+    assert _second_month(twin) == open_day
+    text = _same_day_file(services, open_day)
+    last_loan = text.splitlines()[-1].split(",")[1]
+
+    def paid_meanwhile(built: bootstrap.Services) -> Callable[[int], None]:
+        chunks: list[int] = []
+
+        def after_chunk(rows: int) -> None:
+            chunks.append(rows)
+            if len(chunks) == 1:
+                payments.post_payment(last_loan, 100, open_day, "meanwhile",
+                                      uow_factory=built.uow_factory, clock=built.clock)
+        return after_chunk
+
+    priced_here = _priced_here(monkeypatch)
+    with ProcessReadAhead(str(services.engine.url), 2, SqlPaymentImportUnitOfWorkFactory) as ahead:
+        report = _import_ahead(services, text, ahead, paid_meanwhile(services))
+    assert priced_here == [7]  # the chunk after the payment; the others read again after it
+    assert report == _import_ahead(twin, text, None, paid_meanwhile(twin))
+    assert table_rows(services) == table_rows(twin)
+    assert_ledger_consistent(services)
+
+
+def test_the_version_moves_when_anyone_else_writes(services: bootstrap.Services,
+                                                  sqlite_only: None) -> None:
+    """What a transaction leaves is what the next finds, unless something else wrote
+    between: another connection, or another unit of work lent the same pooled connection."""
+    factory = SqlPaymentImportUnitOfWorkFactory(services.engine)
+    with services.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE scratch (x)")
+    with factory() as uow:
+        uow.payment_imports.connection.exec_driver_sql("INSERT INTO scratch VALUES (1)")
+        left = uow.payment_imports.version()
+        uow.commit()
+    with factory() as uow:
+        assert uow.payment_imports.version() == left
+    with services.engine.begin() as connection:  # the pool's one connection, lent again
+        connection.exec_driver_sql("INSERT INTO scratch VALUES (2)")
+    with factory() as uow:
+        found = uow.payment_imports.version()
+    assert isinstance(left, tuple) and isinstance(found, tuple)
+    assert found[0] is left[0] and found != left
+    other = sa.create_engine(services.engine.url)
+    with other.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO scratch VALUES (3)")
+    other.dispose()
+    with factory() as uow:
+        assert uow.payment_imports.version() != found

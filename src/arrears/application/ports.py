@@ -5,7 +5,7 @@ The SQL adapter (`arrears.adapters.db`) implements them; handlers never see SQLA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -250,12 +250,13 @@ Result = TypeVar("Result")
 
 class ReadAhead(Protocol):
     """Runs `work(readers, item)` for each of `items` and yields the results in the items'
-    order. It may run ahead of the caller and in other processes: `readers` then makes units
-    of work that can only read, `work` and the items travel by pickle, and what `work` returns
-    must not depend on anything the caller writes meanwhile."""
+    order; closing the generator drops the items not yet run. It may run ahead of the caller
+    and in other processes: `readers` then makes units of work that can only read, `work` and
+    the items travel by pickle, and what `work` returns must not depend on anything the
+    caller writes meanwhile."""
 
     def map(self, work: Callable[[Callable[[], UnitOfWork], Item], Result],
-            items: Sequence[Item]) -> Iterator[Result]: ...
+            items: Sequence[Item]) -> Generator[Result, None, None]: ...
 
 
 class InProcess:
@@ -265,7 +266,7 @@ class InProcess:
         self.uow_factory = uow_factory
 
     def map(self, work: Callable[[Callable[[], UnitOfWork], Item], Result],
-            items: Sequence[Item]) -> Iterator[Result]:
+            items: Sequence[Item]) -> Generator[Result, None, None]:
         return (work(self.uow_factory, item) for item in items)
 
 

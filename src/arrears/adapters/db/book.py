@@ -491,12 +491,8 @@ class SqlLoanBook:
         }).inserted_primary_key[0])
 
     def emit(self, events: Sequence[Event]) -> None:
-        dialect = self.connection.dialect
-        day, instant = driver_dates(dialect), driver_form(dialect, t.outbox.c.created_at.type)
-        insert_rows(self.connection, t.outbox, OUTBOX_COLUMNS, [
-            (e.message_id, e.topic, e.loan_id, day(e.business_date),
-             payload_text(e.payload), instant(e.created_at))
-            for e in events])
+        insert_rows(self.connection, t.outbox, OUTBOX_COLUMNS,
+                    outbox_rows(self.connection.dialect, events))
 
     # --- end of day --------------------------------------------------------------------
 
@@ -622,6 +618,13 @@ def execute_many(connection: sa.Connection, statement: sa.Insert | sa.Update | s
     params: list[Any] = values if prepared.positional \
         else [dict(zip(prepared.names, row, strict=True)) for row in values]
     return int(connection.exec_driver_sql(prepared.sql, params).rowcount)
+
+
+def outbox_rows(dialect: sa.Dialect, events: Iterable[Event]) -> list[tuple[Any, ...]]:
+    """Events as outbox rows of `OUTBOX_COLUMNS`, in the driver's form."""
+    day, instant = driver_dates(dialect), driver_form(dialect, t.outbox.c.created_at.type)
+    return [(e.message_id, e.topic, e.loan_id, day(e.business_date), payload_text(e.payload),
+             instant(e.created_at)) for e in events]
 
 
 def execute_rows(connection: sa.Connection, statement: sa.Insert | sa.Update | sa.Delete,

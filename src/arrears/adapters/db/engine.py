@@ -6,15 +6,16 @@ import importlib
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from arrears.adapters.db import checkpoints, tables
 from arrears.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -187,6 +188,8 @@ def _check_folder(url: sa.URL) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # a tenth of a second: only where the schema is made
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -206,6 +209,8 @@ def upgrade(engine: sa.Engine) -> None:
     _create_book_file(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        from alembic import command
+
         command.upgrade(config, "head")
 
 

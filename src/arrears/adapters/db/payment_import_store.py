@@ -20,11 +20,13 @@ arrays.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Self
 
 import sqlalchemy as sa
@@ -34,18 +36,26 @@ from arrears.adapters.db import tables as t
 from arrears.adapters.db.book import (
     HOLDS_PLAN,
     INSTALLMENT_AMOUNTS,
+    OUTBOX_COLUMNS,
     UPDATE_INSTALLMENT,
     driver_dates,
     driver_form,
     execute_rows,
     insert_rows,
     new_ids,
+    outbox_rows,
     stored_installment,
 )
+from arrears.adapters.db.read_ahead import planners
 from arrears.adapters.db.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
-from arrears.application.handlers.payment_import import ImportedRow, NewPayment, PostedKey
+from arrears.application.handlers.payment_import import (
+    READ_AHEAD_MIN_ROWS,
+    ChunkWrites,
+    NewPayment,
+    PostedKey,
+)
 from arrears.application.handlers.same_day_payments import LoanPosted, LoanSnapshot
-from arrears.application.ports import LoanBook, StaleWrite, StoredPayment
+from arrears.application.ports import LoanBook, ReadAhead, StaleWrite, StoredPayment
 from arrears.domain.accrual import SUB_MINOR_PER_MINOR
 from arrears.domain.delinquency import Bucket
 
@@ -300,44 +310,54 @@ class SqlPaymentImports:
         return {snapshot.loan_ref: snapshot for snapshot in found.values()}
 
     def write_same_day(self, loans: Sequence[LoanPosted], business_date: date) -> None:
-        if not loans:
-            return
-        connection = self.connection
-        dialect = connection.dialect
-        postgres = dialect.name == "postgresql"
-        as_date = driver_dates(dialect)
+        rows = ChunkRows()
+        self._add_same_day(rows, loans, business_date)
+        self._write_same_day(rows)
+
+    def _add_same_day(self, rows: ChunkRows, loans: Sequence[LoanPosted],
+                      business_date: date) -> None:
+        as_date = driver_dates(self.connection.dialect)
         closed = as_date(business_date - ONE_DAY)
-        loan_rows = [
+        rows.loans += [
             (posted.snapshot.id, as_date(posted.snapshot.state_on), closed, posted.status.value,
              posted.dpd, posted.bucket.value,
              posted.earliest_unpaid_due_on and as_date(posted.earliest_unpaid_due_on),
              posted.delinquent_since and as_date(posted.delinquent_since), posted.unapplied)
             for posted in loans]
-        written = (connection.execute(UPDATE_LOANS_FROM_ARRAYS,
-                                      _by_column(SAME_DAY_LOAN_KEYS, loan_rows)).rowcount
-                   if postgres else execute_rows(connection, UPDATE_SAME_DAY_LOAN,
-                                                 SAME_DAY_LOAN_KEYS, loan_rows))
-        if written != len(loans):
-            raise StaleWrite(len(loans), written)
-        rows = [(posted.snapshot.id, row.number, as_date(row.due_date), *amounts_of(row))
-                for posted in loans for row in posted.changed]
-        if rows:
-            updated = (connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
-                                          _by_column(INSTALLMENT_KEYS, rows)).rowcount
-                       if postgres else execute_rows(connection, UPDATE_INSTALLMENT,
-                                                     INSTALLMENT_KEYS, rows))
-            if updated != len(rows):
-                raise StaleWrite(len(rows), updated, what="installments")
+        rows.installments += [(posted.snapshot.id, row.number, as_date(row.due_date),
+                               *amounts_of(row))
+                              for posted in loans for row in posted.changed]
         day = as_date(business_date)
-        insert_rows(connection, t.posting, POSTING_COLUMNS, [
+        rows.postings += [
             (f"pay:{payment.applied.key}", posted.snapshot.id, day, account.value, amount)
             for posted in loans for payment in posted.postings
-            for account, amount in payment.postings])
-        insert_rows(connection, t.delinquency_change, DELINQUENCY_CHANGE_COLUMNS, [
+            for account, amount in payment.postings]
+        rows.delinquency_changes += [
             (posted.snapshot.id, day, payment.bucket_before.value, payment.bucket.value,
              payment.dpd)
             for posted in loans for payment in posted.postings
-            if payment.bucket != payment.bucket_before])
+            if payment.bucket != payment.bucket_before]
+
+    def _write_same_day(self, rows: ChunkRows) -> None:
+        connection = self.connection
+        postgres = connection.dialect.name == "postgresql"
+        if rows.loans:
+            written = (connection.execute(UPDATE_LOANS_FROM_ARRAYS,
+                                          _by_column(SAME_DAY_LOAN_KEYS, rows.loans)).rowcount
+                       if postgres else execute_rows(connection, UPDATE_SAME_DAY_LOAN,
+                                                     SAME_DAY_LOAN_KEYS, rows.loans))
+            if written != len(rows.loans):
+                raise StaleWrite(len(rows.loans), written)
+        if rows.installments:
+            updated = (connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
+                                          _by_column(INSTALLMENT_KEYS, rows.installments)).rowcount
+                       if postgres else execute_rows(connection, UPDATE_INSTALLMENT,
+                                                     INSTALLMENT_KEYS, rows.installments))
+            if updated != len(rows.installments):
+                raise StaleWrite(len(rows.installments), updated, what="installments")
+        insert_rows(connection, t.posting, POSTING_COLUMNS, rows.postings)
+        insert_rows(connection, t.delinquency_change, DELINQUENCY_CHANGE_COLUMNS,
+                    rows.delinquency_changes)
 
     def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
         return {key: PostedKey(key=key, loan_id=loan_id, amount=amount, on=on)
@@ -357,30 +377,95 @@ class SqlPaymentImports:
 
     def add_payments(self, payments: Sequence[NewPayment], recorded_at: datetime
                      ) -> dict[str, int]:
-        connection = self.connection
-        dialect = connection.dialect
+        rows = ChunkRows()
+        self._add_payments(rows, payments, recorded_at)
+        return self._insert_payments(rows.payments)
+
+    def _add_payments(self, rows: ChunkRows, payments: Sequence[NewPayment],
+                      recorded_at: datetime) -> None:
+        dialect = self.connection.dialect
         paid_on = driver_dates(dialect)
         at = driver_form(dialect, _payment.recorded_at.type)(recorded_at)
         recovery = {flag: driver_form(dialect, _payment.recovery.type)(flag)
                     for flag in (False, True)}
+        rows.payments += [
+            (p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
+             p.applied.to_fee, p.applied.to_penalty, p.applied.to_compound,
+             p.applied.to_interest, p.applied.to_principal, p.applied.to_credit,
+             recovery[p.recovery], recovery[False], None, at)
+            for p in payments]
+
+    def _insert_payments(self, payments: list[tuple[Any, ...]]) -> dict[str, int]:
+        """Insert payment rows (`PAYMENT_COLUMNS` but the id); key → id."""
         # Ids taken before the insert rather than looked up by key after it: no list of a
         # chunk's keys bound, searched and read back.
-        ids = new_ids(connection, t.payment, len(payments))
-        rows = [(id_, p.loan_id, p.applied.key, paid_on(p.applied.on), p.applied.amount,
-                 p.applied.to_fee, p.applied.to_penalty, p.applied.to_compound,
-                 p.applied.to_interest, p.applied.to_principal, p.applied.to_credit,
-                 recovery[p.recovery], recovery[False], None, at)
-                for id_, p in zip(ids, payments, strict=True)]
-        insert_rows(connection, t.payment, PAYMENT_COLUMNS, rows)
-        return {p.applied.key: id_ for id_, p in zip(ids, payments, strict=True)}
+        ids = new_ids(self.connection, t.payment, len(payments))
+        insert_rows(self.connection, t.payment, PAYMENT_COLUMNS,
+                    [(id_, *row) for id_, row in zip(ids, payments, strict=True)])
+        return {row[1]: id_ for id_, row in zip(ids, payments, strict=True)}
 
-    def record(self, source: str, rows: Sequence[ImportedRow], ids: dict[str, int],
-               file_sha256: str, at: datetime) -> None:
-        imported_at = driver_form(self.connection.dialect,
-                                  t.payment_import.c.imported_at.type)(at)
-        insert_rows(self.connection, t.payment_import, IMPORT_COLUMNS, [
-            (source, row.row_key, ids[row.payment_key], file_sha256, row.line, imported_at)
-            for row in rows])
+    def chunk_rows(self, written: ChunkWrites, business_date: date, source: str,
+                   file_sha256: str) -> ChunkRows:
+        rows = ChunkRows()
+        self._add_payments(rows, written.payments, written.at)
+        self._add_same_day(rows, written.same_day, business_date)
+        dialect = self.connection.dialect
+        lines = [line for line, events in written.events.items() for _ in events]
+        rows.events += zip(lines, outbox_rows(dialect, [
+            event for events in written.events.values() for event in events]), strict=True)
+        imported_at = driver_form(dialect, t.payment_import.c.imported_at.type)(written.at)
+        rows.imports += [(row.payment_key, source, row.row_key, file_sha256, row.line,
+                          imported_at) for row in written.imported]
+        return rows
+
+    def write_chunk(self, parts: Sequence[ChunkRows]) -> None:
+        whole = ChunkRows()
+        for part in parts:
+            whole.extend(part)
+        if not whole.payments:
+            return
+        ids = self._insert_payments(whole.payments)
+        self._write_same_day(whole)
+        # In file order, however each loan was priced (`sorted` is stable: a row's events
+        # keep their order).
+        insert_rows(self.connection, t.outbox, OUTBOX_COLUMNS,
+                    [row for _, row in sorted(whole.events, key=itemgetter(0))])
+        insert_rows(self.connection, t.payment_import, IMPORT_COLUMNS,
+                    [(source, row_key, ids[payment_key], file_sha256, line, at)
+                     for payment_key, source, row_key, file_sha256, line, at in whole.imports])
+
+    def version(self) -> Hashable | None:
+        connection = self.connection
+        if connection.dialect.name != "sqlite":
+            return None
+        # `data_version` moves when another connection commits; the rows this connection
+        # changed (`total_changes`), when anyone changes rows through it, this unit of work
+        # or another that the pool lent it to. Both are per connection: the connection itself
+        # is part of the version (held here, so that a new one at the same address cannot
+        # pass for it).
+        driver = connection.connection.dbapi_connection
+        assert isinstance(driver, sqlite3.Connection)
+        return (driver, connection.exec_driver_sql("PRAGMA data_version").scalar(),
+                driver.total_changes)
+
+
+@dataclass(slots=True)
+class ChunkRows:
+    """What a chunk of a payment file writes, as tuples in the driver's form: built where it
+    was priced (`chunk_rows`), perhaps in another process, and written by `write_chunk`."""
+
+    payments: list[tuple[Any, ...]] = field(default_factory=list)  # without their ids
+    loans: list[tuple[Any, ...]] = field(default_factory=list)  # `SAME_DAY_LOAN_KEYS`
+    installments: list[tuple[Any, ...]] = field(default_factory=list)  # `INSTALLMENT_KEYS`
+    postings: list[tuple[Any, ...]] = field(default_factory=list)
+    delinquency_changes: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)  # (line, outbox row)
+    # (payment key, then `IMPORT_COLUMNS` with that payment's key for its id)
+    imports: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def extend(self, other: ChunkRows) -> None:
+        for name in self.__slots__:
+            getattr(self, name).extend(getattr(other, name))
 
 
 def _by_column(keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
@@ -411,3 +496,16 @@ class SqlPaymentImportUnitOfWorkFactory(SqlUnitOfWorkFactory):
 
     def __call__(self) -> SqlPaymentImportUnitOfWork:
         return SqlPaymentImportUnitOfWork(self.engine, self._products)
+
+
+@contextmanager
+def pricing_ahead(factory: SqlPaymentImportUnitOfWorkFactory, rows: int
+                  ) -> Iterator[ReadAhead | None]:
+    """Processes to price a payment file of `rows` rows ahead (`import_payments`'
+    `read_ahead`) where they pay: a SQLite book, whose `version` tells another connection's
+    commits, and a file long enough to repay their start (some half second of CPU each)."""
+    if factory.engine.dialect.name != "sqlite" or rows < READ_AHEAD_MIN_ROWS:
+        yield None
+        return
+    with planners(factory.engine, factory, SqlPaymentImportUnitOfWorkFactory) as ahead:
+        yield ahead

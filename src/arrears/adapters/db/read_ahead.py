@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Self
@@ -23,9 +23,9 @@ _readers: SqlUnitOfWorkFactory | None = None
 """The worker process's units of work on the book."""
 
 
-def _open(url: str) -> None:
+def _open(url: str, readers: type[SqlUnitOfWorkFactory]) -> None:
     global _readers
-    _readers = SqlUnitOfWorkFactory(create_engine(url, read_only=True))
+    _readers = readers(create_engine(url, read_only=True))
 
 
 def _started() -> None:
@@ -39,19 +39,22 @@ def _run(work: Callable[[Callable[[], UnitOfWork], Item], Result], item: Item) -
 
 class ProcessReadAhead:
     """`workers` processes reading the book at `url` (a file or a server: each process opens
-    its own connection). Use it as a context manager: leaving it stops the processes."""
+    its own connection) in units of work of `readers`. Use it as a context manager: leaving
+    it stops the processes."""
 
-    def __init__(self, url: str, workers: int) -> None:
+    def __init__(self, url: str, workers: int,
+                 readers: type[SqlUnitOfWorkFactory] = SqlUnitOfWorkFactory) -> None:
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_open, initargs=(url,))
+                                         initializer=_open, initargs=(url, readers))
         # Started now, each process's start-up (an interpreter and the book's imports, about
         # a second) overlaps the caller's work before its first `map` instead of delaying it.
         for _ in range(workers):
             self._pool.submit(_started)
 
     def map(self, work: Callable[[Callable[[], UnitOfWork], Item], Result],
-            items: Sequence[Item]) -> Iterator[Result]:
-        return self._pool.map(_run, itertools.repeat(work), items)
+            items: Sequence[Item]) -> Generator[Result, None, None]:
+        # Closed, the pool's own iterator cancels the items not yet started.
+        yield from self._pool.map(_run, itertools.repeat(work), items)
 
     def __enter__(self) -> Self:
         return self
@@ -61,14 +64,16 @@ class ProcessReadAhead:
 
 
 @contextmanager
-def planners(engine: sa.Engine, uow_factory: Callable[[], UnitOfWork]) -> Iterator[ReadAhead]:
-    """Planning read ahead in one process per core, or in this process on one core or for a
-    book in memory, which no other process can open."""
+def planners(engine: sa.Engine, uow_factory: Callable[[], UnitOfWork],
+             readers: type[SqlUnitOfWorkFactory] = SqlUnitOfWorkFactory) -> Iterator[ReadAhead]:
+    """Planning read ahead in one process per core (units of work of `readers`), or in this
+    process on one core or for a book in memory, which no other process can open."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     database = engine.url.database
     in_memory = engine.dialect.name == "sqlite" and (not database or database == ":memory:")
     if (cores or 1) < 2 or in_memory:
         yield InProcess(uow_factory)
         return
-    with ProcessReadAhead(engine.url.render_as_string(hide_password=False), cores or 1) as ahead:
+    with ProcessReadAhead(engine.url.render_as_string(hide_password=False), cores or 1,
+                          readers) as ahead:
         yield ahead

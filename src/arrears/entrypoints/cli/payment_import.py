@@ -43,7 +43,10 @@ def import_payments(
 ) -> None:
     """Post a payment file (对账文件) once per row key; a refused row never stops the others."""
     from arrears import bootstrap
-    from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
+    from arrears.adapters.db.payment_import_store import (
+        SqlPaymentImportUnitOfWorkFactory,
+        pricing_ahead,
+    )
     from arrears.application import payment_file
     from arrears.application.handlers.payment_import import import_payments as post_file
     from arrears.config import Settings
@@ -72,11 +75,12 @@ def import_payments(
     except OSError as error:
         fail("--rejects", f"cannot write {rejects_path}: {error.strerror or error}")
     with rejects_out, user_errors():
-        with _progress(len(parsed.rows), quiet=as_json) as advance:
+        with (_progress(len(parsed.rows), quiet=as_json) as advance,
+              pricing_ahead(factory, len(parsed.rows)) as ahead):
             report = post_file(parsed, hashlib.sha256(content).hexdigest(),
                                uow_factory=factory, clock=built.clock,
                                is_duplicate_key_error=bootstrap.is_duplicate_key_error,
-                               on_chunk=advance)
+                               on_chunk=advance, read_ahead=ahead)
         _write_rejects(rejects_out, report)
     document = _document(report, report.open_day or closed + timedelta(days=1), csv_file,
                          rejects_path, parsed.format.name)
