@@ -368,11 +368,18 @@ class _PriceAhead:
 
     def __call__(self, readers: Callable[[], UnitOfWork], sent: list[list[tuple[Any, ...]]]
                  ) -> _PricedAhead:
+        # The collector held off while the chunk's objects live, and they gone (by reference
+        # counting) before it is let back on: back on, it would trace them all at once.
+        with _collector_paused():
+            return self._priced(readers, sent)
+
+    def _priced(self, readers: Callable[[], UnitOfWork], sent: list[list[tuple[Any, ...]]]
+                ) -> _PricedAhead:
         chunk = [[PaymentRow(line=line, key=key, loan_ref=loan_ref, amount=amount, on=on,
                              currency=currency)
                   for line, key, loan_ref, amount, on, currency in loan_rows]
                  for loan_rows in sent]
-        with _collector_paused(), cast(PaymentImportUnitOfWork, readers()) as uow:
+        with cast(PaymentImportUnitOfWork, readers()) as uow:
             priced = _price_same_day(uow, self.file, chunk, self.clock)
             outcome = priced.outcome
             rows = uow.payment_imports.chunk_rows(priced.written, outcome.open_day,
