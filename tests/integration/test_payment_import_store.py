@@ -29,6 +29,7 @@ from arrears.application.handlers.same_day_payments import (
     price_same_day,
 )
 from arrears.application.ports import BookedLoan, Clock, StaleWrite
+from arrears.domain.errors import PaymentRejected
 from arrears.domain.loan import InstallmentState, due_on, owed_on, summarize
 
 from book_checks import assert_ledger_consistent, table_rows
@@ -338,3 +339,13 @@ def test_the_version_moves_when_anyone_else_writes(services: bootstrap.Services,
     other.dispose()
     with factory() as uow:
         assert uow.payment_imports.version() != found
+
+
+def test_a_refusal_in_a_pricing_process_reaches_the_caller_as_itself(
+        services: bootstrap.Services, sqlite_only: None) -> None:
+    text = "key,loan_id,amount,paid_on\n" + "".join(
+        f"k-{n},L-{n},1.00,2026-02-01\n" for n in range(20))
+    with ProcessReadAhead(str(services.engine.url), 2, SqlPaymentImportUnitOfWorkFactory) as ahead:
+        with pytest.raises(PaymentRejected, match="no business date") as refused:
+            _import_ahead(services, text, ahead)  # a book never opened (`arrears init`)
+    assert refused.value.field == "on"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+Error = TypeVar("Error", bound=BaseException)
+
 
 class DomainError(ValueError):
     """A rule of the domain refused an input. `field` names what was wrong."""
@@ -10,6 +14,23 @@ class DomainError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return pickled(self)
+
+
+def pickled(error: BaseException) -> tuple[Any, ...]:
+    """`__reduce__` for an error whose `__init__` does not take its own `args` back (here
+    `args` holds the message alone): rebuilt from its state, so that one raised in a worker
+    process reaches the caller as itself."""
+    return (restored, (type(error), error.args, error.__dict__))
+
+
+def restored(kind: type[Error], args: tuple[Any, ...], state: dict[str, Any]) -> Error:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidProduct(DomainError):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from arrears.adapters.db import checkpoints, tables
-from arrears.domain.errors import DomainError
+from arrears.domain.errors import DomainError, pickled
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -44,6 +44,9 @@ class StoreUnavailable(Exception):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return pickled(self)  # from a reading process (`read_ahead`) to the caller
 
 
 def masked(url: str) -> str:
