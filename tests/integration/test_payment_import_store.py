@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from arrears import bootstrap
+from arrears.adapters.db import payment_import_store
 from arrears.adapters.db import tables as t
 from arrears.adapters.db.payment_import_store import (
     ChunkRows,
@@ -22,13 +23,18 @@ from arrears.adapters.db.payment_import_store import (
 from arrears.adapters.db.read_ahead import ProcessReadAhead
 from arrears.application import demo, payment_file
 from arrears.application.handlers import eod, payment_import, payments, servicing
-from arrears.application.handlers.payment_import import ChunkWrites, ImportReport, import_payments
+from arrears.application.handlers.payment_import import (
+    READ_AHEAD_MIN_ROWS,
+    ChunkWrites,
+    ImportReport,
+    import_payments,
+)
 from arrears.application.handlers.same_day_payments import (
     LoanPosted,
     LoanSnapshot,
     price_same_day,
 )
-from arrears.application.ports import BookedLoan, Clock, StaleWrite
+from arrears.application.ports import BookedLoan, Clock, ReadAhead, StaleWrite
 from arrears.domain.errors import PaymentRejected
 from arrears.domain.loan import InstallmentState, due_on, owed_on, summarize
 
@@ -241,7 +247,7 @@ def sqlite_only(database_url: str) -> None:
                     "ahead there (`pricing_ahead`)")
 
 
-def _import_ahead(built: bootstrap.Services, text: str, ahead: ProcessReadAhead | None,
+def _import_ahead(built: bootstrap.Services, text: str, ahead: ReadAhead | None,
                   on_chunk: Callable[[int], None] = lambda _: None) -> ImportReport:
     parsed = payment_file.parse(text, payment_file.FORMATS["generic"])
     return import_payments(parsed, "0" * 64, clock=built.clock, chunk_rows=7,
@@ -274,7 +280,15 @@ def test_chunks_priced_ahead_in_other_processes_write_what_the_writer_would(
     assert _second_month(twin) == open_day
     text = _same_day_file(services, open_day)
     priced_here = _priced_here(monkeypatch)
-    with ProcessReadAhead(str(services.engine.url), 2, SqlPaymentImportUnitOfWorkFactory) as ahead:
+    # Two connections lent at once before, both idle now: the writer's units of work still
+    # get one and the same connection, whose counters tell that nothing else wrote.
+    first, second = services.engine.connect(), services.engine.connect()
+    first.close()
+    second.close()
+    monkeypatch.setattr(payment_import_store, "READ_AHEAD_MIN_ROWS", 8)  # a file this small
+    factory = SqlPaymentImportUnitOfWorkFactory(services.engine)
+    with payment_import_store.pricing_ahead(factory, 8) as ahead:
+        assert isinstance(ahead, ProcessReadAhead)
         report = _import_ahead(services, text, ahead)
     assert priced_here == []
     assert report == _import_ahead(twin, text, None)
@@ -349,3 +363,13 @@ def test_a_refusal_in_a_pricing_process_reaches_the_caller_as_itself(
         with pytest.raises(PaymentRejected, match="no business date") as refused:
             _import_ahead(services, text, ahead)  # a book never opened (`arrears init`)
     assert refused.value.field == "on"
+
+
+def test_small_files_and_postgresql_books_are_priced_in_the_writer(
+        services: bootstrap.Services) -> None:
+    factory = SqlPaymentImportUnitOfWorkFactory(services.engine)
+    with payment_import_store.pricing_ahead(factory, READ_AHEAD_MIN_ROWS - 1) as ahead:
+        assert ahead is None  # processes would cost more to start than they save
+    if services.engine.dialect.name == "postgresql":
+        with payment_import_store.pricing_ahead(factory, 10 * READ_AHEAD_MIN_ROWS) as ahead:
+            assert ahead is None  # no version: another writer's commit would go unseen

@@ -4,8 +4,10 @@ plan offers (planned as they write, so left to the writer) and escalations among
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from arrears.adapters.channels.render import JinjaRenderer
 from arrears.adapters.db.payment_import_store import SqlPaymentImportUnitOfWorkFactory
 from arrears.adapters.db.read_ahead import ProcessReadAhead
 from arrears.application import collections_demo, demo
-from arrears.application.ports import InProcess, ReadAhead
+from arrears.application.ports import InProcess, ReadAhead, UnitOfWork
 from arrears.application.strategy import default_strategies, parse_strategy_text
 from arrears.config import Settings
 
@@ -101,3 +103,22 @@ def test_planning_ahead_in_other_processes_writes_what_planning_here_writes(
     assert sorted(path.name for path in (tmp_path / "ahead").rglob("*")) == sent
     for name in (path.name for path in (tmp_path / "here").glob("*.jsonl")):
         assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+
+
+def _closed_through(caller: int, readers: Callable[[], UnitOfWork], item: int
+                    ) -> tuple[int, date | None]:
+    """The book's closed date, read for `item`; item 3 kills the worker that runs it (as the
+    kernel's out-of-memory killer would), not the caller's process."""
+    if item == 3 and os.getpid() != caller:
+        os._exit(9)
+    with readers() as uow:
+        return item, uow.book.closed_through()
+
+
+def test_a_lost_worker_leaves_the_items_not_yet_given_to_this_process(
+        services: bootstrap.Services, caplog: pytest.LogCaptureFixture) -> None:
+    url = services.engine.url.render_as_string(hide_password=False)
+    with ProcessReadAhead(url, workers=2) as read_ahead:
+        results = list(read_ahead.map(partial(_closed_through, os.getpid()), range(9)))
+    assert results == [(item, None) for item in range(9)]  # in order, none lost or twice
+    assert "a reading process was lost" in caplog.text

@@ -7,11 +7,13 @@ two workers each importing them (some 0.4 s each)."""
 
 from __future__ import annotations
 
-import itertools
+import logging
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Self
 
@@ -20,6 +22,9 @@ import sqlalchemy as sa
 from arrears.adapters.db.engine import create_engine
 from arrears.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from arrears.application.ports import InProcess, Item, ReadAhead, Result, UnitOfWork
+
+IN_FLIGHT = 2  # items submitted a worker: one running, one queued behind it
+log = logging.getLogger("arrears.read_ahead")
 
 _readers: SqlUnitOfWorkFactory | None = None
 """The worker process's units of work on the book."""
@@ -51,6 +56,7 @@ class ProcessReadAhead:
         context.set_forkserver_preload([__name__, readers.__module__])
         self._pool = ProcessPoolExecutor(workers, mp_context=context,
                                          initializer=_open, initargs=(url, readers))
+        self._url, self._workers, self._readers = url, workers, readers
         # Started now, each process's start-up (the fork server's imports, then the book's
         # engine) overlaps the caller's work before its first `map` instead of delaying it.
         for _ in range(workers):
@@ -58,8 +64,37 @@ class ProcessReadAhead:
 
     def map(self, work: Callable[[Callable[[], UnitOfWork], Item], Result],
             items: Sequence[Item]) -> Generator[Result, None, None]:
-        # Closed, the pool's own iterator cancels the items not yet started.
-        yield from self._pool.map(_run, itertools.repeat(work), items)
+        """At most `IN_FLIGHT` items a worker are submitted ahead of the one the caller is
+        given (`Executor.map` would submit them all, and their results would wait in memory
+        for a caller slower than the workers). A worker lost (killed, out of memory), the
+        items not yet given run in this process."""
+        window = IN_FLIGHT * self._workers
+        pending: deque[Future[Result]] = deque()
+        given = submitted = 0
+        try:
+            while given < len(items):
+                try:
+                    while submitted < len(items) and len(pending) < window:
+                        pending.append(self._pool.submit(_run, work, items[submitted]))
+                        submitted += 1
+                    result = pending.popleft().result()
+                except BrokenProcessPool:
+                    break
+                given += 1
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+        if given == len(items):
+            return
+        log.warning("a reading process was lost: the %d items left run in this process",
+                    len(items) - given)
+        here = self._readers(create_engine(self._url, read_only=True))
+        try:
+            for item in items[given:]:
+                yield work(here, item)
+        finally:
+            here.engine.dispose()
 
     def __enter__(self) -> Self:
         return self

@@ -311,15 +311,17 @@ def _posted_ahead(
     this process writes the chunks before: the pricing, most of an import's work, runs on
     the other cores.
 
-    What a chunk read ahead is what it would read in the writer's transaction if nothing
-    but this import wrote since `base` was read, before any of the reads began: the chunks
-    before it, written meanwhile, hold other loans and other keys. So each chunk's
+    A chunk's reads ahead find what they would find in the writer's transaction as long as
+    nothing but this import wrote since `base` was read, before any of them began: the
+    chunks before it, written meanwhile, hold other loans and other keys. So each chunk's
     transaction first reads the store's `version` and compares it with the version the
     transaction before left (its own writes counted). Unchanged, the chunk's rows priced
     ahead are written as they are, and the loans they left to `payments.price` priced here.
     Changed (a payment through the API, an end-of-day), the chunk is priced again here on
     what it reads under the write lock, and the read-ahead starts again from the next chunk.
-    A write failing on a key posted meanwhile is `_post_alone`'s to retry."""
+    A write failing on a key posted meanwhile is `_post_alone`'s to retry. A chunk priced
+    ahead is recorded (`recorded_at`, the events' `created_at`) as at its pricing, a moment
+    before its write."""
     work = _PriceAhead(file=replace(parsed, rows=[], rejects=[]), file_sha256=file_sha256,
                        clock=clock)
     sent = [[list(map(_ROW_VALUES, loan_rows)) for loan_rows in chunk] for chunk in chunks]
@@ -368,8 +370,8 @@ class _PriceAhead:
 
     def __call__(self, readers: Callable[[], UnitOfWork], sent: list[list[tuple[Any, ...]]]
                  ) -> _PricedAhead:
-        # The collector held off while the chunk's objects live, and they gone (by reference
-        # counting) before it is let back on: back on, it would trace them all at once.
+        # The collector is held off while the chunk's objects live, and they are gone (by
+        # reference counting) before it is let back on: back on, it would trace them all.
         with _collector_paused():
             return self._priced(readers, sent)
 

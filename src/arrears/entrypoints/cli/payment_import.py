@@ -58,8 +58,6 @@ def import_payments(
     except OSError as error:
         fail("FILE.csv", f"cannot read {csv_file}: {error.strerror or error}")
     layout = payment_file.FORMATS[file_format]
-    with user_errors():
-        parsed = payment_file.parse(payment_file.decode(content, layout, "FILE.csv"), layout)
     rejects_path = rejects or csv_file.with_suffix(".rejects.csv")
     if rejects_path.resolve() == csv_file.resolve():
         fail("--rejects", "must not be the payment file itself")
@@ -70,18 +68,23 @@ def import_payments(
             closed = uow.book.closed_through()
         if closed is None:
             fail("--db", "the book has no business date yet; run `arrears init`")
-    try:  # opened before posting: a path that cannot be written fails with nothing posted
-        rejects_out = rejects_path.open("w", encoding="utf-8-sig", newline="")
-    except OSError as error:
-        fail("--rejects", f"cannot write {rejects_path}: {error.strerror or error}")
-    with rejects_out, user_errors():
-        with (_progress(len(parsed.rows), quiet=as_json) as advance,
-              pricing_ahead(factory, len(parsed.rows)) as ahead):
-            report = post_file(parsed, hashlib.sha256(content).hexdigest(),
-                               uow_factory=factory, clock=built.clock,
-                               is_duplicate_key_error=bootstrap.is_duplicate_key_error,
-                               on_chunk=advance, read_ahead=ahead)
-        _write_rejects(rejects_out, report)
+    # Started before the file is parsed (its lines count its rows closely enough), the
+    # pricing processes' start-up overlaps the parse.
+    with pricing_ahead(factory, content.count(b"\n")) as ahead:
+        with user_errors():
+            parsed = payment_file.parse(payment_file.decode(content, layout, "FILE.csv"),
+                                        layout)
+        try:  # opened before posting: a path that cannot be written fails with nothing posted
+            rejects_out = rejects_path.open("w", encoding="utf-8-sig", newline="")
+        except OSError as error:
+            fail("--rejects", f"cannot write {rejects_path}: {error.strerror or error}")
+        with rejects_out, user_errors():
+            with _progress(len(parsed.rows), quiet=as_json) as advance:
+                report = post_file(parsed, hashlib.sha256(content).hexdigest(),
+                                   uow_factory=factory, clock=built.clock,
+                                   is_duplicate_key_error=bootstrap.is_duplicate_key_error,
+                                   on_chunk=advance, read_ahead=ahead)
+            _write_rejects(rejects_out, report)
     document = _document(report, report.open_day or closed + timedelta(days=1), csv_file,
                          rejects_path, parsed.format.name)
     if as_json:
