@@ -131,12 +131,10 @@ def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
         if parsed.get_backend_name() == "sqlite":
             _check_folder(parsed)
             # Bound parameters carry ID numbers and phones: never put them in an error message.
-            # Last in, first out: one caller's units of work one after another get the same
-            # connection, whose own counters (`PRAGMA data_version`, `total_changes`) tell a
-            # payment file's writer that nothing else wrote between its chunks.
             engine = sa.create_engine(
                 parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                hide_parameters=True, pool_use_lifo=True, **_existing_file_only(parsed))
+                hide_parameters=True, **_last_in_first_out(parsed),
+                **_existing_file_only(parsed))
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             if read_only:
                 sa.event.listen(engine, "connect", _query_only)
@@ -164,6 +162,14 @@ def create_engine(url: str, *, read_only: bool = False) -> sa.Engine:
 def _book_file(url: sa.URL) -> Path | None:
     name = url.database or ""
     return None if not name or name == ":memory:" or name.startswith("file:") else Path(name)
+
+
+def _last_in_first_out(url: sa.URL) -> dict[str, Any]:
+    # One caller's units of work one after another get the same pooled connection, whose own
+    # counters (`PRAGMA data_version`, `total_changes`) tell a payment file's writer that
+    # nothing else wrote between its chunks. A book in memory has one connection a thread.
+    pooled = issubclass(url.get_dialect().get_pool_class(url), sa.pool.QueuePool)
+    return {"pool_use_lifo": True} if pooled else {}
 
 
 def _existing_file_only(url: sa.URL) -> dict[str, Any]:
