@@ -1,9 +1,9 @@
 """`ReadAhead` in worker processes: each opens the book once on a read-only engine of its own,
 so planning reads beside the writer (SQLite's WAL, PostgreSQL's MVCC) and keeps a second core
-busy. The processes are not forked from the caller, which would copy its open connections and
-its threads' locks, but from a fork server (`forkserver`): a fresh interpreter that imports the
-book's modules once, then forks each worker already holding them — half the start-up CPU of
-two workers each importing them (some 0.4 s each)."""
+busy. The processes are spawned, not forked: a fork would copy the parent's open connections
+and its threads' locks. (Not forked from a fork server either: on Python 3.11 the server
+imports the book's modules on its own `sys.path`, the working directory first, so a file
+there named like a module would stand in for it; a process spawned takes the caller's.)"""
 
 from __future__ import annotations
 
@@ -51,14 +51,12 @@ class ProcessReadAhead:
 
     def __init__(self, url: str, workers: int,
                  readers: type[SqlUnitOfWorkFactory] = SqlUnitOfWorkFactory) -> None:
-        context = multiprocessing.get_context("forkserver")
-        # Heeded when the server starts: the first pool of the process.
-        context.set_forkserver_preload([__name__, readers.__module__])
-        self._pool = ProcessPoolExecutor(workers, mp_context=context,
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_open, initargs=(url, readers))
         self._url, self._workers, self._readers = url, workers, readers
-        # Started now, each process's start-up (the fork server's imports, then the book's
-        # engine) overlaps the caller's work before its first `map` instead of delaying it.
+        self._here: SqlUnitOfWorkFactory | None = None  # once a worker is lost
+        # Started now, each process's start-up (an interpreter and the book's imports, about
+        # a second) overlaps the caller's work before its first `map` instead of delaying it.
         for _ in range(workers):
             self._pool.submit(_started)
 
@@ -85,22 +83,26 @@ class ProcessReadAhead:
         finally:
             for future in pending:
                 future.cancel()
-        if given == len(items):
-            return
-        log.warning("a reading process was lost: the %d items left run in this process",
-                    len(items) - given)
-        here = self._readers(create_engine(self._url, read_only=True))
-        try:
+        if given < len(items):
+            here = self._in_this_process()
             for item in items[given:]:
                 yield work(here, item)
-        finally:
-            here.engine.dispose()
+
+    def _in_this_process(self) -> SqlUnitOfWorkFactory:
+        """Units of work on the book for the items a lost worker leaves: a pool once broken
+        stays broken, so every later `map` runs here too."""
+        if self._here is None:
+            log.warning("a reading process was lost: what is left runs in this process")
+            self._here = self._readers(create_engine(self._url, read_only=True))
+        return self._here
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._pool.shutdown(cancel_futures=True)
+        if self._here is not None:
+            self._here.engine.dispose()
 
 
 @contextmanager

@@ -58,6 +58,8 @@ def import_payments(
     except OSError as error:
         fail("FILE.csv", f"cannot read {csv_file}: {error.strerror or error}")
     layout = payment_file.FORMATS[file_format]
+    with user_errors():
+        text = payment_file.decode(content, layout, "FILE.csv")
     rejects_path = rejects or csv_file.with_suffix(".rejects.csv")
     if rejects_path.resolve() == csv_file.resolve():
         fail("--rejects", "must not be the payment file itself")
@@ -70,10 +72,9 @@ def import_payments(
             fail("--db", "the book has no business date yet; run `arrears init`")
     # Started before the file is parsed (its lines count its rows closely enough), the
     # pricing processes' start-up overlaps the parse.
-    with pricing_ahead(factory, content.count(b"\n")) as ahead:
+    with pricing_ahead(factory, text.count("\n")) as ahead:
         with user_errors():
-            parsed = payment_file.parse(payment_file.decode(content, layout, "FILE.csv"),
-                                        layout)
+            parsed = payment_file.parse(text, layout)
         try:  # opened before posting: a path that cannot be written fails with nothing posted
             rejects_out = rejects_path.open("w", encoding="utf-8-sig", newline="")
         except OSError as error:
