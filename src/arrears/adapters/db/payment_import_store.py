@@ -339,25 +339,27 @@ class SqlPaymentImports:
             if payment.bucket != payment.bucket_before]
 
     def _write_same_day(self, rows: ChunkRows) -> None:
+        self._update_all(rows.loans, UPDATE_LOANS_FROM_ARRAYS, UPDATE_SAME_DAY_LOAN,
+                         SAME_DAY_LOAN_KEYS, "loans")
+        self._update_all(rows.installments, UPDATE_INSTALLMENTS_FROM_ARRAYS,
+                         UPDATE_INSTALLMENT, INSTALLMENT_KEYS, "installments")
         connection = self.connection
-        postgres = connection.dialect.name == "postgresql"
-        if rows.loans:
-            written = (connection.execute(UPDATE_LOANS_FROM_ARRAYS,
-                                          _by_column(SAME_DAY_LOAN_KEYS, rows.loans)).rowcount
-                       if postgres else execute_rows(connection, UPDATE_SAME_DAY_LOAN,
-                                                     SAME_DAY_LOAN_KEYS, rows.loans))
-            if written != len(rows.loans):
-                raise StaleWrite(len(rows.loans), written)
-        if rows.installments:
-            updated = (connection.execute(UPDATE_INSTALLMENTS_FROM_ARRAYS,
-                                          _by_column(INSTALLMENT_KEYS, rows.installments)).rowcount
-                       if postgres else execute_rows(connection, UPDATE_INSTALLMENT,
-                                                     INSTALLMENT_KEYS, rows.installments))
-            if updated != len(rows.installments):
-                raise StaleWrite(len(rows.installments), updated, what="installments")
         insert_rows(connection, t.posting, POSTING_COLUMNS, rows.postings)
         insert_rows(connection, t.delinquency_change, DELINQUENCY_CHANGE_COLUMNS,
                     rows.delinquency_changes)
+
+    def _update_all(self, rows: list[tuple[Any, ...]], by_arrays: sa.Update, by_row: sa.Update,
+                    keys: tuple[str, ...], what: str) -> None:
+        """Update each row as read, on PostgreSQL in one statement of arrays, on SQLite row by
+        row; `StaleWrite` if any is no longer as read."""
+        if not rows:
+            return
+        connection = self.connection
+        updated = (connection.execute(by_arrays, _by_column(keys, rows)).rowcount
+                   if connection.dialect.name == "postgresql"
+                   else execute_rows(connection, by_row, keys, rows))
+        if updated != len(rows):
+            raise StaleWrite(len(rows), updated, what=what)
 
     def posted(self, keys: Sequence[str]) -> dict[str, PostedKey]:
         return {key: PostedKey(key=key, loan_id=loan_id, amount=amount, on=on)
