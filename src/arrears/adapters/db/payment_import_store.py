@@ -421,20 +421,20 @@ class SqlPaymentImports:
         return rows
 
     def write_chunk(self, parts: Sequence[ChunkRows]) -> None:
-        whole = ChunkRows()
+        chunk = ChunkRows()
         for part in parts:
-            whole.extend(part)
-        if not whole.payments:
+            chunk.extend(part)
+        if not chunk.payments:
             return
-        ids = self._insert_payments(whole.payments)
-        self._write_same_day(whole)
+        ids = self._insert_payments(chunk.payments)
+        self._write_same_day(chunk)
         # In file order, however each loan was priced (`sorted` is stable: a row's events
         # keep their order).
         insert_rows(self.connection, t.outbox, OUTBOX_COLUMNS,
-                    [row for _, row in sorted(whole.events, key=itemgetter(0))])
+                    [row for _, row in sorted(chunk.events, key=itemgetter(0))])
         insert_rows(self.connection, t.payment_import, IMPORT_COLUMNS,
                     [(source, row_key, ids[payment_key], file_sha256, line, at)
-                     for payment_key, source, row_key, file_sha256, line, at in whole.imports])
+                     for payment_key, source, row_key, file_sha256, line, at in chunk.imports])
 
     def version(self) -> Hashable | None:
         connection = self.connection
