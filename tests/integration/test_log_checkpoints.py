@@ -95,9 +95,11 @@ def test_a_writer_that_never_pauses_keeps_the_log_near_twice_its_limit(tmp_path,
     finally:
         engine.dispose()
     bound = checkpoints.AUTOCHECKPOINT_PAGES * 4096
-    # A few commits past it: a commit's own checkpoint finds nothing to do while the thread's
-    # runs, and the next commit's does it.
-    assert bound < largest < 1.5 * bound
+    # Some commits past it: a commit's own checkpoint finds nothing to do while the thread's
+    # runs, and a later commit's does it. How many go by depends on how busy the machine is
+    # (1.6 times the bound was seen under CI's parallel tests); a log that never started over
+    # would reach six times the bound.
+    assert bound < largest < 3 * bound
 
 
 def test_only_a_writer_on_a_book_file_checkpoints(tmp_path):

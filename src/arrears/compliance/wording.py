@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from itertools import accumulate, chain, compress, groupby, repeat
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from arrears.compliance.model import WordMatch
 
@@ -495,13 +495,18 @@ def _run_lengths(word: str) -> list[int]:
 
 
 def _spellings(lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
-    """The words of the lexicon's Latin phrases, by their squeezed letters."""
+    """The words of the lexicon's Latin phrases, by their squeezed letters; and negation.toml's
+    negators, cues, conditions and temporal limiters, which can make a negated phrase a threat
+    again ("we won't have you arrested yyyet", "may nnnot threaten no court"). Reading one
+    that hides a phrase hides nothing: the words as written are screened too."""
+    vocab = negation()
     found: dict[str, set[str]] = {}
-    for category in lexicon.categories:
-        if not category.compact:
-            for needle in category.normalized:
-                for word in needle.split():
-                    found.setdefault(_squeezed(word), set()).add(word)
+    phrases = [needle for category in lexicon.categories if not category.compact
+               for needle in category.normalized]
+    phrases += [" ".join(words) for words in chain(vocab.en_temporal, vocab.en_conditions)]
+    for word in chain((word for needle in phrases for word in needle.split()),
+                      vocab.en_negators, vocab.en_cues):
+        found.setdefault(_squeezed(word), set()).add(word)
     return {key: tuple(sorted(words)) for key, words in found.items()}
 
 
@@ -556,26 +561,38 @@ def _squeezed_runs(found: Iterable[Token]) -> list[Token]:
     return squeezed
 
 
+class _DrawnOutRead(NamedTuple):
+    """The word forms to screen once drawn-out words are read (`_drawn_out_read`)."""
+
+    forms: list[_WordForm]
+    alternates: list[_WordForm]  # read the other way: the shortest word each stretches
+    as_written: _WordForm | None  # the words as written, where reading changed any
+
+
 def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
                     joined: list[Token] | None, lexicon: Lexicon, needles: _Needles | None
-                    ) -> tuple[list[_WordForm], list[_WordForm]]:
+                    ) -> _DrawnOutRead:
     """The word forms with drawn-out words read as the lexicon words they stretch
     (`_read_drawn_out`) and drawn-out split-letter runs squeezed beside them
-    (`_squeezed_runs`); and, where a word stretched several, the words read the other way, the
-    shortest each stretches, as a form of their own. Most words with a letter three times over
-    read so as written ("will" reads "wiii") or stretch no lexicon word ("bill"): the forms
-    are then kept as they are."""
+    (`_squeezed_runs`); where a word stretched several, the words read the other way, the
+    shortest each stretches, as a form of their own; and where a word was read, the words as
+    written, screened on their own so that reading a word only ever adds a match ("we will
+    not we'lll tell your neighbours": read as "we'll", the phrase "we'll tell your neighbours"
+    is negated, and as written "tell your neighbours" is not). Most words with a letter three
+    times over read so as written ("will" reads "wiii") or stretch no lexicon word ("bill"):
+    the forms are then kept as they are."""
     stretched = {word_text[word_text.rfind(" ", 0, at.start()) + 1:
                            word_text.find(" ", at.end())]
                  for word_text, *_ in word_forms for at in _drawn_out(word_text)}
     if not stretched:
-        return word_forms, []
+        return _DrawnOutRead(word_forms, [], None)
     spellings = _spellings(lexicon) if needles is None else needles.spellings
     stretched -= _spelled(spellings) if needles is None else needles.spelled
     runs = [token for form in word_forms for token in form[3] if token.text in stretched]
     words = {word for word in stretched if _squeezed(word) in spellings}
     if not (runs or words):
-        return word_forms, []
+        return _DrawnOutRead(word_forms, [], None)
+    as_written = _word_form([_copy(token) for token in found_tokens]) if words else None
     other = [_copy(token) if token.text in words else token for token in found_tokens]
     shortest = _read_drawn_out([token for token in other if token.text in words], spellings,
                                pick=min)
@@ -584,7 +601,7 @@ def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
     _read_drawn_out(read, spellings)
     forms = _word_forms(found_tokens, joined) if read else word_forms
     forms[0][3].extend(_squeezed_runs(dict.fromkeys(runs)))
-    return forms, [_word_form(other)] if shortest else []
+    return _DrawnOutRead(forms, [_word_form(other)] if shortest else [], as_written)
 
 
 def _copy(token: Token) -> Token:
@@ -1136,12 +1153,13 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
     if _WEDGED.search(compact_text):
         compact_texts.append(_WEDGED.sub("", compact_text))
     latin = needles is None or _can_hold_latin(text, needles)
-    word_forms: list[_WordForm] = [("", [], [], [])]
-    alternates: list[_WordForm] = []  # drawn-out words read the other way (`_drawn_out_read`)
+    read = _DrawnOutRead([("", [], [], [])], [], None)
     if latin:
         found_tokens, joined = _readings(text)
-        word_forms, alternates = _drawn_out_read(_word_forms(found_tokens, joined),
-                                                 found_tokens, joined, lexicon, needles)
+        read = _drawn_out_read(_word_forms(found_tokens, joined), found_tokens, joined,
+                               lexicon, needles)
+    word_forms = read.forms
+    as_written = [] if read.as_written is None else [read.as_written]
     candidates: dict[int, list[int]] | None = None
     if needles is not None:
         held: dict[int, set[int]] = {}
@@ -1149,7 +1167,8 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
             held.setdefault(index, set()).add(number)
         if not held:
             positions = ()  # no Chinese phrase will ask for them
-        for index, number in _latin_candidates(word_forms + alternates, needles):
+        for index, number in _latin_candidates(word_forms + read.alternates + as_written,
+                                               needles):
             held.setdefault(index, set()).add(number)
         candidates = {index: sorted(numbers) for index, numbers in held.items()}
     if positions is None:
@@ -1173,18 +1192,15 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
                     o for o in _occurrences_in(category, text, compact_forms[0], extra_words,
                                                vocab, numbers)
                     if "\n" in text[o[1]:o[2]] or "\r" in text[o[1]:o[2]]]
-            for alternate in alternates:
+            for alternate in read.alternates:
                 occurrences += _occurrences_in(category, text, compact_forms[0], alternate,
                                                vocab, numbers)
-        # A phrase inside a negated longer phrase of its category shares that negation
-        # ("no arrest warrant": "warrant" is negated with "arrest warrant").
-        negated = [(start, end) for _, start, end, no in occurrences if no]
-        reported: dict[str, tuple[int, int]] = {}
-        for phrase, start, end, no in occurrences:
-            if no or (negated and any(s <= start and end <= e for s, e in negated)):
-                continue
-            if phrase not in reported or start < reported[phrase][0]:
-                reported[phrase] = (start, end)
+        reported = _unnegated(occurrences)
+        for written in () if category.compact else as_written:
+            for phrase, at in _unnegated(_occurrences_in(
+                    category, text, compact_forms[0], written, vocab, numbers)).items():
+                if phrase not in reported or at[0] < reported[phrase][0]:
+                    reported[phrase] = at
         found.extend(
             WordMatch(
                 category=category.name,
@@ -1197,6 +1213,20 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
         )
     found.sort(key=lambda m: (m.start, m.category, m.phrase))
     return Screen(tuple(found))
+
+
+def _unnegated(occurrences: list[tuple[str, int, int, bool]]) -> dict[str, tuple[int, int]]:
+    """The first unnegated occurrence of each phrase of one category, as (start, end). A
+    phrase inside a negated longer phrase of its category shares that negation ("no arrest
+    warrant": "warrant" is negated with "arrest warrant")."""
+    negated = [(start, end) for _, start, end, no in occurrences if no]
+    reported: dict[str, tuple[int, int]] = {}
+    for phrase, start, end, no in occurrences:
+        if no or (negated and any(s <= start and end <= e for s, e in negated)):
+            continue
+        if phrase not in reported or start < reported[phrase][0]:
+            reported[phrase] = (start, end)
+    return reported
 
 
 @lru_cache(maxsize=1)
