@@ -248,7 +248,7 @@ def _fold(char: str) -> str:
 class Token:
     """One word of the word form, with the source position of each of its characters."""
 
-    __slots__ = ("text", "positions", "boundary", "gap", "run", "ends")
+    __slots__ = ("text", "positions", "boundary", "gap", "run", "ends", "written")
 
     def __init__(self, text: str, positions: list[int], boundary: int, gap: int) -> None:
         self.text = text
@@ -262,6 +262,8 @@ class Token:
         self.ends: list[int] | None = None
         """Set on a split-letter run read squeezed (`_squeezed_runs`): the source position of
         the last letter each of its letters stands for."""
+        self.written: str | None = None
+        """The word as written where `text` reads a text-message spelling ("u" for "you")."""
 
 
 _WordForm = tuple[str, list[int], list[Token], list[Token]]
@@ -461,18 +463,91 @@ def _join_lines(text: str, found: list[Token]) -> list[Token]:
     return out
 
 
-def _readings(text: str) -> tuple[list[Token], list[Token] | None]:
+_MAX_FRAGMENTS = 4
+_MIN_JOINED = 4
+"""A word broken into at most this many pieces ("ja il", "a rr es t") is read whole when it
+is a lexicon word of at least `_MIN_JOINED` letters (shorter ones are too often two words)."""
+
+
+def _fragment_words(lexicon: Lexicon) -> frozenset[str]:
+    """What `_join_fragments` reads a word in pieces as: the lexicon's Latin phrase words of at
+    least `_MIN_JOINED` letters, each as " word"; every beginning of one, for the walk to stop
+    early; and, for pieces with a letter drawn out ("a mmmount"), every beginning of one
+    squeezed (`_squeezed`), as "~beginning"."""
+    words = {word for category in lexicon.categories if not category.compact
+             for needle in category.normalized for word in needle.split()
+             if len(word) >= _MIN_JOINED}
+    return frozenset(chain(
+        (f" {word}" for word in words),
+        (word[:end] for word in words for end in range(1, len(word))),
+        (f"~{_squeezed(word[:end])}" for word in words for end in range(1, len(word) + 1))))
+
+
+def _join_fragments(found: Sequence[Token], fragments: frozenset[str],
+                    spellings: dict[str, tuple[str, ...]]) -> list[list[Token]]:
+    """The words with each lexicon word broken into pieces by separators alone ("you will go
+    to ja il", "a rr est ed") read whole: readings screened beside the others, never the only
+    one; none if no word was broken so. Pieces with a letter drawn out are read as the word
+    they stretch (`_read_drawn_out`). One reading takes every such word it can, from the
+    left, the longest first; and as pieces may make several ("b lack list": "black" or
+    "blacklist"; "low l ife": "lowlife" or "life"), each is a reading of its own as well."""
+    wholes: list[tuple[int, int, str]] = []  # (first piece, last piece, the word)
+    for i, token in enumerate(found):
+        text = token.written or token.text  # "r u in" is "ruin" too
+        if not text.isalpha():
+            continue
+        for k in range(i + 1, min(i + _MAX_FRAGMENTS, len(found))):
+            piece = found[k]
+            drawn = any(_drawn_out(text))
+            if not (text in fragments or drawn and f"~{_squeezed(text)}" in fragments) \
+                    or piece.boundary or not 0 < piece.gap <= _MAX_SPLIT_GAP \
+                    or not (piece.written or piece.text).isalpha():
+                break
+            text += piece.written or piece.text
+            if f" {text}" in fragments:
+                wholes.append((i, k, text))
+            elif any(_drawn_out(text)) and _squeezed(text) in spellings:
+                read = Token(text, list(range(len(text))), 0, 0)
+                _read_drawn_out([read], spellings)
+                if f" {read.text}" in fragments:
+                    wholes.append((i, k, read.text))
+    if not wholes:
+        return []
+    from_left: list[tuple[int, int, str]] = []
+    for whole in sorted(wholes, key=lambda w: (w[0], -w[1])):
+        if not from_left or whole[0] > from_left[-1][1]:
+            from_left.append(whole)
+    return [_with_wholes(found, from_left)] + [
+        _with_wholes(found, [whole]) for whole in wholes if [whole] != from_left]
+
+
+def _with_wholes(found: Sequence[Token], wholes: list[tuple[int, int, str]]) -> list[Token]:
+    """`found` with the pieces of each of `wholes` (in order, apart) as one word."""
+    out = list(found[:wholes[0][0]])
+    for number, (first, last, text) in enumerate(wholes):
+        pieces = found[first:last + 1]
+        whole = Token(text, [at for piece in pieces for at in piece.positions],
+                      pieces[0].boundary, pieces[0].gap)
+        whole.run = any(piece.run for piece in pieces)
+        out.append(whole)
+        out.extend(found[last + 1:wholes[number + 1][0] if number + 1 < len(wholes) else None])
+    return out
+
+
+def _readings(text: str) -> tuple[list[Token], list[Token] | None, list[Token]]:
     """`tokens(text)` and, when the text breaks lines, `tokens(text, join_lines=True)`, from
-    one reading of the text."""
+    one reading of the text; and its words before split letters are joined, in which
+    `_join_fragments` looks for a word in pieces ("a c r ime" holds "crime")."""
     found, split = _read_words(text)
+    pieces = found
     if split:
         found = _join_split_letters(found)
     joined = _join_lines(text, found) if "\n" in text or "\r" in text else None
     # The two lists share the words no line break joined; "you" is no spelling of its own.
     for token in chain(found, joined or ()):
         if not token.run and token.text in _TEXTESE:
-            token.text = _TEXTESE[token.text]
-    return found, joined
+            token.written, token.text = token.text, _TEXTESE[token.text]
+    return found, joined, pieces
 
 
 _TRIPLE = re.compile(r"(\w)\1\1")  # a letter class in it makes the search 15 times slower
@@ -606,14 +681,14 @@ def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
 
 def _copy(token: Token) -> Token:
     copied = Token(token.text, list(token.positions), token.boundary, token.gap)
-    copied.run = token.run
+    copied.run, copied.written = token.run, token.written
     return copied
 
 
 def tokens(text: str, *, join_lines: bool = False) -> list[Token]:
     """The words of `text` as the Latin screen reads them; `join_lines` joins the words that
     a line break splits (a second reading, never the only one)."""
-    found, joined = _readings(text)
+    found, joined, _ = _readings(text)
     return joined if join_lines and joined is not None else found
 
 
@@ -1000,6 +1075,8 @@ class _Needles:
     """`_spellings` of the lexicon: what a drawn-out word may stretch."""
     spelled: frozenset[str]
     """`_spelled(spellings)`: words read as written, whatever their letters."""
+    fragments: frozenset[str]
+    """`_fragment_words` of the lexicon: what a word broken into pieces may be."""
 
 
 _LATIN_BY_FREQUENCY = {char: rank for rank, char in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
@@ -1038,7 +1115,7 @@ def _needles(lexicon: Lexicon) -> _Needles:
             needs.append((anchor, (needed, words, category.joined[number])))
     return _Needles(compact=_filed(chinese), latin=_filed(latin), runs=tuple(runs),
                     latin_needs=_filed(needs), spellings=(spellings := _spellings(lexicon)),
-                    spelled=_spelled(spellings))
+                    spelled=_spelled(spellings), fragments=_fragment_words(lexicon))
 
 
 class _Readable(dict[int, str]):
@@ -1155,11 +1232,17 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
     latin = needles is None or _can_hold_latin(text, needles)
     read = _DrawnOutRead([("", [], [], [])], [], None)
     if latin:
-        found_tokens, joined = _readings(text)
+        found_tokens, joined, pieces = _readings(text)
         read = _drawn_out_read(_word_forms(found_tokens, joined), found_tokens, joined,
                                lexicon, needles)
     word_forms = read.forms
-    as_written = [] if read.as_written is None else [read.as_written]
+    # Screened on their own, their matches added: the words as written where a drawn-out word
+    # was read, and the words with a lexicon word broken into pieces read whole.
+    beside = [] if read.as_written is None else [read.as_written]
+    if latin:
+        beside += map(_word_form, _join_fragments(
+            pieces, _fragment_words(lexicon) if needles is None else needles.fragments,
+            _spellings(lexicon) if needles is None else needles.spellings))
     candidates: dict[int, list[int]] | None = None
     if needles is not None:
         held: dict[int, set[int]] = {}
@@ -1167,7 +1250,7 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
             held.setdefault(index, set()).add(number)
         if not held:
             positions = ()  # no Chinese phrase will ask for them
-        for index, number in _latin_candidates(word_forms + read.alternates + as_written,
+        for index, number in _latin_candidates(word_forms + read.alternates + beside,
                                                needles):
             held.setdefault(index, set()).add(number)
         candidates = {index: sorted(numbers) for index, numbers in held.items()}
@@ -1196,7 +1279,7 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
                 occurrences += _occurrences_in(category, text, compact_forms[0], alternate,
                                                vocab, numbers)
         reported = _unnegated(occurrences)
-        for written in () if category.compact else as_written:
+        for written in () if category.compact else beside:
             for phrase, at in _unnegated(_occurrences_in(
                     category, text, compact_forms[0], written, vocab, numbers)).items():
                 if phrase not in reported or at[0] < reported[phrase][0]:

@@ -13,6 +13,7 @@ looks for every phrase: its prefilter could drop a match in a split-letter run (
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 import pytest
@@ -96,20 +97,30 @@ def _same_screen(text: str) -> None:
                   reference._screen(text, REFERENCE_LEXICON).matches)
 
 
+def _reads_more(text: str) -> bool:
+    """Whether the screen reads `text` in a way the reference does not: a drawn-out word
+    ("smalll") as the lexicon word it stretches, or a lexicon word broken into pieces ("ja
+    il") whole."""
+    return any(any(wording._drawn_out(token.text))
+               for join_lines in (False, True)
+               for token in wording.tokens(text, join_lines=join_lines)) or \
+        bool(wording._join_fragments(wording._readings(text)[2],
+                                     wording._default_needles().fragments,
+                                     wording._default_needles().spellings))
+
+
 def _same_matches(text: str, mine: tuple[wording.WordMatch, ...],
                   theirs: tuple[wording.WordMatch, ...]) -> None:
-    if any(any(wording._drawn_out(token.text))
-           for join_lines in (False, True) for token in wording.tokens(text,
-                                                                       join_lines=join_lines)):
-        # A drawn-out word ("smalll") is read as the lexicon word it stretches, which the
-        # reference reads as written: each phrase it finds is found still (first where the
-        # drawn-out word stands, if that is earlier).
+    if _reads_more(text):
+        # Each phrase the reference finds is found still (first where the word read
+        # otherwise stands, if that is earlier).
         assert {(m.category, m.phrase) for m in theirs} <= \
             {(m.category, m.phrase) for m in mine}, text
     else:
         assert mine == theirs, text
 
 
+CHINESE = re.compile("[\u3400-\u9fff]")
 LATIN_PHRASES = sorted({phrase for category in LEXICON.categories if not category.compact
                         for phrase in category.phrases})
 
@@ -176,6 +187,31 @@ def test_the_screen_decides_as_the_frozen_reference(text: str) -> None:
 
 
 @settings(max_examples=400, deadline=None)
+@given(phrase=st.sampled_from(LATIN_PHRASES), data=st.data())
+def test_a_word_broken_into_pieces_hides_no_phrase(phrase: str, data: st.DataObject) -> None:
+    """A word of a phrase broken by separators into two to four pieces ("ja il", "a rr es
+    t"), perhaps negated, is found as the phrase is."""
+    words = phrase.split(" ")
+    at = data.draw(st.sampled_from([k for k, word in enumerate(words)
+                                    if len(word) >= wording._MIN_JOINED and word.isalpha()]
+                                   or [None]))
+    if at is None:
+        return
+    word = words[at]
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(word) - 1), min_size=1,
+                                    max_size=wording._MAX_FRAGMENTS - 1)))
+    separator = data.draw(st.sampled_from((" ", "  ", "-", " - ", "\u00a0", "_")))
+    words[at] = separator.join(word[start:end] for start, end
+                               in zip([0, *cuts], [*cuts, len(word)], strict=True))
+    prefix = data.draw(st.sampled_from(("", "we will ", "we will not ", "you will ")))
+    # By category: a phrase run together ("phonebook") may be found beside the phrase as
+    # written ("phone book") only while no piece is a single letter.
+    plain = {m.category for m in wording.screen(prefix + phrase).matches}
+    broken = prefix + " ".join(words)
+    assert plain <= {m.category for m in wording.screen(broken).matches}, broken
+
+
+@settings(max_examples=400, deadline=None)
 @given(TEXTS, st.data())
 @example("we will not we'll tell your neighbours", None)
 def test_a_letter_drawn_out_anywhere_hides_no_match(text: str, data: st.DataObject | None
@@ -183,9 +219,12 @@ def test_a_letter_drawn_out_anywhere_hides_no_match(text: str, data: st.DataObje
     """Reading a drawn-out word only ever adds a match: "we will not we'lll tell your
     neighbours" reads "we'lll" as "we'll", and the phrase "we'll tell your neighbours" is then
     negated, but "tell your neighbours" as written is not."""
-    # A Latin letter of a word; a split-letter run drawn out is the test above's.
-    letters = [at for at, char in enumerate(text) if char.isascii() and char.isalpha() and (
-        text[at - 1:at].isalpha() or text[at + 1:at + 2].isalpha())]
+    # A letter of a Latin word (not of letters inside a Chinese phrase, "回TD退订"); a
+    # split-letter run drawn out is the test above's.
+    letters = [word.start() + k for word in re.finditer("[A-Za-z]{2,}", text)
+               if not CHINESE.match(text[word.end():word.end() + 1])
+               and not CHINESE.match(text[word.start() - 1:word.start()])
+               for k in range(word.end() - word.start())]
     if not letters:
         return
     at = text.index("we'll") + 4 if data is None else data.draw(st.sampled_from(letters))
