@@ -63,3 +63,23 @@ def test_a_line_without_its_value_is_an_error_not_a_blank(template: str, missing
     del context[missing]
     with pytest.raises(jinja2.UndefinedError):
         RENDERER.render(template, "zh-CN", context)
+
+
+def test_a_context_naming_the_line_macros_is_refused() -> None:
+    """The macros are the global `l`: a variable of that name would hide them."""
+    with pytest.raises(ValueError, match=r"context\.l"):
+        RENDERER.render("reminder", "en", {**_context("L", "1", True, False), "l": "x"})
+
+
+def test_a_directory_of_its_own_needs_no_line_macros(tmp_path) -> None:
+    """Templates that neither call `l` nor ship `_lines.j2` render; one including a template
+    that is not there is that template's error, not "no template"."""
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "hello.txt.j2").write_text("Hello {{ name }}")
+    (tmp_path / "en" / "broken.txt.j2").write_text("{% include 'en/gone.j2' %}")
+    renderer = JinjaRenderer(tmp_path)
+    assert renderer.render("hello", "en", {"name": "Wei"}).body == "Hello Wei"
+    with pytest.raises(jinja2.TemplateNotFound, match="gone"):
+        renderer.render("broken", "en", {})
+    with pytest.raises(LookupError, match="no template 'absent'"):
+        renderer.render("absent", "en", {})

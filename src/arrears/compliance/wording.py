@@ -464,73 +464,148 @@ def _join_lines(text: str, found: list[Token]) -> list[Token]:
 
 
 _MAX_FRAGMENTS = 4
-_MIN_JOINED = 4
-"""A word broken into at most this many pieces ("ja il", "a rr es t") is read whole when it
-is a lexicon word of at least `_MIN_JOINED` letters (shorter ones are too often two words)."""
+_MIN_JOINED = 3
+"""A word broken into at most `_MAX_FRAGMENTS` pieces ("ja il", "a rr es t", "s ue") is read
+whole when it is a lexicon word of at least `_MIN_JOINED` letters."""
+_MAX_WHOLE_READINGS = 8
+"""Readings of one word each made whole (`_join_fragments`): a text of many is not screened
+once for each of them."""
+_SHORT_WORDS = frozenset((
+    "a", "i", "u", "r", "s", "t", "d", "m", "o", "an", "am", "as", "at", "be", "by", "do",
+    "go", "he", "hi", "if", "in", "is", "it", "me", "my", "no", "of", "oh", "ok", "on", "or",
+    "so", "to", "up", "us", "we", "ll", "re", "ve", "pm", "id", "vs", "eg", "ie", "st", "nd",
+    "rd", "th", "mr", "ms", "dr"))
+"""Words of a letter or two as they are written ("a", "on", "u" for "you", "s" and "ll" left
+of "it's" and "we'll", "U.S"): a word is not read as broken into pieces that are all words,
+two ordinary words in a row ("worth less", "on line", "a way", "to day") being no evasion."""
 
 
 def _fragment_words(lexicon: Lexicon) -> frozenset[str]:
     """What `_join_fragments` reads a word in pieces as: the lexicon's Latin phrase words of at
-    least `_MIN_JOINED` letters, each as " word"; every beginning of one, for the walk to stop
-    early; and, for pieces with a letter drawn out ("a mmmount"), every beginning of one
-    squeezed (`_squeezed`), as "~beginning"."""
-    words = {word for category in lexicon.categories if not category.compact
-             for needle in category.normalized for word in needle.split()
-             if len(word) >= _MIN_JOINED}
+    least `_MIN_JOINED` letters, and negation.toml's cues, conditions and temporal limiters
+    (which can make a negated phrase a threat again: "un less"), each as " word"; every
+    beginning of one, for the walk to stop early; and, for pieces with a letter drawn out ("a
+    mmmount"), every beginning of one squeezed (`_squeezed`), as "~beginning"."""
+    vocab = negation()
+    phrases = [needle for category in lexicon.categories if not category.compact
+               for needle in category.normalized]
+    phrases += [" ".join(words) for words in chain(vocab.en_temporal, vocab.en_conditions)]
+    words = {word for word in chain((word for phrase in phrases for word in phrase.split()),
+                                    vocab.en_cues) if len(word) >= _MIN_JOINED}
     return frozenset(chain(
         (f" {word}" for word in words),
         (word[:end] for word in words for end in range(1, len(word))),
         (f"~{_squeezed(word[:end])}" for word in words for end in range(1, len(word) + 1))))
 
 
-def _join_fragments(found: Sequence[Token], fragments: frozenset[str],
+_ENDINGS = frozenset(("s", "t", "d", "m", "ll", "re", "ve"))
+"""What follows the apostrophe of a possessive or a contraction ("sheriff's", "we'll")."""
+
+
+def _bare(text: str, token: Token) -> str:
+    """The token's letters as a piece of a broken word: as written ("r u in" is "ruin" too),
+    an apostrophe dropped unless a possessive's or a contraction's ("ja'il", not "it's")."""
+    letters = token.written or token.text
+    if "'" not in letters:
+        return letters
+    after = token.positions[letters.rindex("'") + 1:] if len(token.positions) == len(
+        letters) else ()
+    if "".join(text[at] for at in after).lower() in _ENDINGS:
+        return letters
+    return letters.replace("'", "")
+
+
+def _spaced(text: str, before: Token, piece: Token) -> bool | None:
+    """How `piece` follows `before` if as the next piece of a broken word: after a few
+    separators in the same clause ("ja il", "ja-il": True), or after a few characters of any
+    kind with no space among them ("ja.il", "ja...il", "ja(il": False); None if not so."""
+    between = text[before.positions[-1] + 1:piece.positions[0]]
+    if 0 < len(between) <= _MAX_SPLIT_GAP and not any(map(str.isspace, between)):
+        return False
+    if piece.boundary == 0 and 0 < piece.gap <= _MAX_SPLIT_GAP:
+        return True
+    return None
+
+
+def _fragment(text: str, token: Token) -> bool:
+    """Whether the token is no word of its own but a piece of one: a letter or two as written
+    that are not among `_SHORT_WORDS` ("ja", "rr", "l")."""
+    return len(token.positions) <= 2 and \
+        "".join(text[at] for at in token.positions).lower() not in _SHORT_WORDS
+
+
+def _join_fragments(text: str, found: Sequence[Token], fragments: frozenset[str],
                     spellings: dict[str, tuple[str, ...]]) -> list[list[Token]]:
-    """The words with each lexicon word broken into pieces by separators alone ("you will go
-    to ja il", "a rr est ed") read whole: readings screened beside the others, never the only
-    one; none if no word was broken so. Pieces with a letter drawn out are read as the word
-    they stretch (`_read_drawn_out`). One reading takes every such word it can, from the
-    left, the longest first; and as pieces may make several ("b lack list": "black" or
-    "blacklist"; "low l ife": "lowlife" or "life"), each is a reading of its own as well."""
+    """The words of `text` with each lexicon word broken into pieces ("you will go to ja il",
+    "a rr es ted", "ja.il", "ja'il") read whole: readings screened beside the others, never
+    the only one; none if no word was broken so. Pieces are a word's only where they cannot
+    be words of their own: one of them is a `_fragment`, or punctuation with no space parts
+    them. Pieces with a letter drawn out are read as the word they stretch
+    (`_read_drawn_out`). One reading takes every such word it can, from the left, the longest
+    first; and as pieces may make several ("b lack list": "black" or "blacklist"; "low l
+    ife": "lowlife" or "life"), each of the first `_MAX_WHOLE_READINGS` is a reading of its own
+    as well."""
     wholes: list[tuple[int, int, str]] = []  # (first piece, last piece, the word)
+    drawn = _TRIPLE.search(text) is not None or _TRIPLE.search(text.lower()) is not None
+
+    def begins(letters: str) -> bool:  # the beginning of a word `fragments` holds
+        return letters in fragments or drawn and any(_drawn_out(letters)) \
+            and f"~{_squeezed(letters)}" in fragments
+
     for i, token in enumerate(found):
-        text = token.written or token.text  # "r u in" is "ruin" too
-        if not text.isalpha():
+        letters = _bare(text, token)
+        if letters != token.text and f" {letters}" in fragments:  # "ja'il"
+            wholes.append((i, i, letters))
+        if not begins(letters) or not letters.isalpha():
             continue
+        evasive = False
         for k in range(i + 1, min(i + _MAX_FRAGMENTS, len(found))):
             piece = found[k]
-            drawn = any(_drawn_out(text))
-            if not (text in fragments or drawn and f"~{_squeezed(text)}" in fragments) \
-                    or piece.boundary or not 0 < piece.gap <= _MAX_SPLIT_GAP \
-                    or not (piece.written or piece.text).isalpha():
+            more = _bare(text, piece)
+            spaced = _spaced(text, found[k - 1], piece) if more.isalpha() else None
+            if spaced is None:
                 break
-            text += piece.written or piece.text
-            if f" {text}" in fragments:
-                wholes.append((i, k, text))
-            elif any(_drawn_out(text)) and _squeezed(text) in spellings:
-                read = Token(text, list(range(len(text))), 0, 0)
+            evasive = evasive or not spaced or _fragment(text, piece) or (
+                k == i + 1 and _fragment(text, token))
+            letters += more
+            if evasive and f" {letters}" in fragments:
+                wholes.append((i, k, letters))
+            elif evasive and drawn and any(_drawn_out(letters)) \
+                    and _squeezed(letters) in spellings:
+                read = Token(letters, list(range(len(letters))), 0, 0)
                 _read_drawn_out([read], spellings)
                 if f" {read.text}" in fragments:
                     wholes.append((i, k, read.text))
+            if not begins(letters):
+                break
     if not wholes:
         return []
     from_left: list[tuple[int, int, str]] = []
     for whole in sorted(wholes, key=lambda w: (w[0], -w[1])):
         if not from_left or whole[0] > from_left[-1][1]:
             from_left.append(whole)
-    return [_with_wholes(found, from_left)] + [
-        _with_wholes(found, [whole]) for whole in wholes if [whole] != from_left]
+    readings = [_with_wholes(found, from_left)] + [
+        _with_wholes(found, [whole]) for whole in wholes[:_MAX_WHOLE_READINGS]
+        if [whole] != from_left]
+    if drawn:  # another word drawn out ("a dddebt c*ollector"), read as in the other readings
+        for reading in readings:
+            _read_drawn_out([token for token in reading if any(_drawn_out(token.text))],
+                            spellings)
+    return readings
 
 
 def _with_wholes(found: Sequence[Token], wholes: list[tuple[int, int, str]]) -> list[Token]:
     """`found` with the pieces of each of `wholes` (in order, apart) as one word."""
-    out = list(found[:wholes[0][0]])
+    # Copies: a drawn-out word is read later in place, in the words the other readings hold.
+    out = [_copy(token) for token in found[:wholes[0][0]]]
     for number, (first, last, text) in enumerate(wholes):
         pieces = found[first:last + 1]
-        whole = Token(text, [at for piece in pieces for at in piece.positions],
-                      pieces[0].boundary, pieces[0].gap)
-        whole.run = any(piece.run for piece in pieces)
-        out.append(whole)
-        out.extend(found[last + 1:wholes[number + 1][0] if number + 1 < len(wholes) else None])
+        # A word, not a split-letter run, though pieces were: only its first and last
+        # positions are read, where a match starts and ends.
+        out.append(Token(text, [at for piece in pieces for at in piece.positions],
+                         pieces[0].boundary, pieces[0].gap))
+        out.extend(_copy(token) for token in found[
+            last + 1:wholes[number + 1][0] if number + 1 < len(wholes) else None])
     return out
 
 
@@ -1231,18 +1306,20 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
         compact_texts.append(_WEDGED.sub("", compact_text))
     latin = needles is None or _can_hold_latin(text, needles)
     read = _DrawnOutRead([("", [], [], [])], [], None)
+    # Screened on their own, their matches added: the words with a lexicon word broken into
+    # pieces read whole (before a drawn-out word is read in place), and the words as written
+    # where a drawn-out word was read.
+    beside: list[_WordForm] = []
     if latin:
         found_tokens, joined, pieces = _readings(text)
+        beside += map(_word_form, _join_fragments(
+            text, pieces, _fragment_words(lexicon) if needles is None else needles.fragments,
+            _spellings(lexicon) if needles is None else needles.spellings))
         read = _drawn_out_read(_word_forms(found_tokens, joined), found_tokens, joined,
                                lexicon, needles)
     word_forms = read.forms
-    # Screened on their own, their matches added: the words as written where a drawn-out word
-    # was read, and the words with a lexicon word broken into pieces read whole.
-    beside = [] if read.as_written is None else [read.as_written]
-    if latin:
-        beside += map(_word_form, _join_fragments(
-            pieces, _fragment_words(lexicon) if needles is None else needles.fragments,
-            _spellings(lexicon) if needles is None else needles.spellings))
+    if read.as_written is not None:
+        beside.append(read.as_written)
     candidates: dict[int, list[int]] | None = None
     if needles is not None:
         held: dict[int, set[int]] = {}

@@ -4,7 +4,7 @@ Templates live in `templates/<language>/<name>.txt.j2` (body) and `<name>.subjec
 (optional subject). The identification and opt-out lines are macros in the language's
 `_lines.j2`, switched on by the context the application passes (`opt_out`, `debt_collector`),
 which follows the pack's requirements. The macros take those values as arguments, so their
-module is built once per language and given to that language's templates as `l`: an
+module is built once per language and given to that language's templates as `l` (`LINES`): an
 `{% import %}` in a template would look the module up again on every message (a third of a
 short message's render). Undefined variables are errors, never blanks.
 """
@@ -24,6 +24,7 @@ from arrears.application.ports import Rendered
 TEMPLATES = Path(__file__).with_name("templates")
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
+LINES = "l"  # the name a template calls the line macros of its language by
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
@@ -50,22 +51,28 @@ class JinjaRenderer:
 
     def _template(self, name: str) -> jinja2.Template | None:
         if name not in self._cache:
-            language = name.partition("/")[0]
             try:
                 self._cache[name] = self.environment.get_template(
-                    name, globals={"l": self._lines(language)})
-            except jinja2.TemplateNotFound:
+                    name, globals=self._lines(name.partition("/")[0]))
+            except jinja2.TemplateNotFound as missing:
+                if missing.name != name:  # one it includes or extends: the template's error
+                    raise
                 self._cache[name] = None
         return self._cache[name]
 
-    def _lines(self, language: str) -> Any:
-        """The module of the language's `_lines.j2` macros, or None if it has none."""
+    def _lines(self, language: str) -> dict[str, Any]:
+        """The language's `_lines.j2` macros as the global `LINES`, if it has them."""
+        lines = f"{language}/_lines.j2"
         try:
-            return self.environment.get_template(f"{language}/_lines.j2").module
-        except jinja2.TemplateNotFound:
-            return None
+            return {LINES: self.environment.get_template(lines).module}
+        except jinja2.TemplateNotFound as missing:
+            if missing.name != lines:  # `_lines.j2` is there but imports what is not
+                raise
+            return {}
 
     def render(self, template: str, language: str, context: Mapping[str, Any]) -> Rendered:
+        if LINES in context:  # a variable would hide the macros from the template
+            raise ValueError(f"context.{LINES}: the name of the templates' line macros")
         lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
         body_template = self._template(f"{lang}/{template}.txt.j2")
         if body_template is None:
