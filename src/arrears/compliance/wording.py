@@ -527,11 +527,35 @@ def _spaced(text: str, before: Token, piece: Token) -> bool | None:
     return None
 
 
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz'")
+
+
+def _lower(text: str, token: Token) -> bool:
+    """Whether the token is written in lower-case Latin letters alone: a piece of a broken
+    word is, where a name ("Kim Ja Il", "Li Ar", "C Rook"), an abbreviation ("AR rests") or a
+    reference ("JA-1L", "CO-PS-2231") is not."""
+    return all(text[at] in _LOWER for at in token.positions)
+
+
 def _fragment(text: str, token: Token) -> bool:
     """Whether the token is no word of its own but a piece of one: a letter or two as written
     that are not among `_SHORT_WORDS` ("ja", "rr", "l")."""
     return len(token.positions) <= 2 and \
-        "".join(text[at] for at in token.positions).lower() not in _SHORT_WORDS
+        "".join(text[at] for at in token.positions) not in _SHORT_WORDS
+
+
+_TIGHT = re.compile(r"[a-z'][^\sa-zA-Z0-9']{1,3}[a-z']|[a-z]'[a-z]")
+"""Lower-case letters parted by a few characters with no space among them, or by an
+apostrophe: where a word in pieces may be read whole whatever its pieces."""
+_SHORT = re.compile(r"(?<![a-zA-Z0-9'])[a-z]{1,2}(?![a-zA-Z0-9'])")
+"""A word of a letter or two in lower case: a `_fragment` if it is no short word."""
+
+
+def _may_join(text: str) -> bool:
+    """Whether `_join_fragments` could read a word whole in `text`: there is a `_TIGHT` place
+    or a `_fragment` (most texts have neither, and are not read a word at a time for it)."""
+    return _TIGHT.search(text) is not None or any(
+        short.group() not in _SHORT_WORDS for short in _SHORT.finditer(text))
 
 
 def _join_fragments(text: str, found: Sequence[Token], fragments: frozenset[str],
@@ -539,14 +563,16 @@ def _join_fragments(text: str, found: Sequence[Token], fragments: frozenset[str]
     """The words of `text` with each lexicon word broken into pieces ("you will go to ja il",
     "a rr es ted", "ja.il", "ja'il") read whole: readings screened beside the others, never
     the only one; none if no word was broken so. Pieces are a word's only where they cannot
-    be words of their own: one of them is a `_fragment`, or punctuation with no space parts
-    them. Pieces with a letter drawn out are read as the word they stretch
-    (`_read_drawn_out`). One reading takes every such word it can, from the left, the longest
-    first; and as pieces may make several ("b lack list": "black" or "blacklist"; "low l
-    ife": "lowlife" or "life"), each of the first `_MAX_WHOLE_READINGS` is a reading of its own
-    as well."""
+    be words of their own: each is in lower case (`_lower`), and one of them is a
+    `_fragment` or punctuation with no space parts them. Pieces with a letter drawn out are
+    read as the word they stretch (`_read_drawn_out`). One reading takes every such word it
+    can, from the left, the longest first; and as pieces may make several ("b lack list":
+    "black" or "blacklist"; "low l ife": "lowlife" or "life"), each of the first
+    `_MAX_WHOLE_READINGS` is a reading of its own as well."""
+    if not _may_join(text):
+        return []
     wholes: list[tuple[int, int, str]] = []  # (first piece, last piece, the word)
-    drawn = _TRIPLE.search(text) is not None or _TRIPLE.search(text.lower()) is not None
+    drawn = any(_drawn_out(text.lower()))  # a letter, not a digit, three times ("555")
 
     def begins(letters: str) -> bool:  # the beginning of a word `fragments` holds
         return letters in fragments or drawn and any(_drawn_out(letters)) \
@@ -554,15 +580,17 @@ def _join_fragments(text: str, found: Sequence[Token], fragments: frozenset[str]
 
     for i, token in enumerate(found):
         letters = _bare(text, token)
+        if not begins(letters) and f" {letters}" not in fragments or not letters.isalpha() \
+                or not _lower(text, token):
+            continue
         if letters != token.text and f" {letters}" in fragments:  # "ja'il"
             wholes.append((i, i, letters))
-        if not begins(letters) or not letters.isalpha():
-            continue
         evasive = False
         for k in range(i + 1, min(i + _MAX_FRAGMENTS, len(found))):
             piece = found[k]
             more = _bare(text, piece)
-            spaced = _spaced(text, found[k - 1], piece) if more.isalpha() else None
+            spaced = _spaced(text, found[k - 1], piece) \
+                if more.isalpha() and _lower(text, piece) else None
             if spaced is None:
                 break
             evasive = evasive or not spaced or _fragment(text, piece) or (
@@ -726,9 +754,10 @@ def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
     (`_read_drawn_out`) and drawn-out split-letter runs squeezed beside them
     (`_squeezed_runs`); where a word stretched several, the words read the other way, the
     shortest each stretches, as a form of their own; and where a word was read, the words as
-    written, screened on their own so that reading a word only ever adds a match ("we will
-    not we'lll tell your neighbours": read as "we'll", the phrase "we'll tell your neighbours"
-    is negated, and as written "tell your neighbours" is not). Most words with a letter three
+    written (but a drawn-out negator, read as one), screened on their own so that reading a
+    word only ever adds a match ("we will not we'lll tell your neighbours": read as "we'll",
+    the phrase "we'll tell your neighbours" is negated, and as written "tell your neighbours"
+    is not). Most words with a letter three
     times over read so as written ("will" reads "wiii") or stretch no lexicon word ("bill"):
     the forms are then kept as they are."""
     stretched = {word_text[word_text.rfind(" ", 0, at.start()) + 1:
@@ -742,7 +771,11 @@ def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
     words = {word for word in stretched if _squeezed(word) in spellings}
     if not (runs or words):
         return _DrawnOutRead(word_forms, [], None)
-    as_written = _word_form([_copy(token) for token in found_tokens]) if words else None
+    as_written = None
+    if words:  # a drawn-out negator is read as one there too ("we will neverrr sue")
+        written = [_copy(token) for token in found_tokens]
+        _read_drawn_out([token for token in written if token.text in words], _negators())
+        as_written = _word_form(written)
     other = [_copy(token) if token.text in words else token for token in found_tokens]
     shortest = _read_drawn_out([token for token in other if token.text in words], spellings,
                                pick=min)
@@ -752,6 +785,16 @@ def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
     forms = _word_forms(found_tokens, joined) if read else word_forms
     forms[0][3].extend(_squeezed_runs(dict.fromkeys(runs)))
     return _DrawnOutRead(forms, [_word_form(other)] if shortest else [], as_written)
+
+
+@lru_cache(maxsize=1)
+def _negators() -> dict[str, tuple[str, ...]]:
+    """negation.toml's English negators and cues, by their squeezed letters (`_spellings`)."""
+    vocab = negation()
+    found: dict[str, set[str]] = {}
+    for word in chain(vocab.en_negators, vocab.en_cues):
+        found.setdefault(_squeezed(word), set()).add(word)
+    return {key: tuple(sorted(words)) for key, words in found.items()}
 
 
 def _copy(token: Token) -> Token:

@@ -240,11 +240,26 @@ def test_words_broken_or_drawn_out_are_read(text: str) -> None:
     "Your payment\u2018s hit our account.", "Please post it on line 4 of the form.",
     "We locked a way for you to pay.", "Please fill in form your employer gave you",
     "Every one will know the new due date.", "You can take your pay check to any branch.",
-    "Take your car to day care."])
+    "Take your car to day care.", "Kim Ja Il called about her account.",
+    "Hi Ja-il, your payment is overdue.", "Our PR is on hold until Monday; we will call you.",
+    "Dear Li Ar, your payment is due.", "Dear C Rook, your balance is due.",
+    "Dear Mr. de Port, your balance is due.", "Our AR rep will call. AR rests with our team.",
+    "Your reference is JA-1L, please quote it.", "Case ID: CO-PS-2231.",
+    "Your reference is AR-REST-01.",
+    "You cannot be arrested for this debt, and no W-2 is needed."])
 def test_two_ordinary_words_are_not_read_as_one(text: str) -> None:
-    """Harmless sentences whose neighbouring words run together make a lexicon word: the
-    screen finds in them only what the reference finds (found by review)."""
+    """Harmless sentences whose neighbouring words, names or codes run together make a lexicon
+    word: the screen finds in them only what the reference finds (found by review)."""
     assert wording.screen(text).matches == reference.screen(text, REFERENCE_LEXICON).matches
+
+
+@pytest.mark.parametrize("text", ["You will neverrr be arrested for a debt.",
+                                  "We will nevvver contact your employer.",
+                                  "We would nevvver hurt you."])
+def test_a_drawn_out_negator_still_negates(text: str) -> None:
+    """Read as written beside the reading of its drawn-out words, a text keeps a drawn-out
+    negator read as one (found by review: "neverrr" had lost its negation)."""
+    assert {m.category for m in wording.screen(text).matches} <= {"debt_reference"}
 
 
 @settings(max_examples=400, deadline=None)
