@@ -486,12 +486,8 @@ def _fragment_words(lexicon: Lexicon) -> frozenset[str]:
     (which can make a negated phrase a threat again: "un less"), each as " word"; every
     beginning of one, for the walk to stop early; and, for pieces with a letter drawn out ("a
     mmmount"), every beginning of one squeezed (`_squeezed`), as "~beginning"."""
-    vocab = negation()
-    phrases = [needle for category in lexicon.categories if not category.compact
-               for needle in category.normalized]
-    phrases += [" ".join(words) for words in chain(vocab.en_temporal, vocab.en_conditions)]
-    words = {word for word in chain((word for phrase in phrases for word in phrase.split()),
-                                    vocab.en_cues) if len(word) >= _MIN_JOINED}
+    words = {word for word in chain(_latin_words(lexicon), negation().en_cues)
+             if len(word) >= _MIN_JOINED}
     return frozenset(chain(
         (f" {word}" for word in words),
         (word[:end] for word in words for end in range(1, len(word))),
@@ -672,20 +668,32 @@ def _run_lengths(word: str) -> list[int]:
     return [len(list(run)) for _, run in groupby(word)]
 
 
+def _latin_words(lexicon: Lexicon) -> Iterator[str]:
+    """The words of the lexicon's Latin phrases, and of negation.toml's English temporal
+    limiters and conditions."""
+    vocab = negation()
+    for phrase in chain((needle for category in lexicon.categories if not category.compact
+                         for needle in category.normalized),
+                        (" ".join(words) for words in chain(vocab.en_temporal,
+                                                            vocab.en_conditions))):
+        yield from phrase.split()
+
+
+def _by_squeezed(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """`words` by their squeezed letters (`_squeezed`)."""
+    found: dict[str, set[str]] = {}
+    for word in words:
+        found.setdefault(_squeezed(word), set()).add(word)
+    return {key: tuple(sorted(words)) for key, words in found.items()}
+
+
 def _spellings(lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
     """The words of the lexicon's Latin phrases, by their squeezed letters; and negation.toml's
     negators, cues, conditions and temporal limiters, which can make a negated phrase a threat
     again ("we won't have you arrested yyyet", "may nnnot threaten no court"). Reading one
     that hides a phrase hides nothing: the words as written are screened too."""
     vocab = negation()
-    found: dict[str, set[str]] = {}
-    phrases = [needle for category in lexicon.categories if not category.compact
-               for needle in category.normalized]
-    phrases += [" ".join(words) for words in chain(vocab.en_temporal, vocab.en_conditions)]
-    for word in chain((word for needle in phrases for word in needle.split()),
-                      vocab.en_negators, vocab.en_cues):
-        found.setdefault(_squeezed(word), set()).add(word)
-    return {key: tuple(sorted(words)) for key, words in found.items()}
+    return _by_squeezed(chain(_latin_words(lexicon), vocab.en_negators, vocab.en_cues))
 
 
 def _spelled(spellings: dict[str, tuple[str, ...]]) -> frozenset[str]:
@@ -757,9 +765,8 @@ def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
     written (but a drawn-out negator, read as one), screened on their own so that reading a
     word only ever adds a match ("we will not we'lll tell your neighbours": read as "we'll",
     the phrase "we'll tell your neighbours" is negated, and as written "tell your neighbours"
-    is not). Most words with a letter three
-    times over read so as written ("will" reads "wiii") or stretch no lexicon word ("bill"):
-    the forms are then kept as they are."""
+    is not). Most words with a letter three times over read so as written ("will" reads
+    "wiii") or stretch no lexicon word ("bill"): the forms are then kept as they are."""
     stretched = {word_text[word_text.rfind(" ", 0, at.start()) + 1:
                            word_text.find(" ", at.end())]
                  for word_text, *_ in word_forms for at in _drawn_out(word_text)}
@@ -791,10 +798,7 @@ def _drawn_out_read(word_forms: list[_WordForm], found_tokens: list[Token],
 def _negators() -> dict[str, tuple[str, ...]]:
     """negation.toml's English negators and cues, by their squeezed letters (`_spellings`)."""
     vocab = negation()
-    found: dict[str, set[str]] = {}
-    for word in chain(vocab.en_negators, vocab.en_cues):
-        found.setdefault(_squeezed(word), set()).add(word)
-    return {key: tuple(sorted(words)) for key, words in found.items()}
+    return _by_squeezed(chain(vocab.en_negators, vocab.en_cues))
 
 
 def _copy(token: Token) -> Token:
