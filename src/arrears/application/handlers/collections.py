@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -286,28 +287,44 @@ def run_strategies(
     size = batch_size if read_ahead is None else min(batch_size, READ_AHEAD_ROWS)
     chunks = [rows[start:start + size] for start in range(0, len(rows), size)]
     ahead = (read_ahead or InProcess(uow_factory)).map(planning.ahead, chunks)
-    for chunk, planned in zip(chunks, ahead, strict=True):
+    planned_chunks = iter(zip(chunks, ahead, strict=True))
+    for first in planned_chunks:
+        # Chunks planned ahead are small, so that the writer starts soon; they are committed
+        # `batch_size` rows at a time: each commit writes every page its rows touched, and the
+        # indexes by loan, borrower and message id are touched all over.
         with uow_factory() as uow:
-            deferred = [row for row in chunk if row.loan_id in planned.deferred]
-            late = _plan_batch(deferred, planning, uow, writes=True) if deferred else None
-            actions: list[PlannedAction] = []
-            messages: list[OutgoingMessage] = []
-            for part in (planned, late):
-                if part is not None:
-                    report.add(part.report)
-                    if decided is not None:
-                        for message_id, at, standing, decision in part.decisions:
-                            decided.record(message_id, at, standing, decision)
-            for loan_id in dict.fromkeys(row.loan_id for row in chunk):
-                loan = planned.loans.get(loan_id) or (late.loans.get(loan_id) if late else None)
-                if loan is not None:
-                    actions += loan.actions
-                    messages += loan.messages
-            uow.collections.add_actions(actions)
-            uow.messages.enqueue(messages)
-            evidence.actions_planned(uow, chunk, actions, messages, clock.now())
+            rows_written = 0
+            for chunk, planned in chain((first,), planned_chunks):
+                _write_planned(uow, chunk, planned, planning, report, decided, clock.now())
+                rows_written += len(chunk)
+                if rows_written >= batch_size:
+                    break
             uow.commit()
     return report
+
+
+def _write_planned(uow: UnitOfWork, chunk: Sequence[PlanRow], planned: _Planned,
+                   planning: _Planning, report: StrategyReport,
+                   decided: PlannedDecisions | None, now: datetime) -> None:
+    """Write a chunk planned ahead, its deferred loans planned now, on `uow`."""
+    deferred = [row for row in chunk if row.loan_id in planned.deferred]
+    late = _plan_batch(deferred, planning, uow, writes=True) if deferred else None
+    actions: list[PlannedAction] = []
+    messages: list[OutgoingMessage] = []
+    for part in (planned, late):
+        if part is not None:
+            report.add(part.report)
+            if decided is not None:
+                for message_id, at, standing, decision in part.decisions:
+                    decided.record(message_id, at, standing, decision)
+    for loan_id in dict.fromkeys(row.loan_id for row in chunk):
+        loan = planned.loans.get(loan_id) or (late.loans.get(loan_id) if late else None)
+        if loan is not None:
+            actions += loan.actions
+            messages += loan.messages
+    uow.collections.add_actions(actions)
+    uow.messages.enqueue(messages)
+    evidence.actions_planned(uow, chunk, actions, messages, now)
 
 
 def _fires(row: PlanRow, strategy: Strategy, products: Mapping[str, Product],
