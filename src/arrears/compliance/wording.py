@@ -211,6 +211,33 @@ def _is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 
 
+_DOUBLED_HAN = re.compile("([\u3400-\u9fff\uf900-\ufaff])\\1+")
+"""A Chinese character written twice or more in a row."""
+
+
+def without_doubled_han(form: tuple[str, Sequence[int]]) -> tuple[str, Sequence[int]]:
+    """The compact form with each Chinese character written several times in a row read once,
+    at the first of them ("通知你单单位"): a phrase drawn out to dodge a screen. Read beside
+    the form as written, for the phrases that form holds unnegated nowhere, and only where a
+    run is inside the phrase, after its first character: a word doubled in earnest ("天天",
+    "谢谢") is read as it is, and a phrase that begins with the last character of the word
+    before it ("绝不" + "不会放过你") is not taken to begin there."""
+    text, positions = form
+    kept = [at for at in range(len(text))
+            if not (at and text[at] == text[at - 1] and _is_han(text[at]))]
+    return ("".join(text[at] for at in kept),
+            tuple(positions[at] for at in kept) if len(positions) == len(text) else positions)
+
+
+def _doubled_at(form: tuple[str, Sequence[int]]) -> frozenset[int]:
+    """The source position of the first character of each run `without_doubled_han` reads
+    once."""
+    text, positions = form
+    if len(positions) != len(text):  # no Chinese phrase asked for them
+        return frozenset()
+    return frozenset(positions[found.start()] for found in _DOUBLED_HAN.finditer(text))
+
+
 _WEDGED = re.compile("(?<=[\u3400-\u9fff\uf900-\ufaff])[0-9A-Za-z]{1,2}"
                      "(?=[\u3400-\u9fff\uf900-\ufaff])")
 """One or two Latin letters or digits with a Chinese character on either side."""
@@ -463,7 +490,7 @@ def _join_lines(text: str, found: list[Token]) -> list[Token]:
     return out
 
 
-_MAX_FRAGMENTS = 4
+_MAX_FRAGMENTS = 16
 _MIN_JOINED = 3
 """A word broken into at most `_MAX_FRAGMENTS` pieces ("ja il", "a rr es t", "s ue") is read
 whole when it is a lexicon word of at least `_MIN_JOINED` letters."""
@@ -513,12 +540,19 @@ def _bare(text: str, token: Token) -> str:
 
 def _spaced(text: str, before: Token, piece: Token) -> bool | None:
     """How `piece` follows `before` if as the next piece of a broken word: after a few
-    separators in the same clause ("ja il", "ja-il": True), or after a few characters of any
-    kind with no space among them ("ja.il", "ja...il", "ja(il": False); None if not so."""
+    separators in the same clause ("ja il", "ja-il": True), or a few punctuation marks with
+    spaces around them on the same line ("ja , il", "ja . il": True), or after a few
+    characters of any kind with no space among them ("ja.il", "ja...il", "ja(il": False);
+    None if not so."""
     between = text[before.positions[-1] + 1:piece.positions[0]]
     if 0 < len(between) <= _MAX_SPLIT_GAP and not any(map(str.isspace, between)):
         return False
     if piece.boundary == 0 and 0 < piece.gap <= _MAX_SPLIT_GAP:
+        return True
+    marks = between.strip()
+    if 0 < len(marks) <= _MAX_SPLIT_GAP and len(between) <= _MAX_SPLIT_GAP + 2 and not any(
+            char.isalnum() or char.isspace() for char in marks) and "\n" not in between \
+            and "\r" not in between:
         return True
     return None
 
@@ -568,11 +602,11 @@ def _join_fragments(text: str, found: Sequence[Token], fragments: frozenset[str]
     if not _may_join(text):
         return []
     wholes: list[tuple[int, int, str]] = []  # (first piece, last piece, the word)
-    drawn = any(_drawn_out(text.lower()))  # a letter, not a digit, three times ("555")
+    # A letter, not a digit, three times ("555"), as written or across pieces ("p a a a y").
+    drawn = any(_drawn_out(text.lower())) or any(_drawn_out("".join(t.text for t in found)))
 
     def begins(letters: str) -> bool:  # the beginning of a word `fragments` holds
-        return letters in fragments or drawn and any(_drawn_out(letters)) \
-            and f"~{_squeezed(letters)}" in fragments
+        return letters in fragments or drawn and f"~{_squeezed(letters)}" in fragments
 
     for i, token in enumerate(found):
         letters = _bare(text, token)
@@ -1349,8 +1383,11 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
     else:
         compact_text = text.translate(_COMPACTED)
     compact_texts = [compact_text]
-    if _WEDGED.search(compact_text):
+    wedged = _WEDGED.search(compact_text) is not None
+    if wedged:
         compact_texts.append(_WEDGED.sub("", compact_text))
+    doubled = [form for form in compact_texts if _DOUBLED_HAN.search(form)]
+    compact_texts += [_DOUBLED_HAN.sub(r"\1", form) for form in doubled]
     latin = needles is None or _can_hold_latin(text, needles)
     read = _DrawnOutRead([("", [], [], [])], [], None)
     # Screened on their own, their matches added: the words with a lexicon word broken into
@@ -1381,8 +1418,10 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
     if positions is None:
         positions = _compact_positions(text)
     compact_forms = [(compact_text, positions)]
-    if len(compact_texts) > 1:
+    if wedged:
         compact_forms.append(without_inserted_latin(compact_forms[0]))
+    undoubled = [(without_doubled_han(form), _doubled_at(form)) for form in compact_forms
+                 if doubled and _DOUBLED_HAN.search(form[0])]
     found: list[WordMatch] = []
     for index in range(len(lexicon.categories)) if candidates is None else candidates:
         category = lexicon.categories[index]
@@ -1393,6 +1432,13 @@ def _screen(text: str, lexicon: Lexicon, needles: _Needles | None = None) -> Scr
             for extra in compact_forms[1:]:
                 occurrences += _occurrences_in(category, text, extra, word_forms[0], vocab,
                                                numbers)
+            if undoubled:
+                held_as_written = {phrase for phrase, _, _, no in occurrences if not no}
+                for form, runs in undoubled:
+                    occurrences += [
+                        o for o in _occurrences_in(category, text, form, word_forms[0], vocab,
+                                                   numbers)
+                        if o[0] not in held_as_written and any(o[1] < at < o[2] for at in runs)]
         else:
             for extra_words in word_forms[1:]:  # only what the joined line breaks found
                 occurrences += [

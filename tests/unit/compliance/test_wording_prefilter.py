@@ -189,9 +189,10 @@ def test_the_screen_decides_as_the_frozen_reference(text: str) -> None:
 @settings(max_examples=400, deadline=None)
 @given(phrase=st.sampled_from(LATIN_PHRASES), data=st.data())
 def test_a_word_broken_into_pieces_hides_no_phrase(phrase: str, data: st.DataObject) -> None:
-    """A word of a phrase broken into two to four pieces by punctuation with no space ("ja.il",
-    "ja...il"), or by separators where a piece is no word of its own ("ja il", "a rr es t";
-    "worth less" is two words), perhaps negated, is found as the phrase is."""
+    """A word of a phrase broken into two to `_MAX_FRAGMENTS` pieces by punctuation with no
+    space ("ja.il", "ja...il"), or by separators or punctuation between spaces where a piece is
+    no word of its own ("ja il", "ja , il", "a r r e st ed"; "worth less" is two words),
+    perhaps negated, is found as the phrase is."""
     words = phrase.split(" ")
     at = data.draw(st.sampled_from([k for k, word in enumerate(words)
                                     if len(word) >= wording._MIN_JOINED and word.isalpha()]
@@ -202,7 +203,8 @@ def test_a_word_broken_into_pieces_hides_no_phrase(phrase: str, data: st.DataObj
     cuts = sorted(data.draw(st.sets(st.integers(1, len(word) - 1), min_size=1,
                                     max_size=wording._MAX_FRAGMENTS - 1)))
     separator = data.draw(st.sampled_from((" ", "  ", "-", " - ", "\u00a0", "_", ".", "...",
-                                           ",", "'", "\u2014", "(", ":", "*")))
+                                           ",", "'", "\u2014", "(", ":", "*", " , ", " . ",
+                                           " ; ", " ! ", " ... ")))
     pieces = [word[start:end] for start, end in zip([0, *cuts], [*cuts, len(word)],
                                                      strict=True)]
     if any(map(str.isspace, separator)) and not any(
@@ -225,7 +227,9 @@ def test_a_word_broken_into_pieces_hides_no_phrase(phrase: str, data: st.DataObj
     "we will have you arr est ed", "we will s ue you", "we will su e you", "a*mmmount due",
     "we will not have you arrested un less you pay", "we will not have you arrested yyyet",
     "we will not have you arrested unlesss you pay",
-    "we will not have you arrested at this tiiime"])
+    "we will not have you arrested at this tiiime", "you will go to ja , il",
+    "you will go to ja . il", "we will have you a r r e st ed", "we will have you ar re st ed",
+    "p a y   w w w i t h i n   7   d a y s", "我们会通知你单单位", "我们会通知你你单位"])
 def test_words_broken_or_drawn_out_are_read(text: str) -> None:
     """Each is found by no reading the frozen reference has."""
     assert wording.screen(text).matches, text
@@ -246,10 +250,44 @@ def test_words_broken_or_drawn_out_are_read(text: str) -> None:
     "Dear Mr. de Port, your balance is due.", "Our AR rep will call. AR rests with our team.",
     "Your reference is JA-1L, please quote it.", "Case ID: CO-PS-2231.",
     "Your reference is AR-REST-01.",
-    "You cannot be arrested for this debt, and no W-2 is needed."])
+    "You cannot be arrested for this debt, and no W-2 is needed.",
+    "We met in Osaka , it was fine.", "Pay by card , or by transfer .",
+    "Thanks , Li . Your balance is due ."])
 def test_two_ordinary_words_are_not_read_as_one(text: str) -> None:
     """Harmless sentences whose neighbouring words, names or codes run together make a lexicon
     word: the screen finds in them only what the reference finds (found by review)."""
+    assert wording.screen(text).matches == reference.screen(text, REFERENCE_LEXICON).matches
+
+
+ZH_PHRASES = sorted({phrase for category in LEXICON.categories if category.compact
+                     for phrase in category.phrases if CHINESE.search(phrase)})
+
+
+@settings(max_examples=400, deadline=None)
+@given(phrase=st.sampled_from(ZH_PHRASES), data=st.data())
+def test_a_chinese_character_written_again_hides_no_phrase(phrase: str,
+                                                           data: st.DataObject) -> None:
+    """A Chinese character of a phrase after its first written two to four times in a row
+    ("通知你单单位", "通知你你单位"), perhaps negated or in a sentence, is found as the phrase
+    is. (Its first character written twice reads as the end of the word before it as well:
+    "绝不不会放过你" is "绝不" and "不会放过你".)"""
+    at = data.draw(st.sampled_from([k for k, char in enumerate(phrase)
+                                    if k and CHINESE.match(char)] or [None]))
+    if at is None:
+        return
+    times = data.draw(st.integers(2, 4))
+    before = data.draw(st.sampled_from(("", "再不还钱就", "我们不会", "您好，")))
+    after = data.draw(st.sampled_from(("", "。", "，请尽快还款。")))
+    drawn = before + phrase[:at] + phrase[at] * times + phrase[at + 1:] + after
+    plain = {m.category for m in wording.screen(before + phrase + after).matches}
+    assert plain <= {m.category for m in wording.screen(drawn).matches}, drawn
+
+
+@pytest.mark.parametrize("text", [
+    "天天开心，谢谢您按时还款。", "您好，请您看看本期账单，常常关注还款日。",
+    "妈妈说她会按时还款。", "请于本月15日前还款，谢谢谢谢！"])
+def test_chinese_written_twice_in_earnest_reads_as_the_reference_reads_it(text: str) -> None:
+    """Words doubled in earnest (天天, 看看, 谢谢) make no phrase of their own."""
     assert wording.screen(text).matches == reference.screen(text, REFERENCE_LEXICON).matches
 
 
